@@ -1,0 +1,356 @@
+#!/usr/bin/env node
+// The local infrastructure without Docker: Apache Kafka (KRaft, single node) from Maven Central and
+// FerretDB (SQLite backend) built from the Go module proxy. Both are fetched/built on first use and
+// cached under .local/ (git-ignored); later runs start in seconds.
+//
+//   node deploy/local/stack.mjs up       fetch/build if needed, start both, wait until they answer
+//   node deploy/local/stack.mjs down     stop both (SIGTERM, then SIGKILL after a grace period)
+//   node deploy/local/stack.mjs status   print what runs and whether it answers
+//   node deploy/local/stack.mjs fetch    only fetch/build
+//   node deploy/local/stack.mjs reset    down, then delete the data directories
+//
+// Plain Node with no dependencies, so it works before `npm install`. Environment overrides:
+// HUB_LOCAL_DIR (cache and data), KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), MONGO_PORT (27017).
+
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const REPO = path.resolve(here, '../..');
+export const LOCAL = path.resolve(process.env.HUB_LOCAL_DIR ?? path.join(REPO, '.local'));
+const KAFKA_PORT = Number(process.env.KAFKA_PORT ?? 9092);
+const CONTROLLER_PORT = Number(process.env.KAFKA_CONTROLLER_PORT ?? 9093);
+const MONGO_PORT = Number(process.env.MONGO_PORT ?? 27017);
+const CLUSTER_ID = '4L6g3nShT-eMCtK--X86sw';
+
+const dirs = {
+  cache: path.join(LOCAL, 'cache'),
+  data: path.join(LOCAL, 'data'),
+  run: path.join(LOCAL, 'run'),
+  logs: path.join(LOCAL, 'logs'),
+};
+
+const log = (msg) => process.stderr.write(`[stack] ${msg}\n`);
+
+function hashFiles(files) {
+  const h = createHash('sha256');
+  for (const f of files) h.update(readFileSync(f));
+  return h.digest('hex').slice(0, 12);
+}
+
+function run(cmd, args, options = {}) {
+  execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...options });
+}
+
+function requireTool(cmd, hint) {
+  try {
+    execFileSync('which', [cmd], { stdio: 'ignore' });
+  } catch {
+    throw new Error(`${cmd} is not installed: ${hint}`);
+  }
+}
+
+// ---------- fetch / build ----------
+
+export function kafkaLib() {
+  const pom = path.join(here, 'kafka/pom.xml');
+  const lib = path.join(dirs.cache, `kafka-${hashFiles([pom])}`, 'lib');
+  if (existsSync(path.join(lib, '.complete'))) return lib;
+  requireTool('mvn', 'install Maven (apt-get install maven) and a JDK 17+');
+  log('fetching Apache Kafka from Maven Central (first run only)...');
+  const tmp = `${lib}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  run('mvn', [
+    '-B',
+    '-q',
+    '-f',
+    pom,
+    'dependency:copy-dependencies',
+    '-DincludeScope=runtime',
+    `-DoutputDirectory=${tmp}`,
+  ]);
+  writeFileSync(path.join(tmp, '.complete'), new Date().toISOString());
+  rmSync(lib, { recursive: true, force: true });
+  mkdirSync(path.dirname(lib), { recursive: true });
+  renameSync(tmp, lib);
+  return lib;
+}
+
+export function ferretdbBinary() {
+  const src = path.join(here, 'ferretdb');
+  const bin = path.join(
+    dirs.cache,
+    `ferretdb-${hashFiles(['go.mod', 'go.sum', 'main.go'].map((f) => path.join(src, f)))}`,
+  );
+  if (existsSync(bin)) return bin;
+  requireTool('go', 'install Go 1.24+');
+  log('building FerretDB from the Go module proxy (first run only, a few minutes)...');
+  mkdirSync(dirs.cache, { recursive: true });
+  const tmp = `${bin}.tmp-${process.pid}`;
+  run('go', ['build', '-trimpath', '-o', tmp, '.'], {
+    cwd: src,
+    env: { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+  });
+  renameSync(tmp, bin);
+  return bin;
+}
+
+// ---------- processes ----------
+
+const pidFile = (name) => path.join(dirs.run, `${name}.pid`);
+
+function readPid(name) {
+  try {
+    const pid = Number(readFileSync(pidFile(name), 'utf8'));
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+function startDetached(name, cmd, args, options = {}) {
+  mkdirSync(dirs.run, { recursive: true });
+  mkdirSync(dirs.logs, { recursive: true });
+  const out = openSync(path.join(dirs.logs, `${name}.log`), 'a');
+  const child = spawn(cmd, args, { detached: true, stdio: ['ignore', out, out], ...options });
+  child.unref();
+  writeFileSync(pidFile(name), String(child.pid));
+  return child.pid;
+}
+
+async function stopProcess(name, graceMs = 20_000) {
+  const pid = readPid(name);
+  if (!pid) {
+    rmSync(pidFile(name), { force: true });
+    return false;
+  }
+  const signal = (sig) => {
+    try {
+      process.kill(-pid, sig); // the whole process group
+    } catch {
+      try {
+        process.kill(pid, sig);
+      } catch {}
+    }
+  };
+  signal('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!alive(pid)) break;
+    await sleep(100);
+  }
+  if (alive(pid)) {
+    log(`${name} did not stop within ${graceMs} ms; killing it`);
+    signal('SIGKILL');
+    while (alive(pid)) await sleep(50);
+  }
+  rmSync(pidFile(name), { force: true });
+  return true;
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------- readiness probes (real protocol requests) ----------
+
+function request(port, payload, isComplete, timeoutMs = 2_000) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const chunks = [];
+    const done = (result) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(timeoutMs, () => done(undefined));
+    socket.on('error', () => done(undefined));
+    socket.on('connect', () => socket.write(payload));
+    socket.on('data', (d) => {
+      chunks.push(d);
+      const buf = Buffer.concat(chunks);
+      if (isComplete(buf)) done(buf);
+    });
+  });
+}
+
+const framed = (buf) => buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0);
+
+/** Kafka ApiVersions v0: the broker answers with error code 0 once it serves requests. */
+export async function kafkaAnswers(port = KAFKA_PORT) {
+  const clientId = Buffer.from('hub-stack');
+  const body = Buffer.alloc(2 + 2 + 4 + 2 + clientId.length);
+  body.writeInt16BE(18, 0); // ApiVersions
+  body.writeInt16BE(0, 2);
+  body.writeInt32BE(7, 4); // correlation id
+  body.writeInt16BE(clientId.length, 8);
+  clientId.copy(body, 10);
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(body.length);
+  const res = await request(port, Buffer.concat([size, body]), framed);
+  return Boolean(res && res.readInt32BE(4) === 7 && res.readInt16BE(8) === 0);
+}
+
+/** MongoDB wire protocol: OP_MSG { ping: 1, $db: "admin" } answered with ok: 1. */
+export async function mongoAnswers(port = MONGO_PORT) {
+  const db = Buffer.from('admin\0');
+  const doc = Buffer.concat([
+    Buffer.from([0, 0, 0, 0]),
+    Buffer.from([0x10]),
+    Buffer.from('ping\0'),
+    Buffer.from([1, 0, 0, 0]),
+    Buffer.from([0x02]),
+    Buffer.from('$db\0'),
+    Buffer.from([db.length, 0, 0, 0]),
+    db,
+    Buffer.from([0]),
+  ]);
+  doc.writeInt32LE(doc.length, 0);
+  const header = Buffer.alloc(16 + 4 + 1);
+  header.writeInt32LE(header.length + doc.length, 0);
+  header.writeInt32LE(1, 4);
+  header.writeInt32LE(0, 8);
+  header.writeInt32LE(2013, 12); // OP_MSG
+  header.writeUInt32LE(0, 16);
+  header.writeUInt8(0, 20);
+  const res = await request(
+    port,
+    Buffer.concat([header, doc]),
+    (b) => b.length >= 4 && b.length >= b.readInt32LE(0),
+  );
+  if (res?.readInt32LE(12) !== 2013) return false;
+  const okAt = res.indexOf(Buffer.from([0x01, 0x6f, 0x6b, 0x00])); // double "ok"
+  return okAt > 0 && res.readDoubleLE(okAt + 4) === 1;
+}
+
+async function waitFor(name, probe, timeoutMs, pidName) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return;
+    if (pidName && !readPid(pidName)) {
+      throw new Error(`${name} exited during start-up; see ${path.join(dirs.logs, `${pidName}.log`)}`);
+    }
+    await sleep(250);
+  }
+  throw new Error(`${name} did not become ready within ${timeoutMs} ms; see ${dirs.logs}`);
+}
+
+// ---------- commands ----------
+
+function kafkaProperties() {
+  const dataDir = path.join(dirs.data, 'kafka');
+  const text = readFileSync(path.join(here, 'kafka/server.properties.template'), 'utf8')
+    .replaceAll('{{DATA_DIR}}', dataDir)
+    .replaceAll('{{PORT}}', String(KAFKA_PORT))
+    .replaceAll('{{CONTROLLER_PORT}}', String(CONTROLLER_PORT));
+  mkdirSync(dirs.run, { recursive: true });
+  const file = path.join(dirs.run, 'server.properties');
+  writeFileSync(file, text);
+  return file;
+}
+
+export async function startKafka() {
+  if (await kafkaAnswers()) return 'already running';
+  const lib = kafkaLib();
+  requireTool('java', 'install a JDK 17+');
+  const props = kafkaProperties();
+  const cp = `${lib}/*`;
+  execFileSync(
+    'java',
+    ['-cp', cp, 'kafka.tools.StorageTool', 'format', '--ignore-formatted', '-t', CLUSTER_ID, '-c', props],
+    {
+      stdio: 'ignore',
+    },
+  );
+  startDetached('kafka', 'java', [
+    '-Xms256m',
+    '-Xmx768m',
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-XX:+ExitOnOutOfMemoryError',
+    '-Djava.awt.headless=true',
+    `-Dlog4j2.configurationFile=${path.join(here, 'kafka/log4j2.properties')}`,
+    '-cp',
+    cp,
+    'kafka.Kafka',
+    props,
+  ]);
+  await waitFor('Kafka', () => kafkaAnswers(), 90_000, 'kafka');
+  return 'started';
+}
+
+export async function startFerretdb() {
+  if (await mongoAnswers()) return 'already running';
+  const bin = ferretdbBinary();
+  startDetached('ferretdb', bin, [
+    '-listen',
+    `127.0.0.1:${MONGO_PORT}`,
+    '-dir',
+    path.join(dirs.data, 'ferretdb'),
+  ]);
+  await waitFor('FerretDB', () => mongoAnswers(), 60_000, 'ferretdb');
+  return 'started';
+}
+
+/** Starts what is not running; returns which of them this call started (so a caller can stop only those). */
+export async function up() {
+  // Fetch/build both first (sequentially: both are CPU-heavy on a cold machine), then start both.
+  if (!(await kafkaAnswers())) kafkaLib();
+  if (!(await mongoAnswers())) ferretdbBinary();
+  const [kafka, ferretdb] = await Promise.all([startKafka(), startFerretdb()]);
+  log(`kafka: ${kafka} (127.0.0.1:${KAFKA_PORT}); ferretdb: ${ferretdb} (127.0.0.1:${MONGO_PORT})`);
+  return { kafka: kafka === 'started', ferretdb: ferretdb === 'started' };
+}
+
+export async function down(which = { kafka: true, ferretdb: true }) {
+  const stopped = await Promise.all([
+    which.kafka ? stopProcess('kafka') : false,
+    which.ferretdb ? stopProcess('ferretdb') : false,
+  ]);
+  log(
+    `stopped: kafka ${stopped[0] ? 'yes' : 'was not running'}, ferretdb ${stopped[1] ? 'yes' : 'was not running'}`,
+  );
+}
+
+export async function status() {
+  return {
+    kafka: { pid: readPid('kafka') ?? null, answers: await kafkaAnswers() },
+    ferretdb: { pid: readPid('ferretdb') ?? null, answers: await mongoAnswers() },
+  };
+}
+
+export { dirs, readPid, sleep, startDetached, stopProcess, waitFor };
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const command = process.argv[2] ?? 'status';
+  try {
+    if (command === 'up') await up();
+    else if (command === 'down') await down();
+    else if (command === 'status') console.log(JSON.stringify(await status(), null, 2));
+    else if (command === 'fetch') {
+      kafkaLib();
+      ferretdbBinary();
+    } else if (command === 'reset') {
+      await down();
+      rmSync(dirs.data, { recursive: true, force: true });
+      log(`deleted ${dirs.data}`);
+    } else {
+      console.error('usage: stack.mjs up|down|status|fetch|reset');
+      process.exit(2);
+    }
+  } catch (err) {
+    log(`error: ${err.message}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,19 @@
+export { decodeMessage, MessageSchemaError } from './decode.js';
+export {
+  IntegrationRecord,
+  SUPPORTED_USE_CASE_TYPES,
+  USE_CASE_TYPES,
+  UseCaseRecord,
+  type UseCaseType,
+} from './domain.js';
+export {
+  ConfigChangeMessage,
+  DeadLetterMessage,
+  EntityMode,
+  EntityUpdateMessage,
+  ErrorCategory,
+  InboundEventMessage,
+  ProcessedEntityMessage,
+  RoutedBy,
+} from './messages.js';
+export { Headers, type TopicName, Topics } from './topics.js';

@@ -1,0 +1,27 @@
+/**
+ * Kafka topic names. They are part of the public contract: renaming one is a breaking change.
+ * Partition counts are configuration (see deploy/), not code.
+ */
+export const Topics = {
+  /** One message per accepted event. Key: integration id (+ ":" + group_id when given). */
+  inboundEvents: 'erp.inbound.events',
+  /** One message per entity update produced by the mapper. Key: org|schema|unique-id values. */
+  entityUpdates: 'erp.entity.updates',
+  /** Public: one message per entity created, updated or deleted. Key: entity id. */
+  entitiesProcessed: 'erp.entities.processed',
+  /** Compacted: the latest snapshot of each integration with its use cases. Key: integration id. */
+  configChanges: 'erp.config.changes',
+  /** Messages that can never succeed, with their provenance and error. */
+  deadLetters: 'erp.dead-letters',
+} as const;
+
+export type TopicName = (typeof Topics)[keyof typeof Topics];
+
+/** Header names carried by every message. */
+export const Headers = {
+  correlationId: 'x-correlation-id',
+  traceparent: 'traceparent',
+  eventId: 'x-event-id',
+  orgId: 'x-org-id',
+  schemaVersion: 'x-schema-version',
+} as const;

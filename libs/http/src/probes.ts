@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+
+export interface ProbeResult {
+  ok: boolean;
+  /** Named sub-checks, shown in the body so an operator sees what is not ready. */
+  checks: Record<string, boolean>;
+}
+
+export interface Probes {
+  /** Liveness: the process makes progress (e.g. the consume loop moved recently). */
+  live: () => ProbeResult | Promise<ProbeResult>;
+  /** Readiness: started, dependencies reachable, not shutting down. */
+  ready: () => ProbeResult | Promise<ProbeResult>;
+}
+
+/** `GET /healthz` and `GET /readyz`: 200 when ok, 503 otherwise, with the named checks in the body. */
+export function registerProbes(app: FastifyInstance, probes: Probes): void {
+  const route = (path: string, probe: () => ProbeResult | Promise<ProbeResult>) =>
+    app.get(path, { logLevel: 'warn' }, async (_request, reply) => {
+      let result: ProbeResult;
+      try {
+        result = await probe();
+      } catch {
+        result = { ok: false, checks: { probe: false } };
+      }
+      return reply
+        .code(result.ok ? 200 : 503)
+        .send({ status: result.ok ? 'ok' : 'unavailable', ...result.checks });
+    });
+  route('/healthz', probes.live);
+  route('/readyz', probes.ready);
+}
+
+export function combine(checks: Record<string, boolean>): ProbeResult {
+  return { ok: Object.values(checks).every(Boolean), checks };
+}

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from '@hub/observability';
+import Fastify, { type FastifyError } from 'fastify';
+import { ApiError } from './errors.js';
+
+export interface HttpServerSettings {
+  logger: Logger;
+  /** Largest accepted request body in bytes. */
+  bodyLimit?: number;
+}
+
+/**
+ * A Fastify instance with the project's conventions: pino logger, request id taken from
+ * `x-correlation-id`/`x-request-id` when sent, TypeBox type provider, one error handler that maps
+ * errors to `{ code, message }` (5xx bodies hide internals and carry the request id).
+ */
+export function createHttpServer(settings: HttpServerSettings) {
+  const app = Fastify({
+    loggerInstance: settings.logger,
+    bodyLimit: settings.bodyLimit ?? 10 * 1024 * 1024,
+    genReqId: (req) => {
+      const header = req.headers['x-correlation-id'] ?? req.headers['x-request-id'];
+      const value = Array.isArray(header) ? header[0] : header;
+      return value && value.length <= 200 ? value : randomUUID();
+    },
+    requestIdLogLabel: 'requestId',
+    disableRequestLogging: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    if (error instanceof ApiError) {
+      if (error.statusCode >= 500) request.log.error({ err: error }, error.message);
+      for (const [k, v] of Object.entries(error.headers)) reply.header(k, v);
+      return reply.code(error.statusCode).send({ code: error.code, message: error.message });
+    }
+    const fe = error as FastifyError;
+    if (fe.validation) {
+      const where = fe.validationContext ?? 'request';
+      const details = fe.validation
+        .slice(0, 20)
+        .map((v) => {
+          const path = `${where}${v.instancePath ? v.instancePath.replaceAll('/', '.') : ''}`;
+          const extra =
+            v.keyword === 'required'
+              ? `.${(v.params as { missingProperty?: string }).missingProperty}`
+              : v.keyword === 'additionalProperties'
+                ? `.${(v.params as { additionalProperty?: string }).additionalProperty}`
+                : '';
+          return `${path}${extra}: ${v.message ?? 'is invalid'}`;
+        })
+        .join('; ');
+      return reply.code(400).send({ code: 'BAD_REQUEST', message: details });
+    }
+    const status = fe.statusCode ?? 500;
+    if (status < 500) {
+      const code = fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'PAYLOAD_TOO_LARGE' : fe.code || 'BAD_REQUEST';
+      const message =
+        fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? `request body exceeds the limit of ${settings.bodyLimit ?? 10 * 1024 * 1024} bytes`
+          : fe.message;
+      return reply.code(status).send({ code, message });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send({
+      code: 'INTERNAL_ERROR',
+      message: `internal error; quote request id ${request.id} to find the log`,
+    });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .code(404)
+      .send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  return app;
+}
+
+export type HttpServer = ReturnType<typeof createHttpServer>;

@@ -1,0 +1,163 @@
+import type { Logger } from '@hub/observability';
+import {
+  type Admin,
+  CompressionTypes,
+  type IHeaders,
+  Kafka,
+  type KafkaConfig,
+  logLevel,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
+
+export interface KafkaSettings {
+  clientId: string;
+  brokers: string[];
+  logger: Logger;
+  /** How long to keep trying to reach the brokers at connect time. */
+  connectionTimeoutMs?: number;
+}
+
+export interface OutgoingMessage {
+  topic: string;
+  key: string | null;
+  /** Objects are JSON-serialised; `null` is a tombstone. */
+  value: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  compacted?: boolean;
+  retentionMs?: number;
+}
+
+/** Maps kafkajs log levels onto the service's pino logger. */
+function logCreator(logger: Logger): KafkaConfig['logCreator'] {
+  return () =>
+    ({ level, log }) => {
+      const { message, ...extra } = log;
+      const child = { component: 'kafkajs', ...extra };
+      if (level === logLevel.ERROR) logger.error(child, message);
+      else if (level === logLevel.WARN) logger.warn(child, message);
+      else if (level === logLevel.INFO) logger.debug(child, message);
+      else logger.trace(child, message);
+    };
+}
+
+export function toHeaders(headers: Record<string, string> | undefined): IHeaders | undefined {
+  return headers;
+}
+
+export function fromHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    if (v === undefined) continue;
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first !== undefined) out[k] = first.toString();
+  }
+  return out;
+}
+
+export function encodeValue(value: unknown): string | null {
+  if (value === null) return null;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** The one Kafka client of a service. Every method awaits; connect failures are thrown to the caller. */
+export class KafkaClient {
+  readonly kafka: Kafka;
+  readonly logger: Logger;
+  readonly clientId: string;
+
+  constructor(settings: KafkaSettings) {
+    this.logger = settings.logger.child({ component: 'kafka' });
+    this.clientId = settings.clientId;
+    this.kafka = new Kafka({
+      clientId: settings.clientId,
+      brokers: settings.brokers,
+      connectionTimeout: 3_000,
+      requestTimeout: 30_000,
+      retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 8 },
+      logLevel: logLevel.INFO,
+      logCreator: logCreator(settings.logger),
+    });
+  }
+
+  /** Creates topics that do not exist yet (idempotent). */
+  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = specs.filter((s) => !existing.has(s.topic));
+      if (missing.length === 0) return;
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.partitions,
+          configEntries: [
+            ...(s.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+            ...(s.retentionMs ? [{ name: 'retention.ms', value: String(s.retentionMs) }] : []),
+          ],
+        })),
+      });
+      this.logger.info({ topics: missing.map((s) => s.topic) }, 'created topics');
+    } catch (err) {
+      // Another instance may have created them concurrently.
+      if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async admin(): Promise<Admin> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    return admin;
+  }
+
+  /** An idempotent producer writing with acks=all; `send` resolves once the brokers have the messages. */
+  async producer(): Promise<MessageProducer> {
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 3_000 },
+    });
+    await producer.connect();
+    return new MessageProducer(producer);
+  }
+}
+
+export class MessageProducer {
+  constructor(private readonly producer: Producer) {}
+
+  async send(messages: OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const byTopic = new Map<string, OutgoingMessage[]>();
+    for (const m of messages) {
+      const list = byTopic.get(m.topic) ?? [];
+      list.push(m);
+      byTopic.set(m.topic, list);
+    }
+    await this.producer.sendBatch({
+      acks: -1,
+      compression: CompressionTypes.None,
+      topicMessages: [...byTopic].map(([topic, list]) => ({
+        topic,
+        messages: list.map((m) => ({
+          key: m.key,
+          value: encodeValue(m.value),
+          headers: toHeaders(m.headers),
+        })),
+      })),
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}

@@ -1,0 +1,204 @@
+import type { Logger } from '@hub/observability';
+import type { Consumer, EachMessagePayload } from 'kafkajs';
+import type { KafkaClient } from './client.js';
+import { fromHeaders } from './client.js';
+
+export interface IncomingMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  timestamp: string;
+}
+
+export type MessageHandler = (message: IncomingMessage, attempt: number) => Promise<void>;
+
+/** An error that no retry can fix (bad payload, expression failure, ambiguous lookup): dead-letter it at once. */
+export class PermanentError extends Error {
+  constructor(
+    readonly code: string,
+    readonly category: 'validation' | 'mapping' | 'lookup' | 'configuration' | 'internal',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'PermanentError';
+  }
+}
+
+export interface ConsumerSettings {
+  groupId: string;
+  topics: string[];
+  fromBeginning?: boolean;
+  handler: MessageHandler;
+  /**
+   * Called once for a message whose handler threw a PermanentError (or a non-PermanentError after
+   * `maxTransientAttempts`); must durably record it (dead-letter topic, monitoring). Only then is the
+   * offset committed. If it throws, the message is retried like a transient failure.
+   */
+  onPermanentFailure: (message: IncomingMessage, error: PermanentError, attempts: number) => Promise<void>;
+  /** Called when the consume loop dies for good; the service should log and exit. */
+  onFatal: (error: unknown) => void;
+  /** Capped exponential backoff for transient failures. */
+  retry?: { initialMs: number; maxMs: number };
+  /** A message still failing transiently after this many attempts is treated as permanent. Default: unlimited. */
+  maxTransientAttempts?: number;
+  partitionsConsumedConcurrently?: number;
+  logger: Logger;
+}
+
+export interface ConsumerHealth {
+  /** The consume loop made progress (a fetch or a message) recently. */
+  alive: boolean;
+  /** Joined its group and not stopping. */
+  ready: boolean;
+  lastProgressAt: number;
+}
+
+class StoppingError extends Error {
+  constructor() {
+    super('consumer is stopping');
+  }
+}
+
+/**
+ * Runs a consumer group member: at-least-once (the offset is committed only after the handler's work
+ * is durable), transient failures retried in place with capped backoff, permanent failures handed to
+ * `onPermanentFailure` so the partition moves on.
+ */
+export class ConsumerRunner {
+  private consumer: Consumer | undefined;
+  private stopping = false;
+  private joined = false;
+  private lastProgressAt = Date.now();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly client: KafkaClient,
+    private readonly settings: ConsumerSettings,
+  ) {
+    this.log = settings.logger.child({ component: 'consumer', groupId: settings.groupId });
+  }
+
+  async start(): Promise<void> {
+    const consumer = this.client.kafka.consumer({
+      groupId: this.settings.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      rebalanceTimeout: 60_000,
+      maxWaitTimeInMs: 1_000,
+      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 },
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.FETCH_START, () => {
+      this.lastProgressAt = Date.now();
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.joined = true;
+      this.lastProgressAt = Date.now();
+      this.log.info({ memberAssignment: e.payload.memberAssignment }, 'joined consumer group');
+    });
+    consumer.on(consumer.events.REBALANCING, () => {
+      this.joined = false;
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      const { error, restart } = e.payload;
+      if (this.stopping) return;
+      if (restart) {
+        this.log.warn({ err: error }, 'consumer crashed; kafkajs restarts it');
+      } else {
+        this.log.fatal({ err: error }, 'consumer crashed for good');
+        this.settings.onFatal(error);
+      }
+    });
+    await consumer.connect();
+    for (const topic of this.settings.topics) {
+      await consumer.subscribe({ topic, fromBeginning: this.settings.fromBeginning ?? true });
+    }
+    await consumer.run({
+      autoCommit: true,
+      autoCommitInterval: 500,
+      partitionsConsumedConcurrently: this.settings.partitionsConsumedConcurrently ?? 1,
+      eachMessage: (payload) => this.process(payload),
+    });
+  }
+
+  private async process(payload: EachMessagePayload): Promise<void> {
+    const { topic, partition, message, heartbeat } = payload;
+    const incoming: IncomingMessage = {
+      topic,
+      partition,
+      offset: message.offset,
+      key: message.key ? message.key.toString('utf8') : null,
+      value: message.value,
+      headers: fromHeaders(message.headers),
+      timestamp: message.timestamp,
+    };
+    const { initialMs, maxMs } = this.settings.retry ?? { initialMs: 200, maxMs: 10_000 };
+    const maxTransient = this.settings.maxTransientAttempts ?? Number.POSITIVE_INFINITY;
+    for (let attempt = 1; ; attempt++) {
+      if (this.stopping) throw new StoppingError();
+      try {
+        await this.settings.handler(incoming, attempt);
+        this.lastProgressAt = Date.now();
+        return;
+      } catch (err) {
+        if (err instanceof StoppingError) throw err;
+        const permanent =
+          err instanceof PermanentError
+            ? err
+            : attempt >= maxTransient
+              ? new PermanentError('RETRIES_EXHAUSTED', 'internal', (err as Error).message, { cause: err })
+              : undefined;
+        if (permanent) {
+          try {
+            await this.settings.onPermanentFailure(incoming, permanent, attempt);
+            this.lastProgressAt = Date.now();
+            return;
+          } catch (dlqErr) {
+            this.log.error(
+              { err: dlqErr, topic, partition, offset: message.offset },
+              'recording a failure failed',
+            );
+          }
+        } else {
+          this.log.warn(
+            { err, topic, partition, offset: message.offset, attempt },
+            'transient failure; retrying',
+          );
+        }
+        const delay = Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 20));
+        await this.sleep(delay * (0.8 + Math.random() * 0.4));
+        this.lastProgressAt = Date.now(); // retrying is progress: the loop is not stuck
+        await heartbeat().catch(() => undefined);
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const started = Date.now();
+      const tick = () => {
+        if (this.stopping || Date.now() - started >= ms) resolve();
+        else setTimeout(tick, Math.min(100, ms));
+      };
+      tick();
+    });
+  }
+
+  health(livenessWindowMs = 60_000): ConsumerHealth {
+    return {
+      alive: Date.now() - this.lastProgressAt < livenessWindowMs,
+      ready: this.joined && !this.stopping,
+      lastProgressAt: this.lastProgressAt,
+    };
+  }
+
+  /** Stops fetching, lets the in-flight message finish or abort, commits resolved offsets, leaves the group. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.consumer?.disconnect();
+  }
+}

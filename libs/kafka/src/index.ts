@@ -1,0 +1,18 @@
+export {
+  encodeValue,
+  fromHeaders,
+  KafkaClient,
+  type KafkaSettings,
+  MessageProducer,
+  type OutgoingMessage,
+  type TopicSpec,
+} from './client.js';
+export {
+  type ConsumerHealth,
+  ConsumerRunner,
+  type ConsumerSettings,
+  type IncomingMessage,
+  type MessageHandler,
+  PermanentError,
+} from './consumer.js';
+export { TopicMirror, type TopicMirrorSettings } from './mirror.js';

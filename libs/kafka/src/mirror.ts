@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@hub/observability';
+import type { Admin, Consumer } from 'kafkajs';
+import type { KafkaClient } from './client.js';
+import { fromHeaders } from './client.js';
+import type { IncomingMessage } from './consumer.js';
+
+export interface TopicMirrorSettings {
+  topic: string;
+  /** Applies one record to the local view (idempotently; records may be seen twice). */
+  apply: (message: IncomingMessage) => void;
+  logger: Logger;
+}
+
+/**
+ * Reads a (compacted) topic from the beginning into a local view, in every instance: each mirror is its
+ * own consumer group, so every instance sees every record. `catchUp()` waits until the view holds every
+ * record that was in the topic when it was called, which makes "a change that has been answered applies
+ * to every request after it" hold without polling a database.
+ */
+export class TopicMirror {
+  private consumer: Consumer | undefined;
+  private admin: Admin | undefined;
+  /** Next offset to read, per partition. */
+  private readonly position = new Map<number, bigint>();
+  private waiters: Array<() => void> = [];
+  private inflightEnd: Promise<Map<number, bigint>> | undefined;
+  private nextEnd: Promise<Map<number, bigint>> | undefined;
+  private ready = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly client: KafkaClient,
+    private readonly settings: TopicMirrorSettings,
+  ) {
+    this.log = settings.logger.child({ component: 'topic-mirror', topic: settings.topic });
+  }
+
+  async start(timeoutMs = 30_000): Promise<void> {
+    this.admin = await this.client.admin();
+    const consumer = this.client.kafka.consumer({
+      groupId: `${this.client.clientId}-mirror-${randomUUID()}`,
+      maxWaitTimeInMs: 100,
+      sessionTimeout: 30_000,
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.settings.topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        this.settings.apply({
+          topic: this.settings.topic,
+          partition,
+          offset: message.offset,
+          key: message.key ? message.key.toString('utf8') : null,
+          value: message.value,
+          headers: fromHeaders(message.headers),
+          timestamp: message.timestamp,
+        });
+        this.position.set(partition, BigInt(message.offset) + 1n);
+        this.wake();
+      },
+    });
+    await this.catchUp(timeoutMs);
+    this.ready = true;
+    this.log.info(
+      { positions: Object.fromEntries([...this.position].map(([p, o]) => [p, String(o)])) },
+      'caught up',
+    );
+  }
+
+  isReady(): boolean {
+    return this.ready;
+  }
+
+  /** Resolves once every record present in the topic at call time has been applied; rejects after timeoutMs. */
+  async catchUp(timeoutMs: number): Promise<void> {
+    const end = await this.endOffsets();
+    const deadline = Date.now() + timeoutMs;
+    while (!this.reached(end)) {
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new Error(`timed out after ${timeoutMs} ms catching up with ${this.settings.topic}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 250));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  private reached(end: Map<number, bigint>): boolean {
+    for (const [partition, high] of end) {
+      if (high > 0n && (this.position.get(partition) ?? 0n) < high) return false;
+    }
+    return true;
+  }
+
+  /**
+   * End offsets, coalesced: a caller arriving while a fetch is in flight waits for the next fetch (which
+   * starts after its call), never for one that started before it.
+   */
+  private endOffsets(): Promise<Map<number, bigint>> {
+    if (!this.inflightEnd) {
+      const admin = this.admin;
+      if (!admin) return Promise.reject(new Error('mirror not started'));
+      this.inflightEnd = admin
+        .fetchTopicOffsets(this.settings.topic)
+        .then((offsets) => new Map(offsets.map((o) => [o.partition, BigInt(o.high)])))
+        .finally(() => {
+          this.inflightEnd = undefined;
+        });
+      return this.inflightEnd;
+    }
+    if (!this.nextEnd) {
+      this.nextEnd = this.inflightEnd
+        .catch(() => undefined)
+        .then(() => {
+          this.nextEnd = undefined;
+          return this.endOffsets();
+        });
+    }
+    return this.nextEnd;
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  async stop(): Promise<void> {
+    this.ready = false;
+    await this.consumer?.disconnect();
+    await this.admin?.disconnect();
+  }
+}

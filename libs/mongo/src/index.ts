@@ -1,0 +1,97 @@
+import type { Logger } from '@hub/observability';
+import {
+  type Collection,
+  type Db,
+  type Document,
+  type IndexDescription,
+  MongoClient,
+  MongoServerError,
+} from 'mongodb';
+
+export type {
+  AnyBulkWriteOperation,
+  Collection,
+  Document,
+  Filter,
+  FindOptions,
+  IndexDescription,
+  Sort,
+  UpdateFilter,
+  WithId,
+} from 'mongodb';
+
+export interface MongoSettings {
+  url: string;
+  /** Database name; defaults to the one in the URL path. */
+  database?: string;
+  logger: Logger;
+  appName: string;
+}
+
+/**
+ * The one MongoDB connection of a service. Only this library imports the driver; repositories in the
+ * services get typed collections from it. Works against MongoDB and FerretDB alike, so it uses neither
+ * transactions, change streams nor TTL indexes.
+ */
+export class MongoStore {
+  private constructor(
+    readonly client: MongoClient,
+    readonly db: Db,
+    private readonly logger: Logger,
+  ) {}
+
+  static async connect(settings: MongoSettings): Promise<MongoStore> {
+    const client = new MongoClient(settings.url, {
+      appName: settings.appName,
+      serverSelectionTimeoutMS: 10_000,
+      connectTimeoutMS: 5_000,
+      retryWrites: false,
+      maxPoolSize: 20,
+    });
+    await client.connect();
+    const db = client.db(settings.database);
+    const store = new MongoStore(
+      client,
+      db,
+      settings.logger.child({ component: 'mongo', db: db.databaseName }),
+    );
+    await store.ping();
+    store.logger.info('connected to mongo');
+    return store;
+  }
+
+  collection<T extends Document>(name: string): Collection<T> {
+    return this.db.collection<T>(name);
+  }
+
+  async ensureIndexes(collection: string, indexes: IndexDescription[]): Promise<void> {
+    if (indexes.length > 0) await this.db.collection(collection).createIndexes(indexes);
+  }
+
+  async ping(): Promise<void> {
+    await this.db.command({ ping: 1 });
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+/** A unique index rejected the write (error 11000), e.g. two writers upserting the same key at once. */
+export function isDuplicateKeyError(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === 11000;
+}
+
+/** The server could not be reached or the connection dropped: worth retrying. */
+export function isTransientMongoError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const name = err.name;
+  return (
+    name === 'MongoNetworkError' ||
+    name === 'MongoServerSelectionError' ||
+    name === 'MongoNetworkTimeoutError' ||
+    name === 'MongoTopologyClosedError' ||
+    name === 'MongoPoolClearedError' ||
+    name === 'MongoNotConnectedError'
+  );
+}
