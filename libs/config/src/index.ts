@@ -50,3 +50,5 @@ export function loadConfig<S extends TObject>(
 function isArraySchema(schema: unknown): boolean {
   return typeof schema === 'object' && schema !== null && (schema as { type?: unknown }).type === 'array';
 }
+
+export { AuthEnv, httpEnv, KafkaEnv, LogEnv, MongoEnv } from './env.js';

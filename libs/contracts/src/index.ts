@@ -1,3 +1,5 @@
+export { ConfigView, type IntegrationSnapshot } from './config-view.js';
+export { deadLetterRecord, type FailedMessage } from './dead-letter.js';
 export { decodeMessage, MessageSchemaError } from './decode.js';
 export {
   IntegrationRecord,
@@ -6,6 +8,8 @@ export {
   UseCaseRecord,
   type UseCaseType,
 } from './domain.js';
+export { canonicalJson, entityKey } from './entity-key.js';
+export { newEventId, ulid } from './ids.js';
 export {
   ConfigChangeMessage,
   DeadLetterMessage,

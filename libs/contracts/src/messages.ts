@@ -22,8 +22,8 @@ export const InboundEventMessage = Type.Object({
   org_id: Type.String(),
   integration_id: Type.String(),
   use_case_id: Type.String(),
-  /** The use case's revision the gateway routed with; the mapper maps with this revision or a newer one. */
-  use_case_revision: Type.Integer(),
+  /** The integration's config revision the gateway routed with; the mapper maps with it or a newer one. */
+  config_revision: Type.Integer(),
   routed_by: RoutedBy,
   correlation_id: Type.String(),
   event_type: Type.Optional(Type.String()),

@@ -1,7 +1,8 @@
 import fastifyJwt from '@fastify/jwt';
 import { createSigner } from 'fast-jwt';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { forbidden, unauthorized } from './errors.js';
+import type { HttpServer } from './server.js';
 
 export const GRANTS = { view: 'integration:view', manage: 'integration:manage' } as const;
 export type Grant = (typeof GRANTS)[keyof typeof GRANTS];
@@ -35,7 +36,7 @@ declare module 'fastify' {
  * Bearer-token auth: every route except the probes requires a valid JWT naming `org_id`.
  * A missing or invalid token is 401; `requireGrant` makes a missing grant 403.
  */
-export async function registerAuth(app: FastifyInstance, settings: AuthSettings): Promise<void> {
+export async function registerAuth(app: HttpServer, settings: AuthSettings): Promise<void> {
   await app.register(fastifyJwt, {
     secret: settings.secret,
     verify: { allowedIss: settings.issuer, algorithms: ['HS256'] },

@@ -1,5 +1,5 @@
-import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { HttpServer } from './server.js';
 
 export { Counter, Gauge, Histogram, Registry };
 
@@ -12,7 +12,7 @@ export function createMetrics(service: string): Registry {
 }
 
 /** `GET /metrics` in Prometheus text format, plus request count and latency by route and status. */
-export function registerMetrics(app: FastifyInstance, registry: Registry): void {
+export function registerMetrics(app: HttpServer, registry: Registry): void {
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request latency by route and status code',

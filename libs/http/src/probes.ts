@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { HttpServer } from './server.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -14,7 +14,7 @@ export interface Probes {
 }
 
 /** `GET /healthz` and `GET /readyz`: 200 when ok, 503 otherwise, with the named checks in the body. */
-export function registerProbes(app: FastifyInstance, probes: Probes): void {
+export function registerProbes(app: HttpServer, probes: Probes): void {
   const route = (path: string, probe: () => ProbeResult | Promise<ProbeResult>) =>
     app.get(path, { logLevel: 'warn' }, async (_request, reply) => {
       let result: ProbeResult;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '@hub/observability';
-import Fastify, { type FastifyError } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError } from 'fastify';
 import { ApiError } from './errors.js';
 
 export interface HttpServerSettings {
@@ -17,7 +17,7 @@ export interface HttpServerSettings {
  */
 export function createHttpServer(settings: HttpServerSettings) {
   const app = Fastify({
-    loggerInstance: settings.logger,
+    loggerInstance: settings.logger as FastifyBaseLogger,
     bodyLimit: settings.bodyLimit ?? 10 * 1024 * 1024,
     genReqId: (req) => {
       const header = req.headers['x-correlation-id'] ?? req.headers['x-request-id'];
@@ -25,7 +25,6 @@ export function createHttpServer(settings: HttpServerSettings) {
       return value && value.length <= 200 ? value : randomUUID();
     },
     requestIdLogLabel: 'requestId',
-    disableRequestLogging: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();

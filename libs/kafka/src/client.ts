@@ -39,9 +39,12 @@ function logCreator(logger: Logger): KafkaConfig['logCreator'] {
     ({ level, log }) => {
       const { message, ...extra } = log;
       const child = { component: 'kafkajs', ...extra };
-      if (level === logLevel.ERROR) logger.error(child, message);
-      else if (level === logLevel.WARN) logger.warn(child, message);
-      else if (level === logLevel.INFO) logger.debug(child, message);
+      // kafkajs logs every failed request at ERROR, including the ones it retries by itself; failures
+      // that matter reach our code as thrown errors and are logged there.
+      if (level === logLevel.ERROR || level === logLevel.WARN) {
+        if (message.startsWith('Limiting retries for the idempotent producer')) logger.debug(child, message);
+        else logger.warn(child, message);
+      } else if (level === logLevel.INFO) logger.debug(child, message);
       else logger.trace(child, message);
     };
 }

@@ -1,6 +1,7 @@
 export { CompiledMapping, wrapRepeatable } from './engine.js';
 export { compileExpression, DEFAULT_LIMITS, ExpressionError, type ExpressionLimits } from './expression.js';
 export { FieldPathError, resolveField } from './path.js';
+export { PayloadError, parsePayload, XML_ATTRIBUTE_PREFIX, XML_TEXT_KEY } from './payload.js';
 export type {
   EntityConfig,
   EntityModeConfig,

@@ -64,8 +64,12 @@ export class MongoStore {
     return this.db.collection<T>(name);
   }
 
+  /**
+   * Creates missing indexes (idempotent). One index per command: FerretDB 1.24 drops the connection on a
+   * `createIndexes` naming several indexes that already exist (docs/adr/0002).
+   */
   async ensureIndexes(collection: string, indexes: IndexDescription[]): Promise<void> {
-    if (indexes.length > 0) await this.db.collection(collection).createIndexes(indexes);
+    for (const index of indexes) await this.db.collection(collection).createIndexes([index]);
   }
 
   async ping(): Promise<void> {

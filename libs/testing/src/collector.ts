@@ -1,0 +1,31 @@
+import { type IncomingMessage, KafkaClient, TopicMirror } from '@hub/kafka';
+import { createLogger } from '@hub/observability';
+
+export interface TopicCollector {
+  readonly messages: IncomingMessage[];
+  /** Parsed JSON values of the messages matching `predicate`. */
+  values<T = Record<string, unknown>>(predicate?: (value: T, message: IncomingMessage) => boolean): T[];
+  stop(): Promise<void>;
+}
+
+/** Reads a topic from the beginning in its own consumer group and keeps every message, for assertions. */
+export async function collectTopic(brokers: string[], topic: string): Promise<TopicCollector> {
+  const logger = createLogger({ service: 'test-collector', level: 'warn' });
+  const client = new KafkaClient({ clientId: `test-collector`, brokers, logger });
+  const messages: IncomingMessage[] = [];
+  const mirror = new TopicMirror(client, { topic, logger, apply: (m) => messages.push(m) });
+  await mirror.start();
+  return {
+    messages,
+    values(predicate) {
+      const out = [];
+      for (const m of messages) {
+        if (!m.value) continue;
+        const value = JSON.parse(m.value.toString('utf8'));
+        if (!predicate || predicate(value, m)) out.push(value);
+      }
+      return out;
+    },
+    stop: () => mirror.stop(),
+  };
+}

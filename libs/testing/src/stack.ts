@@ -1,0 +1,75 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GRANTS, signToken } from '@hub/http';
+
+export interface StackEndpoints {
+  /** The edge: the public API's base URL. */
+  baseUrl: string;
+  kafkaBrokers: string[];
+  mongoUrl: string;
+  authSecret: string;
+  authIssuer: string;
+}
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+function devEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  const text = readFileSync(path.join(repoRoot, 'deploy/local/dev.env'), 'utf8');
+  for (const line of text.split('\n')) {
+    const m = /^\s*([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m) env[m[1]!] = m[2]!.trim();
+  }
+  return env;
+}
+
+/**
+ * Where the tests find the stack. One interface, chosen automatically:
+ * 1. the environment (`HUB_BASE_URL`, `KAFKA_BROKERS`, `MONGO_URL`, `AUTH_JWT_*`), as `npm test` sets it;
+ * 2. otherwise the local stack's defaults (deploy/local/dev.env), e.g. under `npm start`.
+ * Docker users run the same tests against `docker compose up` by exporting the same variables.
+ */
+export function resolveStack(env: Record<string, string | undefined> = process.env): StackEndpoints {
+  const local = devEnv();
+  const pick = (key: string) => env[key] ?? local[key];
+  return {
+    baseUrl: env.HUB_BASE_URL ?? 'http://127.0.0.1:8080',
+    kafkaBrokers: (pick('KAFKA_BROKERS') ?? '127.0.0.1:9092').split(','),
+    mongoUrl: pick('MONGO_URL') ?? 'mongodb://127.0.0.1:27017/erp_hub',
+    authSecret: pick('AUTH_JWT_SECRET') ?? '',
+    authIssuer: pick('AUTH_JWT_ISSUER') ?? '',
+  };
+}
+
+/** A token for a (usually fresh) organisation, with both grants unless told otherwise. */
+export function testToken(
+  stack: StackEndpoints,
+  orgId: string,
+  grants: string[] = [GRANTS.view, GRANTS.manage],
+): string {
+  return signToken({
+    secret: stack.authSecret,
+    issuer: stack.authIssuer,
+    orgId,
+    grants,
+    expiresInSeconds: 3600,
+  });
+}
+
+/** A name no other test (or earlier run) uses: organisations, topics, groups. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** True when a Docker engine answers (then testcontainers could be used instead of the local stack). */
+export function dockerAvailable(): boolean {
+  try {
+    execFileSync('docker', ['info'], { stdio: 'ignore', timeout: 5_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}

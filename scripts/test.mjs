@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// `npm test`: every check and test, integration tests on the real stack. Starts Kafka, FerretDB and the
+// services for the run when they are not already up, and stops what it started afterwards.
+import { spawnSync } from 'node:child_process';
+import { down, REPO, up } from '../deploy/local/stack.mjs';
+import { isReady, SERVICES, startServices } from './lib/services.mjs';
+import { build, devEnv, ensureInstalled } from './lib/setup.mjs';
+
+const step = (name, cmd, args, env = process.env) => {
+  process.stderr.write(`\n[test] ${name}: ${cmd} ${args.join(' ')}\n`);
+  const result = spawnSync(cmd, args, { cwd: REPO, stdio: 'inherit', env });
+  return result.status ?? 1;
+};
+
+ensureInstalled();
+build();
+let code = step('lint', 'npx', ['biome', 'check', '.']);
+if (code === 0) code = step('typecheck', 'npx', ['turbo', 'run', 'typecheck', '--output-logs=errors-only']);
+if (code !== 0) process.exit(code);
+
+const env = devEnv();
+const infra = await up();
+let services;
+try {
+  const edgeUp = await isReady(SERVICES.at(-1).port);
+  if (!edgeUp) {
+    process.stderr.write('[test] starting the services for this run\n');
+    services = startServices(env);
+    await services.waitReady();
+  } else {
+    process.stderr.write('[test] reusing the services already running\n');
+  }
+  code = step('tests', 'npx', ['vitest', 'run'], {
+    ...process.env,
+    ...env,
+    HUB_BASE_URL: 'http://127.0.0.1:8080',
+  });
+} catch (err) {
+  process.stderr.write(`[test] ${err.message}\n`);
+  code = 1;
+} finally {
+  await services?.stop();
+  await down(infra);
+}
+process.exit(code);

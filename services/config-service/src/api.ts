@@ -1,0 +1,53 @@
+import type { IntegrationRecord, UseCaseRecord } from '@hub/contracts';
+import Type from 'typebox';
+
+/** API shapes: the stored records without our internal revision counter. */
+export function integrationView(record: IntegrationRecord): Record<string, unknown> {
+  const { revision: _r, ...rest } = record;
+  return rest;
+}
+
+export function useCaseView(record: UseCaseRecord): Record<string, unknown> {
+  const { revision: _r, ...rest } = record;
+  return rest;
+}
+
+export const IntegrationParams = Type.Object({ integrationId: Type.String({ format: 'uuid' }) });
+export const UseCaseParams = Type.Object({
+  integrationId: Type.String({ format: 'uuid' }),
+  useCaseId: Type.String({ format: 'uuid' }),
+});
+
+/** `IntegrationEditableFields` (unknown extra properties are tolerated and ignored, decision 3). */
+export const IntegrationBody = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 255 }),
+  description: Type.Optional(Type.String({ maxLength: 1000 })),
+  access_token_ids: Type.Optional(Type.Array(Type.String())),
+  app_ids: Type.Optional(Type.Array(Type.String())),
+  environment_config: Type.Optional(Type.Array(Type.Object({}))),
+  settings: Type.Optional(Type.Object({})),
+  integration_type: Type.Optional(Type.Union([Type.Literal('erp'), Type.Literal('connector')])),
+  connector_config: Type.Optional(Type.Object({})),
+  protected: Type.Optional(Type.Boolean()),
+  _manifest: Type.Optional(Type.Array(Type.String())),
+});
+
+export const UseCaseBody = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 255 }),
+  slug: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$', minLength: 1, maxLength: 255 })),
+  type: Type.String({ minLength: 1 }),
+  enabled: Type.Boolean(),
+  configuration: Type.Optional(Type.Object({})),
+  change_description: Type.Optional(Type.String({ maxLength: 2000 })),
+});
+
+export const V2IntegrationBody = Type.Intersect([
+  IntegrationBody,
+  Type.Object({
+    use_cases: Type.Optional(
+      Type.Array(
+        Type.Intersect([UseCaseBody, Type.Object({ id: Type.Optional(Type.String({ format: 'uuid' })) })]),
+      ),
+    ),
+  }),
+]);

@@ -1,0 +1,60 @@
+import { Topics } from '@hub/contracts';
+import {
+  combine,
+  createHttpServer,
+  createMetrics,
+  registerAuth,
+  registerMetrics,
+  registerProbes,
+} from '@hub/http';
+import type { KafkaClient, MessageProducer } from '@hub/kafka';
+import type { MongoStore } from '@hub/mongo';
+import type { Logger } from '@hub/observability';
+import type { ConfigServiceConfig } from './config.js';
+import { ConfigPublisher } from './publisher.js';
+import { IntegrationsRepository } from './repository.js';
+import { registerIntegrationRoutes } from './routes/integrations.js';
+import { registerUseCaseRoutes } from './routes/use-cases.js';
+import { UseCaseService } from './use-cases.js';
+
+export interface ConfigServiceDeps {
+  logger: Logger;
+  mongo: MongoStore;
+  producer: MessageProducer;
+}
+
+/** The config-service's HTTP app: integrations, use cases (and their topic snapshots). */
+export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceDeps) {
+  const app = createHttpServer({ logger: deps.logger });
+  const repository = new IntegrationsRepository(deps.mongo);
+  await repository.ensureIndexes();
+  const publisher = new ConfigPublisher(repository, deps.producer);
+  const useCases = new UseCaseService(repository);
+  let closing = false;
+
+  await registerAuth(app, { secret: config.AUTH_JWT_SECRET, issuer: config.AUTH_JWT_ISSUER });
+  registerMetrics(app, createMetrics('config-service'));
+  registerProbes(app, {
+    live: () => combine({ process: true }),
+    ready: async () =>
+      combine({
+        accepting: !closing,
+        mongo: await deps.mongo.ping().then(
+          () => true,
+          () => false,
+        ),
+      }),
+  });
+  registerIntegrationRoutes(app, { repository, publisher, useCases });
+  registerUseCaseRoutes(app, { repository, publisher, useCases });
+  app.addHook('onClose', async () => {
+    closing = true;
+  });
+  return app;
+}
+
+export const TOPICS_OWNED = (partitions: number) => [
+  { topic: Topics.configChanges, partitions, compacted: true },
+];
+
+export type { KafkaClient };

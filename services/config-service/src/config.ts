@@ -1,0 +1,14 @@
+import { AuthEnv, httpEnv, KafkaEnv, LogEnv, loadConfig, MongoEnv } from '@hub/config';
+import Type, { type Static } from 'typebox';
+
+export const ConfigServiceEnv = Type.Object({
+  ...LogEnv,
+  ...httpEnv(8082),
+  ...KafkaEnv,
+  ...MongoEnv,
+  ...AuthEnv,
+});
+export type ConfigServiceConfig = Static<typeof ConfigServiceEnv>;
+
+export const loadConfigServiceConfig = (env: Record<string, string | undefined>) =>
+  loadConfig('config-service', ConfigServiceEnv, env);

@@ -1,0 +1,37 @@
+import { installShutdown } from '@hub/http';
+import { KafkaClient } from '@hub/kafka';
+import { MongoStore } from '@hub/mongo';
+import { createLogger } from '@hub/observability';
+import { buildApp, TOPICS_OWNED } from './app.js';
+import { loadConfigServiceConfig } from './config.js';
+
+const config = loadConfigServiceConfig(process.env);
+const logger = createLogger({ service: 'config-service', level: config.LOG_LEVEL });
+
+try {
+  const kafka = new KafkaClient({ clientId: 'config-service', brokers: config.KAFKA_BROKERS, logger });
+  await kafka.ensureTopics(TOPICS_OWNED(config.KAFKA_TOPIC_PARTITIONS));
+  const producer = await kafka.producer();
+  const mongo = await MongoStore.connect({ url: config.MONGO_URL, logger, appName: 'config-service' });
+  const app = await buildApp(config, { logger, mongo, producer });
+  await app.listen({ host: config.HOST, port: config.PORT });
+
+  const shutdown = installShutdown(
+    logger,
+    [
+      { name: 'stop http intake and drain requests', run: () => app.close() },
+      { name: 'close kafka producer', run: () => producer.close() },
+      { name: 'close mongo', run: () => mongo.close() },
+    ],
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, async () => {
+      logger.info({ signal }, 'shutting down');
+      process.exit(await shutdown());
+    });
+  }
+} catch (err) {
+  logger.fatal({ err }, 'config-service failed to start');
+  process.exit(1);
+}

@@ -1,0 +1,121 @@
+import { GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
+import Type from 'typebox';
+import {
+  IntegrationBody,
+  IntegrationParams,
+  integrationView,
+  useCaseView,
+  V2IntegrationBody,
+} from '../api.js';
+import type { ConfigPublisher } from '../publisher.js';
+import type { IntegrationsRepository } from '../repository.js';
+import type { UseCaseService } from '../use-cases.js';
+
+export interface IntegrationRoutesDeps {
+  repository: IntegrationsRepository;
+  publisher: ConfigPublisher;
+  useCases: UseCaseService;
+}
+
+export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRoutesDeps): void {
+  const { repository, publisher } = deps;
+  const view = { preHandler: requireGrant(GRANTS.view) };
+  const manage = { preHandler: requireGrant(GRANTS.manage) };
+
+  const withUseCases = async (orgId: string, integrationId: string) => {
+    const integration = await repository.getIntegration(orgId, integrationId);
+    if (!integration) return undefined;
+    const useCases = await repository.listUseCases(orgId, integrationId);
+    return { ...integrationView(integration), use_cases: useCases.map(useCaseView) };
+  };
+
+  // ---- v1 ----
+  app.get('/v1/integrations', view, async (request) => {
+    const list = await repository.listIntegrations(request.principal.orgId);
+    return { integrations: list.map(integrationView) };
+  });
+
+  app.post('/v1/integrations', { ...manage, schema: { body: IntegrationBody } }, async (request, reply) => {
+    const { orgId } = request.principal;
+    const created = await repository.createIntegration(orgId, request.body);
+    await publisher.publish(orgId, created.id, request.id);
+    return reply.code(201).send(integrationView(created));
+  });
+
+  app.get(
+    '/v1/integrations/:integrationId',
+    { ...view, schema: { params: IntegrationParams } },
+    async (request) => {
+      const found = await repository.getIntegration(request.principal.orgId, request.params.integrationId);
+      if (!found)
+        throw notFound(`integration ${request.params.integrationId} not found`, 'INTEGRATION_NOT_FOUND');
+      return integrationView(found);
+    },
+  );
+
+  app.put(
+    '/v1/integrations/:integrationId',
+    { ...manage, schema: { params: IntegrationParams, body: IntegrationBody } },
+    async (request) => {
+      const { orgId } = request.principal;
+      const updated = await repository.updateIntegration(orgId, request.params.integrationId, request.body);
+      if (!updated)
+        throw notFound(`integration ${request.params.integrationId} not found`, 'INTEGRATION_NOT_FOUND');
+      await publisher.publish(orgId, updated.id, request.id);
+      return integrationView(updated);
+    },
+  );
+
+  const remove = async (orgId: string, integrationId: string, correlationId: string) => {
+    const deleted = await repository.deleteIntegration(orgId, integrationId);
+    if (!deleted) throw notFound(`integration ${integrationId} not found`, 'INTEGRATION_NOT_FOUND');
+    await publisher.publishDeleted(orgId, integrationId, correlationId);
+    return { message: `integration ${integrationId} and its use cases were deleted` };
+  };
+
+  app.delete(
+    '/v1/integrations/:integrationId',
+    { ...manage, schema: { params: IntegrationParams } },
+    (request) => remove(request.principal.orgId, request.params.integrationId, request.id),
+  );
+
+  // ---- v2: integrations with embedded use cases ----
+  app.get('/v2/integrations', view, async (request) => {
+    const { orgId } = request.principal;
+    const list = await repository.listIntegrations(orgId);
+    const integrations = await Promise.all(list.map((i) => withUseCases(orgId, i.id)));
+    return { integrations: integrations.filter((i) => i !== undefined) };
+  });
+
+  app.post('/v2/integrations', { ...manage, schema: { body: V2IntegrationBody } }, async (request, reply) => {
+    const { orgId, subject } = request.principal;
+    const { use_cases: useCaseInputs = [], ...fields } = request.body;
+    // Validate every embedded use case before writing anything.
+    const inputs = useCaseInputs.map((u, i) => deps.useCases.validate(u, `use_cases[${i}]`));
+    const created = await repository.createIntegration(orgId, fields);
+    for (const input of inputs) await deps.useCases.create(orgId, created.id, input, subject);
+    await repository.touchIntegration(orgId, created.id);
+    await publisher.publish(orgId, created.id, request.id);
+    return reply.code(201).send(await withUseCases(orgId, created.id));
+  });
+
+  app.get(
+    '/v2/integrations/:integrationId',
+    { ...view, schema: { params: IntegrationParams } },
+    async (request) => {
+      const found = await withUseCases(request.principal.orgId, request.params.integrationId);
+      if (!found)
+        throw notFound(`integration ${request.params.integrationId} not found`, 'INTEGRATION_NOT_FOUND');
+      return found;
+    },
+  );
+
+  app.delete(
+    '/v2/integrations/:integrationId',
+    { ...manage, schema: { params: IntegrationParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      await remove(request.principal.orgId, request.params.integrationId, request.id);
+      return reply.code(204).send(null);
+    },
+  );
+}

@@ -1,0 +1,58 @@
+import proxy from '@fastify/http-proxy';
+import { combine, createHttpServer, createMetrics, registerMetrics, registerProbes } from '@hub/http';
+import type { Logger } from '@hub/observability';
+import type { EdgeConfig } from './config.js';
+
+/** Path routing in front of the services: one base URL for the whole public API, as the hosted API has. */
+export function routes(config: EdgeConfig): Array<{ prefix: string; upstream: string }> {
+  return [
+    { prefix: '/v1/erp/updates/events', upstream: config.INGEST_GATEWAY_URL },
+    { prefix: '/v2/erp/updates/events', upstream: config.INGEST_GATEWAY_URL },
+    { prefix: '/v3/erp/updates/events', upstream: config.INGEST_GATEWAY_URL },
+    { prefix: '/v1/entity', upstream: config.ENTITY_WRITER_URL },
+    { prefix: '/v1', upstream: config.CONFIG_SERVICE_URL },
+    { prefix: '/v2', upstream: config.CONFIG_SERVICE_URL },
+  ];
+}
+
+export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
+  const app = createHttpServer({ logger: deps.logger, bodyLimit: config.EDGE_BODY_LIMIT_BYTES });
+  const upstreams = {
+    'ingest-gateway': config.INGEST_GATEWAY_URL,
+    'config-service': config.CONFIG_SERVICE_URL,
+    mapper: config.MAPPER_URL,
+    'entity-writer': config.ENTITY_WRITER_URL,
+  };
+
+  registerMetrics(app, createMetrics('edge'));
+  registerProbes(app, {
+    live: () => combine({ process: true }),
+    // Ready only when every service behind the edge is ready.
+    ready: async () => {
+      const checks = await Promise.all(
+        Object.entries(upstreams).map(async ([name, url]) => {
+          try {
+            const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+            return [name, res.ok] as const;
+          } catch {
+            return [name, false] as const;
+          }
+        }),
+      );
+      return combine(Object.fromEntries(checks));
+    },
+  });
+
+  for (const { prefix, upstream } of routes(config)) {
+    await app.register(proxy, {
+      upstream,
+      prefix,
+      rewritePrefix: prefix,
+      http: { requestOptions: { timeout: 60_000 } },
+      replyOptions: {
+        rewriteRequestHeaders: (request, headers) => ({ ...headers, 'x-request-id': request.id }),
+      },
+    });
+  }
+  return app;
+}

@@ -1,0 +1,18 @@
+import { httpEnv, LogEnv, loadConfig } from '@hub/config';
+import Type, { type Static } from 'typebox';
+
+const Url = Type.String({ pattern: '^https?://' });
+
+export const EdgeEnv = Type.Object({
+  ...LogEnv,
+  ...httpEnv(8080),
+  INGEST_GATEWAY_URL: Url,
+  CONFIG_SERVICE_URL: Url,
+  MAPPER_URL: Url,
+  ENTITY_WRITER_URL: Url,
+  /** Larger than any service's own limit, so the service answers with its precise message. */
+  EDGE_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 32 * 1024 * 1024 }),
+});
+export type EdgeConfig = Static<typeof EdgeEnv>;
+
+export const loadEdgeConfig = (env: Record<string, string | undefined>) => loadConfig('edge', EdgeEnv, env);

@@ -1,0 +1,17 @@
+import { AuthEnv, httpEnv, KafkaEnv, LogEnv, loadConfig, MongoEnv } from '@hub/config';
+import Type, { type Static } from 'typebox';
+
+export const WriterEnv = Type.Object({
+  ...LogEnv,
+  ...httpEnv(8084),
+  ...KafkaEnv,
+  ...MongoEnv,
+  ...AuthEnv,
+  KAFKA_GROUP_ID: Type.String({ minLength: 1, default: 'entity-writer' }),
+  /** Partitions of the entity-updates topic processed at once by this instance. */
+  WRITER_CONCURRENCY: Type.Integer({ minimum: 1, default: 3 }),
+});
+export type WriterConfig = Static<typeof WriterEnv>;
+
+export const loadWriterConfig = (env: Record<string, string | undefined>) =>
+  loadConfig('entity-writer', WriterEnv, env);

@@ -1,0 +1,36 @@
+/**
+ * Upsert rules that need no database: which attributes a mapped update may write, and how a unique-id
+ * value is matched (a `_type: email|phone` value `[{ email: v }]` matches on the nested `v`).
+ */
+
+/** Attributes owned by the store; a mapping cannot overwrite them. */
+export const RESERVED_ATTRIBUTES = new Set([
+  '_id',
+  '_org',
+  '_schema',
+  '_hub',
+  '_created_at',
+  '_updated_at',
+  '_deleted_at',
+]);
+
+export function writableAttributes(attributes: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(attributes))
+    if (!RESERVED_ATTRIBUTES.has(k) && !k.includes('.') && !k.startsWith('$')) out[k] = v;
+  return out;
+}
+
+export type LookupCondition = { path: string; value: unknown };
+
+/** The conditions that all must hold for an entity to match the unique ids (a composite key). */
+export function lookupConditions(uniqueIds: Record<string, unknown>): LookupCondition[] {
+  return Object.entries(uniqueIds).map(([attribute, value]) => {
+    if (Array.isArray(value) && value.length > 0 && value[0] && typeof value[0] === 'object') {
+      const item = value[0] as Record<string, unknown>;
+      const nested = 'email' in item ? 'email' : 'phone' in item ? 'phone' : undefined;
+      if (nested) return { path: `${attribute}.${nested}`, value: item[nested] };
+    }
+    return { path: attribute, value };
+  });
+}

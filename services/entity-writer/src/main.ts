@@ -1,0 +1,45 @@
+import { installShutdown } from '@hub/http';
+import { KafkaClient } from '@hub/kafka';
+import { MongoStore } from '@hub/mongo';
+import { createLogger } from '@hub/observability';
+import { buildWriter, TOPICS_OWNED } from './app.js';
+import { loadWriterConfig } from './config.js';
+
+const config = loadWriterConfig(process.env);
+const logger = createLogger({ service: 'entity-writer', level: config.LOG_LEVEL });
+
+try {
+  const kafka = new KafkaClient({ clientId: 'entity-writer', brokers: config.KAFKA_BROKERS, logger });
+  await kafka.ensureTopics(TOPICS_OWNED(config.KAFKA_TOPIC_PARTITIONS));
+  const producer = await kafka.producer();
+  const mongo = await MongoStore.connect({ url: config.MONGO_URL, logger, appName: 'entity-writer' });
+  const writer = await buildWriter(config, {
+    logger,
+    kafka,
+    mongo,
+    producer,
+    onFatal: () => process.exit(1), // the orchestrator restarts us
+  });
+  await writer.app.listen({ host: config.HOST, port: config.PORT });
+  await writer.start();
+
+  const shutdown = installShutdown(
+    logger,
+    [
+      { name: 'stop consuming, finish in-flight update, commit offsets', run: () => writer.stopConsuming() },
+      { name: 'close http', run: () => writer.app.close() },
+      { name: 'close kafka producer', run: () => producer.close() },
+      { name: 'close mongo', run: () => mongo.close() },
+    ],
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, async () => {
+      logger.info({ signal }, 'shutting down');
+      process.exit(await shutdown());
+    });
+  }
+} catch (err) {
+  logger.fatal({ err }, 'entity-writer failed to start');
+  process.exit(1);
+}

@@ -1,0 +1,58 @@
+import { GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
+import Type from 'typebox';
+import { type EntitiesRepository, entityView } from './repository.js';
+
+/** Entity reads (our addition to the API): see what landed. */
+export function registerEntityRoutes(app: HttpServer, repository: EntitiesRepository): void {
+  const view = { preHandler: requireGrant(GRANTS.view) };
+
+  app.get(
+    '/v1/entity/:slug/:id',
+    {
+      ...view,
+      schema: {
+        params: Type.Object({ slug: Type.String({ minLength: 1 }), id: Type.String({ minLength: 1 }) }),
+      },
+    },
+    async (request) => {
+      const { slug, id } = request.params;
+      const doc = await repository.get(request.principal.orgId, id);
+      if (!doc || doc._schema !== slug || doc._deleted_at)
+        throw notFound(`${slug} entity ${id} not found`, 'ENTITY_NOT_FOUND');
+      return { entity: entityView(doc) };
+    },
+  );
+
+  app.get(
+    '/v1/entity/:slug',
+    {
+      ...view,
+      schema: {
+        params: Type.Object({ slug: Type.String({ minLength: 1 }) }),
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.String({ pattern: '^[0-9]+$' })),
+            cursor: Type.Optional(Type.String({ minLength: 1 })),
+          },
+          { additionalProperties: Type.String() },
+        ),
+      },
+    },
+    async (request) => {
+      const { limit: rawLimit, cursor, ...where } = request.query as Record<string, string>;
+      const limit = Math.min(Math.max(Number(rawLimit ?? 50), 1), 500);
+      const docs = await repository.search(
+        request.principal.orgId,
+        request.params.slug,
+        where,
+        limit + 1,
+        cursor,
+      );
+      const page = docs.slice(0, limit);
+      return {
+        results: page.map(entityView),
+        ...(docs.length > limit && page.length > 0 ? { next_cursor: page[page.length - 1]!._id } : {}),
+      };
+    },
+  );
+}

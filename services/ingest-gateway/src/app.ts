@@ -1,0 +1,159 @@
+import { ConfigView, Topics } from '@hub/contracts';
+import {
+  combine,
+  createHttpServer,
+  createMetrics,
+  GRANTS,
+  registerAuth,
+  registerMetrics,
+  registerProbes,
+  requireGrant,
+} from '@hub/http';
+import type { KafkaClient, MessageProducer } from '@hub/kafka';
+import { TopicMirror } from '@hub/kafka';
+import type { MongoStore } from '@hub/mongo';
+import type { Logger } from '@hub/observability';
+import type { GatewayConfig } from './config.js';
+import { DedupeStore } from './dedupe.js';
+import { type IngestDeps, ingest } from './ingest.js';
+import { ErpUpdatesEventsV2Request, ErpUpdatesEventsV3Request } from './schemas.js';
+
+export interface GatewayDeps {
+  logger: Logger;
+  kafka: KafkaClient;
+  mongo: MongoStore;
+  producer: MessageProducer;
+}
+
+/** The ingest gateway: the events endpoints. Config comes from the config topic, mirrored in memory. */
+export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
+  const app = createHttpServer({ logger: deps.logger, bodyLimit: config.MAX_BODY_BYTES });
+  const view = new ConfigView();
+  const mirror = new TopicMirror(deps.kafka, {
+    topic: Topics.configChanges,
+    logger: deps.logger,
+    apply: (m) => {
+      try {
+        view.apply(m.key, m.value);
+      } catch (err) {
+        deps.logger.error({ err, offset: m.offset }, 'skipping unreadable config record');
+      }
+    },
+  });
+  const dedupe = new DedupeStore(deps.mongo, {
+    windowMs: config.DEDUPE_WINDOW_HOURS * 3600_000,
+    staleAfterMs: 30_000,
+    waitMs: 10_000,
+  });
+  await dedupe.ensureIndexes(deps.mongo);
+  const ingestDeps: IngestDeps = {
+    config: view,
+    mirror,
+    dedupe,
+    producer: deps.producer,
+    logger: deps.logger,
+    limits: {
+      maxEvents: config.MAX_EVENTS_PER_REQUEST,
+      maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
+      catchUpTimeoutMs: config.CONFIG_CATCHUP_TIMEOUT_MS,
+    },
+  };
+  let closing = false;
+
+  await registerAuth(app, { secret: config.AUTH_JWT_SECRET, issuer: config.AUTH_JWT_ISSUER });
+  registerMetrics(app, createMetrics('ingest-gateway'));
+  registerProbes(app, {
+    live: () => combine({ process: true }),
+    ready: async () =>
+      combine({
+        accepting: !closing,
+        config: mirror.isReady(),
+        mongo: await deps.mongo.ping().then(
+          () => true,
+          () => false,
+        ),
+      }),
+  });
+
+  const manage = { preHandler: requireGrant(GRANTS.manage) };
+  const traceparent = (h: string | string[] | undefined) => (Array.isArray(h) ? h[0] : h);
+
+  app.post(
+    '/v2/erp/updates/events',
+    { ...manage, schema: { body: ErpUpdatesEventsV2Request } },
+    (request) => {
+      const body = request.body;
+      return ingest(
+        {
+          orgId: request.principal.orgId,
+          integrationId: body.integration_id,
+          correlationId: body.correlation_id ?? body.meta?.correlation_id,
+          traceparent: traceparent(request.headers.traceparent),
+          events: body.events.map((e) => ({
+            eventName: e.object_type,
+            eventType: e.event_type,
+            timestamp: e.timestamp,
+            format: e.format,
+            payload: e.payload,
+            deduplicationId: e.deduplication_id,
+            correlationId: e.correlation_id,
+          })),
+        },
+        ingestDeps,
+      );
+    },
+  );
+
+  app.post(
+    '/v3/erp/updates/events',
+    { ...manage, schema: { body: ErpUpdatesEventsV3Request } },
+    (request) => {
+      const body = request.body;
+      body.events.forEach((e, i) => {
+        if (!e.event_name && !e.use_case_slug) {
+          throw Object.assign(new Error(`body.events[${i}]: needs event_name or use_case_slug`), {
+            statusCode: 400,
+            code: 'BAD_REQUEST',
+          });
+        }
+      });
+      return ingest(
+        {
+          orgId: request.principal.orgId,
+          integrationId: body.integration_id,
+          correlationId: body.correlation_id ?? body.meta?.correlation_id,
+          traceparent: traceparent(request.headers.traceparent),
+          events: body.events.map((e) => ({
+            eventName: e.event_name,
+            useCaseSlug: e.use_case_slug,
+            eventType: e.event_type,
+            timestamp: e.timestamp,
+            format: e.format,
+            payload: e.payload,
+            deduplicationId: e.deduplication_id,
+            correlationId: e.correlation_id,
+            groupId: e.group_id ?? body.group_id,
+          })),
+        },
+        ingestDeps,
+      );
+    },
+  );
+
+  app.addHook('onClose', async () => {
+    closing = true;
+  });
+
+  return {
+    app,
+    /** Starts reading the config topic; resolves once caught up. */
+    start: () => mirror.start(),
+    stopMirror: () => mirror.stop(),
+    sweepDedupe: () => dedupe.sweep(),
+  };
+}
+
+export const TOPICS_OWNED = (partitions: number) => [
+  { topic: Topics.inboundEvents, partitions },
+  { topic: Topics.configChanges, partitions: 1, compacted: true },
+];

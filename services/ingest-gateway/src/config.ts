@@ -1,0 +1,21 @@
+import { AuthEnv, httpEnv, KafkaEnv, LogEnv, loadConfig, MongoEnv } from '@hub/config';
+import Type, { type Static } from 'typebox';
+
+export const GatewayEnv = Type.Object({
+  ...LogEnv,
+  ...httpEnv(8081),
+  ...KafkaEnv,
+  ...MongoEnv,
+  ...AuthEnv,
+  /** Decision 8 limits. */
+  MAX_EVENTS_PER_REQUEST: Type.Integer({ minimum: 1, default: 1000 }),
+  MAX_BODY_BYTES: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024 }),
+  MAX_PAYLOAD_BYTES: Type.Integer({ minimum: 2, default: 1024 * 1024 }),
+  /** How long a request waits for the config topic to catch up before it fails with 503. */
+  CONFIG_CATCHUP_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
+  DEDUPE_WINDOW_HOURS: Type.Number({ exclusiveMinimum: 0, default: 24 }),
+});
+export type GatewayConfig = Static<typeof GatewayEnv>;
+
+export const loadGatewayConfig = (env: Record<string, string | undefined>) =>
+  loadConfig('ingest-gateway', GatewayEnv, env);

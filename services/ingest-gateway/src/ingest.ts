@@ -1,0 +1,236 @@
+import { type ConfigView, Headers, type InboundEventMessage, newEventId, Topics } from '@hub/contracts';
+import { ApiError, badRequest, notFound, unavailable } from '@hub/http';
+import type { MessageProducer, OutgoingMessage, TopicMirror } from '@hub/kafka';
+import { PayloadError, parsePayload } from '@hub/mapping';
+import {
+  childTrace,
+  formatTraceparent,
+  type Logger,
+  newCorrelationId,
+  parseTraceparent,
+} from '@hub/observability';
+import type { Claim, DedupeStore } from './dedupe.js';
+import { routeEvent } from './routing.js';
+
+/** One event of any API version, normalised. */
+export interface IncomingEvent {
+  eventName?: string;
+  useCaseSlug?: string;
+  eventType?: string;
+  timestamp: string;
+  format: 'json' | 'xml';
+  payload: unknown;
+  deduplicationId?: string;
+  correlationId?: string;
+  groupId?: string;
+}
+
+export interface IngestRequest {
+  orgId: string;
+  integrationId: string;
+  /** Request-level correlation id (`correlation_id`, else `meta.correlation_id`). */
+  correlationId?: string;
+  traceparent?: string;
+  events: IncomingEvent[];
+}
+
+export interface EventResult {
+  event_id: string;
+  status: 'success' | 'error' | 'skipped' | 'ignored';
+  message: string;
+}
+
+export interface IngestLimits {
+  maxEvents: number;
+  maxPayloadBytes: number;
+  catchUpTimeoutMs: number;
+}
+
+export interface IngestDeps {
+  config: ConfigView;
+  mirror: TopicMirror;
+  dedupe: DedupeStore;
+  producer: MessageProducer;
+  limits: IngestLimits;
+  logger: Logger;
+}
+
+interface Accepted {
+  index: number;
+  message: OutgoingMessage;
+  claim?: Claim;
+}
+
+/**
+ * Validates, routes, deduplicates and hands events over to Kafka. An event is answered `success` only
+ * once the broker has acknowledged it (acks=all); if the hand-over fails, no event of the request is
+ * reported `success`, their deduplication claims are released, and the whole request gets 503.
+ */
+export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<{ results: EventResult[] }> {
+  const { limits } = deps;
+  if (request.events.length > limits.maxEvents) {
+    throw badRequest(
+      `events: ${request.events.length} events exceed the limit of ${limits.maxEvents} events per request`,
+      'LIMIT_EXCEEDED',
+    );
+  }
+  request.events.forEach((event, index) => {
+    const size =
+      typeof event.payload === 'string'
+        ? Buffer.byteLength(event.payload)
+        : Buffer.byteLength(JSON.stringify(event.payload));
+    if (size > limits.maxPayloadBytes) {
+      throw badRequest(
+        `events[${index}].payload: ${size} bytes exceed the limit of ${limits.maxPayloadBytes} bytes per payload`,
+        'LIMIT_EXCEEDED',
+      );
+    }
+  });
+
+  // Every configuration change answered before this request must apply to it.
+  try {
+    await deps.mirror.catchUp(limits.catchUpTimeoutMs);
+  } catch (err) {
+    throw unavailable(`configuration is not available yet: ${(err as Error).message}`, 'CONFIG_UNAVAILABLE');
+  }
+  const snapshot = deps.config.integration(request.orgId, request.integrationId);
+  if (!snapshot)
+    throw notFound(`integration_id: integration ${request.integrationId} not found`, 'INTEGRATION_NOT_FOUND');
+
+  const parent = parseTraceparent(request.traceparent);
+  const acceptedAt = new Date().toISOString();
+  const results: EventResult[] = new Array(request.events.length);
+  const accepted: Accepted[] = [];
+  const seenInRequest = new Set<string>();
+
+  for (const [index, event] of request.events.entries()) {
+    const eventId = newEventId();
+    const correlationId = event.correlationId ?? request.correlationId ?? newCorrelationId();
+    const log = deps.logger.child({ eventId, correlationId, index });
+
+    try {
+      parsePayload(event.format, event.payload);
+    } catch (err) {
+      if (!(err instanceof PayloadError)) throw err;
+      results[index] = {
+        event_id: eventId,
+        status: 'error',
+        message: `events[${index}].payload: ${err.message}`,
+      };
+      continue;
+    }
+
+    const route = routeEvent(snapshot.useCases, {
+      useCaseSlug: event.useCaseSlug,
+      eventName: event.eventName,
+    });
+    if (!route) {
+      const what = event.useCaseSlug ? `use_case_slug "${event.useCaseSlug}"` : `event "${event.eventName}"`;
+      results[index] = {
+        event_id: eventId,
+        status: 'ignored',
+        message: `no enabled inbound use case for ${what}`,
+      };
+      continue;
+    }
+
+    let claim: Claim | undefined;
+    if (event.deduplicationId) {
+      if (seenInRequest.has(event.deduplicationId)) {
+        results[index] = {
+          event_id: eventId,
+          status: 'skipped',
+          message: 'duplicate deduplication_id in this request',
+        };
+        continue;
+      }
+      seenInRequest.add(event.deduplicationId);
+      const outcome = await deps.dedupe.claim(request.orgId, request.integrationId, event.deduplicationId);
+      if (outcome.kind === 'duplicate') {
+        results[index] = {
+          event_id: eventId,
+          status: 'skipped',
+          message: `duplicate deduplication_id "${event.deduplicationId}" within the deduplication window`,
+        };
+        continue;
+      }
+      if (outcome.kind === 'busy') {
+        results[index] = {
+          event_id: eventId,
+          status: 'error',
+          message: `a concurrent request with deduplication_id "${event.deduplicationId}" is still in progress; retry`,
+        };
+        continue;
+      }
+      claim = outcome.claim;
+    }
+
+    const groupId = event.groupId;
+    const message: InboundEventMessage = {
+      schema_version: 1,
+      event_id: eventId,
+      org_id: request.orgId,
+      integration_id: request.integrationId,
+      use_case_id: route.useCase.id,
+      config_revision: snapshot.integration.revision,
+      routed_by: route.routedBy,
+      correlation_id: correlationId,
+      ...(event.eventType ? { event_type: event.eventType } : {}),
+      event_name: event.eventName ?? event.useCaseSlug ?? route.useCase.slug,
+      timestamp: event.timestamp,
+      format: event.format,
+      payload: typeof event.payload === 'string' ? event.payload : JSON.stringify(event.payload),
+      ...(event.deduplicationId ? { deduplication_id: event.deduplicationId } : {}),
+      ...(groupId ? { group_id: groupId } : {}),
+      accepted_at: acceptedAt,
+    };
+    accepted.push({
+      index,
+      claim,
+      message: {
+        topic: Topics.inboundEvents,
+        key: groupId ? `${request.integrationId}:${groupId}` : request.integrationId,
+        value: message,
+        headers: {
+          [Headers.correlationId]: correlationId,
+          [Headers.traceparent]: formatTraceparent(childTrace(parent)),
+          [Headers.eventId]: eventId,
+          [Headers.orgId]: request.orgId,
+          [Headers.schemaVersion]: '1',
+        },
+      },
+    });
+    results[index] = { event_id: eventId, status: 'success', message: 'Event queued for processing' };
+    log.debug({ useCaseId: route.useCase.id, routedBy: route.routedBy }, 'event routed');
+  }
+
+  try {
+    await deps.producer.send(accepted.map((a) => a.message));
+  } catch (err) {
+    deps.logger.error({ err, events: accepted.length }, 'could not hand events over to Kafka');
+    await Promise.allSettled(accepted.flatMap((a) => (a.claim ? [deps.dedupe.release(a.claim)] : [])));
+    throw new ApiError(
+      503,
+      'BROKER_UNAVAILABLE',
+      'events could not be queued; nothing was accepted, retry the request',
+      {
+        'retry-after': '5',
+      },
+    );
+  }
+  await Promise.all(
+    accepted.map(async (a) => {
+      if (!a.claim) return;
+      try {
+        await deps.dedupe.accept(a.claim, results[a.index]!.event_id);
+      } catch (err) {
+        // The event is queued; only its duplicate protection is weaker. A retry may be accepted twice.
+        deps.logger.warn(
+          { err, eventId: results[a.index]!.event_id },
+          'could not mark deduplication id accepted',
+        );
+      }
+    }),
+  );
+  return { results };
+}

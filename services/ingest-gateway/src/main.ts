@@ -1,0 +1,48 @@
+import { installShutdown } from '@hub/http';
+import { KafkaClient } from '@hub/kafka';
+import { MongoStore } from '@hub/mongo';
+import { createLogger } from '@hub/observability';
+import { buildApp, TOPICS_OWNED } from './app.js';
+import { loadGatewayConfig } from './config.js';
+
+const config = loadGatewayConfig(process.env);
+const logger = createLogger({ service: 'ingest-gateway', level: config.LOG_LEVEL });
+
+try {
+  const kafka = new KafkaClient({ clientId: 'ingest-gateway', brokers: config.KAFKA_BROKERS, logger });
+  await kafka.ensureTopics(TOPICS_OWNED(config.KAFKA_TOPIC_PARTITIONS));
+  const producer = await kafka.producer();
+  const mongo = await MongoStore.connect({ url: config.MONGO_URL, logger, appName: 'ingest-gateway' });
+  const gateway = await buildApp(config, { logger, kafka, mongo, producer });
+  await gateway.start();
+  await gateway.app.listen({ host: config.HOST, port: config.PORT });
+
+  const sweeper = setInterval(() => {
+    gateway.sweepDedupe().then(
+      (n) => n > 0 && logger.info({ deleted: n }, 'swept expired deduplication ids'),
+      (err) => logger.warn({ err }, 'dedupe sweep failed'),
+    );
+  }, 10 * 60_000);
+  sweeper.unref();
+
+  const shutdown = installShutdown(
+    logger,
+    [
+      { name: 'stop http intake and drain requests', run: () => gateway.app.close() },
+      { name: 'stop config mirror', run: () => gateway.stopMirror() },
+      { name: 'close kafka producer', run: () => producer.close() },
+      { name: 'close mongo', run: () => mongo.close() },
+    ],
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, async () => {
+      clearInterval(sweeper);
+      logger.info({ signal }, 'shutting down');
+      process.exit(await shutdown());
+    });
+  }
+} catch (err) {
+  logger.fatal({ err }, 'ingest-gateway failed to start');
+  process.exit(1);
+}

@@ -1,0 +1,76 @@
+import { ConfigView, deadLetterRecord, Topics } from '@hub/contracts';
+import { combine, createHttpServer, createMetrics, registerMetrics, registerProbes } from '@hub/http';
+import { ConsumerRunner, type KafkaClient, type MessageProducer, TopicMirror } from '@hub/kafka';
+import type { Logger } from '@hub/observability';
+import type { MapperConfig } from './config.js';
+
+import { EventProcessor } from './processor.js';
+
+export interface MapperDeps {
+  logger: Logger;
+  kafka: KafkaClient;
+  producer: MessageProducer;
+  onFatal: (err: unknown) => void;
+}
+
+/** The mapper: inbound events -> entity updates. Returns its HTTP app (probes, metrics) and lifecycle. */
+export function buildMapper(config: MapperConfig, deps: MapperDeps) {
+  const view = new ConfigView();
+  const mirror = new TopicMirror(deps.kafka, {
+    topic: Topics.configChanges,
+    logger: deps.logger,
+    apply: (m) => {
+      try {
+        view.apply(m.key, m.value);
+      } catch (err) {
+        deps.logger.error({ err, offset: m.offset }, 'skipping unreadable config record');
+      }
+    },
+  });
+  const processor = new EventProcessor({
+    view,
+    mirror,
+    producer: deps.producer,
+    logger: deps.logger,
+    limits: { timeoutMs: config.EXPRESSION_TIMEOUT_MS, maxDepth: 500 },
+    catchUpTimeoutMs: config.CONFIG_CATCHUP_TIMEOUT_MS,
+  });
+  const consumer = new ConsumerRunner(deps.kafka, {
+    groupId: config.KAFKA_GROUP_ID,
+    topics: [Topics.inboundEvents],
+    handler: (message) => processor.handle(message),
+    onPermanentFailure: async (message, error, attempts) => {
+      deps.logger.error({ code: error.code, err: error, offset: message.offset }, 'event dead-lettered');
+      await deps.producer.send([deadLetterRecord('mapper', message, error, attempts)]);
+    },
+    onFatal: deps.onFatal,
+    partitionsConsumedConcurrently: config.MAPPER_CONCURRENCY,
+    logger: deps.logger,
+  });
+
+  const app = createHttpServer({ logger: deps.logger });
+  registerMetrics(app, createMetrics('mapper'));
+  registerProbes(app, {
+    live: () => combine({ consumeLoop: consumer.health().alive }),
+    ready: () => combine({ config: mirror.isReady(), consumer: consumer.health().ready }),
+  });
+
+  return {
+    app,
+    async start() {
+      await mirror.start();
+      await consumer.start();
+    },
+    async stopConsuming() {
+      await consumer.stop();
+      await mirror.stop();
+    },
+  };
+}
+
+export const TOPICS_OWNED = (partitions: number) => [
+  { topic: Topics.inboundEvents, partitions },
+  { topic: Topics.entityUpdates, partitions },
+  { topic: Topics.deadLetters, partitions },
+  { topic: Topics.configChanges, partitions: 1, compacted: true },
+];

@@ -1,0 +1,18 @@
+import { httpEnv, KafkaEnv, LogEnv, loadConfig } from '@hub/config';
+import Type, { type Static } from 'typebox';
+
+export const MapperEnv = Type.Object({
+  ...LogEnv,
+  ...httpEnv(8083),
+  ...KafkaEnv,
+  KAFKA_GROUP_ID: Type.String({ minLength: 1, default: 'mapper' }),
+  /** Partitions of the inbound topic processed at once by this instance. */
+  MAPPER_CONCURRENCY: Type.Integer({ minimum: 1, default: 3 }),
+  /** Time budget of one JSONata evaluation. */
+  EXPRESSION_TIMEOUT_MS: Type.Integer({ minimum: 10, default: 500 }),
+  CONFIG_CATCHUP_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+});
+export type MapperConfig = Static<typeof MapperEnv>;
+
+export const loadMapperConfig = (env: Record<string, string | undefined>) =>
+  loadConfig('mapper', MapperEnv, env);

@@ -1,0 +1,41 @@
+import { installShutdown } from '@hub/http';
+import { KafkaClient } from '@hub/kafka';
+import { createLogger } from '@hub/observability';
+import { buildMapper, TOPICS_OWNED } from './app.js';
+import { loadMapperConfig } from './config.js';
+
+const config = loadMapperConfig(process.env);
+const logger = createLogger({ service: 'mapper', level: config.LOG_LEVEL });
+
+try {
+  const kafka = new KafkaClient({ clientId: 'mapper', brokers: config.KAFKA_BROKERS, logger });
+  await kafka.ensureTopics(TOPICS_OWNED(config.KAFKA_TOPIC_PARTITIONS));
+  const producer = await kafka.producer();
+  const mapper = buildMapper(config, {
+    logger,
+    kafka,
+    producer,
+    onFatal: () => process.exit(1), // the orchestrator restarts us
+  });
+  await mapper.app.listen({ host: config.HOST, port: config.PORT });
+  await mapper.start();
+
+  const shutdown = installShutdown(
+    logger,
+    [
+      { name: 'stop consuming, finish in-flight message, commit offsets', run: () => mapper.stopConsuming() },
+      { name: 'close kafka producer', run: () => producer.close() },
+      { name: 'close http', run: () => mapper.app.close() },
+    ],
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, async () => {
+      logger.info({ signal }, 'shutting down');
+      process.exit(await shutdown());
+    });
+  }
+} catch (err) {
+  logger.fatal({ err }, 'mapper failed to start');
+  process.exit(1);
+}

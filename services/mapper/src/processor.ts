@@ -1,0 +1,164 @@
+import {
+  type ConfigView,
+  deadLetterRecord,
+  decodeMessage,
+  type EntityUpdateMessage,
+  entityKey,
+  Headers,
+  InboundEventMessage,
+  MessageSchemaError,
+  Topics,
+} from '@hub/contracts';
+import {
+  type IncomingMessage,
+  type MessageProducer,
+  type OutgoingMessage,
+  PermanentError,
+  type TopicMirror,
+} from '@hub/kafka';
+import {
+  CompiledMapping,
+  type ExpressionLimits,
+  type InboundConfiguration,
+  PayloadError,
+  parsePayload,
+} from '@hub/mapping';
+import type { Logger } from '@hub/observability';
+
+export interface ProcessorDeps {
+  view: ConfigView;
+  mirror: TopicMirror;
+  producer: MessageProducer;
+  logger: Logger;
+  limits: ExpressionLimits;
+  catchUpTimeoutMs: number;
+}
+
+/**
+ * Turns one inbound event into entity updates with the use case's mapping, compiled once per use-case
+ * revision. Entity updates and the dead letter of any update that failed are sent in one batch before
+ * the offset is committed.
+ */
+export class EventProcessor {
+  private readonly compiled = new Map<string, CompiledMapping>();
+
+  constructor(private readonly deps: ProcessorDeps) {}
+
+  async handle(message: IncomingMessage): Promise<void> {
+    let event: InboundEventMessage;
+    try {
+      event = decodeMessage(Topics.inboundEvents, InboundEventMessage, message.value);
+    } catch (err) {
+      if (err instanceof MessageSchemaError) throw new PermanentError(err.code, 'validation', err.message);
+      throw err;
+    }
+    const log = this.deps.logger.child({
+      eventId: event.event_id,
+      correlationId: event.correlation_id,
+      topic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+    });
+
+    const mapping = await this.mappingFor(event);
+    let payload: unknown;
+    try {
+      payload = parsePayload(event.format, event.payload);
+    } catch (err) {
+      if (err instanceof PayloadError) throw new PermanentError('PAYLOAD_INVALID', 'validation', err.message);
+      throw err;
+    }
+    const result = await mapping.map(payload);
+
+    const headers = {
+      ...message.headers,
+      [Headers.correlationId]: event.correlation_id,
+      [Headers.eventId]: event.event_id,
+      [Headers.orgId]: event.org_id,
+      [Headers.schemaVersion]: '1',
+    };
+    const out: OutgoingMessage[] = result.entity_updates.map((update, index) => {
+      const value: EntityUpdateMessage = {
+        schema_version: 1,
+        update_id: `${event.event_id}:${index}`,
+        org_id: event.org_id,
+        integration_id: event.integration_id,
+        use_case_id: event.use_case_id,
+        event_id: event.event_id,
+        correlation_id: event.correlation_id,
+        entity_schema: update.entity_slug,
+        mode: update.mode,
+        unique_ids: update.unique_identifiers,
+        attributes: update.attributes,
+      };
+      return {
+        topic: Topics.entityUpdates,
+        key: entityKey(event.org_id, update.entity_slug, update.unique_identifiers),
+        value,
+        headers,
+      };
+    });
+    if (result.failures.length > 0) {
+      const first = result.failures[0]!;
+      out.push(
+        deadLetterRecord(
+          'mapper',
+          message,
+          {
+            code: first.code,
+            category: 'mapping',
+            message: result.failures.map((f) => `${f.entity_schema}: ${f.message}`).join('; '),
+          },
+          1,
+        ),
+      );
+      log.warn({ failures: result.failures }, 'some entity updates of this event failed to map');
+    }
+    await this.deps.producer.send(out);
+    log.info({ updates: result.entity_updates.length, failures: result.failures.length }, 'event mapped');
+  }
+
+  private async mappingFor(event: InboundEventMessage): Promise<CompiledMapping> {
+    const { view, mirror } = this.deps;
+    let snapshot = view.integration(event.org_id, event.integration_id);
+    if (!snapshot || snapshot.integration.revision < event.config_revision) {
+      await mirror.catchUp(this.deps.catchUpTimeoutMs); // throws (transient) if the topic cannot be read
+      snapshot = view.integration(event.org_id, event.integration_id);
+    }
+    if (!snapshot) {
+      throw new PermanentError(
+        'INTEGRATION_NOT_FOUND',
+        'configuration',
+        `integration ${event.integration_id} no longer exists`,
+      );
+    }
+    if (snapshot.integration.revision < event.config_revision) {
+      throw new Error(
+        `configuration revision ${event.config_revision} of ${event.integration_id} not seen yet`,
+      );
+    }
+    const useCase = snapshot.useCases.find((u) => u.id === event.use_case_id);
+    if (!useCase) {
+      throw new PermanentError(
+        'USE_CASE_NOT_FOUND',
+        'configuration',
+        `use case ${event.use_case_id} no longer exists`,
+      );
+    }
+    const key = `${useCase.id}@${useCase.revision}`;
+    let compiled = this.compiled.get(key);
+    if (!compiled) {
+      try {
+        compiled = CompiledMapping.compile(
+          (useCase.configuration ?? {}) as InboundConfiguration,
+          this.deps.limits,
+        );
+      } catch (err) {
+        throw new PermanentError('CONFIGURATION_INVALID', 'configuration', (err as Error).message);
+      }
+      for (const k of this.compiled.keys()) if (k.startsWith(`${useCase.id}@`)) this.compiled.delete(k);
+      this.compiled.set(key, compiled);
+    }
+    return compiled;
+  }
+}
