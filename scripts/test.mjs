@@ -3,6 +3,7 @@
 // services for the run when they are not already up, and stops what it started afterwards.
 import { spawnSync } from 'node:child_process';
 import { down, REPO, up } from '../deploy/local/stack.mjs';
+import { containersUp, dockerAvailable } from './lib/containers.mjs';
 import { isReady, SERVICES, startServices } from './lib/services.mjs';
 import { build, devEnv, ensureInstalled } from './lib/setup.mjs';
 
@@ -19,7 +20,11 @@ if (code === 0) code = step('typecheck', 'npx', ['turbo', 'run', 'typecheck', '-
 if (code !== 0) process.exit(code);
 
 const env = devEnv();
-const infra = await up();
+// Infrastructure: the local stack (Kafka from Maven Central, FerretDB from the Go proxy), or, with
+// HUB_INFRA=containers and a Docker engine, the real Kafka and MongoDB images through testcontainers.
+const useContainers = process.env.HUB_INFRA === 'containers' && dockerAvailable();
+const containers = useContainers ? await containersUp() : undefined;
+const infra = useContainers ? { kafka: false, ferretdb: false } : await up();
 let services;
 try {
   const edgeUp = await isReady(SERVICES.at(-1).port);
@@ -40,6 +45,7 @@ try {
   code = 1;
 } finally {
   await services?.stop();
+  await containers?.stop();
   await down(infra);
 }
 process.exit(code);

@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '@hub/config';
+import { ConfigServiceEnv } from '@hub/config-service/config';
+import { EdgeEnv } from '@hub/edge/config';
+import { WriterEnv } from '@hub/entity-writer/config';
+import { GatewayEnv } from '@hub/ingest-gateway/config';
+import { MapperEnv } from '@hub/mapper/config';
+import type { TObject } from 'typebox';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const compose = parse(readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<
+    string,
+    { build?: { dockerfile: string }; environment?: Record<string, string>; image?: string }
+  >;
+};
+
+const schemas: Record<string, TObject> = {
+  'config-service': ConfigServiceEnv,
+  'ingest-gateway': GatewayEnv,
+  mapper: MapperEnv,
+  'entity-writer': WriterEnv,
+  edge: EdgeEnv,
+};
+
+// docker-compose.yml cannot run here (no Docker engine); this checks what would fail at boot.
+describe('docker-compose.yml', () => {
+  it('runs the real Kafka and MongoDB images and every service', () => {
+    expect(compose.services.kafka?.image).toMatch(/^apache\/kafka:/);
+    expect(compose.services.mongo?.image).toMatch(/^mongo:/);
+    for (const name of Object.keys(schemas)) {
+      expect(compose.services[name]?.build?.dockerfile, name).toBe(`services/${name}/Dockerfile`);
+    }
+  });
+
+  it.each(Object.entries(schemas))('gives %s a configuration its schema accepts', (name, schema) => {
+    const env = compose.services[name]?.environment ?? {};
+    const required = (schema.required ?? []) as string[];
+    for (const key of required) expect(env, `${name} needs ${key}`).toHaveProperty(key);
+    expect(() => loadConfig(name, schema, env)).not.toThrow();
+  });
+
+  it('points the edge at every service and brokers/databases at the compose hosts', () => {
+    const edge = compose.services.edge!.environment!;
+    for (const name of ['ingest-gateway', 'config-service', 'mapper', 'entity-writer']) {
+      expect(Object.values(edge)).toContain(`http://${name}:8080`);
+    }
+    expect(compose.services['entity-writer']!.environment!.KAFKA_BROKERS).toBe('kafka:9092');
+    expect(compose.services['entity-writer']!.environment!.MONGO_URL).toMatch(/^mongodb:\/\/mongo:27017\//);
+  });
+
+  it('builds each service in a multi-stage Dockerfile that runs as a non-root user', () => {
+    for (const name of Object.keys(schemas)) {
+      const dockerfile = readFileSync(path.join(repoRoot, `services/${name}/Dockerfile`), 'utf8');
+      expect(dockerfile.match(/^FROM /gm)?.length, name).toBeGreaterThanOrEqual(2);
+      expect(dockerfile).toMatch(/^USER node$/m);
+      expect(dockerfile).toContain(`services/${name}/dist/main.js`);
+    }
+  });
+});
