@@ -88,29 +88,48 @@ export class KafkaClient {
     });
   }
 
-  /** Creates topics that do not exist yet (idempotent). */
-  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+  /**
+   * Creates topics that do not exist yet and waits until every partition has a leader. Idempotent and
+   * safe when several services do it at once on a fresh cluster (retries until `timeoutMs`).
+   */
+  async ensureTopics(specs: TopicSpec[], timeoutMs = 60_000): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
+    const deadline = Date.now() + timeoutMs;
     try {
-      const existing = new Set(await admin.listTopics());
-      const missing = specs.filter((s) => !existing.has(s.topic));
-      if (missing.length === 0) return;
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((s) => ({
-          topic: s.topic,
-          numPartitions: s.partitions,
-          configEntries: [
-            ...(s.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
-            ...(s.retentionMs ? [{ name: 'retention.ms', value: String(s.retentionMs) }] : []),
-          ],
-        })),
-      });
-      this.logger.info({ topics: missing.map((s) => s.topic) }, 'created topics');
-    } catch (err) {
-      // Another instance may have created them concurrently.
-      if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const existing = new Set(await admin.listTopics());
+          const missing = specs.filter((s) => !existing.has(s.topic));
+          if (missing.length > 0) {
+            await admin
+              .createTopics({
+                waitForLeaders: false,
+                topics: missing.map((s) => ({
+                  topic: s.topic,
+                  numPartitions: s.partitions,
+                  configEntries: [
+                    ...(s.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+                    ...(s.retentionMs ? [{ name: 'retention.ms', value: String(s.retentionMs) }] : []),
+                  ],
+                })),
+              })
+              .catch((err: { type?: string }) => {
+                // Another instance created them concurrently: fine.
+                if (err.type !== 'TOPIC_ALREADY_EXISTS') throw err;
+              });
+            this.logger.info({ topics: missing.map((s) => s.topic) }, 'created topics');
+          }
+          const { topics } = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
+          const leaderless = topics.filter((t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0));
+          if (leaderless.length === 0) return;
+          throw new Error(`topics without leaders yet: ${leaderless.map((t) => t.name).join(', ')}`);
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+          this.logger.debug({ err, attempt }, 'topics not ready yet; retrying');
+          await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * attempt)));
+        }
+      }
     } finally {
       await admin.disconnect();
     }
