@@ -10,8 +10,8 @@ import { FieldPathError, resolveField } from './path.js';
 
 const BoolOrExpression = Type.Union([Type.Boolean(), Type.String({ minLength: 1 })]);
 const NonEmpty = Type.String({ minLength: 1 });
-const Operation = Type.Union([Type.Literal('_set'), Type.Literal('_append'), Type.Literal('_append_all')]);
-const RepeatableType = Type.Union([Type.Literal('email'), Type.Literal('phone')]);
+const Operation = Type.Enum(['_set', '_append', '_append_all']);
+const RepeatableType = Type.Enum(['email', 'phone']);
 
 const UniqueIdField = Type.Object({
   attribute: NonEmpty,
@@ -69,7 +69,7 @@ const FieldSchema = Type.Object({
 });
 
 const PruneScope = Type.Object({
-  scope_mode: Type.Union([Type.Literal('relations'), Type.Literal('query')]),
+  scope_mode: Type.Enum(['relations', 'query']),
   schema: Type.Optional(NonEmpty),
   unique_ids: Type.Optional(Type.Array(UniqueIdField)),
   query: Type.Optional(Type.Array(UniqueIdField)),
@@ -83,11 +83,7 @@ const EntitySchema = Type.Object({
   enabled: Type.Optional(BoolOrExpression),
   condition: Type.Optional(NonEmpty),
   mode: Type.Optional(
-    Type.Union(
-      ['upsert', 'delete', 'purge', 'upsert-prune-scope-purge', 'upsert-prune-scope-delete'].map((m) =>
-        Type.Literal(m),
-      ),
-    ),
+    Type.Enum(['upsert', 'delete', 'purge', 'upsert-prune-scope-purge', 'upsert-prune-scope-delete']),
   ),
   scope: Type.Optional(PruneScope),
 });
@@ -99,10 +95,8 @@ const MeterUniqueIds = Type.Object({
 
 const MeterReadingSchema = Type.Object({
   jsonataExpression: Type.Optional(NonEmpty),
-  reading_matching: Type.Optional(Type.Union([Type.Literal('external_id'), Type.Literal('strict-date')])),
-  mode: Type.Optional(
-    Type.Union([Type.Literal('upsert'), Type.Literal('delete'), Type.Literal('upsert-prune-scope')]),
-  ),
+  reading_matching: Type.Optional(Type.Enum(['external_id', 'strict-date'])),
+  mode: Type.Optional(Type.Enum(['upsert', 'delete', 'upsert-prune-scope'])),
   scope: Type.Optional(Type.Object({ source: Type.Optional(Type.String()) })),
   meter: MeterUniqueIds,
   meter_counter: Type.Optional(MeterUniqueIds),
@@ -135,7 +129,14 @@ export function validateInboundConfiguration(
       e.keyword === 'required'
         ? `.${((e.params as { requiredProperties?: string[] }).requiredProperties ?? []).join(',')}`
         : '';
-    problems.push({ path: path + extra, message: e.keyword === 'required' ? 'is required' : e.message });
+    const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues;
+    const message =
+      e.keyword === 'required'
+        ? 'is required'
+        : e.keyword === 'enum' && allowed
+          ? `must be one of ${allowed.join(', ')}`
+          : e.message;
+    problems.push({ path: path + extra, message });
   }
   if (problems.length > 0) return problems.slice(0, 50);
 
