@@ -241,7 +241,8 @@ export async function mapFields(
       throw new UpdateFailure(expressionFailure(ctx, f.attribute, err));
     }
     if (value === undefined) continue;
-    attributes[f.attribute] = f._type ? wrapRepeatable(f._type, value, f._tags) : value;
+    const plain = !field.relations && !field.relation_refs;
+    attributes[f.attribute] = f._type && plain ? wrapRepeatable(f._type, value, f._tags) : value;
   }
   return attributes;
 }
