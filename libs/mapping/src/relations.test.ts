@@ -169,6 +169,18 @@ describe('relations', () => {
     },
   );
 
+  it('never wraps a relation value with _type', async () => {
+    const field: FieldConfig = {
+      attribute: 'owner',
+      _type: 'email',
+      relations: { operation: '_set', jsonataExpression: '{"_schema": "contact", "unique_ids": {"n": "1"}}' },
+    };
+    const result = await CompiledMapping.compile(contractWith(field)).map(payload);
+    expect(result.entity_updates[0]?.attributes.owner).toEqual({
+      $relation: { _set: [{ $entity_unique_ids: { n: '1' }, _schema: 'contact', _tags: [] }] },
+    });
+  });
+
   it('leaves the attribute out when the items expression yields undefined', async () => {
     const field: FieldConfig = {
       attribute: 'owner',
