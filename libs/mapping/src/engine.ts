@@ -1,25 +1,36 @@
 import {
-  type CompiledExpression,
-  compileExpression,
-  DEFAULT_LIMITS,
-  ExpressionError,
-  type ExpressionLimits,
-} from './expression.js';
-import { resolveField } from './path.js';
+  type CompiledField,
+  type CompiledUniqueId,
+  compileField,
+  compilerFor,
+  compileUniqueIds,
+  expressionFailure,
+  type FailureContext,
+  makeFailure,
+  mapFields,
+  resolveUniqueIds,
+  UpdateFailure,
+  uniqueIdentifiers,
+} from './compiled.js';
+import { type CompiledExpression, DEFAULT_LIMITS, type ExpressionLimits } from './expression.js';
+import { type CompiledMeterReading, compileMeterReading, mapMeterReadings } from './meter-readings.js';
 import type {
   EntityConfig,
+  EntityPruneScopeUpdate,
   EntityUpdate,
-  FieldConfig,
   InboundConfiguration,
-  MappingFailure,
   MappingResult,
   MappingWarning,
 } from './types.js';
+import { truthy } from './values.js';
 
-interface CompiledField {
-  config: FieldConfig;
-  expression?: CompiledExpression;
-  enabled?: CompiledExpression;
+export { wrapRepeatable } from './values.js';
+
+interface CompiledScope {
+  scope_mode: 'relations' | 'query';
+  schema?: string;
+  unique_ids: CompiledUniqueId[];
+  query: CompiledUniqueId[];
 }
 
 interface CompiledEntity {
@@ -29,12 +40,15 @@ interface CompiledEntity {
   enabled?: CompiledExpression;
   condition?: CompiledExpression;
   fields: CompiledField[];
+  /** Set for the upsert-prune-scope modes. */
+  prune?: { deletion_mode: 'delete' | 'purge'; scope?: CompiledScope };
 }
 
 /** A use case's configuration compiled once (per configuration revision) and reused for every event. */
 export class CompiledMapping {
   private constructor(
     private readonly entities: CompiledEntity[],
+    private readonly meterReadings: CompiledMeterReading[],
     private readonly staticWarnings: MappingWarning[],
   ) {}
 
@@ -43,112 +57,123 @@ export class CompiledMapping {
     configuration: InboundConfiguration,
     limits: ExpressionLimits = DEFAULT_LIMITS,
   ): CompiledMapping {
-    const compile = (source: string | undefined) => (source ? compileExpression(source, limits) : undefined);
-    const warnings: MappingWarning[] = [];
+    const compile = compilerFor(limits);
     const entities = (configuration.entities ?? []).map((config, index): CompiledEntity => {
-      for (const f of config.fields) {
-        if (f.relations !== undefined || f.relation_refs !== undefined) {
-          warnings.push({
-            entity_schema: config.entity_schema,
-            field: f.attribute,
-            message: 'relations and relation_refs are not applied yet; the attribute is left out',
-          });
-        }
-      }
+      const mode = config.mode ?? 'upsert';
+      const scope = config.scope;
       return {
         index,
         config,
         expression: compile(config.jsonataExpression),
         enabled: typeof config.enabled === 'string' ? compile(config.enabled) : undefined,
         condition: compile(config.condition),
-        fields: config.fields.map((f) => ({
-          config: f,
-          expression: f.constant === undefined ? compile(f.jsonataExpression) : undefined,
-          enabled: typeof f.enabled === 'string' ? compile(f.enabled) : undefined,
-        })),
+        fields: config.fields.map((f) => compileField(f, compile)),
+        ...(mode.startsWith('upsert-prune-scope-')
+          ? {
+              prune: {
+                deletion_mode: mode === 'upsert-prune-scope-purge' ? 'purge' : 'delete',
+                ...(scope
+                  ? {
+                      scope: {
+                        scope_mode: scope.scope_mode,
+                        ...(scope.schema ? { schema: scope.schema } : {}),
+                        unique_ids: compileUniqueIds(scope.unique_ids, compile),
+                        query: compileUniqueIds(scope.query, compile),
+                      },
+                    }
+                  : {}),
+              },
+            }
+          : {}),
       };
     });
-    if ((configuration.meter_readings ?? []).length > 0) {
-      warnings.push({
-        entity_schema: 'meter_reading',
-        field: 'meter_readings',
-        message: 'meter readings are not applied yet',
-      });
-    }
-    return new CompiledMapping(entities, warnings);
+    const meterReadings = (configuration.meter_readings ?? []).map((config, index) =>
+      compileMeterReading(config, index, compile),
+    );
+    return new CompiledMapping(entities, meterReadings, []);
   }
 
-  /** Maps one payload into entity updates. Never throws for a single bad update: it is listed in `failures`. */
+  /**
+   * Maps one payload into entity updates, meter-reading updates and prune scopes. Never throws for a single
+   * bad update: it is listed in `failures` and its siblings go on.
+   */
   async map(payload: unknown): Promise<MappingResult> {
-    const result: MappingResult = { entity_updates: [], warnings: [...this.staticWarnings], failures: [] };
-    for (const entity of this.entities) {
-      const { config } = entity;
-      if (config.enabled === false) continue;
-      let elements: unknown[];
+    const result: MappingResult = {
+      entity_updates: [],
+      meter_readings_updates: [],
+      prune_scope_updates: [],
+      meter_readings_prune_scope_updates: [],
+      warnings: [...this.staticWarnings],
+      failures: [],
+    };
+    for (const entity of this.entities) await this.mapEntity(entity, payload, result);
+    for (const reading of this.meterReadings) await mapMeterReadings(reading, payload, result);
+    return result;
+  }
+
+  private async mapEntity(entity: CompiledEntity, payload: unknown, result: MappingResult): Promise<void> {
+    const { config } = entity;
+    if (config.enabled === false) return;
+    const ctx: FailureContext = {
+      section: 'entities',
+      entity_schema: config.entity_schema,
+      entity_index: entity.index,
+    };
+    let elements: unknown[];
+    try {
+      if (entity.expression) {
+        const out = await entity.expression.evaluate(payload, payload);
+        elements = out === undefined ? [] : Array.isArray(out) ? out : [out];
+      } else {
+        elements = [payload];
+      }
+    } catch (err) {
+      result.failures.push(expressionFailure(ctx, undefined, err));
+      if (entity.prune) result.failures.push(pruneSkipped(ctx));
+      return;
+    }
+    const kept: Array<Record<string, unknown>> = [];
+    let failed = false;
+    for (const [i, element] of elements.entries()) {
+      const elementCtx = entity.expression ? { ...ctx, element_index: i } : ctx;
       try {
-        if (entity.expression) {
-          const out = await entity.expression.evaluate(payload, payload);
-          elements = out === undefined ? [] : Array.isArray(out) ? out : [out];
-        } else {
-          elements = [payload];
+        const update = await this.mapElement(entity, element, payload, elementCtx);
+        if (update) {
+          result.entity_updates.push(update);
+          kept.push(update.unique_identifiers);
         }
       } catch (err) {
-        result.failures.push(failure(entity, undefined, err));
-        continue;
-      }
-      for (const element of elements) {
-        try {
-          const update = await this.mapElement(entity, element, payload);
-          if (update) result.entity_updates.push(update);
-        } catch (err) {
-          result.failures.push(err instanceof FieldFailure ? err.failure : failure(entity, undefined, err));
-        }
+        failed = true;
+        result.failures.push(expressionFailure(elementCtx, undefined, err));
       }
     }
-    return result;
+    if (!entity.prune) return;
+    if (failed) {
+      result.failures.push(pruneSkipped(ctx));
+      return;
+    }
+    try {
+      result.prune_scope_updates.push(await resolvePruneScope(entity, payload, kept, ctx));
+    } catch (err) {
+      result.failures.push(expressionFailure(ctx, 'scope', err));
+    }
   }
 
   private async mapElement(
     entity: CompiledEntity,
     element: unknown,
     root: unknown,
+    ctx: FailureContext,
   ): Promise<EntityUpdate | undefined> {
     const { config } = entity;
-    if (entity.enabled && !truthy(await entity.enabled.evaluate(element, root))) return undefined;
-    if (entity.condition && !truthy(await entity.condition.evaluate(element, root))) return undefined;
-
-    const attributes: Record<string, unknown> = {};
-    for (const field of entity.fields) {
-      const f = field.config;
-      if (f.enabled === false) continue;
-      if (f.relations !== undefined || f.relation_refs !== undefined) continue;
-      let value: unknown;
-      try {
-        if (field.enabled && !truthy(await field.enabled.evaluate(element, root))) continue;
-        if (f.constant !== undefined) value = f.constant;
-        else if (field.expression) value = await field.expression.evaluate(element, root);
-        else if (f.field !== undefined) value = resolveField(f.field, element, root);
-      } catch (err) {
-        throw new FieldFailure(failure(entity, f.attribute, err));
-      }
-      if (value === undefined) continue;
-      attributes[f.attribute] = f._type ? wrapRepeatable(f._type, value, f._tags) : value;
+    try {
+      if (entity.enabled && !truthy(await entity.enabled.evaluate(element, root))) return undefined;
+      if (entity.condition && !truthy(await entity.condition.evaluate(element, root))) return undefined;
+    } catch (err) {
+      throw new UpdateFailure(expressionFailure(ctx, undefined, err));
     }
-
-    const unique_identifiers: Record<string, unknown> = {};
-    for (const id of config.unique_ids) {
-      const value = attributes[id];
-      if (isEmpty(value)) {
-        throw new FieldFailure({
-          code: 'UNIQUE_ID_MISSING',
-          entity_schema: config.entity_schema,
-          entity_index: entity.index,
-          attribute: id,
-          message: `unique id "${id}" of ${config.entity_schema} has no value in this event`,
-        });
-      }
-      unique_identifiers[id] = value;
-    }
+    const attributes = await mapFields(entity.fields, element, root, ctx);
+    const unique_identifiers = uniqueIdentifiers(attributes, config.unique_ids, ctx);
     const mode = config.mode ?? 'upsert';
     return {
       entity_slug: config.entity_schema,
@@ -159,40 +184,60 @@ export class CompiledMapping {
   }
 }
 
-class FieldFailure extends Error {
-  constructor(readonly failure: MappingFailure) {
-    super(failure.message);
-  }
-}
-
-function failure(entity: CompiledEntity, attribute: string | undefined, err: unknown): MappingFailure {
-  const message =
-    err instanceof ExpressionError ? `${err.message} (expression: ${err.source})` : (err as Error).message;
-  return {
-    code: 'MAPPING_EXPRESSION_FAILED',
-    entity_schema: entity.config.entity_schema,
-    entity_index: entity.index,
-    ...(attribute ? { attribute } : {}),
-    message: attribute ? `attribute "${attribute}": ${message}` : message,
-  };
-}
-
-/** `_type: email|phone`: a scalar becomes `[{ email: v }]`; arrays of scalars wrap each element. */
-export function wrapRepeatable(type: 'email' | 'phone', value: unknown, tags?: string[]): unknown {
-  if (value === null) return null;
-  const wrap = (v: unknown) =>
-    v !== null && typeof v === 'object'
-      ? v
-      : { [type]: v, ...(tags && tags.length > 0 ? { _tags: tags } : {}) };
-  return Array.isArray(value) ? value.map(wrap) : [wrap(value)];
-}
-
-function truthy(value: unknown): boolean {
-  return value !== undefined && value !== null && value !== false && value !== '' && value !== 0;
-}
-
-function isEmpty(value: unknown): boolean {
-  return (
-    value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0)
+function pruneSkipped(ctx: FailureContext) {
+  const { element_index: _ignored, ...entityCtx } = ctx;
+  return makeFailure(
+    entityCtx,
+    'PRUNE_SCOPE_SKIPPED',
+    'scope',
+    `${ctx.entity_schema}: not pruning in this event because some of its elements failed to map`,
   );
+}
+
+/** The scope is evaluated on the original payload, never on an element. */
+async function resolvePruneScope(
+  entity: CompiledEntity,
+  payload: unknown,
+  keep: Array<Record<string, unknown>>,
+  ctx: FailureContext,
+): Promise<EntityPruneScopeUpdate> {
+  const { prune, config } = entity;
+  const scope = prune!.scope;
+  const invalid = (message: string) =>
+    new UpdateFailure(makeFailure(ctx, 'PRUNE_SCOPE_INVALID', 'scope', message));
+  if (!scope) throw invalid(`mode ${config.mode} needs a scope`);
+  let resolved: EntityPruneScopeUpdate['scope'];
+  if (scope.scope_mode === 'relations') {
+    if (!scope.schema || scope.unique_ids.length === 0) {
+      throw invalid('scope_mode "relations" needs schema and unique_ids');
+    }
+    const unique_ids = await resolveUniqueIds(
+      scope.unique_ids,
+      payload,
+      payload,
+      ctx,
+      'scope',
+      `prune scope (${scope.schema})`,
+      'PRUNE_SCOPE_INVALID',
+    );
+    resolved = { scope_mode: 'relations', schema: scope.schema, unique_ids };
+  } else {
+    if (scope.query.length === 0) throw invalid('scope_mode "query" needs query');
+    const query = await resolveUniqueIds(
+      scope.query,
+      payload,
+      payload,
+      ctx,
+      'scope',
+      'prune scope query',
+      'PRUNE_SCOPE_INVALID',
+    );
+    resolved = { scope_mode: 'query', query };
+  }
+  return {
+    entity_slug: config.entity_schema,
+    scope: resolved,
+    keep_unique_ids: keep,
+    deletion_mode: prune!.deletion_mode,
+  };
 }

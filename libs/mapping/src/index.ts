@@ -1,15 +1,36 @@
 export { CompiledMapping, wrapRepeatable } from './engine.js';
 export { compileExpression, DEFAULT_LIMITS, ExpressionError, type ExpressionLimits } from './expression.js';
+export {
+  METER_READING_REASONS,
+  METER_READING_REQUIRED_FIELDS,
+  METER_READING_SOURCES,
+} from './meter-readings.js';
 export { FieldPathError, resolveField } from './path.js';
 export { PayloadError, parsePayload, XML_ATTRIBUTE_PREFIX, XML_TEXT_KEY } from './payload.js';
+export { ConfigurationError, type SimulationResult, simulate, toSimulationResponse } from './simulate.js';
+export { normaliseTimestamp } from './timestamp.js';
 export type {
+  ArrayOperation,
   EntityConfig,
   EntityModeConfig,
+  EntityPruneScopeUpdate,
   EntityUpdate,
   FieldConfig,
   InboundConfiguration,
   MappingFailure,
+  MappingFailureCode,
   MappingResult,
+  MappingSimulationResponse,
   MappingWarning,
+  MeterReadingConfig,
+  MeterReadingPruneScopeUpdate,
+  MeterReadingUpdate,
+  PruneScopeConfig,
+  RelationConfig,
+  RelationItemConfig,
+  RelationRefItemConfig,
+  RelationRefsConfig,
+  RelationUniqueIdField,
 } from './types.js';
 export { type ConfigurationProblem, validateInboundConfiguration } from './validate.js';
+export { arrayOperationOf } from './values.js';

@@ -1,0 +1,64 @@
+import { CompiledMapping } from './engine.js';
+import { DEFAULT_LIMITS, type ExpressionLimits } from './expression.js';
+import { parsePayload } from './payload.js';
+import type {
+  InboundConfiguration,
+  MappingFailure,
+  MappingResult,
+  MappingSimulationResponse,
+} from './types.js';
+import { type ConfigurationProblem, validateInboundConfiguration } from './validate.js';
+
+/** The configuration given to `simulate` is invalid; `problems` lists each with its path. */
+export class ConfigurationError extends Error {
+  constructor(readonly problems: ConfigurationProblem[]) {
+    super(`invalid mapping configuration: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+export interface SimulationResult {
+  /** Exactly the reference `MappingSimulationResponse` (what `simulateMappingV2` answers with). */
+  response: MappingSimulationResponse;
+  /** Updates that could not be produced, each with its code, configuration index and message. */
+  failures: MappingFailure[];
+}
+
+/**
+ * Maps one payload with a configuration that has not been saved: validates the configuration (throws
+ * ConfigurationError), parses the payload (throws PayloadError), compiles and maps it with the same code
+ * the mapper runs. Pure: no I/O, no clock, no randomness.
+ */
+export async function simulate(
+  configuration: unknown,
+  payload: unknown,
+  format: 'json' | 'xml' = 'json',
+  limits: ExpressionLimits = DEFAULT_LIMITS,
+): Promise<SimulationResult> {
+  const problems = validateInboundConfiguration(configuration);
+  if (problems.length > 0) throw new ConfigurationError(problems);
+  const tree = parsePayload(format, payload);
+  const result = await CompiledMapping.compile(configuration as InboundConfiguration, limits).map(tree);
+  return { response: toSimulationResponse(result), failures: result.failures };
+}
+
+/** Projects a mapping result onto exactly the reference `MappingSimulationResponse` (drops extensions). */
+export function toSimulationResponse(result: MappingResult): MappingSimulationResponse {
+  return {
+    entity_updates: result.entity_updates.map((u) => ({
+      entity_slug: u.entity_slug,
+      unique_identifiers: u.unique_identifiers,
+      attributes: u.attributes,
+      mode: u.mode,
+    })),
+    meter_readings_updates: result.meter_readings_updates.map((u) => ({
+      meter: u.meter,
+      ...(u.meter_counter ? { meter_counter: u.meter_counter } : {}),
+      attributes: u.attributes,
+      mode: u.mode,
+    })),
+    prune_scope_updates: result.prune_scope_updates,
+    meter_readings_prune_scope_updates: result.meter_readings_prune_scope_updates,
+    warnings: result.warnings,
+  };
+}
