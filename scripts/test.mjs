@@ -35,7 +35,7 @@ try {
   } else {
     process.stderr.write('[test] reusing the services already running\n');
   }
-  code = step('tests', 'npx', ['vitest', 'run'], {
+  code = step('tests', 'npx', ['vitest', 'run', '--config', 'vitest.all.config.ts'], {
     ...process.env,
     ...env,
     HUB_BASE_URL: 'http://127.0.0.1:8080',

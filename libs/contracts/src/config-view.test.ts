@@ -27,3 +27,22 @@ describe('ConfigView', () => {
     expect(view.integration('org-a', 'i1')).toBeUndefined();
   });
 });
+
+describe('ConfigView app mappings', () => {
+  it('resolves an app component to its integration within the organisation, and follows remapping', () => {
+    const view = new ConfigView();
+    const withApp = (id: string, revision: number, apps: Array<{ app_id: string; component_id: string }>) =>
+      JSON.stringify({
+        schema_version: 1,
+        integration: { id, orgId: 'org-a', name: 'n', created_at: 'x', updated_at: 'x', revision },
+        use_cases: [],
+        app_mappings: apps,
+      });
+    view.apply('i1', withApp('i1', 1, [{ app_id: 'a', component_id: 'c' }]));
+    expect(view.integrationForApp('org-a', 'a', 'c')).toBe('i1');
+    expect(view.integrationForApp('org-b', 'a', 'c')).toBeUndefined();
+    view.apply('i1', withApp('i1', 2, []));
+    view.apply('i2', withApp('i2', 1, [{ app_id: 'a', component_id: 'c' }]));
+    expect(view.integrationForApp('org-a', 'a', 'c')).toBe('i2');
+  });
+});

@@ -15,12 +15,15 @@ export interface IntegrationSnapshot {
 export class ConfigView {
   private readonly integrations = new Map<string, IntegrationSnapshot>();
   private readonly deleted = new Set<string>();
+  /** `<org>:<app_id>:<component_id>` -> integration id. */
+  private readonly appMappings = new Map<string, string>();
 
   apply(key: string | null, value: Buffer | string | null): void {
     if (!key) return;
     if (value === null || value.length === 0) {
       this.integrations.delete(key);
       this.deleted.add(key);
+      this.dropAppMappings(key);
       return;
     }
     const message = decodeMessage(Topics.configChanges, ConfigChangeMessage, value);
@@ -28,6 +31,19 @@ export class ConfigView {
     const current = this.integrations.get(key);
     if (current && current.integration.revision >= message.integration.revision) return;
     this.integrations.set(key, { integration: message.integration, useCases: message.use_cases });
+    this.dropAppMappings(key);
+    for (const m of message.app_mappings ?? []) {
+      this.appMappings.set(`${message.integration.orgId}:${m.app_id}:${m.component_id}`, key);
+    }
+  }
+
+  private dropAppMappings(integrationId: string): void {
+    for (const [k, v] of this.appMappings) if (v === integrationId) this.appMappings.delete(k);
+  }
+
+  /** The integration an app component is mapped to (v1 ingestion), within the organisation. */
+  integrationForApp(orgId: string, appId: string, componentId: string): string | undefined {
+    return this.appMappings.get(`${orgId}:${appId}:${componentId}`);
   }
 
   /** The integration, only if it belongs to `orgId`. */

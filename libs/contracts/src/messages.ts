@@ -99,6 +99,10 @@ export const ConfigChangeMessage = Type.Object({
   schema_version: Type.Literal(1),
   integration: IntegrationRecord,
   use_cases: Type.Array(UseCaseRecord),
+  /** App components whose v1 events go to this integration (`setIntegrationAppMapping`). */
+  app_mappings: Type.Optional(
+    Type.Array(Type.Object({ app_id: Type.String(), component_id: Type.String() })),
+  ),
 });
 export type ConfigChangeMessage = Static<typeof ConfigChangeMessage>;
 

@@ -45,7 +45,7 @@ export function createHttpServer(settings: HttpServerSettings) {
       const details = fe.validation
         .slice(0, 20)
         .map((v) => {
-          const path = `${where}${v.instancePath ? v.instancePath.replaceAll('/', '.') : ''}`;
+          const path = `${where}${v.instancePath ? v.instancePath.replace(/\/(\d+)/g, '[$1]').replaceAll('/', '.') : ''}`;
           const extra =
             v.keyword === 'required'
               ? `.${(v.params as { missingProperty?: string }).missingProperty}`

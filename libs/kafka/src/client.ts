@@ -121,7 +121,9 @@ export class KafkaClient {
             this.logger.info({ topics: missing.map((s) => s.topic) }, 'created topics');
           }
           const { topics } = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
-          const leaderless = topics.filter((t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0));
+          const leaderless = topics.filter(
+            (t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0),
+          );
           if (leaderless.length === 0) return;
           throw new Error(`topics without leaders yet: ${leaderless.map((t) => t.name).join(', ')}`);
         } catch (err) {

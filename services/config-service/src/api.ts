@@ -51,3 +51,38 @@ export const V2IntegrationBody = Type.Intersect([
     ),
   }),
 ]);
+
+export const UseCaseUpdateBody = Type.Object({
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  slug: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$', minLength: 1, maxLength: 255 })),
+  type: Type.Optional(Type.String({ minLength: 1 })),
+  enabled: Type.Optional(Type.Boolean()),
+  configuration: Type.Optional(Type.Object({})),
+  change_description: Type.Optional(Type.String({ maxLength: 2000 })),
+});
+
+export const AppMappingBody = Type.Object({
+  app_id: Type.String({ format: 'uuid' }),
+  component_id: Type.String({ format: 'uuid' }),
+  overwrite: Type.Optional(Type.Boolean({ default: false })),
+});
+
+export const HistoryQuery = Type.Object({
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+});
+
+/** Opaque keyset cursors: base64url JSON. A cursor that does not decode is a 400, never a silent restart. */
+export function encodeCursor(value: Record<string, string>): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+export function decodeCursor<K extends string>(
+  cursor: string,
+  keys: readonly K[],
+): Record<K, string> | undefined {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
+    if (keys.every((k) => typeof value[k] === 'string')) return value as Record<K, string>;
+  } catch {}
+  return undefined;
+}

@@ -23,7 +23,13 @@ export class ConfigPublisher {
     const integration = await this.repository.getIntegration(orgId, integrationId);
     if (!integration) return undefined;
     const useCases = await this.repository.listUseCases(orgId, integrationId);
-    const message: ConfigChangeMessage = { schema_version: 1, integration, use_cases: useCases };
+    const appMappings = await this.repository.listAppMappings(orgId, integrationId);
+    const message: ConfigChangeMessage = {
+      schema_version: 1,
+      integration,
+      use_cases: useCases,
+      app_mappings: appMappings,
+    };
     await this.producer.send([
       {
         topic: Topics.configChanges,

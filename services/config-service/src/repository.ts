@@ -5,6 +5,32 @@ import { slugify, uniqueSlug } from './slug.js';
 
 type IntegrationDoc = Omit<IntegrationRecord, 'id'> & { _id: string };
 type UseCaseDoc = Omit<UseCaseRecord, 'id'> & { _id: string; orgId: string };
+type HistoryDoc = Omit<UseCaseRecord, 'id' | 'revision'> & {
+  _id: string;
+  orgId: string;
+  useCaseId: string;
+  history_created_at: string;
+};
+interface AppMappingDoc {
+  /** `<org>:<app_id>:<component_id>`: one integration per app component. */
+  _id: string;
+  orgId: string;
+  app_id: string;
+  component_id: string;
+  integration_id: string;
+}
+
+export interface UseCaseHistoryEntry extends Omit<HistoryDoc, '_id' | 'orgId'> {
+  id: string;
+}
+
+export interface UseCasePatch {
+  name?: string;
+  slug?: string;
+  enabled?: boolean;
+  configuration?: unknown;
+  change_description?: string;
+}
 
 /** Fields of an integration a client may set (`IntegrationEditableFields`). */
 export const EDITABLE_INTEGRATION_FIELDS = [
@@ -36,10 +62,14 @@ export interface UseCaseInput {
 export class IntegrationsRepository {
   private readonly integrations: Collection<IntegrationDoc>;
   private readonly useCases: Collection<UseCaseDoc>;
+  private readonly history: Collection<HistoryDoc>;
+  private readonly appMappings: Collection<AppMappingDoc>;
 
   constructor(private readonly store: MongoStore) {
     this.integrations = store.collection<IntegrationDoc>('integrations');
     this.useCases = store.collection<UseCaseDoc>('use_cases');
+    this.history = store.collection<HistoryDoc>('use_case_history');
+    this.appMappings = store.collection<AppMappingDoc>('app_mappings');
   }
 
   async ensureIndexes(): Promise<void> {
@@ -49,6 +79,12 @@ export class IntegrationsRepository {
     await this.store.ensureIndexes('use_cases', [
       { key: { integrationId: 1, slug: 1 }, name: 'integration_slug', unique: true },
       { key: { orgId: 1, integrationId: 1 }, name: 'org_integration' },
+    ]);
+    await this.store.ensureIndexes('use_case_history', [
+      { key: { orgId: 1, useCaseId: 1, history_created_at: -1, _id: -1 }, name: 'org_use_case_time' },
+    ]);
+    await this.store.ensureIndexes('app_mappings', [
+      { key: { orgId: 1, integration_id: 1 }, name: 'org_integration' },
     ]);
   }
 
@@ -111,6 +147,8 @@ export class IntegrationsRepository {
     const result = await this.integrations.deleteOne({ _id: id, orgId });
     if (result.deletedCount === 0) return false;
     await this.useCases.deleteMany({ integrationId: id, orgId });
+    await this.history.deleteMany({ integrationId: id, orgId });
+    await this.appMappings.deleteMany({ integration_id: id, orgId });
     return true;
   }
 
@@ -134,6 +172,7 @@ export class IntegrationsRepository {
     integrationId: string,
     input: UseCaseInput,
     changedBy: string | undefined,
+    id?: string,
   ): Promise<UseCaseRecord | 'slug_taken'> {
     for (let attempt = 0; attempt < 5; attempt++) {
       let slug = input.slug;
@@ -143,7 +182,7 @@ export class IntegrationsRepository {
       }
       const now = new Date().toISOString();
       const doc: UseCaseDoc = {
-        _id: randomUUID(),
+        _id: id ?? randomUUID(),
         orgId,
         integrationId,
         name: input.name,
@@ -167,6 +206,121 @@ export class IntegrationsRepository {
       }
     }
     return 'slug_taken';
+  }
+
+  /**
+   * Updates a use case, keeping the previous version in its history. Compare-and-set on the revision,
+   * so two concurrent updates cannot both base themselves on the same version.
+   */
+  async updateUseCase(
+    orgId: string,
+    integrationId: string,
+    id: string,
+    patch: UseCasePatch,
+    changedBy: string | undefined,
+  ): Promise<UseCaseRecord | undefined> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const current = await this.useCases.findOne({ _id: id, orgId, integrationId });
+      if (!current) return undefined;
+      const now = new Date().toISOString();
+      const { _id, revision, ...previous } = current;
+      const set: Partial<UseCaseDoc> = {
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
+        ...(patch.configuration !== undefined ? { configuration: patch.configuration } : {}),
+        updated_at: now,
+        revision: revision + 1,
+        ...(changedBy ? { changed_by: changedBy } : {}),
+        ...(patch.change_description ? { change_description: patch.change_description } : {}),
+      };
+      const unset = {
+        ...(patch.change_description ? {} : { change_description: '' as const }),
+        ...(changedBy ? {} : { changed_by: '' as const }),
+      };
+      const updated = await this.useCases.findOneAndUpdate(
+        { _id: id, orgId, integrationId, revision },
+        { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) },
+        { returnDocument: 'after' },
+      );
+      if (!updated) continue; // a concurrent update won: re-read and try again
+      await this.history.insertOne({
+        ...previous,
+        _id: randomUUID(),
+        useCaseId: id,
+        history_created_at: now,
+      });
+      return toUseCase(updated);
+    }
+    throw new Error(`use case ${id} is being updated concurrently; retry`);
+  }
+
+  async deleteUseCase(orgId: string, integrationId: string, id: string): Promise<boolean> {
+    const result = await this.useCases.deleteOne({ _id: id, orgId, integrationId });
+    if (result.deletedCount === 0) return false;
+    await this.history.deleteMany({ useCaseId: id, orgId });
+    return true;
+  }
+
+  /** History, newest first, keyset-paginated on (history_created_at, id). */
+  async listHistory(
+    orgId: string,
+    useCaseId: string,
+    limit: number,
+    after?: { at: string; id: string },
+  ): Promise<UseCaseHistoryEntry[]> {
+    const filter: Record<string, unknown> = { orgId, useCaseId };
+    if (after) {
+      filter.$or = [
+        { history_created_at: { $lt: after.at } },
+        { history_created_at: after.at, _id: { $lt: after.id } },
+      ];
+    }
+    const docs = await this.history
+      .find(filter)
+      .sort({ history_created_at: -1, _id: -1 })
+      .limit(limit)
+      .toArray();
+    return docs.map(({ _id, orgId: _o, ...rest }) => ({ id: _id, ...rest }));
+  }
+
+  /** Maps an app component to an integration; `exists` when mapped elsewhere and not overwriting. */
+  async setAppMapping(
+    orgId: string,
+    integrationId: string,
+    appId: string,
+    componentId: string,
+    overwrite: boolean,
+  ): Promise<{ previous?: string } | 'exists'> {
+    const _id = `${orgId}:${appId}:${componentId}`;
+    const existing = await this.appMappings.findOne({ _id });
+    if (existing && existing.integration_id !== integrationId && !overwrite) return 'exists';
+    await this.appMappings.updateOne(
+      { _id },
+      { $set: { orgId, app_id: appId, component_id: componentId, integration_id: integrationId } },
+      { upsert: true },
+    );
+    return existing && existing.integration_id !== integrationId ? { previous: existing.integration_id } : {};
+  }
+
+  async deleteAppMapping(
+    orgId: string,
+    integrationId: string,
+    appId: string,
+    componentId: string,
+  ): Promise<boolean> {
+    const result = await this.appMappings.deleteOne({
+      _id: `${orgId}:${appId}:${componentId}`,
+      integration_id: integrationId,
+    });
+    return result.deletedCount === 1;
+  }
+
+  async listAppMappings(
+    orgId: string,
+    integrationId: string,
+  ): Promise<Array<{ app_id: string; component_id: string }>> {
+    const docs = await this.appMappings.find({ orgId, integration_id: integrationId }).toArray();
+    return docs.map((d) => ({ app_id: d.app_id, component_id: d.component_id }));
   }
 }
 

@@ -1,13 +1,22 @@
 import { SUPPORTED_USE_CASE_TYPES, USE_CASE_TYPES, type UseCaseRecord } from '@hub/contracts';
 import { badRequest, conflict } from '@hub/http';
 import { validateInboundConfiguration } from '@hub/mapping';
-import type { IntegrationsRepository, UseCaseInput } from './repository.js';
+import type { IntegrationsRepository, UseCaseInput, UseCasePatch } from './repository.js';
 
 export interface UseCaseRequest {
   name: string;
   slug?: string;
   type: string;
   enabled: boolean;
+  configuration?: unknown;
+  change_description?: string;
+}
+
+export interface UseCaseUpdate {
+  name?: string;
+  slug?: string;
+  type?: string;
+  enabled?: boolean;
   configuration?: unknown;
   change_description?: string;
 }
@@ -48,13 +57,39 @@ export class UseCaseService {
     };
   }
 
+  /** Checks an update against the stored use case: slug immutable once set, type unchangeable. */
+  validateUpdate(current: UseCaseRecord, body: UseCaseUpdate, at = 'body'): UseCasePatch {
+    if (body.slug !== undefined && body.slug !== current.slug) {
+      throw badRequest(`${at}.slug: the slug "${current.slug}" is immutable once set`, 'SLUG_IMMUTABLE');
+    }
+    if (body.type !== undefined && body.type !== current.type) {
+      throw badRequest(`${at}.type: a use case's type cannot change (it is "${current.type}")`);
+    }
+    if (current.type === 'inbound' && body.configuration !== undefined) {
+      const problems = validateInboundConfiguration(body.configuration, `${at}.configuration`);
+      if (problems.length > 0) {
+        throw badRequest(
+          `invalid configuration: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+          'INVALID_CONFIGURATION',
+        );
+      }
+    }
+    return {
+      ...(body.name !== undefined ? { name: body.name } : {}),
+      ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
+      ...(body.configuration !== undefined ? { configuration: body.configuration } : {}),
+      ...(body.change_description ? { change_description: body.change_description } : {}),
+    };
+  }
+
   async create(
     orgId: string,
     integrationId: string,
     input: UseCaseInput,
     changedBy: string,
+    id?: string,
   ): Promise<UseCaseRecord> {
-    const created = await this.repository.createUseCase(orgId, integrationId, input, changedBy);
+    const created = await this.repository.createUseCase(orgId, integrationId, input, changedBy, id);
     if (created === 'slug_taken') {
       throw conflict(`a use case with slug "${input.slug}" already exists in this integration`, 'SLUG_TAKEN');
     }

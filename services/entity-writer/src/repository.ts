@@ -101,11 +101,24 @@ export class EntitiesRepository {
     return result.matchedCount === 1;
   }
 
-  /** Confirms outbox messages as sent. */
-  async clearOutbox(id: string, changeIds: string[]): Promise<void> {
-    await this.docs.updateOne({ _id: id }, {
-      $pull: { '_hub.outbox': { 'meta.change_id': { $in: changeIds } } },
-    } as never);
+  /**
+   * Confirms outbox messages as sent: removes them with a compare-and-set on the version (FerretDB's
+   * `$pull` cannot match on a nested field with `$in`, so the remaining list is computed here).
+   */
+  async clearOutbox(id: string, changeIds: readonly string[]): Promise<void> {
+    const sent = new Set(changeIds);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const doc = await this.docs.findOne({ _id: id });
+      if (!doc) return;
+      const remaining = doc._hub.outbox.filter((m) => !sent.has(m.meta.change_id));
+      if (remaining.length === doc._hub.outbox.length) return;
+      const result = await this.docs.updateOne(
+        { _id: id, '_hub.version': doc._hub.version },
+        { $set: { '_hub.outbox': remaining, '_hub.version': doc._hub.version + 1 } },
+      );
+      if (result.matchedCount === 1) return;
+    }
+    throw new Error(`entity ${id}: could not clear its outbox under concurrent writes`);
   }
 
   async purge(id: string): Promise<void> {

@@ -16,7 +16,11 @@ import type { Logger } from '@hub/observability';
 import type { GatewayConfig } from './config.js';
 import { DedupeStore } from './dedupe.js';
 import { type IngestDeps, ingest } from './ingest.js';
-import { ErpUpdatesEventsV2Request, ErpUpdatesEventsV3Request } from './schemas.js';
+import {
+  ErpUpdatesEventsV1Request,
+  ErpUpdatesEventsV2Request,
+  ErpUpdatesEventsV3Request,
+} from './schemas.js';
 
 export interface GatewayDeps {
   logger: Logger;
@@ -86,8 +90,34 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
       return ingest(
         {
           orgId: request.principal.orgId,
-          integrationId: body.integration_id,
+          target: { integrationId: body.integration_id },
           correlationId: body.correlation_id ?? body.meta?.correlation_id,
+          traceparent: traceparent(request.headers.traceparent),
+          events: body.events.map((e) => ({
+            eventName: e.object_type,
+            eventType: e.event_type,
+            timestamp: e.timestamp,
+            format: e.format,
+            payload: e.payload,
+            deduplicationId: e.deduplication_id,
+            correlationId: e.correlation_id,
+          })),
+        },
+        ingestDeps,
+      );
+    },
+  );
+
+  app.post(
+    '/v1/erp/updates/events',
+    { ...manage, schema: { body: ErpUpdatesEventsV1Request } },
+    (request) => {
+      const body = request.body;
+      return ingest(
+        {
+          orgId: request.principal.orgId,
+          target: { appId: body.app_id, componentId: body.component_id },
+          correlationId: body.meta.correlation_id,
           traceparent: traceparent(request.headers.traceparent),
           events: body.events.map((e) => ({
             eventName: e.object_type,
@@ -120,7 +150,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
       return ingest(
         {
           orgId: request.principal.orgId,
-          integrationId: body.integration_id,
+          target: { integrationId: body.integration_id },
           correlationId: body.correlation_id ?? body.meta?.correlation_id,
           traceparent: traceparent(request.headers.traceparent),
           events: body.events.map((e) => ({

@@ -27,7 +27,8 @@ export interface IncomingEvent {
 
 export interface IngestRequest {
   orgId: string;
-  integrationId: string;
+  /** The integration (v2, v3) or the app component mapped to one (v1, `setIntegrationAppMapping`). */
+  target: { integrationId: string } | { appId: string; componentId: string };
   /** Request-level correlation id (`correlation_id`, else `meta.correlation_id`). */
   correlationId?: string;
   traceparent?: string;
@@ -93,9 +94,23 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   } catch (err) {
     throw unavailable(`configuration is not available yet: ${(err as Error).message}`, 'CONFIG_UNAVAILABLE');
   }
-  const snapshot = deps.config.integration(request.orgId, request.integrationId);
+  let integrationId: string;
+  if ('integrationId' in request.target) {
+    integrationId = request.target.integrationId;
+  } else {
+    const { appId, componentId } = request.target;
+    const mapped = deps.config.integrationForApp(request.orgId, appId, componentId);
+    if (!mapped) {
+      throw notFound(
+        `app_id/component_id: no integration is mapped to app ${appId} component ${componentId}`,
+        'APP_MAPPING_NOT_FOUND',
+      );
+    }
+    integrationId = mapped;
+  }
+  const snapshot = deps.config.integration(request.orgId, integrationId);
   if (!snapshot)
-    throw notFound(`integration_id: integration ${request.integrationId} not found`, 'INTEGRATION_NOT_FOUND');
+    throw notFound(`integration_id: integration ${integrationId} not found`, 'INTEGRATION_NOT_FOUND');
 
   const parent = parseTraceparent(request.traceparent);
   const acceptedAt = new Date().toISOString();
@@ -145,7 +160,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
         continue;
       }
       seenInRequest.add(event.deduplicationId);
-      const outcome = await deps.dedupe.claim(request.orgId, request.integrationId, event.deduplicationId);
+      const outcome = await deps.dedupe.claim(request.orgId, integrationId, event.deduplicationId);
       if (outcome.kind === 'duplicate') {
         results[index] = {
           event_id: eventId,
@@ -170,7 +185,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
       schema_version: 1,
       event_id: eventId,
       org_id: request.orgId,
-      integration_id: request.integrationId,
+      integration_id: integrationId,
       use_case_id: route.useCase.id,
       config_revision: snapshot.integration.revision,
       routed_by: route.routedBy,
@@ -189,7 +204,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
       claim,
       message: {
         topic: Topics.inboundEvents,
-        key: groupId ? `${request.integrationId}:${groupId}` : request.integrationId,
+        key: groupId ? `${integrationId}:${groupId}` : integrationId,
         value: message,
         headers: {
           [Headers.correlationId]: correlationId,

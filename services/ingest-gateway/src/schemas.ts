@@ -44,3 +44,10 @@ export const ErpUpdatesEventsV3Request = Type.Object({
   group_id: Type.Optional(Type.String({ maxLength: 128 })),
   events: Type.Array(ErpEventV3),
 });
+
+export const ErpUpdatesEventsV1Request = Type.Object({
+  app_id: Type.String({ format: 'uuid' }),
+  component_id: Type.String({ format: 'uuid' }),
+  meta: Type.Object({ correlation_id: Type.Optional(Type.String({ maxLength: 255 })) }),
+  events: Type.Array(ErpEventV2),
+});

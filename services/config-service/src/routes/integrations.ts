@@ -99,6 +99,49 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
     return reply.code(201).send(await withUseCases(orgId, created.id));
   });
 
+  // Declarative sync: the request is the desired state; use cases not listed are deleted.
+  app.put(
+    '/v2/integrations/:integrationId',
+    { ...manage, schema: { params: IntegrationParams, body: V2IntegrationBody } },
+    async (request) => {
+      const { orgId, subject } = request.principal;
+      const { integrationId } = request.params;
+      const { use_cases: desired, ...fields } = request.body;
+      if (!(await repository.getIntegration(orgId, integrationId))) {
+        throw notFound(`integration ${integrationId} not found`, 'INTEGRATION_NOT_FOUND');
+      }
+      const existing = new Map((await repository.listUseCases(orgId, integrationId)).map((u) => [u.id, u]));
+      // Validate everything before changing anything.
+      const plans = (desired ?? []).map((u, i) => {
+        const current = u.id ? existing.get(u.id) : undefined;
+        return current
+          ? {
+              kind: 'update' as const,
+              id: current.id,
+              patch: deps.useCases.validateUpdate(current, u, `use_cases[${i}]`),
+            }
+          : { kind: 'create' as const, id: u.id, input: deps.useCases.validate(u, `use_cases[${i}]`) };
+      });
+      await repository.updateIntegration(orgId, integrationId, fields);
+      const kept = new Set<string>();
+      for (const plan of plans) {
+        if (plan.kind === 'update') {
+          await repository.updateUseCase(orgId, integrationId, plan.id, plan.patch, subject);
+          kept.add(plan.id);
+        } else {
+          kept.add((await deps.useCases.create(orgId, integrationId, plan.input, subject, plan.id)).id);
+        }
+      }
+      if (desired) {
+        for (const id of existing.keys())
+          if (!kept.has(id)) await repository.deleteUseCase(orgId, integrationId, id);
+      }
+      await repository.touchIntegration(orgId, integrationId);
+      await publisher.publish(orgId, integrationId, request.id);
+      return withUseCases(orgId, integrationId);
+    },
+  );
+
   app.get(
     '/v2/integrations/:integrationId',
     { ...view, schema: { params: IntegrationParams } },

@@ -1,5 +1,16 @@
-import { GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
-import { IntegrationParams, UseCaseBody, UseCaseParams, useCaseView } from '../api.js';
+import { badRequest, conflict, GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
+import Type from 'typebox';
+import {
+  AppMappingBody,
+  decodeCursor,
+  encodeCursor,
+  HistoryQuery,
+  IntegrationParams,
+  UseCaseBody,
+  UseCaseParams,
+  UseCaseUpdateBody,
+  useCaseView,
+} from '../api.js';
 import type { ConfigPublisher } from '../publisher.js';
 import type { IntegrationsRepository } from '../repository.js';
 import type { UseCaseService } from '../use-cases.js';
@@ -62,3 +73,121 @@ export function registerUseCaseRoutes(app: HttpServer, deps: UseCaseRoutesDeps):
     },
   );
 }
+
+export function registerUseCaseChangeRoutes(app: HttpServer, deps: UseCaseRoutesDeps): void {
+  const { repository, publisher, useCases } = deps;
+  const view = { preHandler: requireGrant(GRANTS.view) };
+  const manage = { preHandler: requireGrant(GRANTS.manage) };
+  const missing = (integrationId: string, useCaseId: string) =>
+    notFound(`use case ${useCaseId} not found in integration ${integrationId}`, 'USE_CASE_NOT_FOUND');
+
+  app.put(
+    '/v1/integrations/:integrationId/use-cases/:useCaseId',
+    { ...manage, schema: { params: UseCaseParams, body: UseCaseUpdateBody } },
+    async (request) => {
+      const { orgId, subject } = request.principal;
+      const { integrationId, useCaseId } = request.params;
+      const current = await repository.getUseCase(orgId, integrationId, useCaseId);
+      if (!current) throw missing(integrationId, useCaseId);
+      const patch = useCases.validateUpdate(current, request.body);
+      const updated = await repository.updateUseCase(orgId, integrationId, useCaseId, patch, subject);
+      if (!updated) throw missing(integrationId, useCaseId);
+      await repository.touchIntegration(orgId, integrationId);
+      await publisher.publish(orgId, integrationId, request.id);
+      return useCaseView(updated);
+    },
+  );
+
+  app.delete(
+    '/v1/integrations/:integrationId/use-cases/:useCaseId',
+    { ...manage, schema: { params: UseCaseParams } },
+    async (request) => {
+      const { orgId } = request.principal;
+      const { integrationId, useCaseId } = request.params;
+      if (!(await repository.deleteUseCase(orgId, integrationId, useCaseId)))
+        throw missing(integrationId, useCaseId);
+      await repository.touchIntegration(orgId, integrationId);
+      await publisher.publish(orgId, integrationId, request.id);
+      return { message: `use case ${useCaseId} deleted` };
+    },
+  );
+
+  app.get(
+    '/v1/integrations/:integrationId/use-cases/:useCaseId/history',
+    { ...view, schema: { params: UseCaseParams, querystring: HistoryQuery } },
+    async (request) => {
+      const { orgId } = request.principal;
+      const { integrationId, useCaseId } = request.params;
+      if (!(await repository.getUseCase(orgId, integrationId, useCaseId)))
+        throw missing(integrationId, useCaseId);
+      let after: { at: string; id: string } | undefined;
+      if (request.query.cursor) {
+        after = decodeCursor(request.query.cursor, ['at', 'id'] as const);
+        if (!after) throw badRequest('cursor: not a cursor this endpoint returned', 'INVALID_CURSOR');
+      }
+      const page = await repository.listHistory(orgId, useCaseId, HISTORY_PAGE + 1, after);
+      const history = page.slice(0, HISTORY_PAGE);
+      const last = history[history.length - 1];
+      return {
+        history,
+        ...(page.length > HISTORY_PAGE && last
+          ? { next_cursor: encodeCursor({ at: last.history_created_at, id: last.id }) }
+          : {}),
+      };
+    },
+  );
+
+  app.put(
+    '/v1/integrations/:integrationId/app-mapping',
+    { ...manage, schema: { params: IntegrationParams, body: AppMappingBody } },
+    async (request) => {
+      const { orgId } = request.principal;
+      const { integrationId } = request.params;
+      if (!(await repository.getIntegration(orgId, integrationId))) {
+        throw notFound(`integration ${integrationId} not found`, 'INTEGRATION_NOT_FOUND');
+      }
+      const { app_id, component_id, overwrite } = request.body;
+      const result = await repository.setAppMapping(
+        orgId,
+        integrationId,
+        app_id,
+        component_id,
+        overwrite ?? false,
+      );
+      if (result === 'exists') {
+        throw conflict(
+          `app ${app_id} component ${component_id} is already mapped to another integration; send overwrite: true to replace`,
+          'APP_MAPPING_EXISTS',
+        );
+      }
+      await repository.touchIntegration(orgId, integrationId);
+      await publisher.publish(orgId, integrationId, request.id);
+      if (result.previous) {
+        await repository.touchIntegration(orgId, result.previous);
+        await publisher.publish(orgId, result.previous, request.id);
+      }
+      return { integration_id: integrationId };
+    },
+  );
+
+  app.delete(
+    '/v1/integrations/:integrationId/app-mapping',
+    { ...manage, schema: { params: IntegrationParams, body: Type.Omit(AppMappingBody, ['overwrite']) } },
+    async (request) => {
+      const { orgId } = request.principal;
+      const { integrationId } = request.params;
+      const { app_id, component_id } = request.body;
+      if (!(await repository.deleteAppMapping(orgId, integrationId, app_id, component_id))) {
+        throw notFound(
+          `no app mapping for app ${app_id} component ${component_id} on this integration`,
+          'APP_MAPPING_NOT_FOUND',
+        );
+      }
+      await repository.touchIntegration(orgId, integrationId);
+      await publisher.publish(orgId, integrationId, request.id);
+      return { message: 'app mapping deleted' };
+    },
+  );
+}
+
+const HISTORY_PAGE = 20;
