@@ -3,14 +3,14 @@
 // FerretDB and every service, prints the base URL and a development token; Ctrl-C stops everything.
 import { performance } from 'node:perf_hooks';
 import { down, up } from '../deploy/local/stack.mjs';
-import { startServices } from './lib/services.mjs';
+import { stackEnv, startServices } from './lib/services.mjs';
 import { build, devEnv, ensureInstalled } from './lib/setup.mjs';
 
 const started = performance.now();
 ensureInstalled();
 build();
 const infra = await up();
-const env = devEnv();
+const env = stackEnv(devEnv());
 
 const LEVELS = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 const echo = (service, line) => {
@@ -54,13 +54,13 @@ const seconds = ((performance.now() - started) / 1000).toFixed(1);
 process.stdout.write(`
 ERP integration hub is ready (${seconds} s).
 
-  Base URL:   http://127.0.0.1:8080
-  Readiness:  http://127.0.0.1:8080/readyz
+  Base URL:   ${env.HUB_BASE_URL}
+  Readiness:  ${env.HUB_BASE_URL}/readyz
   Logs:       .local/logs/<service>.log
   Token (organisation "dev-org", 12 h; another one: npm run --silent token -- --org <org>):
 
 ${token}
 
-Try:  curl -s http://127.0.0.1:8080/v2/integrations -H "Authorization: Bearer <token>"
+Try:  curl -s ${env.HUB_BASE_URL}/v2/integrations -H "Authorization: Bearer <token>"
 Press Ctrl-C to stop everything.
 `);

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { down, REPO, up } from '../deploy/local/stack.mjs';
 import { containersUp, dockerAvailable } from './lib/containers.mjs';
-import { isReady, SERVICES, startServices } from './lib/services.mjs';
+import { isReady, SERVICES, stackEnv, startServices } from './lib/services.mjs';
 import { build, devEnv, ensureInstalled } from './lib/setup.mjs';
 
 const step = (name, cmd, args, env = process.env) => {
@@ -19,7 +19,7 @@ let code = step('lint', 'npx', ['biome', 'check', '.']);
 if (code === 0) code = step('typecheck', 'npx', ['turbo', 'run', 'typecheck', '--output-logs=errors-only']);
 if (code !== 0) process.exit(code);
 
-const env = devEnv();
+const env = stackEnv(devEnv());
 // Infrastructure: the local stack (Kafka from Maven Central, FerretDB from the Go proxy), or, with
 // HUB_INFRA=containers and a Docker engine, the real Kafka and MongoDB images through testcontainers.
 const useContainers = process.env.HUB_INFRA === 'containers' && dockerAvailable();
@@ -38,7 +38,7 @@ try {
   code = step('tests', 'npx', ['vitest', 'run', '--config', 'vitest.all.config.ts'], {
     ...process.env,
     ...env,
-    HUB_BASE_URL: 'http://127.0.0.1:8080',
+    HUB_BASE_URL: env.HUB_BASE_URL,
   });
 } catch (err) {
   process.stderr.write(`[test] ${err.message}\n`);

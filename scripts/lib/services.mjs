@@ -4,14 +4,36 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { dirs, REPO, sleep } from '../../deploy/local/stack.mjs';
 
+/**
+ * Ports: the edge on HUB_PORT_BASE (8080), then gateway +1, config-service +2, mapper +3, writer +4.
+ * A second stack on the same machine (another worktree) sets HUB_PORT_BASE, KAFKA_PORT,
+ * KAFKA_CONTROLLER_PORT, MONGO_PORT and HUB_LOCAL_DIR.
+ */
+export const PORT_BASE = Number(process.env.HUB_PORT_BASE ?? 8080);
+
 /** Start order: the edge last; stop order: the reverse (intake first). */
 export const SERVICES = [
-  { name: 'config-service', port: 8082 },
-  { name: 'ingest-gateway', port: 8081 },
-  { name: 'mapper', port: 8083 },
-  { name: 'entity-writer', port: 8084 },
-  { name: 'edge', port: 8080 },
+  { name: 'config-service', port: PORT_BASE + 2 },
+  { name: 'ingest-gateway', port: PORT_BASE + 1 },
+  { name: 'mapper', port: PORT_BASE + 3 },
+  { name: 'entity-writer', port: PORT_BASE + 4 },
+  { name: 'edge', port: PORT_BASE },
 ];
+
+/** The stack's configuration with this machine's ports applied over deploy/local/dev.env. */
+export function stackEnv(base) {
+  const url = (name) => `http://127.0.0.1:${SERVICES.find((s) => s.name === name).port}`;
+  return {
+    ...base,
+    KAFKA_BROKERS: `127.0.0.1:${process.env.KAFKA_PORT ?? 9092}`,
+    MONGO_URL: `mongodb://127.0.0.1:${process.env.MONGO_PORT ?? 27017}/erp_hub`,
+    INGEST_GATEWAY_URL: url('ingest-gateway'),
+    CONFIG_SERVICE_URL: url('config-service'),
+    MAPPER_URL: url('mapper'),
+    ENTITY_WRITER_URL: url('entity-writer'),
+    HUB_BASE_URL: url('edge'),
+  };
+}
 
 const log = (msg) => process.stderr.write(`[services] ${msg}\n`);
 
