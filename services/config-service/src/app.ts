@@ -14,6 +14,7 @@ import type { ConfigServiceConfig } from './config.js';
 import { ConfigPublisher } from './publisher.js';
 import { IntegrationsRepository } from './repository.js';
 import { registerIntegrationRoutes } from './routes/integrations.js';
+import { registerSimulationRoutes } from './routes/simulation.js';
 import { registerUseCaseChangeRoutes, registerUseCaseRoutes } from './routes/use-cases.js';
 import { UseCaseService } from './use-cases.js';
 
@@ -48,6 +49,7 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   registerIntegrationRoutes(app, { repository, publisher, useCases });
   registerUseCaseRoutes(app, { repository, publisher, useCases });
   registerUseCaseChangeRoutes(app, { repository, publisher, useCases });
+  registerSimulationRoutes(app);
   app.addHook('onClose', async () => {
     closing = true;
   });

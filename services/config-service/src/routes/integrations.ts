@@ -1,5 +1,4 @@
 import { GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
-import Type from 'typebox';
 import {
   IntegrationBody,
   IntegrationParams,
@@ -155,10 +154,7 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
 
   app.delete(
     '/v2/integrations/:integrationId',
-    { ...manage, schema: { params: IntegrationParams, response: { 204: Type.Null() } } },
-    async (request, reply) => {
-      await remove(request.principal.orgId, request.params.integrationId, request.id);
-      return reply.code(204).send(null);
-    },
+    { ...manage, schema: { params: IntegrationParams } },
+    (request) => remove(request.principal.orgId, request.params.integrationId, request.id),
   );
 }

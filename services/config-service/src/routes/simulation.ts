@@ -1,0 +1,88 @@
+import { ApiError, badRequest, GRANTS, type HttpServer, requireGrant } from '@hub/http';
+import { ConfigurationError, PayloadError, simulate } from '@hub/mapping';
+import Type from 'typebox';
+import { convertV1Object } from '../v1-mapping.js';
+
+const Payload = Type.Union([Type.String(), Type.Object({})]);
+const Format = Type.Union([Type.Literal('json'), Type.Literal('xml')], { default: 'json' });
+
+const SimulationV2Body = Type.Object({
+  event_configuration: Type.Object({}),
+  format: Format,
+  payload: Payload,
+});
+
+const SimulationV1Body = Type.Object({
+  mapping_configuration: Type.Object({
+    version: Type.Optional(Type.Union([Type.Literal('1.0'), Type.Literal('2.0')])),
+    mapping: Type.Object({}),
+  }),
+  object_type: Type.String({ minLength: 1 }),
+  format: Format,
+  payload: Payload,
+});
+
+const unprocessable = (code: string, message: string) => new ApiError(422, code, message);
+
+/** Runs the mapping engine the mapper runs, on a configuration that need not be saved. */
+async function run(configuration: unknown, payload: unknown, format: 'json' | 'xml', at: string) {
+  try {
+    const { response } = await simulate(configuration, payload, format);
+    return response;
+  } catch (err) {
+    if (err instanceof ConfigurationError) {
+      throw unprocessable(
+        'INVALID_CONFIGURATION',
+        err.problems.map((p) => `${p.path.replace(/^configuration/, at)}: ${p.message}`).join('; '),
+      );
+    }
+    if (err instanceof PayloadError) throw unprocessable('INVALID_PAYLOAD', `payload: ${err.message}`);
+    throw err;
+  }
+}
+
+export function registerSimulationRoutes(app: HttpServer): void {
+  const view = { preHandler: requireGrant(GRANTS.view) };
+
+  app.post('/v2/erp/updates/mapping_simulation', { ...view, schema: { body: SimulationV2Body } }, (request) =>
+    run(request.body.event_configuration, request.body.payload, request.body.format, 'event_configuration'),
+  );
+
+  app.post(
+    '/v1/erp/updates/mapping_simulation',
+    { ...view, schema: { body: SimulationV1Body } },
+    async (request) => {
+      const { mapping_configuration: config, object_type: objectType, format, payload } = request.body;
+      const mapping = config.mapping as Record<string, Record<string, unknown> | undefined>;
+      if (config.version === '2.0') {
+        const events = mapping.events;
+        if (!events || typeof events !== 'object')
+          throw badRequest('mapping_configuration.mapping.events is required for version 2.0');
+        const event = events[objectType];
+        if (!event) {
+          throw unprocessable(
+            'UNKNOWN_OBJECT_TYPE',
+            `object_type "${objectType}" is not a key of mapping_configuration.mapping.events`,
+          );
+        }
+        return run(event, payload, format, `mapping_configuration.mapping.events.${objectType}`);
+      }
+      const objects = mapping.objects;
+      if (!objects || typeof objects !== 'object')
+        throw badRequest('mapping_configuration.mapping.objects is required for version 1.0');
+      const object = objects[objectType];
+      if (!object) {
+        throw unprocessable(
+          'UNKNOWN_OBJECT_TYPE',
+          `object_type "${objectType}" is not a key of mapping_configuration.mapping.objects`,
+        );
+      }
+      return run(
+        convertV1Object(object),
+        payload,
+        format,
+        `mapping_configuration.mapping.objects.${objectType}`,
+      );
+    },
+  );
+}
