@@ -20,4 +20,5 @@ export {
   ProcessedEntityMessage,
   RoutedBy,
 } from './messages.js';
+export { type RouteTarget, routeEvent } from './routing.js';
 export { Headers, type TopicName, Topics } from './topics.js';

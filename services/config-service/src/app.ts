@@ -1,4 +1,5 @@
 import { Topics } from '@hub/contracts';
+import { EventStore } from '@hub/event-store';
 import {
   combine,
   createHttpServer,
@@ -13,6 +14,7 @@ import type { Logger } from '@hub/observability';
 import type { ConfigServiceConfig } from './config.js';
 import { ConfigPublisher } from './publisher.js';
 import { IntegrationsRepository } from './repository.js';
+import { registerEventRoutes } from './routes/events.js';
 import { registerIntegrationRoutes } from './routes/integrations.js';
 import { registerSimulationRoutes } from './routes/simulation.js';
 import { registerUseCaseChangeRoutes, registerUseCaseRoutes } from './routes/use-cases.js';
@@ -50,6 +52,9 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   registerUseCaseRoutes(app, { repository, publisher, useCases });
   registerUseCaseChangeRoutes(app, { repository, publisher, useCases });
   registerSimulationRoutes(app);
+  const events = new EventStore(deps.mongo);
+  await events.ensureIndexes();
+  registerEventRoutes(app, { repository, events, producer: deps.producer });
   app.addHook('onClose', async () => {
     closing = true;
   });
@@ -57,7 +62,8 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
 }
 
 export const TOPICS_OWNED = (partitions: number) => [
-  { topic: Topics.configChanges, partitions, compacted: true },
+  { topic: Topics.configChanges, partitions: 1, compacted: true },
+  { topic: Topics.inboundEvents, partitions },
 ];
 
 export type { KafkaClient };

@@ -1,4 +1,5 @@
 import { ConfigView, Topics } from '@hub/contracts';
+import { EventStore } from '@hub/event-store';
 import {
   combine,
   createHttpServer,
@@ -50,10 +51,13 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
     waitMs: 10_000,
   });
   await dedupe.ensureIndexes(deps.mongo);
+  const events = new EventStore(deps.mongo, config.EVENT_RETENTION_DAYS);
+  await events.ensureIndexes();
   const ingestDeps: IngestDeps = {
     config: view,
     mirror,
     dedupe,
+    events,
     producer: deps.producer,
     logger: deps.logger,
     limits: {
@@ -179,7 +183,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
     /** Starts reading the config topic; resolves once caught up. */
     start: () => mirror.start(),
     stopMirror: () => mirror.stop(),
-    sweepDedupe: () => dedupe.sweep(),
+    sweep: async () => ({ dedupe: await dedupe.sweep(), events: await events.sweep() }),
   };
 }
 

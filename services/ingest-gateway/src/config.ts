@@ -14,6 +14,8 @@ export const GatewayEnv = Type.Object({
   /** How long a request waits for the config topic to catch up before it fails with 503. */
   CONFIG_CATCHUP_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
   DEDUPE_WINDOW_HOURS: Type.Number({ exclusiveMinimum: 0, default: 24 }),
+  /** How long received events stay queryable and replayable. */
+  EVENT_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 30 }),
 });
 export type GatewayConfig = Static<typeof GatewayEnv>;
 

@@ -1,4 +1,12 @@
-import { type ConfigView, Headers, type InboundEventMessage, newEventId, Topics } from '@hub/contracts';
+import {
+  type ConfigView,
+  Headers,
+  type InboundEventMessage,
+  newEventId,
+  routeEvent,
+  Topics,
+} from '@hub/contracts';
+import type { EventStore, StoredEvent } from '@hub/event-store';
 import { ApiError, badRequest, notFound, unavailable } from '@hub/http';
 import type { MessageProducer, OutgoingMessage, TopicMirror } from '@hub/kafka';
 import { PayloadError, parsePayload } from '@hub/mapping';
@@ -10,7 +18,6 @@ import {
   parseTraceparent,
 } from '@hub/observability';
 import type { Claim, DedupeStore } from './dedupe.js';
-import { routeEvent } from './routing.js';
 
 /** One event of any API version, normalised. */
 export interface IncomingEvent {
@@ -51,6 +58,7 @@ export interface IngestDeps {
   config: ConfigView;
   mirror: TopicMirror;
   dedupe: DedupeStore;
+  events: EventStore;
   producer: MessageProducer;
   limits: IngestLimits;
   logger: Logger;
@@ -117,6 +125,35 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   const results: EventResult[] = new Array(request.events.length);
   const accepted: Accepted[] = [];
   const seenInRequest = new Set<string>();
+  const stored: StoredEvent[] = [];
+  const store = (
+    index: number,
+    eventId: string,
+    correlationId: string,
+    status: StoredEvent['status'],
+    message: string,
+    useCaseId: string | null,
+  ) => {
+    const event = request.events[index]!;
+    stored.push({
+      event_id: eventId,
+      org_id: request.orgId,
+      integration_id: integrationId,
+      event_time: acceptedAt,
+      ...(event.eventType ? { event_type: event.eventType } : {}),
+      ...(event.eventName ? { object_type: event.eventName } : {}),
+      ...(event.useCaseSlug ? { use_case_slug: event.useCaseSlug } : {}),
+      timestamp: event.timestamp,
+      format: event.format,
+      payload: typeof event.payload === 'string' ? event.payload : JSON.stringify(event.payload),
+      ...(event.deduplicationId ? { deduplication_id: event.deduplicationId } : {}),
+      correlation_id: correlationId,
+      ...(event.groupId ? { group_id: event.groupId } : {}),
+      use_case_id: useCaseId,
+      status,
+      message,
+    });
+  };
 
   for (const [index, event] of request.events.entries()) {
     const eventId = newEventId();
@@ -132,6 +169,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
         status: 'error',
         message: `events[${index}].payload: ${err.message}`,
       };
+      store(index, eventId, correlationId, 'error', results[index]!.message, null);
       continue;
     }
 
@@ -146,6 +184,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
         status: 'ignored',
         message: `no enabled inbound use case for ${what}`,
       };
+      store(index, eventId, correlationId, 'ignored', results[index]!.message, null);
       continue;
     }
 
@@ -216,14 +255,32 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
       },
     });
     results[index] = { event_id: eventId, status: 'success', message: 'Event queued for processing' };
+    store(index, eventId, correlationId, 'success', results[index]!.message, route.useCase.id);
     log.debug({ useCaseId: route.useCase.id, routedBy: route.routedBy }, 'event routed');
   }
 
+  const releaseClaims = () =>
+    Promise.allSettled(accepted.flatMap((a) => (a.claim ? [deps.dedupe.release(a.claim)] : [])));
+  // Stored first, so every event answered `success` can be queried and replayed.
+  try {
+    await deps.events.insert(stored);
+  } catch (err) {
+    deps.logger.error({ err, events: stored.length }, 'could not store events');
+    await releaseClaims();
+    throw new ApiError(
+      503,
+      'STORE_UNAVAILABLE',
+      'events could not be stored; nothing was accepted, retry the request',
+      {
+        'retry-after': '5',
+      },
+    );
+  }
   try {
     await deps.producer.send(accepted.map((a) => a.message));
   } catch (err) {
     deps.logger.error({ err, events: accepted.length }, 'could not hand events over to Kafka');
-    await Promise.allSettled(accepted.flatMap((a) => (a.claim ? [deps.dedupe.release(a.claim)] : [])));
+    await Promise.allSettled([releaseClaims(), deps.events.remove(stored.map((e) => e.event_id))]);
     throw new ApiError(
       503,
       'BROKER_UNAVAILABLE',

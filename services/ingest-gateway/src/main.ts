@@ -18,9 +18,9 @@ try {
   await gateway.app.listen({ host: config.HOST, port: config.PORT });
 
   const sweeper = setInterval(() => {
-    gateway.sweepDedupe().then(
-      (n) => n > 0 && logger.info({ deleted: n }, 'swept expired deduplication ids'),
-      (err) => logger.warn({ err }, 'dedupe sweep failed'),
+    gateway.sweep().then(
+      (deleted) => logger.info({ deleted }, 'swept expired deduplication ids and stored events'),
+      (err) => logger.warn({ err }, 'sweep failed'),
     );
   }, 10 * 60_000);
   sweeper.unref();

@@ -1,5 +1,5 @@
-import type { UseCaseRecord } from '@hub/contracts';
 import { describe, expect, it } from 'vitest';
+import type { UseCaseRecord } from './domain.js';
 import { routeEvent } from './routing.js';
 
 const useCase = (over: Partial<UseCaseRecord>): UseCaseRecord => ({

@@ -1,4 +1,5 @@
-import type { RoutedBy, UseCaseRecord } from '@hub/contracts';
+import type { UseCaseRecord } from './domain.js';
+import type { RoutedBy } from './messages.js';
 
 export interface RouteTarget {
   /** v3 `use_case_slug`. */

@@ -1,0 +1,124 @@
+import type { Collection, Filter, MongoStore } from '@hub/mongo';
+
+/** One received event as stored for `queryEvents` and `replayEvents` (collection `inbound_events`). */
+export interface StoredEvent {
+  event_id: string;
+  org_id: string;
+  integration_id: string;
+  /** When we accepted it (ISO 8601 UTC); the keyset order of queries. */
+  event_time: string;
+  event_type?: string;
+  /** v1/v2 `object_type`, v3 `event_name`. */
+  object_type?: string;
+  use_case_slug?: string;
+  timestamp: string;
+  format: 'json' | 'xml';
+  /** The payload as received, serialised. */
+  payload: string;
+  deduplication_id?: string;
+  correlation_id: string;
+  group_id?: string;
+  use_case_id: string | null;
+  /** The answer the event got. */
+  status: 'success' | 'error' | 'ignored';
+  message?: string;
+  /** Set on a replay: the event it replays. */
+  replay_of?: string;
+}
+
+type StoredDoc = Omit<StoredEvent, 'event_id'> & { _id: string; expires_at: Date };
+
+export interface EventQuery {
+  event_id?: string;
+  event_type?: string;
+  correlation_id?: string;
+  object_type?: string;
+  use_case_id?: string;
+  limit: number;
+  after?: { event_time: string; event_id: string };
+}
+
+/**
+ * The stored inbound events, always scoped by organisation and integration. Kept for `retentionDays`
+ * (expired documents are ignored by reads and removed by `sweep`; no TTL index on FerretDB).
+ */
+export class EventStore {
+  private readonly docs: Collection<StoredDoc>;
+
+  constructor(
+    private readonly store: MongoStore,
+    private readonly retentionDays = 30,
+  ) {
+    this.docs = store.collection<StoredDoc>('inbound_events');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.store.ensureIndexes('inbound_events', [
+      { key: { org_id: 1, integration_id: 1, event_time: -1, _id: -1 }, name: 'org_integration_time' },
+      { key: { expires_at: 1 }, name: 'expires_at' },
+    ]);
+  }
+
+  async insert(events: StoredEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const expires = new Date(Date.now() + this.retentionDays * 86_400_000);
+    await this.docs.insertMany(
+      events.map(({ event_id, ...rest }) => ({ _id: event_id, ...rest, expires_at: expires })),
+      { ordered: true },
+    );
+  }
+
+  /** Removes events whose hand-over failed (they were never accepted). */
+  async remove(eventIds: string[]): Promise<void> {
+    if (eventIds.length > 0) await this.docs.deleteMany({ _id: { $in: eventIds } });
+  }
+
+  /** Newest first, keyset-paginated on (event_time, event_id); returns up to `limit + 1` to tell `has_more`. */
+  async query(orgId: string, integrationId: string, q: EventQuery): Promise<StoredEvent[]> {
+    const and: Filter<StoredDoc>[] = [
+      { org_id: orgId },
+      { integration_id: integrationId },
+      { expires_at: { $gt: new Date() } },
+    ];
+    if (q.event_id) and.push({ _id: q.event_id });
+    if (q.event_type) and.push({ event_type: q.event_type });
+    if (q.correlation_id) and.push({ correlation_id: q.correlation_id });
+    if (q.object_type) and.push({ object_type: q.object_type });
+    if (q.use_case_id) and.push({ use_case_id: q.use_case_id });
+    if (q.after) {
+      and.push({
+        $or: [
+          { event_time: { $lt: q.after.event_time } },
+          { event_time: q.after.event_time, _id: { $lt: q.after.event_id } },
+        ],
+      });
+    }
+    const docs = await this.docs
+      .find({ $and: and })
+      .sort({ event_time: -1, _id: -1 })
+      .limit(q.limit + 1)
+      .toArray();
+    return docs.map(toEvent);
+  }
+
+  async getMany(orgId: string, integrationId: string, eventIds: string[]): Promise<Map<string, StoredEvent>> {
+    const docs = await this.docs
+      .find({
+        _id: { $in: eventIds },
+        org_id: orgId,
+        integration_id: integrationId,
+        expires_at: { $gt: new Date() },
+      })
+      .toArray();
+    return new Map(docs.map((d) => [d._id, toEvent(d)]));
+  }
+
+  async sweep(): Promise<number> {
+    return (await this.docs.deleteMany({ expires_at: { $lt: new Date() } })).deletedCount;
+  }
+}
+
+function toEvent(doc: StoredDoc): StoredEvent {
+  const { _id, expires_at: _e, ...rest } = doc;
+  return { event_id: _id, ...rest };
+}
