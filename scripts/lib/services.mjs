@@ -32,6 +32,7 @@ export function stackEnv(base) {
     MAPPER_URL: url('mapper'),
     ENTITY_WRITER_URL: url('entity-writer'),
     HUB_BASE_URL: url('edge'),
+    PUBLIC_BASE_URL: url('edge'),
   };
 }
 

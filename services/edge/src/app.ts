@@ -1,7 +1,10 @@
 import proxy from '@fastify/http-proxy';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { combine, createHttpServer, createMetrics, registerMetrics, registerProbes } from '@hub/http';
 import type { Logger } from '@hub/observability';
 import type { EdgeConfig } from './config.js';
+import { buildOpenApi } from './openapi.js';
 
 /** Path routing in front of the services: one base URL for the whole public API, as the hosted API has. */
 export function routes(config: EdgeConfig): Array<{ prefix: string; upstream: string }> {
@@ -42,6 +45,15 @@ export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
       return combine(Object.fromEntries(checks));
     },
   });
+
+  // Our OpenAPI document and a browsable reference page (assets served locally, no CDN).
+  const document = buildOpenApi(config.PUBLIC_BASE_URL);
+  await app.register(swagger, { mode: 'static', specification: { document: document as never } });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { docExpansion: 'list', deepLinking: true },
+  });
+  app.get('/openapi.json', async () => document);
 
   for (const { prefix, upstream } of routes(config)) {
     await app.register(proxy, {

@@ -10,6 +10,8 @@ export const EdgeEnv = Type.Object({
   CONFIG_SERVICE_URL: Url,
   MAPPER_URL: Url,
   ENTITY_WRITER_URL: Url,
+  /** The base URL clients use (servers[0] of /openapi.json). */
+  PUBLIC_BASE_URL: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8080' }),
   /** Larger than any service's own limit, so the service answers with its precise message. */
   EDGE_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 32 * 1024 * 1024 }),
 });

@@ -274,3 +274,29 @@ describe('our responses validate against the reference document', () => {
     expect(contractErrors('listIntegrations', 401, res.body)).toEqual([]);
   });
 });
+
+describe('our own API description', () => {
+  it('serves /openapi.json with every operation we implement and a browsable page at /docs', async () => {
+    const res = await fetch(`${stack.baseUrl}/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as {
+      servers: Array<{ url: string }>;
+      paths: Record<string, Record<string, { operationId?: string }>>;
+    };
+    expect(doc.servers[0]!.url).toBe(stack.baseUrl);
+    const ids = Object.values(doc.paths).flatMap((p) => Object.values(p).map((o) => o.operationId));
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'processErpUpdatesEventsV2',
+        'createIntegrationV2',
+        'queryEvents',
+        'getEntity',
+      ]),
+    );
+    const page = await fetch(`${stack.baseUrl}/docs/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('swagger-ui');
+    const asset = await fetch(`${stack.baseUrl}/docs/static/swagger-ui-bundle.js`);
+    expect(asset.status).toBe(200);
+  });
+});

@@ -7,13 +7,13 @@ import addFormatsModule from 'ajv-formats';
 /**
  * Validates our real responses against the reference document's response schemas, loaded from the
  * document itself (never copied by hand): `../shared/reference/integration-toolkit-openapi.json`, else
- * our copy under docs/reference/.
+ * our copy under services/edge/openapi/.
  */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const shared = path.resolve(repoRoot, '../shared/reference/integration-toolkit-openapi.json');
 const docPath = existsSync(shared)
   ? shared
-  : path.join(repoRoot, 'docs/reference/integration-toolkit-openapi.json');
+  : path.join(repoRoot, 'services/edge/openapi/integration-toolkit-openapi.json');
 
 type Json = Record<string, unknown>;
 const document = JSON.parse(readFileSync(docPath, 'utf8')) as Json & {

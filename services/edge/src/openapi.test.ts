@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { buildOpenApi, SERVED_OPERATIONS } from './openapi.js';
+
+describe('our OpenAPI document', () => {
+  const doc = buildOpenApi('http://127.0.0.1:8080') as {
+    servers: Array<{ url: string }>;
+    paths: Record<string, Record<string, { operationId?: string }>>;
+  };
+  const operationIds = Object.values(doc.paths).flatMap((item) =>
+    Object.values(item).flatMap((op) =>
+      op && typeof op === 'object' && op.operationId ? [op.operationId] : [],
+    ),
+  );
+
+  it('keeps every served operation of the reference under its own path and id, and nothing else of it', () => {
+    for (const id of SERVED_OPERATIONS) expect(operationIds).toContain(id);
+    expect(operationIds).not.toContain('pollOutboundMessages');
+    expect(operationIds).not.toContain('createErpImport');
+    expect(doc.paths['/v2/erp/updates/events']?.post?.operationId).toBe('processErpUpdatesEventsV2');
+  });
+
+  it('adds our entity reads and probes, with our base URL', () => {
+    expect(operationIds).toEqual(
+      expect.arrayContaining(['getEntity', 'searchEntities', 'liveness', 'readiness']),
+    );
+    expect(doc.servers).toEqual([{ url: 'http://127.0.0.1:8080' }]);
+  });
+});
