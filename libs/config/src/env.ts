@@ -32,3 +32,8 @@ export const AuthEnv = {
   AUTH_JWT_SECRET: Type.String({ minLength: 32 }),
   AUTH_JWT_ISSUER: Type.String({ minLength: 1 }),
 };
+
+/** Decision 8: requests per organisation per minute, across every instance and service. */
+export const RateLimitEnv = {
+  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 1000 }),
+};

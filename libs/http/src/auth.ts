@@ -45,6 +45,7 @@ export async function registerAuth(app: HttpServer, settings: AuthSettings): Pro
 }
 
 export async function authenticate(request: FastifyRequest): Promise<void> {
+  if (request.principal) return; // already authenticated by an earlier hook
   const header = request.headers.authorization;
   if (!header || !/^Bearer\s+\S+/i.test(header)) {
     throw unauthorized('missing bearer token: send "Authorization: Bearer <token>"');

@@ -99,3 +99,58 @@ export function isTransientMongoError(err: unknown): boolean {
     name === 'MongoNotConnectedError'
   );
 }
+
+interface SlotDoc {
+  _id: string;
+  expires_at: Date;
+}
+
+/**
+ * A fixed-window counter shared by every instance (e.g. requests per organisation per minute), exact
+ * under concurrency: each counted hit inserts a document `<key>:<window>:<slot>` whose `_id` is unique,
+ * so the number of slots taken is the count. (An `$inc` would be simpler, but FerretDB 1.24 loses
+ * concurrent `$inc`s and lets several conditional updates match the same version; unique inserts hold.
+ * See docs/adr/0002.) Slots are handed out locally first, so one instance does not collide with itself.
+ * Windows over the limit insert nothing. Old slots are removed by `sweep`.
+ */
+export class WindowCounter {
+  private readonly docs: Collection<SlotDoc>;
+  private readonly nextSlot = new Map<string, number>();
+
+  constructor(store: MongoStore, collection = 'rate_limit_slots') {
+    this.docs = store.collection<SlotDoc>(collection);
+  }
+
+  /** Counts one hit if the window has room; `count` is limit + 1 when it has none. */
+  async hit(
+    key: string,
+    windowMs: number,
+    limit: number,
+    now = Date.now(),
+  ): Promise<{ count: number; resetAt: number }> {
+    const start = Math.floor(now / windowMs) * windowMs;
+    const window = `${key}:${start}`;
+    const resetAt = start + windowMs;
+    for (;;) {
+      const slot = this.nextSlot.get(window) ?? 0;
+      if (slot >= limit) return { count: limit + 1, resetAt };
+      this.nextSlot.set(window, slot + 1);
+      try {
+        await this.docs.insertOne({ _id: `${window}:${slot}`, expires_at: new Date(resetAt + windowMs) });
+        this.forgetOldWindows(start);
+        return { count: slot + 1, resetAt };
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err; // another instance took this slot: try the next
+      }
+    }
+  }
+
+  private forgetOldWindows(currentStart: number): void {
+    if (this.nextSlot.size < 1000) return;
+    for (const k of this.nextSlot.keys()) if (!k.endsWith(`:${currentStart}`)) this.nextSlot.delete(k);
+  }
+
+  async sweep(): Promise<number> {
+    return (await this.docs.deleteMany({ expires_at: { $lt: new Date() } })).deletedCount;
+  }
+}

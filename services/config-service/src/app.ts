@@ -7,9 +7,10 @@ import {
   registerAuth,
   registerMetrics,
   registerProbes,
+  registerRateLimit,
 } from '@hub/http';
 import type { KafkaClient, MessageProducer } from '@hub/kafka';
-import type { MongoStore } from '@hub/mongo';
+import { type MongoStore, WindowCounter } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import type { ConfigServiceConfig } from './config.js';
 import { ConfigPublisher } from './publisher.js';
@@ -36,6 +37,12 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   let closing = false;
 
   await registerAuth(app, { secret: config.AUTH_JWT_SECRET, issuer: config.AUTH_JWT_ISSUER });
+  const requestCounter = new WindowCounter(deps.mongo);
+  registerRateLimit(app, {
+    limit: config.RATE_LIMIT_PER_MINUTE,
+    windowMs: 60_000,
+    hit: (key, windowMs, limit) => requestCounter.hit(key, windowMs, limit),
+  });
   registerMetrics(app, createMetrics('config-service'));
   registerProbes(app, {
     live: () => combine({ process: true }),

@@ -1,4 +1,4 @@
-import { AuthEnv, httpEnv, KafkaEnv, LogEnv, loadConfig, MongoEnv } from '@hub/config';
+import { AuthEnv, httpEnv, KafkaEnv, LogEnv, loadConfig, MongoEnv, RateLimitEnv } from '@hub/config';
 import Type, { type Static } from 'typebox';
 
 export const ConfigServiceEnv = Type.Object({
@@ -7,6 +7,7 @@ export const ConfigServiceEnv = Type.Object({
   ...KafkaEnv,
   ...MongoEnv,
   ...AuthEnv,
+  ...RateLimitEnv,
 });
 export type ConfigServiceConfig = Static<typeof ConfigServiceEnv>;
 

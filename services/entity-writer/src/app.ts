@@ -13,9 +13,10 @@ import {
   registerAuth,
   registerMetrics,
   registerProbes,
+  registerRateLimit,
 } from '@hub/http';
 import { ConsumerRunner, type KafkaClient, type MessageProducer, PermanentError } from '@hub/kafka';
-import type { MongoStore } from '@hub/mongo';
+import { type MongoStore, WindowCounter } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import type { WriterConfig } from './config.js';
 
@@ -78,6 +79,12 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
 
   const app = createHttpServer({ logger: deps.logger });
   await registerAuth(app, { secret: config.AUTH_JWT_SECRET, issuer: config.AUTH_JWT_ISSUER });
+  const requestCounter = new WindowCounter(deps.mongo);
+  registerRateLimit(app, {
+    limit: config.RATE_LIMIT_PER_MINUTE,
+    windowMs: 60_000,
+    hit: (key, windowMs, limit) => requestCounter.hit(key, windowMs, limit),
+  });
   registerMetrics(app, createMetrics('entity-writer'));
   registerProbes(app, {
     live: () => combine({ consumeLoop: consumer.health().alive }),

@@ -1,4 +1,4 @@
-import { AuthEnv, httpEnv, KafkaEnv, LogEnv, loadConfig, MongoEnv } from '@hub/config';
+import { AuthEnv, httpEnv, KafkaEnv, LogEnv, loadConfig, MongoEnv, RateLimitEnv } from '@hub/config';
 import Type, { type Static } from 'typebox';
 
 export const WriterEnv = Type.Object({
@@ -7,6 +7,7 @@ export const WriterEnv = Type.Object({
   ...KafkaEnv,
   ...MongoEnv,
   ...AuthEnv,
+  ...RateLimitEnv,
   KAFKA_GROUP_ID: Type.String({ minLength: 1, default: 'entity-writer' }),
   /** Partitions of the entity-updates topic processed at once by this instance. */
   WRITER_CONCURRENCY: Type.Integer({ minimum: 1, default: 3 }),

@@ -8,11 +8,12 @@ import {
   registerAuth,
   registerMetrics,
   registerProbes,
+  registerRateLimit,
   requireGrant,
 } from '@hub/http';
 import type { KafkaClient, MessageProducer } from '@hub/kafka';
 import { TopicMirror } from '@hub/kafka';
-import type { MongoStore } from '@hub/mongo';
+import { type MongoStore, WindowCounter } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import type { GatewayConfig } from './config.js';
 import { DedupeStore } from './dedupe.js';
@@ -69,6 +70,12 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
   let closing = false;
 
   await registerAuth(app, { secret: config.AUTH_JWT_SECRET, issuer: config.AUTH_JWT_ISSUER });
+  const requestCounter = new WindowCounter(deps.mongo);
+  registerRateLimit(app, {
+    limit: config.RATE_LIMIT_PER_MINUTE,
+    windowMs: 60_000,
+    hit: (key, windowMs, limit) => requestCounter.hit(key, windowMs, limit),
+  });
   registerMetrics(app, createMetrics('ingest-gateway'));
   registerProbes(app, {
     live: () => combine({ process: true }),
@@ -183,7 +190,11 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
     /** Starts reading the config topic; resolves once caught up. */
     start: () => mirror.start(),
     stopMirror: () => mirror.stop(),
-    sweep: async () => ({ dedupe: await dedupe.sweep(), events: await events.sweep() }),
+    sweep: async () => ({
+      dedupe: await dedupe.sweep(),
+      events: await events.sweep(),
+      rateLimitWindows: await requestCounter.sweep(),
+    }),
   };
 }
 

@@ -1,4 +1,4 @@
-import { AuthEnv, httpEnv, KafkaEnv, LogEnv, loadConfig, MongoEnv } from '@hub/config';
+import { AuthEnv, httpEnv, KafkaEnv, LogEnv, loadConfig, MongoEnv, RateLimitEnv } from '@hub/config';
 import Type, { type Static } from 'typebox';
 
 export const GatewayEnv = Type.Object({
@@ -7,6 +7,7 @@ export const GatewayEnv = Type.Object({
   ...KafkaEnv,
   ...MongoEnv,
   ...AuthEnv,
+  ...RateLimitEnv,
   /** Decision 8 limits. */
   MAX_EVENTS_PER_REQUEST: Type.Integer({ minimum: 1, default: 1000 }),
   MAX_BODY_BYTES: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024 }),
