@@ -24,7 +24,6 @@ export function createHttpServer(settings: HttpServerSettings) {
       const value = Array.isArray(header) ? header[0] : header;
       return value && value.length <= 200 ? value : randomUUID();
     },
-    requestIdLogLabel: 'requestId',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();

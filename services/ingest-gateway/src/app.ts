@@ -102,7 +102,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
         {
           orgId: request.principal.orgId,
           target: { integrationId: body.integration_id },
-          correlationId: body.correlation_id ?? body.meta?.correlation_id,
+          correlationId: body.correlation_id || body.meta?.correlation_id || undefined,
           traceparent: traceparent(request.headers.traceparent),
           events: body.events.map((e) => ({
             eventName: e.object_type,
@@ -128,7 +128,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
         {
           orgId: request.principal.orgId,
           target: { appId: body.app_id, componentId: body.component_id },
-          correlationId: body.meta.correlation_id,
+          correlationId: body.meta.correlation_id || undefined,
           traceparent: traceparent(request.headers.traceparent),
           events: body.events.map((e) => ({
             eventName: e.object_type,
@@ -162,7 +162,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
         {
           orgId: request.principal.orgId,
           target: { integrationId: body.integration_id },
-          correlationId: body.correlation_id ?? body.meta?.correlation_id,
+          correlationId: body.correlation_id || body.meta?.correlation_id || undefined,
           traceparent: traceparent(request.headers.traceparent),
           events: body.events.map((e) => ({
             eventName: e.event_name,

@@ -157,7 +157,8 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
 
   for (const [index, event] of request.events.entries()) {
     const eventId = newEventId();
-    const correlationId = event.correlationId ?? request.correlationId ?? newCorrelationId();
+    // Decision 2; an empty string counts as absent.
+    const correlationId = event.correlationId || request.correlationId || newCorrelationId();
     const log = deps.logger.child({ eventId, correlationId, index });
 
     try {
