@@ -1,0 +1,99 @@
+import { ConfigView } from '@hub/contracts';
+import { EventStore } from '@hub/event-store';
+import type { MessageProducer, OutgoingMessage, TopicMirror } from '@hub/kafka';
+import { MongoStore } from '@hub/mongo';
+import { createLogger } from '@hub/observability';
+import { resolveStack, uniqueName } from '@hub/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DedupeStore } from './dedupe.js';
+import { type IngestDeps, ingest } from './ingest.js';
+
+// Invariant 6 against the real database: when the hand-over to Kafka fails, the request gets an error,
+// nothing is accepted, and a retry of the same event is accepted, never reported `skipped`.
+// The producer is the one thing replaced: a broker that fails on demand.
+describe('ingest when the broker fails', () => {
+  const stack = resolveStack();
+  const logger = createLogger({ service: 'ingest-test', level: 'silent' });
+  let store: MongoStore;
+  let failing = true;
+  const sent: OutgoingMessage[] = [];
+  const producer = {
+    send: async (messages: OutgoingMessage[]) => {
+      if (failing) throw new Error('broker unreachable');
+      sent.push(...messages);
+    },
+  } as unknown as MessageProducer;
+  const orgId = uniqueName('org');
+  const integrationId = crypto.randomUUID();
+  const view = new ConfigView();
+  view.apply(
+    integrationId,
+    JSON.stringify({
+      schema_version: 1,
+      integration: { id: integrationId, orgId, name: 'n', created_at: 'x', updated_at: 'x', revision: 1 },
+      use_cases: [
+        {
+          id: crypto.randomUUID(),
+          integrationId,
+          name: 'customer',
+          slug: 'customer',
+          type: 'inbound',
+          enabled: true,
+          created_at: 'x',
+          updated_at: 'x',
+          revision: 1,
+        },
+      ],
+    }),
+  );
+  let deps: IngestDeps;
+
+  beforeAll(async () => {
+    store = await MongoStore.connect({ url: stack.mongoUrl, logger, appName: 'ingest-test' });
+    const events = new EventStore(store);
+    deps = {
+      config: view,
+      mirror: { catchUp: async () => undefined } as unknown as TopicMirror,
+      dedupe: new DedupeStore(store, { windowMs: 3_600_000, staleAfterMs: 30_000, waitMs: 2_000 }),
+      events,
+      producer,
+      logger,
+      limits: { maxEvents: 1000, maxPayloadBytes: 1_000_000, catchUpTimeoutMs: 1000 },
+    };
+  });
+  afterAll(() => store?.close());
+
+  const request = () => ({
+    orgId,
+    target: { integrationId },
+    events: [
+      {
+        eventName: 'customer',
+        eventType: 'UPDATE',
+        timestamp: '2024-01-15T10:35:00Z',
+        format: 'json' as const,
+        payload: { id: 'X1' },
+        deduplicationId: 'retry-me-1',
+      },
+    ],
+  });
+
+  it('answers 503 with nothing accepted, then accepts the retry, then skips a duplicate', async () => {
+    await expect(ingest(request(), deps)).rejects.toMatchObject({
+      statusCode: 503,
+      code: 'BROKER_UNAVAILABLE',
+    });
+    expect(sent).toHaveLength(0);
+    const stored = await new EventStore(store).query(orgId, integrationId, { limit: 25 });
+    expect(stored).toEqual([]); // the failed attempt left no stored event
+
+    failing = false;
+    const retry = await ingest(request(), deps);
+    expect(retry.results[0]!.status).toBe('success');
+    expect(sent).toHaveLength(1);
+
+    const duplicate = await ingest(request(), deps);
+    expect(duplicate.results[0]!.status).toBe('skipped');
+    expect(sent).toHaveLength(1);
+  });
+});
