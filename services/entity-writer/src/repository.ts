@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ProcessedEntityMessage } from '@hub/contracts';
 import { type Collection, type Filter, isDuplicateKeyError, type MongoStore } from '@hub/mongo';
+import { linkedEntityIds } from './attributes.js';
 import type { LookupCondition } from './lookup.js';
+import { decodeKeys, encodeKeys } from './storage-keys.js';
 
 /** How an entity is stored: its attributes at the top level, our bookkeeping under `_hub`. */
 export interface EntityDoc {
@@ -20,11 +22,18 @@ export interface EntityDoc {
     applied: string[];
     /** Processed-entity messages written with the change and not yet confirmed sent. */
     outbox: ProcessedEntityMessage[];
+    /** Entity ids this entity links to (`$relation` / `$relation_ref`), for reverse lookups by prune scopes. */
+    links?: string[];
   };
   [attribute: string]: unknown;
 }
 
 const APPLIED_KEPT = 100;
+
+/** How long a soft-deleted entity is kept before the sweeper purges it. */
+export const SOFT_DELETE_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+
+const decode = (doc: EntityDoc): EntityDoc => decodeKeys(doc);
 
 /** Public view of an entity: everything but our bookkeeping. */
 export function entityView(doc: EntityDoc): Record<string, unknown> {
@@ -44,6 +53,8 @@ export class EntitiesRepository {
     await this.store.ensureIndexes('entities', [
       { key: { '_hub.create_key': 1 }, name: 'create_key', unique: true },
       { key: { _org: 1, _schema: 1, _id: 1 }, name: 'org_schema_id' },
+      { key: { _org: 1, _schema: 1, '_hub.links': 1 }, name: 'org_schema_links' },
+      { key: { _deleted_at: 1 }, name: 'deleted_at' },
     ]);
   }
 
@@ -56,18 +67,56 @@ export class EntitiesRepository {
   ): Promise<EntityDoc[]> {
     const filter: Filter<EntityDoc> = { _org: orgId, _schema: schema };
     for (const c of conditions) (filter as Record<string, unknown>)[c.path] = c.value;
-    return this.docs.find(filter).limit(limit).toArray();
+    return (await this.docs.find(filter).limit(limit).toArray()).map(decode);
   }
 
   async get(orgId: string, id: string): Promise<EntityDoc | null> {
-    return this.docs.findOne({ _id: id, _org: orgId });
+    const doc = await this.docs.findOne({ _id: id, _org: orgId });
+    return doc && decode(doc);
+  }
+
+  /**
+   * Entities of `schema` related to `scope` in either direction: they link to it, or it links to them.
+   * Soft-deleted ones only when `withDeleted`.
+   */
+  async related(scope: EntityDoc, schema: string, withDeleted: boolean): Promise<EntityDoc[]> {
+    const or: Filter<EntityDoc>[] = [{ '_hub.links': scope._id } as Filter<EntityDoc>];
+    const forward = linkedEntityIds(scope);
+    if (forward.length > 0) or.push({ _id: { $in: forward } });
+    const and: Filter<EntityDoc>[] = [{ _org: scope._org }, { _schema: schema }, { $or: or }];
+    if (!withDeleted) and.push({ _deleted_at: { $exists: false } });
+    return (await this.docs.find({ $and: and }).toArray()).map(decode);
+  }
+
+  /** Entities of `schema` whose attributes equal every query value (nested email/phone values too). */
+  async matching(
+    orgId: string,
+    schema: string,
+    query: Record<string, unknown>,
+    withDeleted: boolean,
+  ): Promise<EntityDoc[]> {
+    const and: Filter<EntityDoc>[] = [{ _org: orgId }, { _schema: schema }];
+    if (!withDeleted) and.push({ _deleted_at: { $exists: false } });
+    for (const [attribute, value] of Object.entries(query)) {
+      and.push({
+        $or: [{ [attribute]: value }, { [`${attribute}.email`]: value }, { [`${attribute}.phone`]: value }],
+      } as Filter<EntityDoc>);
+    }
+    return (await this.docs.find({ $and: and }).toArray()).map(decode);
+  }
+
+  /** Purges entities soft-deleted before `cutoff` (ISO date); any organisation. Returns how many. */
+  async sweepDeleted(cutoff: string): Promise<number> {
+    const result = await this.docs.deleteMany({ _deleted_at: { $lt: cutoff } });
+    return result.deletedCount;
   }
 
   /** Inserts a new entity; `false` when a concurrent creator with the same key won. */
   async create(doc: Omit<EntityDoc, '_id'> & { _id?: string }): Promise<EntityDoc | false> {
     const full = { ...doc, _id: doc._id ?? randomUUID() } as EntityDoc;
+    full._hub = { ...full._hub, links: linkedEntityIds(full) };
     try {
-      await this.docs.insertOne(full);
+      await this.docs.insertOne(encodeKeys(full));
       return full;
     } catch (err) {
       if (isDuplicateKeyError(err)) return false;
@@ -86,15 +135,18 @@ export class EntitiesRepository {
     updateId: string,
     outbox: ProcessedEntityMessage,
   ): Promise<boolean> {
+    const after: Record<string, unknown> = { ...current, ...set };
+    for (const k of unset) delete after[k];
     const result = await this.docs.updateOne(
       { _id: current._id, '_hub.version': current._hub.version },
       {
-        $set: {
+        $set: encodeKeys({
           ...set,
           '_hub.version': current._hub.version + 1,
           '_hub.applied': [...current._hub.applied, updateId].slice(-APPLIED_KEPT),
           '_hub.outbox': [...current._hub.outbox, outbox],
-        },
+          '_hub.links': linkedEntityIds(after),
+        }),
         ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, ''])) } : {}),
       },
     );
@@ -108,13 +160,14 @@ export class EntitiesRepository {
   async clearOutbox(id: string, changeIds: readonly string[]): Promise<void> {
     const sent = new Set(changeIds);
     for (let attempt = 0; attempt < 20; attempt++) {
-      const doc = await this.docs.findOne({ _id: id });
-      if (!doc) return;
+      const stored = await this.docs.findOne({ _id: id });
+      if (!stored) return;
+      const doc = decode(stored);
       const remaining = doc._hub.outbox.filter((m) => !sent.has(m.meta.change_id));
       if (remaining.length === doc._hub.outbox.length) return;
       const result = await this.docs.updateOne(
         { _id: id, '_hub.version': doc._hub.version },
-        { $set: { '_hub.outbox': remaining, '_hub.version': doc._hub.version + 1 } },
+        { $set: encodeKeys({ '_hub.outbox': remaining, '_hub.version': doc._hub.version + 1 }) },
       );
       if (result.matchedCount === 1) return;
     }
@@ -144,7 +197,7 @@ export class EntitiesRepository {
         $or: [{ [attribute]: value }, { [`${attribute}.email`]: value }, { [`${attribute}.phone`]: value }],
       } as Filter<EntityDoc>);
     }
-    return this.docs.find({ $and: and }).sort({ _id: 1 }).limit(limit).toArray();
+    return (await this.docs.find({ $and: and }).sort({ _id: 1 }).limit(limit).toArray()).map(decode);
   }
 }
 
