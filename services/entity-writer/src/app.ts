@@ -51,14 +51,18 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
   const writer = new EntityWriter(repository, refs, outbox);
   const pruner = new PruneApplier(repository, refs, outbox, runs);
   const readingsApplier = new ReadingsApplier(readings, refs, runs);
-  const applyOne = async (update: EntityUpdatesTopicMessage, trace: Record<string, string>) => {
+  const applyOne = async (
+    update: EntityUpdatesTopicMessage,
+    trace: Record<string, string>,
+    attempt: number,
+  ) => {
     switch (update.kind) {
       case 'prune_scope':
         return pruner.apply(update, trace);
       case 'meter_reading':
-        return readingsApplier.apply(update);
+        return readingsApplier.apply(update, attempt);
       case 'meter_reading_prune_scope':
-        return readingsApplier.prune(update);
+        return readingsApplier.prune(update, attempt);
       default:
         return writer.apply(update, trace);
     }
@@ -67,7 +71,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
   const consumer = new ConsumerRunner(deps.kafka, {
     groupId: config.KAFKA_GROUP_ID,
     topics: [Topics.entityUpdates],
-    handler: async (message) => {
+    handler: async (message, attempt) => {
       let update: EntityUpdatesTopicMessage;
       try {
         update = decodeEntityUpdatesMessage(message.value);
@@ -77,7 +81,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
       }
       const traceparent = message.headers[Headers.traceparent];
       const traceHeaders: Record<string, string> = traceparent ? { [Headers.traceparent]: traceparent } : {};
-      const outcome = await applyOne(update, traceHeaders);
+      const outcome = await applyOne(update, traceHeaders, attempt);
       deps.logger.info(
         {
           outcome,

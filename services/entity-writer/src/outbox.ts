@@ -83,6 +83,13 @@ export class OutboxPublisher {
     this.logger.debug({ entityId: doc._id, sent: pending.length }, 'processed-entity messages sent');
   }
 
+  /** Publishes pending messages (for `EntitiesRepository.update`, which then clears them). */
+  sender(traceHeaders: Record<string, string>): (pending: ProcessedEntityMessage[]) => Promise<void> {
+    return async (pending) => {
+      await this.producer.send(pending.map((m) => toOutgoing(m, traceHeaders)));
+    };
+  }
+
   /** Publishes a message at once (a purged entity has no document left to hold it). */
   async publish(message: ProcessedEntityMessage, traceHeaders: Record<string, string>): Promise<void> {
     await this.producer.send([toOutgoing(message, traceHeaders)]);

@@ -95,12 +95,9 @@ export class PruneApplier {
     for (let attempt = 0; attempt < 20 && current; attempt++) {
       if (current._deleted_at || current._hub.applied.includes(changeId)) return false;
       const now = new Date().toISOString();
-      if (
-        await this.repository.update(current, { _deleted_at: now, _updated_at: now }, [], changeId, message)
-      ) {
-        await this.outbox.flush((await this.repository.get(doc._org, doc._id)) ?? undefined, traceHeaders);
+      const set = { _deleted_at: now, _updated_at: now };
+      if (await this.repository.update(current, set, [], changeId, message, this.outbox.sender(traceHeaders)))
         return true;
-      }
       current = await this.repository.get(doc._org, doc._id);
     }
     if (!current) return false;

@@ -20,8 +20,12 @@ const APPLIED_KEPT = 20;
 
 /** Public view of a reading. */
 export function readingView(doc: ReadingDoc): Record<string, unknown> {
-  const { _hub, _org, berlin_day, ...rest } = doc;
-  return rest;
+  const { _hub, _org, berlin_day, counter_id, direction, ...rest } = doc;
+  return {
+    ...rest,
+    ...(counter_id !== null ? { counter_id } : {}),
+    ...(direction !== null ? { direction } : {}),
+  };
 }
 
 /** Meter readings (collection `meter_readings`), always scoped by organisation. */

@@ -10,11 +10,18 @@ import type { PruneRuns } from './runs.js';
 export const METER_SCHEMA = 'meter';
 export const METER_COUNTER_SCHEMA = 'meter_counter';
 
+/**
+ * A missing meter or counter may still be created by the same event on another partition (a counter,
+ * or a meter created through a relation), so the first attempts fail transiently (retried with backoff,
+ * about 6 s in all) before the reading is dead-lettered.
+ */
+export const MISSING_METER_ATTEMPTS = 6;
+
 export type ReadingOutcome = 'created' | 'updated' | 'deleted' | 'unchanged' | 'nothing_to_delete';
 
 /**
  * Applies meter readings and their prune scopes. The meter (and counter) must exist: readings of a
- * missing meter can never succeed (`METER_NOT_FOUND`, dead letter).
+ * missing meter are dead-lettered (`METER_NOT_FOUND`) after `MISSING_METER_ATTEMPTS`.
  */
 export class ReadingsApplier {
   constructor(
@@ -25,16 +32,17 @@ export class ReadingsApplier {
 
   private async meterAndCounter(
     update: MeterReadingUpdateMessage | MeterReadingPruneScopeMessage,
+    attempt: number,
   ): Promise<{ meterId: string; counterId: string | null }> {
+    const missing = (code: string, message: string) =>
+      attempt < MISSING_METER_ATTEMPTS
+        ? new Error(`${message} (yet; attempt ${attempt})`)
+        : new PermanentError(code, 'lookup', message);
     const where = `meter reading update ${update.update_id}`;
     const meterIds = update.meter.$entity_unique_ids;
     const meter = await this.refs.find(update.org_id, { schema: METER_SCHEMA, uniqueIds: meterIds }, where);
     if (!meter || meter._deleted_at) {
-      throw new PermanentError(
-        'METER_NOT_FOUND',
-        'lookup',
-        `${where}: no meter with ${JSON.stringify(meterIds)}`,
-      );
+      throw missing('METER_NOT_FOUND', `${where}: no meter with ${JSON.stringify(meterIds)}`);
     }
     if (!update.meter_counter) return { meterId: meter._id, counterId: null };
     const counterIds = update.meter_counter.$entity_unique_ids;
@@ -44,18 +52,17 @@ export class ReadingsApplier {
       where,
     );
     if (!counter || counter._deleted_at) {
-      throw new PermanentError(
+      throw missing(
         'METER_COUNTER_NOT_FOUND',
-        'lookup',
         `${where}: no meter_counter with ${JSON.stringify(counterIds)}`,
       );
     }
     return { meterId: meter._id, counterId: counter._id };
   }
 
-  async apply(update: MeterReadingUpdateMessage): Promise<ReadingOutcome> {
+  async apply(update: MeterReadingUpdateMessage, attempt = MISSING_METER_ATTEMPTS): Promise<ReadingOutcome> {
     const where = `meter reading update ${update.update_id}`;
-    const { meterId, counterId } = await this.meterAndCounter(update);
+    const { meterId, counterId } = await this.meterAndCounter(update, attempt);
     const attributes = writableAttributes(update.attributes);
     const match = readingMatch(update.org_id, update.reading_matching ?? 'external_id', {
       meterId,
@@ -101,9 +108,12 @@ export class ReadingsApplier {
   }
 
   /** Deletes the meter's (+ counter's, + source's) readings whose external id is not kept. */
-  async prune(update: MeterReadingPruneScopeMessage): Promise<{ deleted: number; already_applied?: true }> {
+  async prune(
+    update: MeterReadingPruneScopeMessage,
+    attempt = MISSING_METER_ATTEMPTS,
+  ): Promise<{ deleted: number; already_applied?: true }> {
     if (await this.runs.done(update.org_id, update.update_id)) return { deleted: 0, already_applied: true };
-    const { meterId, counterId } = await this.meterAndCounter(update);
+    const { meterId, counterId } = await this.meterAndCounter(update, attempt);
     const filter: Record<string, unknown> = { _org: update.org_id, meter_id: meterId };
     if (update.meter_counter) filter.counter_id = counterId;
     if (update.source !== undefined) filter.source = update.source;

@@ -161,13 +161,8 @@ export class EntityRefs {
       const set = { [path]: result.items, _updated_at: new Date().toISOString() };
       const subject = { schema: current._schema, entityId: current._id, uniqueIds: ref.uniqueIds, changeId };
       const message = processedMessage('updated', source, subject, { ...entityView(current), ...set });
-      if (await this.repository.update(current, set, [], changeId, message)) {
-        await this.outbox.flush(
-          (await this.repository.get(current._org, current._id)) ?? undefined,
-          traceHeaders,
-        );
+      if (await this.repository.update(current, set, [], changeId, message, this.outbox.sender(traceHeaders)))
         return result._id;
-      }
       current = await this.repository.get(current._org, current._id);
     }
     throw new Error(

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ProcessedEntityMessage } from '@hub/contracts';
 import { type Collection, type Filter, isDuplicateKeyError, type MongoStore } from '@hub/mongo';
 import { linkedEntityIds } from './attributes.js';
+import { EntityLocks } from './locks.js';
 import type { LookupCondition } from './lookup.js';
 import { decodeKeys, encodeKeys } from './storage-keys.js';
 
@@ -45,8 +46,11 @@ export function entityView(doc: EntityDoc): Record<string, unknown> {
 export class EntitiesRepository {
   readonly docs: Collection<EntityDoc>;
 
+  private readonly locks: EntityLocks;
+
   constructor(private readonly store: MongoStore) {
     this.docs = store.collection<EntityDoc>('entities');
+    this.locks = new EntityLocks(store);
   }
 
   async ensureIndexes(): Promise<void> {
@@ -125,8 +129,10 @@ export class EntitiesRepository {
   }
 
   /**
-   * Writes a change if the entity is still at `version` (compare-and-set); `false` when another write
-   * came first. Records the update as applied and its processed message in the outbox, in the same write.
+   * Writes a change if the entity is still at `version` (compare-and-set, under the entity's lock);
+   * `false` when another write came first. Records the update as applied and its processed message in
+   * the outbox, in the same write. With `publish`, the pending outbox is published and cleared before the
+   * lock is released (no re-read needed); if publishing fails the messages stay for a redelivery to send.
    */
   async update(
     current: EntityDoc,
@@ -134,23 +140,36 @@ export class EntitiesRepository {
     unset: string[],
     updateId: string,
     outbox: ProcessedEntityMessage,
+    publish?: (pending: ProcessedEntityMessage[]) => Promise<void>,
   ): Promise<boolean> {
     const after: Record<string, unknown> = { ...current, ...set };
     for (const k of unset) delete after[k];
-    const result = await this.docs.updateOne(
-      { _id: current._id, '_hub.version': current._hub.version },
-      {
-        $set: encodeKeys({
-          ...set,
-          '_hub.version': current._hub.version + 1,
-          '_hub.applied': [...current._hub.applied, updateId].slice(-APPLIED_KEPT),
-          '_hub.outbox': [...current._hub.outbox, outbox],
-          '_hub.links': linkedEntityIds(after),
-        }),
-        ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, ''])) } : {}),
-      },
-    );
-    return result.matchedCount === 1;
+    const version = current._hub.version;
+    const pending = [...current._hub.outbox, outbox];
+    return this.locks.with(current._id, async () => {
+      const result = await this.docs.updateOne(
+        { _id: current._id, '_hub.version': version },
+        {
+          $set: encodeKeys({
+            ...set,
+            '_hub.version': version + 1,
+            '_hub.applied': [...current._hub.applied, updateId].slice(-APPLIED_KEPT),
+            '_hub.outbox': pending,
+            '_hub.links': linkedEntityIds(after),
+          }),
+          ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, ''])) } : {}),
+        },
+      );
+      if (result.matchedCount !== 1) return false;
+      if (publish) {
+        await publish(pending);
+        await this.docs.updateOne(
+          { _id: current._id, '_hub.version': version + 1 },
+          { $set: { '_hub.outbox': [], '_hub.version': version + 2 } },
+        );
+      }
+      return true;
+    });
   }
 
   /**
@@ -165,9 +184,11 @@ export class EntitiesRepository {
       const doc = decode(stored);
       const remaining = doc._hub.outbox.filter((m) => !sent.has(m.meta.change_id));
       if (remaining.length === doc._hub.outbox.length) return;
-      const result = await this.docs.updateOne(
-        { _id: id, '_hub.version': doc._hub.version },
-        { $set: encodeKeys({ '_hub.outbox': remaining, '_hub.version': doc._hub.version + 1 }) },
+      const result = await this.locks.with(id, () =>
+        this.docs.updateOne(
+          { _id: id, '_hub.version': doc._hub.version },
+          { $set: encodeKeys({ '_hub.outbox': remaining, '_hub.version': doc._hub.version + 1 }) },
+        ),
       );
       if (result.matchedCount === 1) return;
     }

@@ -50,7 +50,7 @@ export class EntityWriter {
       }
       if (!current && direct) throw new PermanentError('ENTITY_NOT_FOUND', 'lookup', `${where}: not found`);
       const step = current
-        ? await this.change(current, update, resolved)
+        ? await this.change(current, update, resolved, traceHeaders)
         : await this.create(update, resolved);
       if (step === 'retry') continue;
       await this.outbox.flush(step.doc, traceHeaders);
@@ -89,8 +89,10 @@ export class EntityWriter {
     current: EntityDoc,
     update: EntityUpdateMessage,
     resolved: Record<string, ResolvedAttribute>,
+    traceHeaders: Record<string, string>,
   ): Promise<Step> {
     const now = new Date().toISOString();
+    const publish = this.outbox.sender(traceHeaders);
     const about = subject(update, current._id);
     if (update.mode === 'purge') {
       await this.outbox.publish(processedMessage('deleted', update, about, entityView(current)), {});
@@ -101,18 +103,14 @@ export class EntityWriter {
       if (current._deleted_at) return { result: 'nothing_to_delete' };
       const message = processedMessage('deleted', update, about, entityView(current));
       const set = { _deleted_at: now, _updated_at: now };
-      const ok = await this.repository.update(current, set, [], update.update_id, message);
-      return ok ? { result: 'deleted', doc: await this.reload(current) } : 'retry';
+      const ok = await this.repository.update(current, set, [], update.update_id, message, publish);
+      return ok ? { result: 'deleted' } : 'retry';
     }
     const set = { ...mergeAttributes(current, resolved), _updated_at: now };
     const message = processedMessage('updated', update, about, { ...entityView(current), ...set });
     const unset = current._deleted_at ? ['_deleted_at'] : [];
-    const ok = await this.repository.update(current, set, unset, update.update_id, message);
-    return ok ? { result: 'updated', doc: await this.reload(current) } : 'retry';
-  }
-
-  private async reload(current: EntityDoc): Promise<EntityDoc | undefined> {
-    return (await this.repository.get(current._org, current._id)) ?? undefined;
+    const ok = await this.repository.update(current, set, unset, update.update_id, message, publish);
+    return ok ? { result: 'updated' } : 'retry';
   }
 }
 

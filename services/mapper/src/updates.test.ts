@@ -37,9 +37,9 @@ describe('updateMessages', () => {
       meter_readings_prune_scope_updates: [{ meter, keep_external_ids: ['R1'], source: 'ERP' }],
     });
     expect(out.map((m) => [m.key, m.value.update_id, m.value.kind])).toEqual([
-      ['acme|meter|{"meter_number":"M1"}', 'E1:0', undefined],
       ['acme|contract|{"contract_number":"K1"}', 'E1:prune:0', 'prune_scope'],
       ['acme|meter|query:{"site":"S9"}', 'E1:prune:1', 'prune_scope'],
+      ['acme|meter|{"meter_number":"M1"}', 'E1:0', undefined],
       ['acme|meter|{"meter_number":"M1"}', 'E1:reading:0', 'meter_reading'],
       ['acme|meter|{"meter_number":"M1"}', 'E1:reading-prune:0', 'meter_reading_prune_scope'],
     ]);

@@ -13,7 +13,12 @@ export const METER_SCHEMA = 'meter';
  * Everything one mapped event produces for `erp.entity.updates`, with its key. Update ids are
  * deterministic per event so the writer recognises a redelivery. Keys keep per-target ordering:
  * entity updates by the entity, prune scopes by the scope target, readings and reading prune scopes
- * by the meter (so an event's readings of a meter are applied before its prune scope).
+ * by the meter (so an event's readings of a meter are applied before its prune scope, and after the
+ * upsert of a meter keyed by the same unique ids).
+ *
+ * Prune scopes come first: a `relations` scope is keyed like the scope entity's own update, so the prune
+ * sees the relations as they were before this event re-sets them (a meter dropped from the contract's
+ * `meters` is still in scope). Keeping is by unique ids, so running before the upserts loses nothing.
  */
 export function updateMessages(
   event: InboundEventMessage,
@@ -33,17 +38,6 @@ export function updateMessages(
   const org = event.org_id;
   const meterKey = (ids: Record<string, unknown>) => entityKey(org, METER_SCHEMA, ids);
   return [
-    ...result.entity_updates.map((u, i) => ({
-      key: entityKey(org, u.entity_slug, u.unique_identifiers),
-      value: {
-        ...base,
-        update_id: `${event.event_id}:${i}`,
-        entity_schema: u.entity_slug,
-        mode: u.mode,
-        unique_ids: u.unique_identifiers,
-        attributes: u.attributes,
-      },
-    })),
     ...result.prune_scope_updates.map((p, i) => ({
       key:
         p.scope.scope_mode === 'relations'
@@ -57,6 +51,17 @@ export function updateMessages(
         scope: p.scope,
         keep_unique_ids: p.keep_unique_ids,
         deletion_mode: p.deletion_mode,
+      },
+    })),
+    ...result.entity_updates.map((u, i) => ({
+      key: entityKey(org, u.entity_slug, u.unique_identifiers),
+      value: {
+        ...base,
+        update_id: `${event.event_id}:${i}`,
+        entity_schema: u.entity_slug,
+        mode: u.mode,
+        unique_ids: u.unique_identifiers,
+        attributes: u.attributes,
       },
     })),
     ...result.meter_readings_updates.map((r, i) => ({
