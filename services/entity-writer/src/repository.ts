@@ -147,8 +147,12 @@ export class EntitiesRepository {
     const version = current._hub.version;
     const pending = [...current._hub.outbox, outbox];
     return this.locks.with(current._id, async () => {
+      // Under the lock nobody else writes the entity, so the version check is a read by `_id` and the
+      // write filters by `_id` alone: FerretDB pushes only a bare `_id` filter down to its storage.
+      const stored = await this.docs.findOne({ _id: current._id }, { projection: { _hub: 1 } });
+      if (stored?._hub.version !== version) return false;
       const result = await this.docs.updateOne(
-        { _id: current._id, '_hub.version': version },
+        { _id: current._id },
         {
           $set: encodeKeys({
             ...set,
@@ -160,11 +164,11 @@ export class EntitiesRepository {
           ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, ''])) } : {}),
         },
       );
-      if (result.matchedCount !== 1) return false;
+      if (result.matchedCount !== 1) return false; // purged meanwhile
       if (publish) {
         await publish(pending);
         await this.docs.updateOne(
-          { _id: current._id, '_hub.version': version + 1 },
+          { _id: current._id },
           { $set: { '_hub.outbox': [], '_hub.version': version + 2 } },
         );
       }
@@ -173,26 +177,22 @@ export class EntitiesRepository {
   }
 
   /**
-   * Confirms outbox messages as sent: removes them with a compare-and-set on the version (FerretDB's
-   * `$pull` cannot match on a nested field with `$in`, so the remaining list is computed here).
+   * Confirms outbox messages as sent: removes them under the entity's lock (FerretDB's `$pull` cannot
+   * match on a nested field with `$in`, so the remaining list is computed here).
    */
   async clearOutbox(id: string, changeIds: readonly string[]): Promise<void> {
     const sent = new Set(changeIds);
-    for (let attempt = 0; attempt < 20; attempt++) {
+    await this.locks.with(id, async () => {
       const stored = await this.docs.findOne({ _id: id });
       if (!stored) return;
       const doc = decode(stored);
       const remaining = doc._hub.outbox.filter((m) => !sent.has(m.meta.change_id));
       if (remaining.length === doc._hub.outbox.length) return;
-      const result = await this.locks.with(id, () =>
-        this.docs.updateOne(
-          { _id: id, '_hub.version': doc._hub.version },
-          { $set: encodeKeys({ '_hub.outbox': remaining, '_hub.version': doc._hub.version + 1 }) },
-        ),
+      await this.docs.updateOne(
+        { _id: id },
+        { $set: encodeKeys({ '_hub.outbox': remaining, '_hub.version': doc._hub.version + 1 }) },
       );
-      if (result.matchedCount === 1) return;
-    }
-    throw new Error(`entity ${id}: could not clear its outbox under concurrent writes`);
+    });
   }
 
   async purge(id: string): Promise<void> {
