@@ -6,7 +6,7 @@
 import { simulate } from '@hub/mapping';
 import { apiClient, resolveStack, testToken, uniqueName } from '@hub/testing';
 import { describe, expect, it } from 'vitest';
-import { CASES } from './golden-cases.js';
+import { CASES } from './golden/index.js';
 import { expectAgreement, type Ids, settle } from './golden-harness.js';
 
 const stack = resolveStack();
