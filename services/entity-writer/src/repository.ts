@@ -29,7 +29,12 @@ export interface EntityDoc {
   [attribute: string]: unknown;
 }
 
-const APPLIED_KEPT = 100;
+/**
+ * Applied update ids kept per entity. A redelivery replays at most the messages after the last committed
+ * offset, so a short window suffices; a long one is costly: FerretDB decodes every document of a
+ * lookup scan, and 100 ids made a lookup over 250 entities ~10x slower than 20.
+ */
+const APPLIED_KEPT = 20;
 
 /** How long a soft-deleted entity is kept before the sweeper purges it. */
 export const SOFT_DELETE_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
