@@ -9,15 +9,21 @@ export {
   type UseCaseType,
 } from './domain.js';
 export { canonicalJson, entityKey } from './entity-key.js';
+export { decodeEntityUpdatesMessage } from './entity-updates.js';
 export { newEventId, ulid } from './ids.js';
 export {
   ConfigChangeMessage,
   DeadLetterMessage,
   EntityMode,
+  EntityUniqueIdsRef,
   EntityUpdateMessage,
+  EntityUpdatesTopicMessage,
   ErrorCategory,
   InboundEventMessage,
+  MeterReadingPruneScopeMessage,
+  MeterReadingUpdateMessage,
   ProcessedEntityMessage,
+  PruneScopeUpdateMessage,
   RoutedBy,
 } from './messages.js';
 export { type RouteTarget, routeEvent } from './routing.js';

@@ -50,6 +50,8 @@ export type EntityMode = Static<typeof EntityMode>;
 /** Topic `erp.entity.updates`: one entity update produced by the mapper. */
 export const EntityUpdateMessage = Type.Object({
   schema_version: Type.Literal(1),
+  /** Absent in messages written before the other kinds existed; both mean an entity update. */
+  kind: Type.Optional(Type.Literal('entity')),
   /** Deterministic: `<event_id>:<index>`; the writer uses it to make redelivery harmless. */
   update_id: Type.String(),
   org_id: Type.String(),
@@ -65,6 +67,84 @@ export const EntityUpdateMessage = Type.Object({
   attributes: Type.Record(Type.String(), Type.Unknown()),
 });
 export type EntityUpdateMessage = Static<typeof EntityUpdateMessage>;
+
+/** Fields every message on `erp.entity.updates` carries besides its kind-specific body. */
+const UpdateProvenance = {
+  schema_version: Type.Literal(1),
+  /** Deterministic per event (`<event_id>:prune:<n>`, `<event_id>:reading:<n>`, ...): redelivery is recognised. */
+  update_id: Type.String(),
+  org_id: Type.String(),
+  integration_id: Type.String(),
+  use_case_id: Type.String(),
+  event_id: Type.String(),
+  correlation_id: Type.String(),
+};
+
+/** `{ "$entity_unique_ids": {...} }`: a meter or counter named by its unique ids. */
+export const EntityUniqueIdsRef = Type.Object({
+  $entity_unique_ids: Type.Record(Type.String(), Type.Unknown()),
+});
+
+/**
+ * Topic `erp.entity.updates`, `kind: "prune_scope"` (reference `EntityPruneScopeUpdate`): delete or purge
+ * the `entity_schema` entities inside `scope` whose unique ids are not in `keep_unique_ids`.
+ * Key: the scope target (`org|<scope schema>|<unique ids>` or `org|<entity schema>|<query>`).
+ */
+export const PruneScopeUpdateMessage = Type.Object({
+  ...UpdateProvenance,
+  kind: Type.Literal('prune_scope'),
+  entity_schema: Type.String(),
+  scope: Type.Object({
+    scope_mode: Type.Union([Type.Literal('relations'), Type.Literal('query')]),
+    schema: Type.Optional(Type.String()),
+    unique_ids: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    query: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  }),
+  keep_unique_ids: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+  deletion_mode: Type.Union([Type.Literal('delete'), Type.Literal('purge')]),
+});
+export type PruneScopeUpdateMessage = Static<typeof PruneScopeUpdateMessage>;
+
+/**
+ * Topic `erp.entity.updates`, `kind: "meter_reading"` (reference `MeterReadingUpdate`). Key: the meter
+ * (`org|meter|<meter unique ids>`), so the readings of one meter keep their order.
+ */
+export const MeterReadingUpdateMessage = Type.Object({
+  ...UpdateProvenance,
+  kind: Type.Literal('meter_reading'),
+  meter: EntityUniqueIdsRef,
+  meter_counter: Type.Optional(EntityUniqueIdsRef),
+  attributes: Type.Record(Type.String(), Type.Unknown()),
+  mode: Type.Union([Type.Literal('upsert'), Type.Literal('delete')]),
+  reading_matching: Type.Optional(Type.Union([Type.Literal('external_id'), Type.Literal('strict-date')])),
+});
+export type MeterReadingUpdateMessage = Static<typeof MeterReadingUpdateMessage>;
+
+/**
+ * Topic `erp.entity.updates`, `kind: "meter_reading_prune_scope"` (reference `MeterReadingPruneScopeUpdate`):
+ * delete the readings of the meter (+ counter, + `source`) whose external id is not kept. Key: the meter.
+ */
+export const MeterReadingPruneScopeMessage = Type.Object({
+  ...UpdateProvenance,
+  kind: Type.Literal('meter_reading_prune_scope'),
+  meter: EntityUniqueIdsRef,
+  meter_counter: Type.Optional(EntityUniqueIdsRef),
+  keep_external_ids: Type.Array(Type.String()),
+  source: Type.Optional(Type.String()),
+});
+export type MeterReadingPruneScopeMessage = Static<typeof MeterReadingPruneScopeMessage>;
+
+/**
+ * Anything on `erp.entity.updates`. An entity update has no `kind` (the original version-1 shape) or
+ * `kind: "entity"`; the other kinds were added later, additively, under the same schema version.
+ */
+export const EntityUpdatesTopicMessage = Type.Union([
+  PruneScopeUpdateMessage,
+  MeterReadingUpdateMessage,
+  MeterReadingPruneScopeMessage,
+  EntityUpdateMessage,
+]);
+export type EntityUpdatesTopicMessage = Static<typeof EntityUpdatesTopicMessage>;
 
 /**
  * Topic `erp.entities.processed` (public, version 1): one message per entity created, updated or deleted.

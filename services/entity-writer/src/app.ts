@@ -1,7 +1,7 @@
 import {
   deadLetterRecord,
-  decodeMessage,
-  EntityUpdateMessage,
+  decodeEntityUpdatesMessage,
+  type EntityUpdatesTopicMessage,
   Headers,
   MessageSchemaError,
   Topics,
@@ -19,10 +19,18 @@ import { ConsumerRunner, type KafkaClient, type MessageProducer, PermanentError 
 import { type MongoStore, WindowCounter } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import type { WriterConfig } from './config.js';
-
-import { EntitiesRepository } from './repository.js';
+import { OutboxPublisher } from './outbox.js';
+import { PruneApplier } from './prune.js';
+import { ReadingsApplier } from './readings.js';
+import { ReadingsRepository } from './readings-repository.js';
+import { EntityRefs } from './refs.js';
+import { EntitiesRepository, SOFT_DELETE_RETENTION_MS } from './repository.js';
 import { registerEntityRoutes } from './routes.js';
+import { PruneRuns } from './runs.js';
 import { EntityWriter } from './writer.js';
+
+/** How often soft-deleted entities past their retention are purged (by any instance; idempotent). */
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
 export interface WriterDeps {
   logger: Logger;
@@ -35,30 +43,54 @@ export interface WriterDeps {
 /** The entity-writer: applies entity updates, publishes processed entities, serves entity reads. */
 export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
   const repository = new EntitiesRepository(deps.mongo);
+  const readings = new ReadingsRepository(deps.mongo);
   await repository.ensureIndexes();
-  const writer = new EntityWriter(repository, deps.producer, deps.logger);
+  await readings.ensureIndexes();
+  const outbox = new OutboxPublisher(repository, deps.producer, deps.logger);
+  const refs = new EntityRefs(repository, outbox);
+  const runs = new PruneRuns(deps.mongo);
+  const writer = new EntityWriter(repository, refs, outbox);
+  const pruner = new PruneApplier(repository, refs, outbox, runs);
+  const readingsApplier = new ReadingsApplier(readings, refs, runs);
+  const applyOne = async (
+    update: EntityUpdatesTopicMessage,
+    trace: Record<string, string>,
+    attempt: number,
+  ) => {
+    switch (update.kind) {
+      case 'prune_scope':
+        return pruner.apply(update, trace);
+      case 'meter_reading':
+        return readingsApplier.apply(update, attempt);
+      case 'meter_reading_prune_scope':
+        return readingsApplier.prune(update, attempt);
+      default:
+        return writer.apply(update, trace);
+    }
+  };
 
   const consumer = new ConsumerRunner(deps.kafka, {
     groupId: config.KAFKA_GROUP_ID,
     topics: [Topics.entityUpdates],
-    handler: async (message) => {
-      let update: EntityUpdateMessage;
+    handler: async (message, attempt) => {
+      let update: EntityUpdatesTopicMessage;
       try {
-        update = decodeMessage(Topics.entityUpdates, EntityUpdateMessage, message.value);
+        update = decodeEntityUpdatesMessage(message.value);
       } catch (err) {
         if (err instanceof MessageSchemaError) throw new PermanentError(err.code, 'validation', err.message);
         throw err;
       }
       const traceparent = message.headers[Headers.traceparent];
       const traceHeaders: Record<string, string> = traceparent ? { [Headers.traceparent]: traceparent } : {};
-      const outcome = await writer.apply(update, traceHeaders);
+      const outcome = await applyOne(update, traceHeaders, attempt);
       deps.logger.info(
         {
           outcome,
+          kind: update.kind ?? 'entity',
           updateId: update.update_id,
           eventId: update.event_id,
           correlationId: update.correlation_id,
-          schema: update.entity_schema,
+          schema: 'entity_schema' in update ? update.entity_schema : undefined,
           partition: message.partition,
           offset: message.offset,
         },
@@ -97,12 +129,31 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
         ),
       }),
   });
-  registerEntityRoutes(app, repository);
+  registerEntityRoutes(app, repository, readings);
+
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweep = async () => {
+    try {
+      const cutoff = new Date(Date.now() - SOFT_DELETE_RETENTION_MS).toISOString();
+      const purged = await repository.sweepDeleted(cutoff);
+      if (purged > 0) deps.logger.info({ purged, cutoff }, 'soft-deleted entities past retention purged');
+    } catch (err) {
+      deps.logger.warn({ err }, 'sweeping soft-deleted entities failed; next sweep retries');
+    }
+  };
 
   return {
     app,
-    start: () => consumer.start(),
-    stopConsuming: () => consumer.stop(),
+    start: async () => {
+      await consumer.start();
+      sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
+      sweeper.unref();
+      void sweep();
+    },
+    stopConsuming: async () => {
+      if (sweeper) clearInterval(sweeper);
+      await consumer.stop();
+    },
   };
 }
 

@@ -1,3 +1,5 @@
+import { canonicalJson } from '@hub/contracts';
+
 /**
  * Upsert rules that need no database: which attributes a mapped update may write, and how a unique-id
  * value is matched (a `_type: email|phone` value `[{ email: v }]` matches on the nested `v`).
@@ -33,4 +35,23 @@ export function lookupConditions(uniqueIds: Record<string, unknown>): LookupCond
     }
     return { path: attribute, value };
   });
+}
+
+/** Whether a stored entity has every one of the unique-id values (typed email/phone: any nested value). */
+export function matchesUniqueIds(
+  entity: Record<string, unknown>,
+  uniqueIds: Record<string, unknown>,
+): boolean {
+  const conditions = lookupConditions(uniqueIds);
+  return (
+    conditions.length > 0 &&
+    conditions.every(({ path, value }) => {
+      const [attribute, nested] = path.split('.') as [string, string | undefined];
+      const stored = entity[attribute];
+      if (nested === undefined) return canonicalJson(stored) === canonicalJson(value);
+      return (
+        Array.isArray(stored) && stored.some((item) => (item as Record<string, unknown>)?.[nested] === value)
+      );
+    })
+  );
 }

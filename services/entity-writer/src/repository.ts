@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ProcessedEntityMessage } from '@hub/contracts';
 import { type Collection, type Filter, isDuplicateKeyError, type MongoStore } from '@hub/mongo';
+import { linkedEntityIds } from './attributes.js';
+import { EntityLocks } from './locks.js';
 import type { LookupCondition } from './lookup.js';
+import { decodeKeys, encodeKeys } from './storage-keys.js';
 
 /** How an entity is stored: its attributes at the top level, our bookkeeping under `_hub`. */
 export interface EntityDoc {
@@ -20,11 +23,23 @@ export interface EntityDoc {
     applied: string[];
     /** Processed-entity messages written with the change and not yet confirmed sent. */
     outbox: ProcessedEntityMessage[];
+    /** Entity ids this entity links to (`$relation` / `$relation_ref`), for reverse lookups by prune scopes. */
+    links?: string[];
   };
   [attribute: string]: unknown;
 }
 
-const APPLIED_KEPT = 100;
+/**
+ * Applied update ids kept per entity. A redelivery replays at most the messages after the last committed
+ * offset, so a short window suffices; a long one is costly: FerretDB decodes every document of a
+ * lookup scan, and 100 ids made a lookup over 250 entities ~10x slower than 20.
+ */
+const APPLIED_KEPT = 20;
+
+/** How long a soft-deleted entity is kept before the sweeper purges it. */
+export const SOFT_DELETE_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+
+const decode = (doc: EntityDoc): EntityDoc => decodeKeys(doc);
 
 /** Public view of an entity: everything but our bookkeeping. */
 export function entityView(doc: EntityDoc): Record<string, unknown> {
@@ -36,14 +51,19 @@ export function entityView(doc: EntityDoc): Record<string, unknown> {
 export class EntitiesRepository {
   readonly docs: Collection<EntityDoc>;
 
+  private readonly locks: EntityLocks;
+
   constructor(private readonly store: MongoStore) {
     this.docs = store.collection<EntityDoc>('entities');
+    this.locks = new EntityLocks(store);
   }
 
   async ensureIndexes(): Promise<void> {
     await this.store.ensureIndexes('entities', [
       { key: { '_hub.create_key': 1 }, name: 'create_key', unique: true },
       { key: { _org: 1, _schema: 1, _id: 1 }, name: 'org_schema_id' },
+      { key: { _org: 1, _schema: 1, '_hub.links': 1 }, name: 'org_schema_links' },
+      { key: { _deleted_at: 1 }, name: 'deleted_at' },
     ]);
   }
 
@@ -56,18 +76,56 @@ export class EntitiesRepository {
   ): Promise<EntityDoc[]> {
     const filter: Filter<EntityDoc> = { _org: orgId, _schema: schema };
     for (const c of conditions) (filter as Record<string, unknown>)[c.path] = c.value;
-    return this.docs.find(filter).limit(limit).toArray();
+    return (await this.docs.find(filter).limit(limit).toArray()).map(decode);
   }
 
   async get(orgId: string, id: string): Promise<EntityDoc | null> {
-    return this.docs.findOne({ _id: id, _org: orgId });
+    const doc = await this.docs.findOne({ _id: id, _org: orgId });
+    return doc && decode(doc);
+  }
+
+  /**
+   * Entities of `schema` related to `scope` in either direction: they link to it, or it links to them.
+   * Soft-deleted ones only when `withDeleted`.
+   */
+  async related(scope: EntityDoc, schema: string, withDeleted: boolean): Promise<EntityDoc[]> {
+    const or: Filter<EntityDoc>[] = [{ '_hub.links': scope._id } as Filter<EntityDoc>];
+    const forward = linkedEntityIds(scope);
+    if (forward.length > 0) or.push({ _id: { $in: forward } });
+    const and: Filter<EntityDoc>[] = [{ _org: scope._org }, { _schema: schema }, { $or: or }];
+    if (!withDeleted) and.push({ _deleted_at: { $exists: false } });
+    return (await this.docs.find({ $and: and }).toArray()).map(decode);
+  }
+
+  /** Entities of `schema` whose attributes equal every query value (nested email/phone values too). */
+  async matching(
+    orgId: string,
+    schema: string,
+    query: Record<string, unknown>,
+    withDeleted: boolean,
+  ): Promise<EntityDoc[]> {
+    const and: Filter<EntityDoc>[] = [{ _org: orgId }, { _schema: schema }];
+    if (!withDeleted) and.push({ _deleted_at: { $exists: false } });
+    for (const [attribute, value] of Object.entries(query)) {
+      and.push({
+        $or: [{ [attribute]: value }, { [`${attribute}.email`]: value }, { [`${attribute}.phone`]: value }],
+      } as Filter<EntityDoc>);
+    }
+    return (await this.docs.find({ $and: and }).toArray()).map(decode);
+  }
+
+  /** Purges entities soft-deleted before `cutoff` (ISO date); any organisation. Returns how many. */
+  async sweepDeleted(cutoff: string): Promise<number> {
+    const result = await this.docs.deleteMany({ _deleted_at: { $lt: cutoff } });
+    return result.deletedCount;
   }
 
   /** Inserts a new entity; `false` when a concurrent creator with the same key won. */
   async create(doc: Omit<EntityDoc, '_id'> & { _id?: string }): Promise<EntityDoc | false> {
     const full = { ...doc, _id: doc._id ?? randomUUID() } as EntityDoc;
+    full._hub = { ...full._hub, links: linkedEntityIds(full) };
     try {
-      await this.docs.insertOne(full);
+      await this.docs.insertOne(encodeKeys(full));
       return full;
     } catch (err) {
       if (isDuplicateKeyError(err)) return false;
@@ -76,8 +134,10 @@ export class EntitiesRepository {
   }
 
   /**
-   * Writes a change if the entity is still at `version` (compare-and-set); `false` when another write
-   * came first. Records the update as applied and its processed message in the outbox, in the same write.
+   * Writes a change if the entity is still at `version` (compare-and-set, under the entity's lock);
+   * `false` when another write came first. Records the update as applied and its processed message in
+   * the outbox, in the same write. With `publish`, the pending outbox is published and cleared before the
+   * lock is released (no re-read needed); if publishing fails the messages stay for a redelivery to send.
    */
   async update(
     current: EntityDoc,
@@ -85,40 +145,59 @@ export class EntitiesRepository {
     unset: string[],
     updateId: string,
     outbox: ProcessedEntityMessage,
+    publish?: (pending: ProcessedEntityMessage[]) => Promise<void>,
   ): Promise<boolean> {
-    const result = await this.docs.updateOne(
-      { _id: current._id, '_hub.version': current._hub.version },
-      {
-        $set: {
-          ...set,
-          '_hub.version': current._hub.version + 1,
-          '_hub.applied': [...current._hub.applied, updateId].slice(-APPLIED_KEPT),
-          '_hub.outbox': [...current._hub.outbox, outbox],
+    const after: Record<string, unknown> = { ...current, ...set };
+    for (const k of unset) delete after[k];
+    const version = current._hub.version;
+    const pending = [...current._hub.outbox, outbox];
+    return this.locks.with(current._id, async () => {
+      // Under the lock nobody else writes the entity, so the version check is a read by `_id` and the
+      // write filters by `_id` alone: FerretDB pushes only a bare `_id` filter down to its storage.
+      const stored = await this.docs.findOne({ _id: current._id }, { projection: { _hub: 1 } });
+      if (stored?._hub.version !== version) return false;
+      const result = await this.docs.updateOne(
+        { _id: current._id },
+        {
+          $set: encodeKeys({
+            ...set,
+            '_hub.version': version + 1,
+            '_hub.applied': [...current._hub.applied, updateId].slice(-APPLIED_KEPT),
+            '_hub.outbox': pending,
+            '_hub.links': linkedEntityIds(after),
+          }),
+          ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, ''])) } : {}),
         },
-        ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, ''])) } : {}),
-      },
-    );
-    return result.matchedCount === 1;
+      );
+      if (result.matchedCount !== 1) return false; // purged meanwhile
+      if (publish) {
+        await publish(pending);
+        await this.docs.updateOne(
+          { _id: current._id },
+          { $set: { '_hub.outbox': [], '_hub.version': version + 2 } },
+        );
+      }
+      return true;
+    });
   }
 
   /**
-   * Confirms outbox messages as sent: removes them with a compare-and-set on the version (FerretDB's
-   * `$pull` cannot match on a nested field with `$in`, so the remaining list is computed here).
+   * Confirms outbox messages as sent: removes them under the entity's lock (FerretDB's `$pull` cannot
+   * match on a nested field with `$in`, so the remaining list is computed here).
    */
   async clearOutbox(id: string, changeIds: readonly string[]): Promise<void> {
     const sent = new Set(changeIds);
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const doc = await this.docs.findOne({ _id: id });
-      if (!doc) return;
+    await this.locks.with(id, async () => {
+      const stored = await this.docs.findOne({ _id: id });
+      if (!stored) return;
+      const doc = decode(stored);
       const remaining = doc._hub.outbox.filter((m) => !sent.has(m.meta.change_id));
       if (remaining.length === doc._hub.outbox.length) return;
-      const result = await this.docs.updateOne(
-        { _id: id, '_hub.version': doc._hub.version },
-        { $set: { '_hub.outbox': remaining, '_hub.version': doc._hub.version + 1 } },
+      await this.docs.updateOne(
+        { _id: id },
+        { $set: encodeKeys({ '_hub.outbox': remaining, '_hub.version': doc._hub.version + 1 }) },
       );
-      if (result.matchedCount === 1) return;
-    }
-    throw new Error(`entity ${id}: could not clear its outbox under concurrent writes`);
+    });
   }
 
   async purge(id: string): Promise<void> {
@@ -144,7 +223,7 @@ export class EntitiesRepository {
         $or: [{ [attribute]: value }, { [`${attribute}.email`]: value }, { [`${attribute}.phone`]: value }],
       } as Filter<EntityDoc>);
     }
-    return this.docs.find({ $and: and }).sort({ _id: 1 }).limit(limit).toArray();
+    return (await this.docs.find({ $and: and }).sort({ _id: 1 }).limit(limit).toArray()).map(decode);
   }
 }
 

@@ -1,10 +1,33 @@
 import { GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
 import Type from 'typebox';
+import { type ReadingsRepository, readingView } from './readings-repository.js';
 import { type EntitiesRepository, entityView } from './repository.js';
 
 /** Entity reads (our addition to the API): see what landed. */
-export function registerEntityRoutes(app: HttpServer, repository: EntitiesRepository): void {
+export function registerEntityRoutes(
+  app: HttpServer,
+  repository: EntitiesRepository,
+  readings: ReadingsRepository,
+): void {
   const view = { preHandler: requireGrant(GRANTS.view) };
+
+  app.get(
+    '/v1/entity/:slug/:id/meter-readings',
+    {
+      ...view,
+      schema: {
+        params: Type.Object({ slug: Type.String({ minLength: 1 }), id: Type.String({ minLength: 1 }) }),
+      },
+    },
+    async (request) => {
+      const { slug, id } = request.params;
+      const orgId = request.principal.orgId;
+      const doc = await repository.get(orgId, id);
+      if (!doc || doc._schema !== slug || doc._deleted_at)
+        throw notFound(`${slug} entity ${id} not found`, 'ENTITY_NOT_FOUND');
+      return { results: (await readings.ofMeter(orgId, id)).map(readingView) };
+    },
+  );
 
   app.get(
     '/v1/entity/:slug/:id',

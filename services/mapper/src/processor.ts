@@ -2,8 +2,6 @@ import {
   type ConfigView,
   deadLetterRecord,
   decodeMessage,
-  type EntityUpdateMessage,
-  entityKey,
   Headers,
   InboundEventMessage,
   MessageSchemaError,
@@ -24,6 +22,7 @@ import {
   parsePayload,
 } from '@hub/mapping';
 import type { Logger } from '@hub/observability';
+import { updateMessages } from './updates.js';
 
 export interface ProcessorDeps {
   view: ConfigView;
@@ -35,9 +34,9 @@ export interface ProcessorDeps {
 }
 
 /**
- * Turns one inbound event into entity updates with the use case's mapping, compiled once per use-case
- * revision. Entity updates and the dead letter of any update that failed are sent in one batch before
- * the offset is committed.
+ * Turns one inbound event into entity updates, prune scopes, meter readings and reading prune scopes with
+ * the use case's mapping, compiled once per use-case revision. All of them and the dead letter of any
+ * update that failed are sent in one batch before the offset is committed.
  */
 export class EventProcessor {
   private readonly compiled = new Map<string, CompiledMapping>();
@@ -77,27 +76,12 @@ export class EventProcessor {
       [Headers.orgId]: event.org_id,
       [Headers.schemaVersion]: '1',
     };
-    const out: OutgoingMessage[] = result.entity_updates.map((update, index) => {
-      const value: EntityUpdateMessage = {
-        schema_version: 1,
-        update_id: `${event.event_id}:${index}`,
-        org_id: event.org_id,
-        integration_id: event.integration_id,
-        use_case_id: event.use_case_id,
-        event_id: event.event_id,
-        correlation_id: event.correlation_id,
-        entity_schema: update.entity_slug,
-        mode: update.mode,
-        unique_ids: update.unique_identifiers,
-        attributes: update.attributes,
-      };
-      return {
-        topic: Topics.entityUpdates,
-        key: entityKey(event.org_id, update.entity_slug, update.unique_identifiers),
-        value,
-        headers,
-      };
-    });
+    const out: OutgoingMessage[] = updateMessages(event, result).map(({ key, value }) => ({
+      topic: Topics.entityUpdates,
+      key,
+      value,
+      headers,
+    }));
     if (result.failures.length > 0) {
       const first = result.failures[0]!;
       out.push(
@@ -115,7 +99,16 @@ export class EventProcessor {
       log.warn({ failures: result.failures }, 'some entity updates of this event failed to map');
     }
     await this.deps.producer.send(out);
-    log.info({ updates: result.entity_updates.length, failures: result.failures.length }, 'event mapped');
+    log.info(
+      {
+        updates: result.entity_updates.length,
+        pruneScopes: result.prune_scope_updates.length,
+        readings: result.meter_readings_updates.length,
+        readingPruneScopes: result.meter_readings_prune_scope_updates.length,
+        failures: result.failures.length,
+      },
+      'event mapped',
+    );
   }
 
   private async mappingFor(event: InboundEventMessage): Promise<CompiledMapping> {
