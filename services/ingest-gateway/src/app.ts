@@ -1,6 +1,7 @@
 import { ConfigView, Topics } from '@hub/contracts';
 import { EventStore } from '@hub/event-store';
 import {
+  badRequest,
   combine,
   createHttpServer,
   createMetrics,
@@ -15,10 +16,12 @@ import type { KafkaClient, MessageProducer } from '@hub/kafka';
 import { TopicMirror } from '@hub/kafka';
 import { type MongoStore, WindowCounter } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
+import type { Static } from 'typebox';
 import type { GatewayConfig } from './config.js';
 import { DedupeStore } from './dedupe.js';
-import { type IngestDeps, ingest } from './ingest.js';
+import { type IncomingEvent, type IngestDeps, ingest } from './ingest.js';
 import {
+  type ErpEventV2,
   ErpUpdatesEventsV1Request,
   ErpUpdatesEventsV2Request,
   ErpUpdatesEventsV3Request,
@@ -104,15 +107,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
           target: { integrationId: body.integration_id },
           correlationId: body.correlation_id || body.meta?.correlation_id || undefined,
           traceparent: traceparent(request.headers.traceparent),
-          events: body.events.map((e) => ({
-            eventName: e.object_type,
-            eventType: e.event_type,
-            timestamp: e.timestamp,
-            format: e.format,
-            payload: e.payload,
-            deduplicationId: e.deduplication_id,
-            correlationId: e.correlation_id,
-          })),
+          events: body.events.map(fromErpEvent),
         },
         ingestDeps,
       );
@@ -130,15 +125,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
           target: { appId: body.app_id, componentId: body.component_id },
           correlationId: body.meta.correlation_id || undefined,
           traceparent: traceparent(request.headers.traceparent),
-          events: body.events.map((e) => ({
-            eventName: e.object_type,
-            eventType: e.event_type,
-            timestamp: e.timestamp,
-            format: e.format,
-            payload: e.payload,
-            deduplicationId: e.deduplication_id,
-            correlationId: e.correlation_id,
-          })),
+          events: body.events.map(fromErpEvent),
         },
         ingestDeps,
       );
@@ -152,10 +139,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
       const body = request.body;
       body.events.forEach((e, i) => {
         if (!e.event_name && !e.use_case_slug) {
-          throw Object.assign(new Error(`body.events[${i}]: needs event_name or use_case_slug`), {
-            statusCode: 400,
-            code: 'BAD_REQUEST',
-          });
+          throw badRequest(`body.events[${i}]: needs event_name or use_case_slug`);
         }
       });
       return ingest(
@@ -202,3 +186,16 @@ export const TOPICS_OWNED = (partitions: number) => [
   { topic: Topics.inboundEvents, partitions },
   { topic: Topics.configChanges, partitions: 1, compacted: true },
 ];
+
+/** A v1/v2 `ErpEvent`, normalised (the event name is its `object_type`). */
+function fromErpEvent(e: Static<typeof ErpEventV2>): IncomingEvent {
+  return {
+    eventName: e.object_type,
+    eventType: e.event_type,
+    timestamp: e.timestamp,
+    format: e.format,
+    payload: e.payload,
+    deduplicationId: e.deduplication_id,
+    correlationId: e.correlation_id,
+  };
+}
