@@ -2,7 +2,7 @@
 // `npm test`: every check and test, integration tests on the real stack. Starts Kafka, FerretDB and the
 // services for the run when they are not already up, and stops what it started afterwards.
 import { spawnSync } from 'node:child_process';
-import { down, REPO, up } from '../deploy/local/stack.mjs';
+import { down, kafkaAnswers, mongoAnswers, REPO, up, useFreshData } from '../deploy/local/stack.mjs';
 import { containersUp, dockerAvailable } from './lib/containers.mjs';
 import { isReady, SERVICES, stackEnv, startServices } from './lib/services.mjs';
 import { build, devEnv, ensureInstalled } from './lib/setup.mjs';
@@ -24,6 +24,7 @@ const env = stackEnv(devEnv());
 // HUB_INFRA=containers and a Docker engine, the real Kafka and MongoDB images through testcontainers.
 const useContainers = process.env.HUB_INFRA === 'containers' && dockerAvailable();
 const containers = useContainers ? await containersUp() : undefined;
+if (!useContainers && !(await kafkaAnswers()) && !(await mongoAnswers())) useFreshData('test-data');
 const infra = useContainers ? { kafka: false, ferretdb: false } : await up();
 let services;
 try {

@@ -323,6 +323,15 @@ export async function down(which = { kafka: true, ferretdb: true }) {
   );
 }
 
+/**
+ * Runs the infrastructure on a throw-away data directory (`npm test` when it starts the stack itself:
+ * tests never depend on, or slow down with, the data a developer's `npm start` accumulated).
+ */
+export function useFreshData(name) {
+  dirs.data = path.join(LOCAL, name);
+  rmSync(dirs.data, { recursive: true, force: true });
+}
+
 export async function status() {
   return {
     kafka: { pid: readPid('kafka') ?? null, answers: await kafkaAnswers() },
