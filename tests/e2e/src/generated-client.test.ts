@@ -12,10 +12,8 @@ const stack = resolveStack();
 // type-checked against the reference's schemas; every response is validated against them too.
 describe('a client generated from the reference document', () => {
   it('runs the lifecycle: integration, use cases, events v1/v2/v3, query, replay, update, delete', async () => {
-    const client = createClient<paths>({
-      baseUrl: stack.baseUrl,
-      headers: { Authorization: `Bearer ${testToken(stack, uniqueName('generated-client'))}` },
-    });
+    const authHeaders = { Authorization: `Bearer ${testToken(stack, uniqueName('generated-client'))}` };
+    const client = createClient<paths>({ baseUrl: stack.baseUrl, headers: authHeaders });
     const check = (operationId: string, res: { response: Response; data?: unknown; error?: unknown }) => {
       expect(contractErrors(operationId, res.response.status, res.data ?? res.error)).toEqual([]);
       expect(res.response.ok, `${operationId}: ${JSON.stringify(res.error)}`).toBe(true);
@@ -43,12 +41,30 @@ describe('a client generated from the reference document', () => {
               ],
             },
           },
+          {
+            name: 'Customer XML',
+            slug: 'customer-xml',
+            type: 'inbound',
+            enabled: true,
+            configuration: {
+              entities: [
+                {
+                  entity_schema: 'contact',
+                  unique_ids: ['customer_number'],
+                  fields: [
+                    { attribute: 'customer_number', field: '$.c.id' },
+                    { attribute: 'last_name', field: '$.c.name' },
+                  ],
+                },
+              ],
+            },
+          },
         ],
       },
     });
     check('createIntegrationV2', created);
     const integrationId = created.data!.id;
-    const useCaseId = created.data!.use_cases[0]!.id;
+    const useCaseId = created.data!.use_cases.find((u) => u.slug === 'customer')!.id;
     const params = { path: { integrationId } };
 
     const extra = await client.POST('/v1/integrations/{integrationId}/use-cases', {
@@ -101,10 +117,10 @@ describe('a client generated from the reference document', () => {
         integration_id: integrationId,
         events: [
           {
-            use_case_slug: 'customer',
+            use_case_slug: 'customer-xml',
             timestamp,
             format: 'xml',
-            payload: '<c><id>G3</id><name>Three</name></c>',
+            payload: '<c><id>00G3</id><name>Three</name></c>',
           },
         ],
       },
@@ -150,16 +166,19 @@ describe('a client generated from the reference document', () => {
     });
     check('simulateMappingV2', simulated);
 
-    await eventually(
+    // The XML event (v3) landed too, as its documented JSON tree: leaf values stay strings.
+    const xmlContact = await eventually(
       async () => {
-        const res = await fetch(`${stack.baseUrl}/v1/entity/contact?customer_number=G2`, {
-          headers: { Authorization: `Bearer ${testToken(stack, 'unused')}` },
+        const res = await fetch(`${stack.baseUrl}/v1/entity/contact?customer_number=00G3`, {
+          headers: authHeaders,
         });
-        return res.ok ? true : undefined;
+        const body = (await res.json()) as { results: Array<Record<string, unknown>> };
+        return body.results[0];
       },
-      10_000,
-      'entity read',
+      30_000,
+      'the contact from the XML event',
     );
+    expect(xmlContact.last_name).toBe('Three');
 
     check(
       'deleteIntegrationAppMapping',

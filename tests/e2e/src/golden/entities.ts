@@ -4,6 +4,62 @@ import type { GoldenCase } from './types.js';
 
 export const ENTITY_CASES: GoldenCase[] = [
   {
+    name: 'entity expression expands an array; enabled and condition filter elements; $$ and $root reach the payload',
+    configuration: {
+      entities: [
+        {
+          entity_schema: 'contact',
+          unique_ids: ['customer_number'],
+          jsonataExpression: 'people',
+          enabled: 'active = true',
+          condition: "role != 'guest'",
+          fields: [
+            { attribute: 'customer_number', field: 'no' },
+            { attribute: 'first_name', field: 'name' },
+            { attribute: 'company', field: '$$.company' },
+            { attribute: 'label', jsonataExpression: "name & ' @ ' & $root.company" },
+            { attribute: 'skipped', constant: 'never', enabled: false },
+          ],
+        },
+      ],
+    },
+    steps: [
+      {
+        payload: {
+          company: 'Acme',
+          people: [
+            { no: 'X-1', name: 'Ann', active: true, role: 'owner' },
+            { no: 'X-2', name: 'Ben', active: false, role: 'owner' },
+            { no: 'X-3', name: 'Cat', active: true, role: 'guest' },
+            { no: 'X-4', name: 'Dan', active: true, role: 'staff' },
+          ],
+        },
+        simulation: {
+          entity_updates: [
+            {
+              entity_slug: 'contact',
+              unique_identifiers: { customer_number: 'X-1' },
+              attributes: { customer_number: 'X-1', first_name: 'Ann', company: 'Acme', label: 'Ann @ Acme' },
+              mode: 'upsert',
+            },
+            {
+              entity_slug: 'contact',
+              unique_identifiers: { customer_number: 'X-4' },
+              attributes: { customer_number: 'X-4', first_name: 'Dan', company: 'Acme', label: 'Dan @ Acme' },
+              mode: 'upsert',
+            },
+          ],
+        },
+        stored: {
+          contact: {
+            'X-1': { customer_number: 'X-1', first_name: 'Ann', company: 'Acme', label: 'Ann @ Acme' },
+            'X-4': { customer_number: 'X-4', first_name: 'Dan', company: 'Acme', label: 'Dan @ Acme' },
+          },
+        },
+      },
+    ],
+  },
+  {
     name: 'plain fields, typed email/phone, constants, null kept, missing left out',
     configuration: {
       entities: [
