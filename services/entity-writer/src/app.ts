@@ -7,6 +7,7 @@ import {
   Topics,
 } from '@hub/contracts';
 import {
+  Counter,
   combine,
   createHttpServer,
   createMetrics,
@@ -69,6 +70,20 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     }
   };
 
+  const metrics = createMetrics('entity-writer');
+  const writes = new Counter({
+    name: 'hub_entity_writes_total',
+    help: 'Entity updates applied, by kind and outcome',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [metrics],
+  });
+  const deadLetters = new Counter({
+    name: 'hub_dead_letters_total',
+    help: 'Messages sent to the dead-letter topic, by error code',
+    labelNames: ['code'] as const,
+    registers: [metrics],
+  });
+
   const consumer = new ConsumerRunner(deps.kafka, {
     groupId: config.KAFKA_GROUP_ID,
     topics: [Topics.entityUpdates],
@@ -83,6 +98,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
       const traceparent = message.headers[Headers.traceparent];
       const traceHeaders: Record<string, string> = traceparent ? { [Headers.traceparent]: traceparent } : {};
       const outcome = await applyOne(update, traceHeaders, attempt);
+      writes.inc({ kind: update.kind ?? 'entity', outcome: String(outcome) });
       deps.logger.info(
         {
           outcome,
@@ -103,6 +119,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
         'entity update dead-lettered',
       );
       await deps.producer.send([deadLetterRecord('entity-writer', message, error, attempts)]);
+      deadLetters.inc({ code: error.code });
     },
     onFatal: deps.onFatal,
     partitionsConsumedConcurrently: config.WRITER_CONCURRENCY,
@@ -117,7 +134,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     windowMs: 60_000,
     hit: (key, windowMs, limit) => requestCounter.hit(key, windowMs, limit),
   });
-  registerMetrics(app, createMetrics('entity-writer'));
+  registerMetrics(app, metrics);
   registerProbes(app, {
     live: () => combine({ consumeLoop: consumer.health().alive }),
     ready: async () =>

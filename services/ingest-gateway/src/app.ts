@@ -2,6 +2,7 @@ import { ConfigView, Topics } from '@hub/contracts';
 import { EventStore } from '@hub/event-store';
 import {
   badRequest,
+  Counter,
   combine,
   createHttpServer,
   createMetrics,
@@ -19,7 +20,7 @@ import type { Logger } from '@hub/observability';
 import type { Static } from 'typebox';
 import type { GatewayConfig } from './config.js';
 import { DedupeStore } from './dedupe.js';
-import { type IncomingEvent, type IngestDeps, ingest } from './ingest.js';
+import { type EventResult, type IncomingEvent, type IngestDeps, ingest } from './ingest.js';
 import {
   type ErpEventV2,
   ErpUpdatesEventsV1Request,
@@ -79,7 +80,19 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
     windowMs: 60_000,
     hit: (key, windowMs, limit) => requestCounter.hit(key, windowMs, limit),
   });
-  registerMetrics(app, createMetrics('ingest-gateway'));
+  const metrics = createMetrics('ingest-gateway');
+  const ingested = new Counter({
+    name: 'hub_ingested_events_total',
+    help: 'Events answered by the events endpoints, by API version and result status',
+    labelNames: ['version', 'status'] as const,
+    registers: [metrics],
+  });
+  registerMetrics(app, metrics);
+  const counted = async (version: string, answer: Promise<{ results: EventResult[] }>) => {
+    const result = await answer;
+    for (const r of result.results) ingested.inc({ version, status: r.status });
+    return result;
+  };
   registerProbes(app, {
     live: () => combine({ process: true }),
     ready: async () =>
@@ -101,15 +114,18 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
     { ...manage, schema: { body: ErpUpdatesEventsV2Request } },
     (request) => {
       const body = request.body;
-      return ingest(
-        {
-          orgId: request.principal.orgId,
-          target: { integrationId: body.integration_id },
-          correlationId: body.correlation_id || body.meta?.correlation_id || undefined,
-          traceparent: traceparent(request.headers.traceparent),
-          events: body.events.map(fromErpEvent),
-        },
-        ingestDeps,
+      return counted(
+        'v2',
+        ingest(
+          {
+            orgId: request.principal.orgId,
+            target: { integrationId: body.integration_id },
+            correlationId: body.correlation_id || body.meta?.correlation_id || undefined,
+            traceparent: traceparent(request.headers.traceparent),
+            events: body.events.map(fromErpEvent),
+          },
+          ingestDeps,
+        ),
       );
     },
   );
@@ -119,15 +135,18 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
     { ...manage, schema: { body: ErpUpdatesEventsV1Request } },
     (request) => {
       const body = request.body;
-      return ingest(
-        {
-          orgId: request.principal.orgId,
-          target: { appId: body.app_id, componentId: body.component_id },
-          correlationId: body.meta.correlation_id || undefined,
-          traceparent: traceparent(request.headers.traceparent),
-          events: body.events.map(fromErpEvent),
-        },
-        ingestDeps,
+      return counted(
+        'v1',
+        ingest(
+          {
+            orgId: request.principal.orgId,
+            target: { appId: body.app_id, componentId: body.component_id },
+            correlationId: body.meta.correlation_id || undefined,
+            traceparent: traceparent(request.headers.traceparent),
+            events: body.events.map(fromErpEvent),
+          },
+          ingestDeps,
+        ),
       );
     },
   );
@@ -142,25 +161,28 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
           throw badRequest(`body.events[${i}]: needs event_name or use_case_slug`);
         }
       });
-      return ingest(
-        {
-          orgId: request.principal.orgId,
-          target: { integrationId: body.integration_id },
-          correlationId: body.correlation_id || body.meta?.correlation_id || undefined,
-          traceparent: traceparent(request.headers.traceparent),
-          events: body.events.map((e) => ({
-            eventName: e.event_name,
-            useCaseSlug: e.use_case_slug,
-            eventType: e.event_type,
-            timestamp: e.timestamp,
-            format: e.format,
-            payload: e.payload,
-            deduplicationId: e.deduplication_id,
-            correlationId: e.correlation_id,
-            groupId: e.group_id ?? body.group_id,
-          })),
-        },
-        ingestDeps,
+      return counted(
+        'v3',
+        ingest(
+          {
+            orgId: request.principal.orgId,
+            target: { integrationId: body.integration_id },
+            correlationId: body.correlation_id || body.meta?.correlation_id || undefined,
+            traceparent: traceparent(request.headers.traceparent),
+            events: body.events.map((e) => ({
+              eventName: e.event_name,
+              useCaseSlug: e.use_case_slug,
+              eventType: e.event_type,
+              timestamp: e.timestamp,
+              format: e.format,
+              payload: e.payload,
+              deduplicationId: e.deduplication_id,
+              correlationId: e.correlation_id,
+              groupId: e.group_id ?? body.group_id,
+            })),
+          },
+          ingestDeps,
+        ),
       );
     },
   );

@@ -1,5 +1,12 @@
 import { ConfigView, deadLetterRecord, Topics } from '@hub/contracts';
-import { combine, createHttpServer, createMetrics, registerMetrics, registerProbes } from '@hub/http';
+import {
+  Counter,
+  combine,
+  createHttpServer,
+  createMetrics,
+  registerMetrics,
+  registerProbes,
+} from '@hub/http';
 import { ConsumerRunner, type KafkaClient, type MessageProducer, TopicMirror } from '@hub/kafka';
 import type { Logger } from '@hub/observability';
 import type { MapperConfig } from './config.js';
@@ -35,13 +42,30 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
     limits: { timeoutMs: config.EXPRESSION_TIMEOUT_MS, maxDepth: 500 },
     catchUpTimeoutMs: config.CONFIG_CATCHUP_TIMEOUT_MS,
   });
+  const metrics = createMetrics('mapper');
+  const mapped = new Counter({
+    name: 'hub_mapped_events_total',
+    help: 'Inbound events mapped',
+    registers: [metrics],
+  });
+  const deadLetters = new Counter({
+    name: 'hub_dead_letters_total',
+    help: 'Messages sent to the dead-letter topic, by error code',
+    labelNames: ['code'] as const,
+    registers: [metrics],
+  });
+
   const consumer = new ConsumerRunner(deps.kafka, {
     groupId: config.KAFKA_GROUP_ID,
     topics: [Topics.inboundEvents],
-    handler: (message) => processor.handle(message),
+    handler: async (message) => {
+      await processor.handle(message);
+      mapped.inc();
+    },
     onPermanentFailure: async (message, error, attempts) => {
       deps.logger.error({ code: error.code, err: error, offset: message.offset }, 'event dead-lettered');
       await deps.producer.send([deadLetterRecord('mapper', message, error, attempts)]);
+      deadLetters.inc({ code: error.code });
     },
     onFatal: deps.onFatal,
     partitionsConsumedConcurrently: config.MAPPER_CONCURRENCY,
@@ -49,7 +73,7 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
   });
 
   const app = createHttpServer({ logger: deps.logger });
-  registerMetrics(app, createMetrics('mapper'));
+  registerMetrics(app, metrics);
   registerProbes(app, {
     live: () => combine({ consumeLoop: consumer.health().alive }),
     ready: () => combine({ config: mirror.isReady(), consumer: consumer.health().ready }),

@@ -1,0 +1,68 @@
+import { apiClient, eventually, resolveStack, testToken, uniqueName } from '@hub/testing';
+import { describe, expect, it } from 'vitest';
+
+const stack = resolveStack();
+const url = (name: string, fallback: string) => process.env[name] ?? fallback;
+const GATEWAY = url('INGEST_GATEWAY_URL', 'http://127.0.0.1:8081');
+const MAPPER = url('MAPPER_URL', 'http://127.0.0.1:8083');
+const WRITER = url('ENTITY_WRITER_URL', 'http://127.0.0.1:8084');
+
+/** The value of one series in a service's Prometheus text, 0 when absent. */
+async function metric(service: string, series: string): Promise<number> {
+  const text = await (await fetch(`${service}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+// e2e files run one at a time, so nothing else moves these counters during the test.
+describe('Prometheus metrics follow what happened', () => {
+  it('counts events by status at the gateway, mapped events at the mapper and writes at the writer', async () => {
+    const api = apiClient(stack.baseUrl, testToken(stack, uniqueName('metrics')));
+    const integration = await api.request<{ id: string }>('POST', '/v2/integrations', {
+      name: 'metrics',
+      use_cases: [
+        {
+          name: 'customer',
+          type: 'inbound',
+          enabled: true,
+          configuration: {
+            entities: [
+              { entity_schema: 'contact', unique_ids: ['id'], fields: [{ attribute: 'id', field: 'id' }] },
+            ],
+          },
+        },
+      ],
+    });
+    const success = 'hub_ingested_events_total{version="v2",status="success",service="ingest-gateway"}';
+    const error = 'hub_ingested_events_total{version="v2",status="error",service="ingest-gateway"}';
+    const mapped = 'hub_mapped_events_total{service="mapper"}';
+    const created = 'hub_entity_writes_total{kind="entity",outcome="created",service="entity-writer"}';
+    const before = {
+      success: await metric(GATEWAY, success),
+      error: await metric(GATEWAY, error),
+      mapped: await metric(MAPPER, mapped),
+      created: await metric(WRITER, created),
+    };
+    const event = (payload: unknown) => ({
+      event_type: 'UPDATE',
+      object_type: 'customer',
+      timestamp: '2024-01-15T10:35:00Z',
+      format: 'json',
+      payload,
+    });
+    const res = await api.request<{ results: Array<{ status: string }> }>('POST', '/v2/erp/updates/events', {
+      integration_id: integration.body.id,
+      events: [event({ id: 'M1' }), event({ id: 'M2' }), event('{broken')],
+    });
+    expect(res.body.results.map((r) => r.status)).toEqual(['success', 'success', 'error']);
+    expect((await metric(GATEWAY, success)) - before.success).toBe(2);
+    expect((await metric(GATEWAY, error)) - before.error).toBe(1);
+    await eventually(
+      async () => ((await metric(WRITER, created)) - before.created >= 2 ? true : undefined),
+      30_000,
+      'writes',
+    );
+    expect((await metric(MAPPER, mapped)) - before.mapped).toBe(2);
+    expect((await metric(WRITER, created)) - before.created).toBe(2);
+  });
+});
