@@ -66,3 +66,33 @@ describe('Prometheus metrics follow what happened', () => {
     expect((await metric(WRITER, created)) - before.created).toBe(2);
   });
 });
+
+describe('the Grafana dashboard', () => {
+  it('only queries metrics the services export', async () => {
+    const { readFileSync } = await import('node:fs');
+    const dashboard = JSON.parse(
+      readFileSync(new URL('../../../deploy/grafana/dashboard.json', import.meta.url), 'utf8'),
+    ) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    const exported = new Set<string>();
+    for (const service of [
+      GATEWAY,
+      MAPPER,
+      WRITER,
+      url('CONFIG_SERVICE_URL', 'http://127.0.0.1:8082'),
+      stack.baseUrl,
+    ]) {
+      const text = await (await fetch(`${service}/metrics`)).text();
+      for (const line of text.split('\n')) if (line.startsWith('# TYPE ')) exported.add(line.split(' ')[2]!);
+    }
+    const queried = dashboard.panels.flatMap((p) =>
+      p.targets.flatMap((t) =>
+        [...t.expr.matchAll(/\b(hub_\w+|http_\w+|process_\w+|nodejs_\w+)\b/g)].map((m) => m[1]!),
+      ),
+    );
+    expect(queried.length).toBeGreaterThan(5);
+    for (const name of queried) {
+      const base = name.replace(/_(bucket|count|sum)$/, '');
+      expect(exported.has(name) || exported.has(base), `${name} is exported`).toBe(true);
+    }
+  });
+});
