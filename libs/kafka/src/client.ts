@@ -49,10 +49,6 @@ function logCreator(logger: Logger): KafkaConfig['logCreator'] {
     };
 }
 
-export function toHeaders(headers: Record<string, string> | undefined): IHeaders | undefined {
-  return headers;
-}
-
 export function fromHeaders(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers ?? {})) {
@@ -175,7 +171,7 @@ export class MessageProducer {
         messages: list.map((m) => ({
           key: m.key,
           value: encodeValue(m.value),
-          headers: toHeaders(m.headers),
+          headers: m.headers,
         })),
       })),
     });

@@ -86,20 +86,6 @@ export function isDuplicateKeyError(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === 11000;
 }
 
-/** The server could not be reached or the connection dropped: worth retrying. */
-export function isTransientMongoError(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const name = err.name;
-  return (
-    name === 'MongoNetworkError' ||
-    name === 'MongoServerSelectionError' ||
-    name === 'MongoNetworkTimeoutError' ||
-    name === 'MongoTopologyClosedError' ||
-    name === 'MongoPoolClearedError' ||
-    name === 'MongoNotConnectedError'
-  );
-}
-
 interface SlotDoc {
   _id: string;
   expires_at: Date;

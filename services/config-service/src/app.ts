@@ -9,7 +9,7 @@ import {
   registerProbes,
   registerRateLimit,
 } from '@hub/http';
-import type { KafkaClient, MessageProducer } from '@hub/kafka';
+import type { MessageProducer } from '@hub/kafka';
 import { type MongoStore, WindowCounter } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import type { ConfigServiceConfig } from './config.js';
@@ -72,5 +72,3 @@ export const TOPICS_OWNED = (partitions: number) => [
   { topic: Topics.configChanges, partitions: 1, compacted: true },
   { topic: Topics.inboundEvents, partitions },
 ];
-
-export type { KafkaClient };

@@ -38,15 +38,7 @@ export class UseCaseService {
         'UNSUPPORTED_USE_CASE_TYPE',
       );
     }
-    if (body.type === 'inbound' && body.configuration !== undefined) {
-      const problems = validateInboundConfiguration(body.configuration, `${at}.configuration`);
-      if (problems.length > 0) {
-        throw badRequest(
-          `invalid configuration: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
-          'INVALID_CONFIGURATION',
-        );
-      }
-    }
+    if (body.type === 'inbound') checkInboundConfiguration(body.configuration, at);
     return {
       name: body.name,
       ...(body.slug ? { slug: body.slug } : {}),
@@ -65,15 +57,7 @@ export class UseCaseService {
     if (body.type !== undefined && body.type !== current.type) {
       throw badRequest(`${at}.type: a use case's type cannot change (it is "${current.type}")`);
     }
-    if (current.type === 'inbound' && body.configuration !== undefined) {
-      const problems = validateInboundConfiguration(body.configuration, `${at}.configuration`);
-      if (problems.length > 0) {
-        throw badRequest(
-          `invalid configuration: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
-          'INVALID_CONFIGURATION',
-        );
-      }
-    }
+    if (current.type === 'inbound') checkInboundConfiguration(body.configuration, at);
     return {
       ...(body.name !== undefined ? { name: body.name } : {}),
       ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
@@ -94,5 +78,17 @@ export class UseCaseService {
       throw conflict(`a use case with slug "${input.slug}" already exists in this integration`, 'SLUG_TAKEN');
     }
     return created;
+  }
+}
+
+/** An inbound configuration, when given, must validate: 400 listing every problem with its path. */
+function checkInboundConfiguration(configuration: unknown, at: string): void {
+  if (configuration === undefined) return;
+  const problems = validateInboundConfiguration(configuration, `${at}.configuration`);
+  if (problems.length > 0) {
+    throw badRequest(
+      `invalid configuration: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+      'INVALID_CONFIGURATION',
+    );
   }
 }

@@ -226,5 +226,3 @@ export class EntitiesRepository {
     return (await this.docs.find({ $and: and }).sort({ _id: 1 }).limit(limit).toArray()).map(decode);
   }
 }
-
-export const APPLIED_HISTORY = APPLIED_KEPT;
