@@ -30,6 +30,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class LoadGenerator {
   readonly changes: SentChange[] = [];
+  /** When each `200` answer arrived, for recovery times. */
+  readonly acceptedAt: number[] = [];
   readonly stats: LoadStats = { requests: 0, noAnswer: 0, byStatus: {}, eventErrors: 0 };
   private stopped = false;
 
@@ -85,6 +87,7 @@ export class LoadGenerator {
       for (const change of pending) change.sentAt ||= now;
       const answer = await this.post(pending);
       if (!answer) continue;
+      this.acceptedAt.push(Date.now());
       pending = pending.filter((change, i) => {
         const result = answer[i];
         if (result?.status === 'success') {
