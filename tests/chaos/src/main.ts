@@ -212,8 +212,8 @@ async function main(): Promise<number> {
 
     const stored = await storedEntities(stack.mongoUrl, org);
     const report = analyse(load.changes, processed, deadLetters, stored);
-    const live = processed.filter((p) => Number.isFinite(p.receivedAt));
-    const arrivals = live.map((p) => p.receivedAt).sort((a, b) => a - b);
+    const seenLive = processed.filter((p) => Number.isFinite(p.receivedAt));
+    const arrivals = seenLive.map((p) => p.receivedAt).sort((a, b) => a - b);
     for (const r of records) {
       const accepting = load.acceptedAt.find((t) => t >= r.at);
       if (accepting !== undefined) r.acceptingMs = accepting - r.at;
@@ -221,7 +221,7 @@ async function main(): Promise<number> {
       if (flowing !== undefined) r.recoveredMs = flowing - r.at;
     }
     const sentAt = new Map(load.changes.map((c) => [c.key, c.sentAt]));
-    const latencies = live
+    const latencies = seenLive
       .map((p) => p.receivedAt - (sentAt.get(`${p.customer}:${p.seq}`) ?? p.receivedAt))
       .sort((a, b) => a - b);
     const pct = (q: number) =>
@@ -230,7 +230,7 @@ async function main(): Promise<number> {
       p50Ms: pct(0.5),
       p95Ms: pct(0.95),
       maxMs: latencies.at(-1) ?? 0,
-      notSeenLive: processed.length - live.length,
+      notSeenLive: processed.length - seenLive.length,
     };
     const summary = {
       form: form.name,
