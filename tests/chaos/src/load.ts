@@ -113,14 +113,18 @@ export class LoadGenerator {
   private async post(batch: SentChange[]): Promise<Array<{ status: string; event_id: string }> | undefined> {
     this.stats.requests++;
     try {
-      const res = await fetch(`${this.baseUrl}/v2/erp/updates/events`, {
+      const res = await fetch(`${this.baseUrl}/v3/erp/updates/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
         body: JSON.stringify({
           integration_id: this.integrationId,
           events: batch.map((change) => ({
+            event_name: 'customer',
             event_type: 'UPDATE',
-            object_type: 'customer',
+            // One ordering group per customer (the business partner), as an ERP would send them: the
+            // gateway keys by integration + group, so customers spread over the partitions and the
+            // mapper can scale out while each customer's updates keep their order.
+            group_id: change.customer,
             timestamp: new Date().toISOString(),
             format: 'json',
             deduplication_id: `${this.runId}_${change.customer}_${change.seq}`,

@@ -34,8 +34,8 @@ const { values: args } = parseArgs({
 });
 // The load runs until the last fault is over (plus a tail); the gaps between faults set the length.
 const form = args.short
-  ? { name: 'short', customers: 150, rate: 15, batch: 5, gapMs: [2_000, 6_000] as const }
-  : { name: 'long', customers: 600, rate: 25, batch: 10, gapMs: [8_000, 20_000] as const };
+  ? { name: 'short', customers: 150, rate: 15, batch: 10, gapMs: [2_000, 6_000] as const }
+  : { name: 'long', customers: 600, rate: 25, batch: 25, gapMs: [8_000, 20_000] as const };
 const plan = {
   maxEvents: Number(args['max-events'] ?? 100_000),
   customers: Number(args.customers ?? form.customers),
