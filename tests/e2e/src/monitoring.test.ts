@@ -284,7 +284,7 @@ describe('monitoring tells the story of a request', () => {
       { from_date: since, interval: '5m', direction: 'inbound' },
     );
     expect(contractErrors('getMonitoringTimeSeries', v1Series.status, v1Series.body)).toEqual([]);
-    expect(v1Series.body.buckets.reduce((n, b) => n + b.inbound.total_count, 0)).toBe(5);
+    expect(v1Series.body.buckets.reduce((n, b) => n + (b.inbound.total_count ?? 0), 0)).toBe(5);
 
     // The Prometheus counters moved by the same amounts as the records say.
     const after = await eventually(
