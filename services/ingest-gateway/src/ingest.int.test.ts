@@ -1,4 +1,4 @@
-import { ConfigView } from '@hub/contracts';
+import { ConfigView, Topics } from '@hub/contracts';
 import { EventStore } from '@hub/event-store';
 import type { MessageProducer, OutgoingMessage, TopicMirror } from '@hub/kafka';
 import { MongoStore } from '@hub/mongo';
@@ -90,10 +90,16 @@ describe('ingest when the broker fails', () => {
     failing = false;
     const retry = await ingest(request(), deps);
     expect(retry.results[0]!.status).toBe('success');
-    expect(sent).toHaveLength(1);
+    const on = (topic: string) => sent.filter((m) => m.topic === topic);
+    expect(on(Topics.inboundEvents)).toHaveLength(1);
 
     const duplicate = await ingest(request(), deps);
     expect(duplicate.results[0]!.status).toBe('skipped');
-    expect(sent).toHaveLength(1);
+    expect(on(Topics.inboundEvents)).toHaveLength(1);
+    // Each answered event has its monitoring record, in the same batch as the events.
+    expect(on(Topics.monitoringEvents).map((m) => (m.value as { stage: string }).stage)).toEqual([
+      'accepted',
+      'skipped',
+    ]);
   });
 });

@@ -316,6 +316,18 @@ describe('monitoring tells the story of a request', () => {
       integration_id: iid,
       events: [1, 2, 3, 4, 5].map((n) => event('invoice', { n })),
     });
+    await eventually(
+      async () => {
+        const res = await api.request<{ data: Span[] }>(
+          'POST',
+          `/v2/integrations/${iid}/monitoring/events`,
+          {},
+        );
+        return res.body.data.length >= 5 ? true : undefined;
+      },
+      30_000,
+      'five records',
+    );
     const seen: Span[] = [];
     let cursor: unknown;
     for (let page = 0; page < 5; page++) {
