@@ -434,7 +434,7 @@ describe('monitoring tells the story of a request', () => {
       `/v2/integrations/${iid}/monitoring/external-events`,
       {
         events: [
-          { ...span, level: 'info', detail: { step: 'extract' } },
+          { ...span, level: 'info', detail: { step: 'extract', $ref: 'kept as sent' } },
           { ...span, level: 'warning', code: 'SPOOFED' },
           { ...span, level: 'fatal' },
           { ...span, level: 'error', use_case_slug: 'nope' },
@@ -465,6 +465,11 @@ describe('monitoring tells the story of a request', () => {
     );
     expect(trace.spans.map((s) => s.code).sort()).toEqual(['EXTERNAL_INFO', 'EXTERNAL_WARNING']);
     expect(trace.status).toBe('warning');
+    expect(trace.spans.find((s) => s.code === 'EXTERNAL_INFO')!.detail).toMatchObject({
+      step: 'extract',
+      $ref: 'kept as sent',
+      external_level: 'info',
+    });
 
     const viewer = apiClient(stack.baseUrl, testToken(stack, org, ['integration:view']));
     const forbidden = await viewer.request('POST', `/v2/integrations/${iid}/monitoring/external-events`, {

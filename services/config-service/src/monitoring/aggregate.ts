@@ -247,13 +247,13 @@ export function statsV1Inbound(
   };
 }
 
-/** Trace roll-up: error > warning > success > info; an empty trace is `info`. */
+/** Trace roll-up: error > warning > success > info; skipped counts as info; an empty trace is `info`. */
 export function rollUp(statuses: Array<'success' | 'error' | 'warning' | 'info' | 'skipped'>): string {
-  const rank = { info: 0, skipped: 0, success: 1, warning: 2, error: 3 } as const;
-  let best: 'info' | 'success' | 'warning' | 'error' = 'info';
+  const rank = { info: 0, success: 1, warning: 2, error: 3 } as const;
+  let best: keyof typeof rank = 'info';
   for (const s of statuses) {
-    const r = rank[s];
-    if (r > rank[best]) best = s === 'skipped' ? best : (s as typeof best);
+    const status = s === 'skipped' ? 'info' : s;
+    if (rank[status] > rank[best]) best = status;
   }
   return best;
 }
