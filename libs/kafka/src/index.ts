@@ -16,3 +16,4 @@ export {
   PermanentError,
 } from './consumer.js';
 export { TopicMirror, type TopicMirrorSettings } from './mirror.js';
+export { type ScanSettings, scanTopic } from './scan.js';

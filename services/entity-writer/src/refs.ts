@@ -126,7 +126,7 @@ export class EntityRefs {
         },
       });
       if (created) {
-        await this.outbox.flush(created, traceHeaders);
+        await this.outbox.flush(created, traceHeaders, changeId);
         createdTargets?.push({ schema: ref.schema, entityId: created._id, uniqueIds: ref.uniqueIds });
         return created;
       }
@@ -171,7 +171,16 @@ export class EntityRefs {
       const set = { [path]: result.items, _updated_at: new Date().toISOString() };
       const subject = { schema: current._schema, entityId: current._id, uniqueIds: ref.uniqueIds, changeId };
       const message = processedMessage('updated', source, subject, { ...entityView(current), ...set });
-      if (await this.repository.update(current, set, [], changeId, message, this.outbox.sender(traceHeaders)))
+      if (
+        await this.repository.update(
+          current,
+          set,
+          [],
+          changeId,
+          message,
+          this.outbox.sender(traceHeaders, changeId),
+        )
+      )
         return result._id;
       current = await this.repository.get(current._org, current._id);
     }
