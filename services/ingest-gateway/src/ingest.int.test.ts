@@ -117,8 +117,10 @@ describe('ingest when the broker fails', () => {
       { ...deps, dedupe },
     );
     expect(retry.results[0]).toMatchObject({ status: 'success', event_id: 'ev-of-the-dead-request' });
-    expect(sent.slice(before).map((m) => (m.value as { event_id: string }).event_id)).toEqual([
-      'ev-of-the-dead-request',
+    // The event and its monitoring record, both under the dead request's event id.
+    expect(sent.slice(before).map((m) => [m.topic, (m.value as { event_id: string }).event_id])).toEqual([
+      [Topics.inboundEvents, 'ev-of-the-dead-request'],
+      [Topics.monitoringEvents, 'ev-of-the-dead-request'],
     ]);
     const again = await ingest(
       { ...request(), events: [{ ...request().events[0]!, deduplicationId: 'died-1' }] },
