@@ -8,6 +8,11 @@ export interface HttpServerSettings {
   logger: Logger;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
+  /**
+   * Recognises errors that mean a dependency is unreachable (e.g. `isUnavailableError` of libs/mongo):
+   * they answer 503 with Retry-After, so clients retry, instead of 500.
+   */
+  isUnavailable?: (error: unknown) => boolean;
 }
 
 /**
@@ -64,6 +69,16 @@ export function createHttpServer(settings: HttpServerSettings) {
           ? `request body exceeds the limit of ${settings.bodyLimit ?? 10 * 1024 * 1024} bytes`
           : fe.message;
       return reply.code(status).send({ code, message });
+    }
+    if (settings.isUnavailable?.(error)) {
+      request.log.warn({ err: error }, 'dependency unavailable');
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .send({
+          code: 'SERVICE_UNAVAILABLE',
+          message: `a dependency of this service is unavailable; retry the request (request id ${request.id})`,
+        });
     }
     request.log.error({ err: error }, 'unhandled error');
     return reply.code(500).send({

@@ -5,7 +5,11 @@ import {
   type Document,
   type IndexDescription,
   MongoClient,
+  MongoNetworkError,
+  MongoNotConnectedError,
   MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
 } from 'mongodb';
 
 export type {
@@ -85,6 +89,16 @@ export class MongoStore {
   async close(): Promise<void> {
     await this.client.close();
   }
+}
+
+/** The database could not be reached or the connection broke: worth a retry, not a bug. */
+export function isUnavailableError(err: unknown): boolean {
+  return (
+    err instanceof MongoNetworkError ||
+    err instanceof MongoServerSelectionError ||
+    err instanceof MongoNotConnectedError ||
+    err instanceof MongoTopologyClosedError
+  );
 }
 
 /** A unique index rejected the write (error 11000), e.g. two writers upserting the same key at once. */

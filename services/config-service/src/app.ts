@@ -10,7 +10,7 @@ import {
   registerRateLimit,
 } from '@hub/http';
 import type { KafkaClient, MessageProducer } from '@hub/kafka';
-import { type MongoStore, WindowCounter } from '@hub/mongo';
+import { isUnavailableError, type MongoStore, WindowCounter } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import type { ConfigServiceConfig } from './config.js';
 import { MonitoringRepository } from './monitoring/repository.js';
@@ -38,7 +38,7 @@ export interface ConfigServiceDeps {
  * monitoring (the sink from `erp.monitoring.events` into Mongo, the read APIs, the retention sweeper).
  */
 export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceDeps) {
-  const app = createHttpServer({ logger: deps.logger });
+  const app = createHttpServer({ logger: deps.logger, isUnavailable: isUnavailableError });
   const repository = new IntegrationsRepository(deps.mongo);
   await repository.ensureIndexes();
   const publisher = new ConfigPublisher(repository, deps.producer);

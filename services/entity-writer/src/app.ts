@@ -25,7 +25,7 @@ import {
   PermanentError,
   scanTopic,
 } from '@hub/kafka';
-import { type MongoStore, WindowCounter } from '@hub/mongo';
+import { isUnavailableError, type MongoStore, WindowCounter } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import type { WriterConfig } from './config.js';
 import { writerRecords } from './monitoring.js';
@@ -149,7 +149,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     logger: deps.logger,
   });
 
-  const app = createHttpServer({ logger: deps.logger });
+  const app = createHttpServer({ logger: deps.logger, isUnavailable: isUnavailableError });
   await registerAuth(app, { secret: config.AUTH_JWT_SECRET, issuer: config.AUTH_JWT_ISSUER });
   const requestCounter = new WindowCounter(deps.mongo);
   registerRateLimit(app, {

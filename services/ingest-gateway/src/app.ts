@@ -15,7 +15,7 @@ import {
 } from '@hub/http';
 import type { KafkaClient, MessageProducer } from '@hub/kafka';
 import { TopicMirror } from '@hub/kafka';
-import { type MongoStore, WindowCounter } from '@hub/mongo';
+import { isUnavailableError, type MongoStore, WindowCounter } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import type { Static } from 'typebox';
 import type { GatewayConfig } from './config.js';
@@ -37,7 +37,11 @@ export interface GatewayDeps {
 
 /** The ingest gateway: the events endpoints. Config comes from the config topic, mirrored in memory. */
 export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
-  const app = createHttpServer({ logger: deps.logger, bodyLimit: config.MAX_BODY_BYTES });
+  const app = createHttpServer({
+    logger: deps.logger,
+    bodyLimit: config.MAX_BODY_BYTES,
+    isUnavailable: isUnavailableError,
+  });
   const view = new ConfigView();
   const mirror = new TopicMirror(deps.kafka, {
     topic: Topics.configChanges,

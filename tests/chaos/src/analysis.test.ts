@@ -48,6 +48,18 @@ describe('the chaos report', () => {
     expect(passed(report)).toBe(false);
   });
 
+  it('counts a processed change whose event has no final monitoring record', () => {
+    const report = analyse(
+      [sent('C1', 1), sent('C1', 2)],
+      [processed('C1', 1), processed('C1', 2)],
+      [],
+      [{ customer: 'C1', seq: 2 }],
+      new Set(['ev-C1-1']),
+    );
+    expect(report.unmonitored).toBe(1);
+    expect(passed(report)).toBe(false);
+  });
+
   it('counts a dead-lettered change as failed, not lost', () => {
     const report = analyse(
       [sent('C1', 1)],

@@ -61,6 +61,8 @@ export interface Report {
     stale: Array<{ customer: string; expectedSeq: number; storedSeq: number | undefined }>;
   };
   deadLettersByCode: Record<string, number>;
+  /** Processed changes whose event has no final monitoring record (`entity_written`, `final`). */
+  unmonitored: number;
 }
 
 /**
@@ -73,6 +75,8 @@ export function analyse(
   processed: readonly ProcessedRecord[],
   deadLetters: readonly DeadLetter[],
   stored: readonly StoredEntity[],
+  /** Event ids with a final monitoring record; omit to skip that check. */
+  monitored?: ReadonlySet<string>,
 ): Report {
   const accepted = sent.filter((s) => s.outcome === 'accepted' || s.outcome === 'accepted-earlier');
   const byKey = new Map<string, ProcessedRecord[]>();
@@ -94,11 +98,13 @@ export function analyse(
   let failed = 0;
   const lostKeys: string[] = [];
   let duplicatedChanges = 0;
+  let unmonitored = 0;
   const examples: string[] = [];
   for (const change of accepted) {
     const records = byKey.get(change.key) ?? [];
     if (records.length > 0) {
       processedCount++;
+      if (monitored && !records.some((r) => monitored.has(r.eventId))) unmonitored++;
       const changeIds = new Set(records.map((r) => r.changeId));
       if (changeIds.size > 1) {
         duplicatedChanges++;
@@ -147,6 +153,7 @@ export function analyse(
       stale,
     },
     deadLettersByCode,
+    unmonitored,
   };
 }
 
@@ -154,6 +161,7 @@ export function analyse(
 export function passed(report: Report): boolean {
   return (
     report.lost === 0 &&
+    report.unmonitored === 0 &&
     report.duplicated.messages === 0 &&
     report.duplicated.changes === 0 &&
     report.entities.stored === report.entities.expected &&

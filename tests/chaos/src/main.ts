@@ -211,7 +211,12 @@ async function main(): Promise<number> {
     await dead.stop();
 
     const stored = await storedEntities(stack.mongoUrl, org);
-    const report = analyse(load.changes, processed, deadLetters, stored);
+    const monitored = await finalMonitoringRecords(
+      stack.mongoUrl,
+      org,
+      new Set(processed.map((p) => p.eventId)),
+    );
+    const report = analyse(load.changes, processed, deadLetters, stored, monitored);
     const seenLive = processed.filter((p) => Number.isFinite(p.receivedAt));
     const arrivals = seenLive.map((p) => p.receivedAt).sort((a, b) => a - b);
     for (const r of records) {
@@ -360,6 +365,32 @@ async function storedEntities(url: string, org: string): Promise<StoredEntity[]>
   }
 }
 
+/**
+ * Event ids with a final `entity_written` monitoring record, waiting (up to 60 s) for the monitoring sink
+ * to catch up with `expected`.
+ */
+async function finalMonitoringRecords(url: string, org: string, expected: Set<string>): Promise<Set<string>> {
+  const store = await MongoStore.connect({
+    url,
+    logger: createLogger({ service: 'chaos', level: 'warn' }),
+    appName: 'chaos-check',
+  });
+  try {
+    const found = new Set<string>();
+    for (const deadline = Date.now() + 60_000; ; ) {
+      const docs = await store
+        .collection<{ org_id: string; event_id: string; stage: string; final: boolean }>('monitoring_events')
+        .find({ org_id: org, stage: 'entity_written', final: true }, { projection: { event_id: 1 } })
+        .toArray();
+      for (const d of docs) found.add(d.event_id);
+      if ([...expected].every((id) => found.has(id)) || Date.now() > deadline) return found;
+      await sleep(2_000);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
 function printReport(
   summary: {
     durationSeconds: number;
@@ -385,6 +416,7 @@ function printReport(
   line('processed', report.processed);
   line('failed (dead-lettered)', report.failed);
   line('lost', report.lost);
+  line('processed, no final monitoring record', report.unmonitored);
   line('duplicated processed messages', report.duplicated.messages);
   line('changes applied twice', report.duplicated.changes);
   line('entities expected / stored', `${report.entities.expected} / ${report.entities.stored}`);
