@@ -1,7 +1,9 @@
 import type { Logger } from '@hub/observability';
 import type { Consumer, EachMessagePayload } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import type { KafkaClient } from './client.js';
 import { fromHeaders } from './client.js';
+import { type ConsumerInstrumentation, inMessageTrace, instrumentConsumer } from './instrumentation.js';
 
 export interface IncomingMessage {
   topic: string;
@@ -47,6 +49,11 @@ export interface ConsumerSettings {
   maxTransientAttempts?: number;
   partitionsConsumedConcurrently?: number;
   logger: Logger;
+  /**
+   * Where to register the consumer metrics (handler duration, message age, retries, outcomes, lag per
+   * partition measured at scrape); see instrumentation.ts. Spans are made either way.
+   */
+  metrics?: Registry;
 }
 
 export interface ConsumerHealth {
@@ -74,12 +81,22 @@ export class ConsumerRunner {
   private joined = false;
   private lastProgressAt = Date.now();
   private readonly log: Logger;
+  private readonly settings: ConsumerSettings;
+  private readonly instrumentation: ConsumerInstrumentation;
+  private stopLagReport: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly client: KafkaClient,
-    private readonly settings: ConsumerSettings,
+    settings: ConsumerSettings,
   ) {
     this.log = settings.logger.child({ component: 'consumer', groupId: settings.groupId });
+    // Spans and metrics wrap the callbacks; the loop below is unaware of them.
+    this.instrumentation = instrumentConsumer(settings, this.log);
+    this.settings = {
+      ...settings,
+      handler: this.instrumentation.handler,
+      onPermanentFailure: this.instrumentation.onPermanentFailure,
+    };
   }
 
   async start(): Promise<void> {
@@ -92,6 +109,7 @@ export class ConsumerRunner {
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 },
     });
     this.consumer = consumer;
+    this.stopLagReport = this.instrumentation.reportLag(() => this.client.admin());
     consumer.on(consumer.events.FETCH_START, () => {
       this.lastProgressAt = Date.now();
     });
@@ -121,7 +139,7 @@ export class ConsumerRunner {
       autoCommit: true,
       autoCommitInterval: 500,
       partitionsConsumedConcurrently: this.settings.partitionsConsumedConcurrently ?? 1,
-      eachMessage: (payload) => this.process(payload),
+      eachMessage: (payload) => inMessageTrace(payload.message.headers, () => this.process(payload)),
     });
   }
 
@@ -200,5 +218,6 @@ export class ConsumerRunner {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.consumer?.disconnect();
+    await this.stopLagReport?.();
   }
 }

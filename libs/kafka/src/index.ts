@@ -15,4 +15,5 @@ export {
   type MessageHandler,
   PermanentError,
 } from './consumer.js';
+export { measureLag, partitionLag } from './instrumentation.js';
 export { TopicMirror, type TopicMirrorSettings } from './mirror.js';

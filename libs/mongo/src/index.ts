@@ -7,6 +7,7 @@ import {
   MongoClient,
   MongoServerError,
 } from 'mongodb';
+import { traceCommands } from './tracing.js';
 
 export type {
   AnyBulkWriteOperation,
@@ -47,7 +48,10 @@ export class MongoStore {
       connectTimeoutMS: 5_000,
       retryWrites: false,
       maxPoolSize: 20,
+      // Command events feed the database spans (tracing.ts); without a span active they cost an event.
+      monitorCommands: true,
     });
+    traceCommands(client);
     await client.connect();
     const db = client.db(settings.database);
     const store = new MongoStore(
