@@ -1,6 +1,7 @@
 import {
   activeContext,
   activeSpan,
+  CORRELATION_ID_HEADER,
   type Context,
   contextFromTraceparent,
   contextWithSpan,
@@ -49,6 +50,7 @@ export async function sendTraced(
           'messaging.destination.name': m.topic,
           ...(m.key !== null ? { 'messaging.kafka.message.key': m.key } : {}),
           ...(m.value === null ? { 'messaging.kafka.message.tombstone': true } : {}),
+          ...correlation(m.headers),
           ...(messages.length > 1 ? { 'messaging.batch.message_count': messages.length } : {}),
         },
       },
@@ -66,6 +68,12 @@ export async function sendTraced(
   } finally {
     for (const span of spans) span.end();
   }
+}
+
+/** The message's correlation id as a span attribute: a trace can be searched by it. */
+function correlation(headers: Record<string, string> | undefined): { 'hub.correlation_id'?: string } {
+  const id = headers?.[CORRELATION_ID_HEADER];
+  return id ? { 'hub.correlation_id': id } : {};
 }
 
 /**
@@ -216,6 +224,7 @@ export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): 
             'messaging.kafka.offset': Number(message.offset),
             'messaging.consumer.group.name': groupId,
             ...(message.key !== null ? { 'messaging.kafka.message.key': message.key } : {}),
+            ...correlation(message.headers),
             'hub.attempt': attempt,
           },
         },

@@ -219,6 +219,7 @@ describe('OpenTelemetry tracing through HTTP, Kafka and Mongo', () => {
     for (const p of produced) {
       expect(http.map((h) => h.spanId)).toContain(p.parentSpanId);
       expect(p.attributes['messaging.destination.name']).toBe(topic);
+      expect(p.attributes['hub.correlation_id']).toBe('corr-1'); // findable by correlation id
     }
     for (const message of received) {
       const header = message.headers.traceparent!;
@@ -238,6 +239,7 @@ describe('OpenTelemetry tracing through HTTP, Kafka and Mongo', () => {
         expect(c.attributes['messaging.destination.name']).toBe(topic);
         expect(c.attributes['messaging.destination.partition.id']).toBe('0');
         expect(typeof c.attributes['messaging.kafka.offset']).toBe('number');
+        expect(c.attributes['hub.correlation_id']).toBe('corr-1');
       }
     }
     expect(consumeOf('good').map((c) => [c.attributes['hub.attempt'], c.status])).toEqual([[1, STATUS.ok]]);
