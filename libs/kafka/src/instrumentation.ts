@@ -199,6 +199,7 @@ export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): 
   const maxTransient = settings.maxTransientAttempts ?? Number.POSITIVE_INFINITY;
   /** The context of each message's latest failed attempt, so its dead letter joins that span. */
   const lastAttempt = new WeakMap<IncomingMessage, Context>();
+  let stopLag: (() => Promise<void>) | undefined;
   const finished = (message: IncomingMessage, outcome: 'processed' | 'dead_lettered') => {
     if (!metrics) return;
     const labels = { group: groupId, topic: message.topic };
@@ -261,6 +262,7 @@ export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): 
     },
     reportLag(admin) {
       if (!metrics) return async () => undefined;
+      void stopLag?.(); // started again: one measurement per runner
       let client: Promise<Admin> | undefined;
       const measure = async () => {
         try {
@@ -277,12 +279,13 @@ export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): 
         }
       };
       const remove = metrics.addLagSource(measure);
-      return async () => {
+      stopLag = async () => {
         remove();
         const open = client;
         client = undefined;
         if (open) await (await open.catch(() => undefined))?.disconnect();
       };
+      return stopLag;
     },
   };
 }
