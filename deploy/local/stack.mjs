@@ -10,7 +10,7 @@
 //   node deploy/local/stack.mjs reset    down, then delete the data directories
 //
 // Plain Node with no dependencies, so it works before `npm install`. Environment overrides:
-// HUB_LOCAL_DIR (cache and data), KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), MONGO_PORT (27017).
+// HUB_LOCAL_DIR (cache and data), HUB_CACHE_DIR (the cache alone), KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), MONGO_PORT (27017).
 
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -28,7 +28,8 @@ const MONGO_PORT = Number(process.env.MONGO_PORT ?? 27017);
 const CLUSTER_ID = '4L6g3nShT-eMCtK--X86sw';
 
 const dirs = {
-  cache: path.join(LOCAL, 'cache'),
+  // A second stack (the chaos test) shares the fetched binaries through HUB_CACHE_DIR.
+  cache: path.resolve(process.env.HUB_CACHE_DIR ?? path.join(LOCAL, 'cache')),
   data: path.join(LOCAL, 'data'),
   run: path.join(LOCAL, 'run'),
   logs: path.join(LOCAL, 'logs'),

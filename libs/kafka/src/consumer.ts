@@ -48,6 +48,11 @@ export interface ConsumerSettings {
   /** A message still failing transiently after this many attempts is treated as permanent. Default: unlimited. */
   maxTransientAttempts?: number;
   partitionsConsumedConcurrently?: number;
+  /**
+   * How long the group waits for a member that stopped heartbeating (a killed instance) before its
+   * partitions move to the others. Default 15 s: a crash costs about that much latency on its partitions.
+   */
+  sessionTimeoutMs?: number;
   logger: Logger;
   /**
    * Where to register the consumer metrics (handler duration, message age, retries, outcomes, lag per
@@ -63,6 +68,9 @@ export interface ConsumerHealth {
   ready: boolean;
   lastProgressAt: number;
 }
+
+/** How long a consumer keeps restarting itself without progress before it reports a fatal crash. */
+const RESTART_WINDOW_MS = 5 * 60_000;
 
 class StoppingError extends Error {
   constructor() {
@@ -102,11 +110,19 @@ export class ConsumerRunner {
   async start(): Promise<void> {
     const consumer = this.client.kafka.consumer({
       groupId: this.settings.groupId,
-      sessionTimeout: 30_000,
+      sessionTimeout: this.settings.sessionTimeoutMs ?? 15_000,
       heartbeatInterval: 3_000,
       rebalanceTimeout: 60_000,
       maxWaitTimeInMs: 1_000,
-      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 },
+      retry: {
+        retries: 10,
+        initialRetryTime: 300,
+        maxRetryTime: 5_000,
+        // A broker outage (restart, failover) exhausts the client's retries with errors it deems final,
+        // e.g. "failed to find group coordinator". Keep restarting the consumer while the outage is
+        // shorter than RESTART_WINDOW_MS; past that, give up so the orchestrator restarts the process.
+        restartOnFailure: async () => !this.stopping && Date.now() - this.lastProgressAt < RESTART_WINDOW_MS,
+      },
     });
     this.consumer = consumer;
     this.stopLagReport = this.instrumentation.reportLag(() => this.client.admin());

@@ -17,3 +17,4 @@ export {
 } from './consumer.js';
 export { measureLag, partitionLag } from './instrumentation.js';
 export { TopicMirror, type TopicMirrorSettings } from './mirror.js';
+export { type ScanSettings, scanTopic } from './scan.js';

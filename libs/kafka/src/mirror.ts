@@ -42,6 +42,9 @@ export class TopicMirror {
       groupId: `${this.client.clientId}-mirror-${randomUUID()}`,
       maxWaitTimeInMs: 100,
       sessionTimeout: 30_000,
+      // Through a broker outage the mirror restarts itself (it re-reads the topic, which is idempotent)
+      // rather than silently stop following configuration changes.
+      retry: { restartOnFailure: async () => !this.stopped },
     });
     this.consumer = consumer;
     await consumer.connect();
@@ -132,7 +135,10 @@ export class TopicMirror {
     for (const w of waiters) w();
   }
 
+  private stopped = false;
+
   async stop(): Promise<void> {
+    this.stopped = true;
     this.ready = false;
     await this.consumer?.disconnect();
     await this.admin?.disconnect();

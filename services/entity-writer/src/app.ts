@@ -16,11 +16,17 @@ import {
   registerProbes,
   registerRateLimit,
 } from '@hub/http';
-import { ConsumerRunner, type KafkaClient, type MessageProducer, PermanentError } from '@hub/kafka';
+import {
+  ConsumerRunner,
+  type KafkaClient,
+  type MessageProducer,
+  PermanentError,
+  scanTopic,
+} from '@hub/kafka';
 import { type MongoStore, WindowCounter } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import type { WriterConfig } from './config.js';
-import { OutboxPublisher } from './outbox.js';
+import { OutboxPublisher, publishedCheck } from './outbox.js';
 import { PruneApplier } from './prune.js';
 import { ReadingsApplier } from './readings.js';
 import { ReadingsRepository } from './readings-repository.js';
@@ -47,7 +53,10 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
   const readings = new ReadingsRepository(deps.mongo);
   await repository.ensureIndexes();
   await readings.ensureIndexes();
-  const outbox = new OutboxPublisher(repository, deps.producer, deps.logger);
+  const published = publishedCheck((sinceMs, visit) =>
+    scanTopic(deps.kafka, { topic: Topics.entitiesProcessed, sinceMs, visit: (m) => visit(m.value) }),
+  );
+  const outbox = new OutboxPublisher(repository, deps.producer, published, deps.logger);
   const refs = new EntityRefs(repository, outbox);
   const runs = new PruneRuns(deps.mongo);
   const writer = new EntityWriter(repository, refs, outbox);

@@ -64,29 +64,51 @@ export function toOutgoing(message: ProcessedEntityMessage, traceHeaders: Record
   };
 }
 
-/** Publishes an entity's pending processed messages, then clears them from its outbox (ADR 2). */
+/** Finds which of the given change ids already have a processed-entity message on the topic. */
+export type PublishedCheck = (pending: readonly ProcessedEntityMessage[]) => Promise<Set<string>>;
+
+/**
+ * Publishes an entity's pending processed messages and clears them from its outbox (ADR 2), at most once
+ * per change. A message the current write just put in the outbox is sent at once. A message left over
+ * from an earlier attempt (the writer died between publishing and clearing, or between writing and
+ * publishing) may or may not be on the topic already: the topic is checked first (`PublishedCheck`) and
+ * only the missing ones are sent. Sending and clearing happen under the entity's lock.
+ */
 export class OutboxPublisher {
   constructor(
     private readonly repository: EntitiesRepository,
     readonly producer: MessageProducer,
+    private readonly published: PublishedCheck,
     private readonly logger: Logger,
   ) {}
 
-  async flush(doc: EntityDoc | undefined, traceHeaders: Record<string, string>): Promise<void> {
-    const pending = doc?._hub.outbox ?? [];
-    if (!doc || pending.length === 0) return;
-    await this.producer.send(pending.map((m) => toOutgoing(m, traceHeaders)));
-    await this.repository.clearOutbox(
-      doc._id,
-      pending.map((m) => m.meta.change_id),
-    );
-    this.logger.debug({ entityId: doc._id, sent: pending.length }, 'processed-entity messages sent');
+  /** Sends what `doc` has pending (re-read under the lock); `fresh` is the change id this write just added. */
+  async flush(
+    doc: EntityDoc | undefined,
+    traceHeaders: Record<string, string>,
+    fresh?: string,
+  ): Promise<void> {
+    if (!doc || doc._hub.outbox.length === 0) return;
+    await this.repository.drainOutbox(doc._id, this.sender(traceHeaders, fresh));
+    this.logger.debug({ entityId: doc._id }, 'processed-entity messages sent');
   }
 
-  /** Publishes pending messages (for `EntitiesRepository.update`, which then clears them). */
-  sender(traceHeaders: Record<string, string>): (pending: ProcessedEntityMessage[]) => Promise<void> {
+  /** Publishes pending messages, skipping left-over ones already on the topic (for `EntitiesRepository.update`). */
+  sender(
+    traceHeaders: Record<string, string>,
+    fresh?: string,
+  ): (pending: ProcessedEntityMessage[]) => Promise<void> {
     return async (pending) => {
-      await this.producer.send(pending.map((m) => toOutgoing(m, traceHeaders)));
+      const leftovers = pending.filter((m) => m.meta.change_id !== fresh);
+      const already = leftovers.length > 0 ? await this.published(leftovers) : new Set<string>();
+      if (already.size > 0) {
+        this.logger.warn(
+          { changeIds: [...already] },
+          'outbox held messages that were already published (a writer died before clearing them); not sent again',
+        );
+      }
+      const missing = pending.filter((m) => !already.has(m.meta.change_id));
+      await this.producer.send(missing.map((m) => toOutgoing(m, traceHeaders)));
     };
   }
 
@@ -94,4 +116,32 @@ export class OutboxPublisher {
   async publish(message: ProcessedEntityMessage, traceHeaders: Record<string, string>): Promise<void> {
     await this.producer.send([toOutgoing(message, traceHeaders)]);
   }
+}
+
+/**
+ * How far before a left-over message's `processed_at` the topic is searched: the message was built before
+ * it was sent, possibly by another instance whose clock differs a little.
+ */
+export const PUBLISHED_CHECK_MARGIN_MS = 2 * 60 * 1000;
+
+/** Change ids of `pending` found on the processed-entity topic (`scan` reads it from a time on). */
+export function publishedCheck(
+  scan: (sinceMs: number, visit: (value: Buffer | null) => void) => Promise<void>,
+): PublishedCheck {
+  return async (pending) => {
+    const wanted = new Set(pending.map((m) => m.meta.change_id));
+    const since =
+      Math.min(...pending.map((m) => Date.parse(m.meta.processed_at))) - PUBLISHED_CHECK_MARGIN_MS;
+    const found = new Set<string>();
+    await scan(since, (value) => {
+      if (!value) return;
+      try {
+        const id = (JSON.parse(value.toString('utf8')) as ProcessedEntityMessage).meta?.change_id;
+        if (id && wanted.has(id)) found.add(id);
+      } catch {
+        // not ours to judge: only the change ids matter here
+      }
+    });
+    return found;
+  };
 }

@@ -96,7 +96,16 @@ export class PruneApplier {
       if (current._deleted_at || current._hub.applied.includes(changeId)) return false;
       const now = new Date().toISOString();
       const set = { _deleted_at: now, _updated_at: now };
-      if (await this.repository.update(current, set, [], changeId, message, this.outbox.sender(traceHeaders)))
+      if (
+        await this.repository.update(
+          current,
+          set,
+          [],
+          changeId,
+          message,
+          this.outbox.sender(traceHeaders, changeId),
+        )
+      )
         return true;
       current = await this.repository.get(doc._org, doc._id);
     }

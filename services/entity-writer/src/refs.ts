@@ -117,7 +117,7 @@ export class EntityRefs {
         },
       });
       if (created) {
-        await this.outbox.flush(created, traceHeaders);
+        await this.outbox.flush(created, traceHeaders, changeId);
         return created;
       }
       const winner = await this.find(source.org_id, ref, where); // a concurrent creator won
@@ -161,7 +161,16 @@ export class EntityRefs {
       const set = { [path]: result.items, _updated_at: new Date().toISOString() };
       const subject = { schema: current._schema, entityId: current._id, uniqueIds: ref.uniqueIds, changeId };
       const message = processedMessage('updated', source, subject, { ...entityView(current), ...set });
-      if (await this.repository.update(current, set, [], changeId, message, this.outbox.sender(traceHeaders)))
+      if (
+        await this.repository.update(
+          current,
+          set,
+          [],
+          changeId,
+          message,
+          this.outbox.sender(traceHeaders, changeId),
+        )
+      )
         return result._id;
       current = await this.repository.get(current._org, current._id);
     }

@@ -182,20 +182,22 @@ export class EntitiesRepository {
   }
 
   /**
-   * Confirms outbox messages as sent: removes them under the entity's lock (FerretDB's `$pull` cannot
-   * match on a nested field with `$in`, so the remaining list is computed here).
+   * Publishes an entity's pending outbox and empties it, under the entity's lock: nobody else can send
+   * the same messages meanwhile, and a concurrent writer's compare-and-set sees the new version.
    */
-  async clearOutbox(id: string, changeIds: readonly string[]): Promise<void> {
-    const sent = new Set(changeIds);
+  async drainOutbox(
+    id: string,
+    publish: (pending: ProcessedEntityMessage[]) => Promise<void>,
+  ): Promise<void> {
     await this.locks.with(id, async () => {
       const stored = await this.docs.findOne({ _id: id });
       if (!stored) return;
       const doc = decode(stored);
-      const remaining = doc._hub.outbox.filter((m) => !sent.has(m.meta.change_id));
-      if (remaining.length === doc._hub.outbox.length) return;
+      if (doc._hub.outbox.length === 0) return;
+      await publish(doc._hub.outbox);
       await this.docs.updateOne(
         { _id: id },
-        { $set: encodeKeys({ '_hub.outbox': remaining, '_hub.version': doc._hub.version + 1 }) },
+        { $set: { '_hub.outbox': [], '_hub.version': doc._hub.version + 1 } },
       );
     });
   }

@@ -53,7 +53,7 @@ export class EntityWriter {
         ? await this.change(current, update, resolved, traceHeaders)
         : await this.create(update, resolved);
       if (step === 'retry') continue;
-      await this.outbox.flush(step.doc, traceHeaders);
+      await this.outbox.flush(step.doc, traceHeaders, update.update_id);
       return step.result;
     }
     throw new Error(`${where}: too many concurrent writes to the same entity; retrying later`);
@@ -92,7 +92,7 @@ export class EntityWriter {
     traceHeaders: Record<string, string>,
   ): Promise<Step> {
     const now = new Date().toISOString();
-    const publish = this.outbox.sender(traceHeaders);
+    const publish = this.outbox.sender(traceHeaders, update.update_id);
     const about = subject(update, current._id);
     if (update.mode === 'purge') {
       await this.outbox.publish(processedMessage('deleted', update, about, entityView(current)), {});

@@ -12,7 +12,14 @@ interface DedupeDoc {
   event_id?: string;
 }
 
-export type ClaimResult = { kind: 'claimed'; claim: Claim } | { kind: 'duplicate' } | { kind: 'busy' };
+/**
+ * `claimed` with `eventId`: a request that died after claiming left this id pending; its event may already
+ * be on Kafka, so the retry reuses the event id it was given, and a second copy is a harmless redelivery.
+ */
+export type ClaimResult =
+  | { kind: 'claimed'; claim: Claim; eventId?: string }
+  | { kind: 'duplicate' }
+  | { kind: 'busy' };
 
 export interface Claim {
   id: string;
@@ -49,7 +56,12 @@ export class DedupeStore {
     await store.ensureIndexes('dedupe', [{ key: { expires_at: 1 }, name: 'expires_at' }]);
   }
 
-  async claim(orgId: string, integrationId: string, deduplicationId: string): Promise<ClaimResult> {
+  async claim(
+    orgId: string,
+    integrationId: string,
+    deduplicationId: string,
+    eventId: string,
+  ): Promise<ClaimResult> {
     const id = `${orgId}:${integrationId}:${deduplicationId}`;
     const owner = randomUUID();
     const deadline = Date.now() + this.settings.waitMs;
@@ -63,6 +75,7 @@ export class DedupeStore {
         owner,
         claimed_at: now,
         expires_at: new Date(now.getTime() + this.settings.windowMs),
+        event_id: eventId,
       };
       try {
         await this.docs.insertOne(fresh);
@@ -78,9 +91,13 @@ export class DedupeStore {
         now.getTime() - existing.claimed_at.getTime() > this.settings.staleAfterMs;
       if (expired || stale) {
         // Take it over only if nobody else did in between (compare-and-set on the owner).
-        const { _id: _ignored, ...replacement } = fresh;
+        // A stale pending claim keeps its event id (see ClaimResult); an expired one starts afresh.
+        const previous = stale && !expired ? existing.event_id : undefined;
+        const { _id: _ignored, ...replacement } = { ...fresh, event_id: previous ?? eventId };
         const taken = await this.docs.updateOne({ _id: id, owner: existing.owner }, { $set: replacement });
-        if (taken.modifiedCount === 1) return { kind: 'claimed', claim: { id, owner } };
+        if (taken.modifiedCount === 1) {
+          return { kind: 'claimed', claim: { id, owner }, ...(previous ? { eventId: previous } : {}) };
+        }
         continue;
       }
       if (existing.state === 'accepted') return { kind: 'duplicate' };

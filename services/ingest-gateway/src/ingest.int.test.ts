@@ -96,4 +96,28 @@ describe('ingest when the broker fails', () => {
     expect(duplicate.results[0]!.status).toBe('skipped');
     expect(sent).toHaveLength(1);
   });
+
+  it('takes over the claim of a request that died before answering, keeping its event id', async () => {
+    // A gateway killed between claiming the deduplication id and answering: its event may or may not be
+    // on Kafka. The retry must be accepted (not `skipped`) under the same event id, so that if the first
+    // copy did reach Kafka the second is a redelivery the pipeline ignores, not a second change.
+    const dedupe = new DedupeStore(store, { windowMs: 3_600_000, staleAfterMs: 300, waitMs: 2_000 });
+    const died = await dedupe.claim(orgId, integrationId, 'died-1', 'ev-of-the-dead-request');
+    expect(died.kind).toBe('claimed');
+    await new Promise((r) => setTimeout(r, 400));
+    const before = sent.length;
+    const retry = await ingest(
+      { ...request(), events: [{ ...request().events[0]!, deduplicationId: 'died-1' }] },
+      { ...deps, dedupe },
+    );
+    expect(retry.results[0]).toMatchObject({ status: 'success', event_id: 'ev-of-the-dead-request' });
+    expect(sent.slice(before).map((m) => (m.value as { event_id: string }).event_id)).toEqual([
+      'ev-of-the-dead-request',
+    ]);
+    const again = await ingest(
+      { ...request(), events: [{ ...request().events[0]!, deduplicationId: 'died-1' }] },
+      { ...deps, dedupe },
+    );
+    expect(again.results[0]!.status).toBe('skipped');
+  });
 });

@@ -156,7 +156,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   };
 
   for (const [index, event] of request.events.entries()) {
-    const eventId = newEventId();
+    let eventId = newEventId();
     // Decision 2; an empty string counts as absent.
     const correlationId = event.correlationId || request.correlationId || newCorrelationId();
     const log = deps.logger.child({ eventId, correlationId, index });
@@ -200,7 +200,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
         continue;
       }
       seenInRequest.add(event.deduplicationId);
-      const outcome = await deps.dedupe.claim(request.orgId, integrationId, event.deduplicationId);
+      const outcome = await deps.dedupe.claim(request.orgId, integrationId, event.deduplicationId, eventId);
       if (outcome.kind === 'duplicate') {
         results[index] = {
           event_id: eventId,
@@ -218,6 +218,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
         continue;
       }
       claim = outcome.claim;
+      if (outcome.eventId) eventId = outcome.eventId;
     }
 
     const groupId = event.groupId;

@@ -1,0 +1,386 @@
+// The chaos test (issue 5): steady load through the public API while service instances are SIGKILLed and
+// restarted, a consumer is scaled from one instance to two and back, and the broker and the database are
+// restarted, all on a local stack of its own. Then it checks that nothing accepted was lost or applied
+// twice and prints a report. `npm run chaos` (long form), `npm run chaos -- --short` (the `npm test` step).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Headers, Topics } from '@hub/contracts';
+import { signToken } from '@hub/http';
+import { MongoStore } from '@hub/mongo';
+import { createLogger } from '@hub/observability';
+import { collectTopic, type TopicCollector } from '@hub/testing';
+import {
+  analyse,
+  type DeadLetter,
+  type ProcessedRecord,
+  passed,
+  type Report,
+  type StoredEntity,
+} from './analysis.js';
+import { LoadGenerator } from './load.js';
+import { ChaosStack, type ServiceName } from './stack.js';
+
+const REPO = path.resolve(import.meta.dirname, '../../..');
+
+const { values: args } = parseArgs({
+  options: {
+    short: { type: 'boolean', default: false },
+    'max-events': { type: 'string' },
+    customers: { type: 'string' },
+    rate: { type: 'string' },
+    seed: { type: 'string' },
+  },
+});
+// The load runs until the last fault is over (plus a tail); the gaps between faults set the length.
+const form = args.short
+  ? { name: 'short', customers: 150, rate: 15, batch: 5, gapMs: [2_000, 6_000] as const }
+  : { name: 'long', customers: 600, rate: 25, batch: 10, gapMs: [8_000, 20_000] as const };
+const plan = {
+  maxEvents: Number(args['max-events'] ?? 100_000),
+  customers: Number(args.customers ?? form.customers),
+  rate: Number(args.rate ?? form.rate),
+  batch: form.batch,
+};
+const seed = Number(args.seed ?? Date.now() % 1_000_000);
+const random = mulberry32(seed);
+const runId = `chaos-${seed}-${Date.now().toString(36)}`;
+const outDir = path.join(REPO, '.local/chaos');
+const log = (msg: string) =>
+  process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const between = (lo: number, hi: number) => lo + random() * (hi - lo);
+
+interface Fault {
+  name: string;
+  run: (stack: ChaosStack) => Promise<void>;
+}
+
+const killAndRestart = (name: ServiceName, pick: 'first' | 'any' = 'first'): Fault => ({
+  name: `SIGKILL ${name}`,
+  run: async (stack) => {
+    const running = stack.running(name);
+    const index = pick === 'any' ? running[Math.floor(random() * running.length)]! : (running[0] ?? 0);
+    await stack.kill(name, index);
+    await sleep(between(300, 2_500));
+    await stack.startInstance(name, index);
+  },
+});
+const scale = (name: ServiceName, to: 1 | 2): Fault => ({
+  name: `scale ${name} ${to === 2 ? '1→2' : '2→1'}`,
+  run: (stack) => (to === 2 ? stack.startInstance(name, 1) : stack.stop(name, 1)),
+});
+
+const faults: Fault[] = [
+  killAndRestart('mapper'),
+  killAndRestart('entity-writer'),
+  scale('entity-writer', 2),
+  killAndRestart('ingest-gateway'),
+  { name: 'restart the Kafka broker', run: (s) => s.restartBroker() },
+  killAndRestart('entity-writer', 'any'),
+  { name: 'restart the database', run: (s) => s.restartDatabase() },
+  killAndRestart('mapper'),
+  scale('entity-writer', 1),
+];
+if (form.name === 'long') {
+  faults.splice(3, 0, scale('mapper', 2));
+  faults.splice(7, 0, killAndRestart('mapper', 'any'), killAndRestart('ingest-gateway'));
+  faults.push(scale('mapper', 1), killAndRestart('entity-writer'));
+}
+
+interface FaultRecord {
+  name: string;
+  at: number;
+  back: number;
+  recoveredMs?: number;
+  error?: string;
+}
+
+async function main(): Promise<number> {
+  const ports = {
+    base: Number(process.env.CHAOS_PORT_BASE ?? 48080),
+    kafka: Number(process.env.CHAOS_KAFKA_PORT ?? 49092),
+    controller: Number(process.env.CHAOS_KAFKA_CONTROLLER_PORT ?? 49093),
+    mongo: Number(process.env.CHAOS_MONGO_PORT ?? 48017),
+  };
+  log(
+    `${form.name} form, seed ${seed}: ${faults.length} faults, load over ${plan.customers} customers at ${plan.rate}/s`,
+  );
+  const stack = new ChaosStack(REPO, ports, path.join(outDir, 'logs'));
+  const started = Date.now();
+  let live: TopicCollector | undefined;
+  try {
+    const interrupted = () => {
+      log('interrupted: stopping the chaos stack');
+      void stack.close().finally(() => process.exit(130));
+    };
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
+    await stack.start();
+    log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s at ${stack.baseUrl}`);
+    const org = runId;
+    const token = signToken({
+      secret: stack.authSecret,
+      issuer: stack.authIssuer,
+      orgId: org,
+      expiresInSeconds: 6 * 3600,
+    });
+    const integrationId = await createIntegration(stack.baseUrl, token);
+    live = await collectTopic(stack.brokers, Topics.entitiesProcessed);
+    const seenAt = stampArrivals(live);
+
+    const load = new LoadGenerator(stack.baseUrl, token, integrationId, runId, { ...plan, random });
+    const loadStarted = Date.now();
+    let loadError: unknown;
+    const sending = load.run().catch((err) => {
+      loadError = err;
+    });
+    const records: FaultRecord[] = [];
+    await sleep(5_000);
+    for (const fault of faults) {
+      await sleep(between(form.gapMs[0], form.gapMs[1]));
+      if (loadError) break;
+      const record: FaultRecord = { name: fault.name, at: Date.now(), back: 0 };
+      log(`fault: ${fault.name}`);
+      try {
+        await fault.run(stack);
+      } catch (err) {
+        record.error = (err as Error).message;
+        log(`fault ${fault.name} failed: ${record.error}`);
+      }
+      record.back = Date.now();
+      records.push(record);
+    }
+    await sleep(10_000); // a tail of load after the last fault, to see it recover
+    load.stop();
+    await sending;
+    if (loadError) throw loadError;
+    const sendMs = Date.now() - loadStarted;
+    log(`load done in ${(sendMs / 1000).toFixed(1)} s: ${JSON.stringify(load.stats)}`);
+
+    // Drain: read the processed topic afresh (no more faults), until every accepted change is there or
+    // nothing has moved for a while.
+    const accepted = load.changes.filter((c) => c.outcome === 'accepted' || c.outcome === 'accepted-earlier');
+    const final = await collectTopic(stack.brokers, Topics.entitiesProcessed);
+    const drainStarted = Date.now();
+    let processed: ProcessedRecord[] = [];
+    for (let lastCount = -1, still = Date.now(); ; ) {
+      processed = processedRecords(final, org, seenAt);
+      const keys = new Set(processed.map((p) => `${p.customer}:${p.seq}`));
+      const missing = accepted.filter((c) => !keys.has(c.key)).length;
+      if (missing === 0) break;
+      if (processed.length !== lastCount) {
+        lastCount = processed.length;
+        still = Date.now();
+      } else if (Date.now() - still > 90_000) {
+        log(`no progress for 90 s; ${missing} accepted changes not processed`);
+        break;
+      }
+      await sleep(1_000);
+    }
+    await sleep(3_000); // late duplicates would show up here
+    processed = processedRecords(final, org, seenAt);
+    const drainMs = Date.now() - drainStarted;
+    await final.stop();
+
+    const dead = await collectTopic(stack.brokers, Topics.deadLetters);
+    await sleep(3_000);
+    const deadLetters: DeadLetter[] = dead.messages
+      .filter((m) => m.headers[Headers.orgId] === org && m.value)
+      .map((m) => {
+        const eventId = m.headers[Headers.eventId];
+        const value = JSON.parse(m.value!.toString('utf8')) as { error: { code: string } };
+        return { code: value.error.code, ...(eventId ? { eventId } : {}) };
+      });
+    await dead.stop();
+
+    const stored = await storedEntities(stack.mongoUrl, org);
+    const report = analyse(load.changes, processed, deadLetters, stored);
+    for (const r of records) {
+      const first = processed
+        .filter((p) => (sentAtOf(load, p) ?? 0) >= r.back)
+        .reduce((min, p) => Math.min(min, p.receivedAt), Number.POSITIVE_INFINITY);
+      if (Number.isFinite(first)) r.recoveredMs = first - r.at;
+    }
+    const summary = {
+      form: form.name,
+      seed,
+      plan,
+      durationSeconds: Math.round((Date.now() - started) / 1000),
+      sendSeconds: Math.round(sendMs / 1000),
+      drainSeconds: Math.round(drainMs / 1000),
+      load: load.stats,
+      faults: records.map((r) => ({
+        fault: r.name,
+        atSecond: Math.round((r.at - loadStarted) / 100) / 10,
+        tookMs: r.back - r.at,
+        recoveredMs: r.recoveredMs ?? null,
+        ...(r.error ? { error: r.error } : {}),
+      })),
+      unplannedExits: stack.unplannedExits,
+      report,
+      passed: passed(report),
+    };
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(path.join(outDir, `report-${form.name}.json`), `${JSON.stringify(summary, null, 2)}\n`);
+    printReport(summary, report, records);
+    const faultErrors = records.filter((r) => r.error).length;
+    return summary.passed && faultErrors === 0 ? 0 : 1;
+  } finally {
+    await live?.stop().catch(() => {});
+    await stack.close();
+  }
+}
+
+async function createIntegration(baseUrl: string, token: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/v2/integrations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({
+      name: 'chaos',
+      use_cases: [
+        {
+          name: 'customer',
+          type: 'inbound',
+          enabled: true,
+          configuration: {
+            entities: [
+              {
+                entity_schema: 'contact',
+                unique_ids: ['customer_number'],
+                fields: [
+                  { attribute: 'customer_number', field: 'customer_id' },
+                  { attribute: 'seq', field: 'seq' },
+                  { attribute: 'name', field: 'name' },
+                ],
+              },
+            ],
+          },
+        },
+      ],
+    }),
+  });
+  const body = (await res.json()) as { id?: string };
+  if (res.status !== 201 || !body.id)
+    throw new Error(`creating the integration: ${res.status} ${JSON.stringify(body)}`);
+  return body.id;
+}
+
+/** Local arrival time of each collected message (polled), for recovery times. */
+function stampArrivals(collector: TopicCollector): Map<string, number> {
+  const seen = new Map<string, number>();
+  const timer = setInterval(() => {
+    const now = Date.now();
+    for (const m of collector.messages) {
+      const at = `${m.partition}:${m.offset}`;
+      if (!seen.has(at)) seen.set(at, now);
+    }
+  }, 250);
+  timer.unref();
+  return seen;
+}
+
+function processedRecords(
+  collector: TopicCollector,
+  org: string,
+  seenAt: Map<string, number>,
+): ProcessedRecord[] {
+  const out: ProcessedRecord[] = [];
+  for (const m of collector.messages) {
+    if (!m.value) continue;
+    const v = JSON.parse(m.value.toString('utf8')) as {
+      org_id: string;
+      entity: { customer_number?: string; seq?: number };
+      source: { event_id: string };
+      meta: { change_id: string };
+    };
+    if (v.org_id !== org) continue;
+    out.push({
+      partition: m.partition,
+      offset: m.offset,
+      changeId: v.meta.change_id,
+      eventId: v.source.event_id,
+      customer: String(v.entity.customer_number),
+      seq: Number(v.entity.seq),
+      receivedAt: seenAt.get(`${m.partition}:${m.offset}`) ?? Date.now(),
+    });
+  }
+  return out;
+}
+
+function sentAtOf(load: LoadGenerator, p: ProcessedRecord): number | undefined {
+  return load.changes.find((c) => c.customer === p.customer && c.seq === p.seq)?.sentAt;
+}
+
+async function storedEntities(url: string, org: string): Promise<StoredEntity[]> {
+  const store = await MongoStore.connect({
+    url,
+    logger: createLogger({ service: 'chaos', level: 'warn' }),
+    appName: 'chaos-check',
+  });
+  try {
+    const docs = await store
+      .collection<{ _org: string; _schema: string; customer_number?: string; seq?: number }>('entities')
+      .find({ _org: org, _schema: 'contact' })
+      .toArray();
+    return docs.map((d) => ({ customer: String(d.customer_number), seq: Number(d.seq) }));
+  } finally {
+    await store.close();
+  }
+}
+
+function printReport(
+  summary: { durationSeconds: number; unplannedExits: string[] },
+  report: Report,
+  faults: FaultRecord[],
+) {
+  const line = (label: string, value: unknown) => process.stdout.write(`  ${label.padEnd(34)} ${value}\n`);
+  process.stdout.write(`\nChaos report (${form.name} form, seed ${seed}, ${summary.durationSeconds} s)\n`);
+  line('events sent', report.sent);
+  line('accepted (success)', report.accepted - report.acceptedOnRetry);
+  line('accepted, answer lost (skipped on retry)', report.acceptedOnRetry);
+  line('not accepted (ignored)', report.notAccepted);
+  line('processed', report.processed);
+  line('failed (dead-lettered)', report.failed);
+  line('lost', report.lost);
+  line('duplicated processed messages', report.duplicated.messages);
+  line('changes applied twice', report.duplicated.changes);
+  line('entities expected / stored', `${report.entities.expected} / ${report.entities.stored}`);
+  line('duplicate entities', report.entities.duplicates.length);
+  line('entities missing their last update', report.entities.stale.length);
+  line('kills and restarts survived', faults.filter((f) => !f.error).length);
+  line('unplanned exits (restarted)', summary.unplannedExits.length);
+  process.stdout.write('  faults (time to recover = fault until an event sent after it was processed):\n');
+  for (const f of faults) {
+    const recovered = f.recoveredMs === undefined ? 'n/a' : `${(f.recoveredMs / 1000).toFixed(1)} s`;
+    process.stdout.write(
+      `    - ${f.name.padEnd(34)} recovered in ${recovered}${f.error ? ` (failed: ${f.error})` : ''}\n`,
+    );
+  }
+  if (report.lostKeys.length > 0) process.stdout.write(`  lost, e.g.: ${report.lostKeys.join(', ')}\n`);
+  if (report.duplicated.examples.length > 0) {
+    process.stdout.write(`  duplicated, e.g.: ${report.duplicated.examples.join('; ')}\n`);
+  }
+  if (report.entities.stale.length > 0) {
+    process.stdout.write(`  stale, e.g.: ${JSON.stringify(report.entities.stale.slice(0, 5))}\n`);
+  }
+  process.stdout.write(`  result: ${passed(report) ? 'PASSED' : 'FAILED'}\n\n`);
+}
+
+/** A small seeded generator, so a run can be repeated with `--seed`. */
+function mulberry32(a: number): () => number {
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    log(`chaos run failed: ${(err as Error).stack ?? err}`);
+    process.exit(1);
+  },
+);

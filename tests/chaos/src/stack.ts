@@ -1,0 +1,223 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export type ServiceName = 'config-service' | 'ingest-gateway' | 'mapper' | 'entity-writer' | 'edge';
+
+export interface ChaosPorts {
+  /** The edge; the services follow (+1 gateway, +2 config, +3 mapper, +4 writer, +5/+6 second mapper/writer). */
+  base: number;
+  kafka: number;
+  controller: number;
+  mongo: number;
+}
+
+const OFFSET: Record<ServiceName, number> = {
+  edge: 0,
+  'ingest-gateway': 1,
+  'config-service': 2,
+  mapper: 3,
+  'entity-writer': 4,
+};
+
+type StackModule = typeof import('../../../deploy/local/stack.mjs');
+
+interface Instance {
+  name: ServiceName;
+  index: number;
+  port: number;
+  child: ChildProcess;
+  /** Set when we stop or kill it on purpose; otherwise an exit is a crash and the supervisor restarts it. */
+  planned: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A complete local stack of its own (Kafka, FerretDB, every service) on separate ports and a fresh data
+ * directory, with the controls the chaos test needs: SIGKILL and restart a service instance, add or remove
+ * instances, restart the broker or the database. Like an orchestrator, it restarts an instance that exits
+ * on its own (a consume loop that dies exits the process) and counts those restarts.
+ */
+export class ChaosStack {
+  private infra!: StackModule;
+  private readonly instances = new Map<string, Instance>();
+  private readonly env: Record<string, string>;
+  readonly unplannedExits: string[] = [];
+  private closing = false;
+
+  constructor(
+    private readonly repo: string,
+    readonly ports: ChaosPorts,
+    private readonly logDir: string,
+  ) {
+    const url = (name: ServiceName) => `http://127.0.0.1:${ports.base + OFFSET[name]}`;
+    this.env = {
+      ...devEnv(repo),
+      KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
+      MONGO_URL: `mongodb://127.0.0.1:${ports.mongo}/erp_hub`,
+      INGEST_GATEWAY_URL: url('ingest-gateway'),
+      CONFIG_SERVICE_URL: url('config-service'),
+      MAPPER_URL: url('mapper'),
+      ENTITY_WRITER_URL: url('entity-writer'),
+      PUBLIC_BASE_URL: url('edge'),
+      // Shorter waits than production so a killed instance's partitions move on quickly.
+      SHUTDOWN_TIMEOUT_MS: '15000',
+    };
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.ports.base}`;
+  }
+
+  get brokers(): string[] {
+    return [this.env.KAFKA_BROKERS!];
+  }
+
+  get mongoUrl(): string {
+    return this.env.MONGO_URL!;
+  }
+
+  get authSecret(): string {
+    return this.env.AUTH_JWT_SECRET!;
+  }
+
+  get authIssuer(): string {
+    return this.env.AUTH_JWT_ISSUER!;
+  }
+
+  /** Starts Kafka and FerretDB (fresh data, the shared binary cache) and every service. */
+  async start(): Promise<void> {
+    const local = path.join(this.repo, '.local');
+    Object.assign(process.env, {
+      HUB_LOCAL_DIR: path.join(local, 'chaos'),
+      HUB_CACHE_DIR: path.join(local, 'cache'),
+      KAFKA_PORT: String(this.ports.kafka),
+      KAFKA_CONTROLLER_PORT: String(this.ports.controller),
+      MONGO_PORT: String(this.ports.mongo),
+    });
+    this.infra = (await import('../../../deploy/local/stack.mjs')) as StackModule;
+    if ((await this.infra.kafkaAnswers()) || (await this.infra.mongoAnswers())) {
+      throw new Error(
+        `ports ${this.ports.kafka}/${this.ports.mongo} are taken: is another chaos run active? (.local/chaos/run)`,
+      );
+    }
+    this.infra.useFreshData('data');
+    await this.infra.up();
+    for (const name of ['config-service', 'ingest-gateway', 'mapper', 'entity-writer', 'edge'] as const) {
+      await this.startInstance(name, 0);
+    }
+  }
+
+  portOf(name: ServiceName, index: number): number {
+    if (index === 0) return this.ports.base + OFFSET[name];
+    if (name === 'mapper') return this.ports.base + 4 + index * 2 - 1; // 5, 7, ...
+    if (name === 'entity-writer') return this.ports.base + 4 + index * 2; // 6, 8, ...
+    throw new Error(`only the mapper and the writer run more than one instance here, not ${name}`);
+  }
+
+  running(name: ServiceName): number[] {
+    return [...this.instances.values()].filter((i) => i.name === name).map((i) => i.index);
+  }
+
+  async startInstance(name: ServiceName, index: number, timeoutMs = 90_000): Promise<void> {
+    const port = this.portOf(name, index);
+    mkdirSync(this.logDir, { recursive: true });
+    const log = createWriteStream(path.join(this.logDir, `${name}-${index}.log`), { flags: 'a' });
+    const child = spawn(process.execPath, [path.join(this.repo, 'services', name, 'dist/main.js')], {
+      cwd: this.repo,
+      env: { ...process.env, ...this.env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    const instance: Instance = { name, index, port, child, planned: false };
+    const id = `${name}#${index}`;
+    this.instances.set(id, instance);
+    child.once('exit', (code, signal) => {
+      if (this.instances.get(id) === instance) this.instances.delete(id);
+      if (instance.planned || this.closing) return;
+      this.unplannedExits.push(`${id} exited (${signal ?? code}) at ${new Date().toISOString()}`);
+      // What an orchestrator does: start it again.
+      setTimeout(() => {
+        if (!this.closing && !this.instances.has(id)) void this.startInstance(name, index).catch(() => {});
+      }, 1_000);
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (!(await ready(port))) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`${id} exited during start-up; see ${this.logDir}`);
+      }
+      if (Date.now() > deadline)
+        throw new Error(`${id} not ready within ${timeoutMs} ms; see ${this.logDir}`);
+      await sleep(200);
+    }
+  }
+
+  /** SIGKILL: no shutdown hook runs, in-flight work and uncommitted offsets are abandoned. */
+  async kill(name: ServiceName, index = 0): Promise<void> {
+    const instance = this.instances.get(`${name}#${index}`);
+    if (!instance) throw new Error(`${name}#${index} is not running`);
+    instance.planned = true;
+    const exited = new Promise((r) => instance.child.once('exit', r));
+    instance.child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** SIGTERM: the service's ordered shutdown (stop intake, drain, commit, close). */
+  async stop(name: ServiceName, index = 0, graceMs = 30_000): Promise<void> {
+    const instance = this.instances.get(`${name}#${index}`);
+    if (!instance) return;
+    instance.planned = true;
+    const exited = new Promise((r) => instance.child.once('exit', r));
+    instance.child.kill('SIGTERM');
+    const timer = setTimeout(() => instance.child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async restartBroker(): Promise<void> {
+    await this.infra.stopProcess('kafka');
+    await this.infra.startKafka();
+  }
+
+  async restartDatabase(): Promise<void> {
+    await this.infra.stopProcess('ferretdb');
+    await this.infra.startFerretdb();
+  }
+
+  private closed: Promise<void> | undefined;
+
+  /** Stops every instance (SIGTERM, in intake-first order) and the infrastructure. Safe to call twice. */
+  close(): Promise<void> {
+    this.closed ??= this.shutdown();
+    return this.closed;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closing = true;
+    const order: ServiceName[] = ['edge', 'ingest-gateway', 'mapper', 'entity-writer', 'config-service'];
+    for (const name of order) {
+      for (const index of this.running(name)) await this.stop(name, index, 15_000);
+    }
+    await this.infra?.down();
+  }
+}
+
+async function ready(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+function devEnv(repo: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(path.join(repo, 'deploy/local/dev.env'), 'utf8').split('\n')) {
+    const m = /^\s*([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m) env[m[1]!] = m[2]!.trim();
+  }
+  return env;
+}
