@@ -262,7 +262,7 @@ export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): 
     },
     reportLag(admin) {
       if (!metrics) return async () => undefined;
-      void stopLag?.(); // started again: one measurement per runner
+      void stopLag?.().catch(() => undefined); // started again: one measurement per runner
       let client: Promise<Admin> | undefined;
       const measure = async () => {
         try {
@@ -283,7 +283,7 @@ export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): 
         remove();
         const open = client;
         client = undefined;
-        if (open) await (await open.catch(() => undefined))?.disconnect();
+        if (open) await (await open.catch(() => undefined))?.disconnect().catch(() => undefined);
       };
       return stopLag;
     },
