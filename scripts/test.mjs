@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: every check and test, integration tests on the real stack. Starts Kafka, FerretDB and the
-// services for the run when they are not already up, and stops what it started afterwards.
+// `npm test`: every check and test, integration tests on the real stack, then the chaos test's short form.
+// Starts Kafka, FerretDB and the services for the run when they are not already up, and stops what it
+// started afterwards.
 import { spawnSync } from 'node:child_process';
 import { down, kafkaAnswers, mongoAnswers, REPO, up, useFreshData } from '../deploy/local/stack.mjs';
 import { containersUp, dockerAvailable } from './lib/containers.mjs';
@@ -49,4 +50,7 @@ try {
   await containers?.stop();
   await down(infra);
 }
+// The chaos test's short form (issue 5), on a stack of its own: SIGKILLs and restarts services, the broker
+// and the database under load, then fails on any lost or duplicated change. `npm run chaos` is the long form.
+if (code === 0) code = step('chaos test, short form', 'npx', ['tsx', 'tests/chaos/src/main.ts', '--short']);
 process.exit(code);

@@ -1,5 +1,5 @@
 export { ConfigView, type IntegrationSnapshot } from './config-view.js';
-export { deadLetterRecord, type FailedMessage } from './dead-letter.js';
+export { deadLetterMonitoringRecord, deadLetterRecord, type FailedMessage } from './dead-letter.js';
 export { decodeMessage, MessageSchemaError } from './decode.js';
 export {
   IntegrationRecord,
@@ -26,5 +26,17 @@ export {
   PruneScopeUpdateMessage,
   RoutedBy,
 } from './messages.js';
+export {
+  MonitoringCategory,
+  MonitoringLevel,
+  MonitoringRecord,
+  MonitoringStage,
+  monitoringCategory,
+  monitoringMessage,
+  monitoringRecord,
+  monitoringRecordId,
+  nameUuid,
+  type RecordInput,
+} from './monitoring.js';
 export { type RouteTarget, routeEvent } from './routing.js';
 export { Headers, type TopicName, Topics } from './topics.js';

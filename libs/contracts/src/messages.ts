@@ -59,6 +59,10 @@ export const EntityUpdateMessage = Type.Object({
   use_case_id: Type.String(),
   event_id: Type.String(),
   correlation_id: Type.String(),
+  /** Added for monitoring (additive): the inbound event's type, name and when the gateway received it. */
+  event_type: Type.Optional(Type.String()),
+  event_name: Type.Optional(Type.String()),
+  received_at: Type.Optional(Type.String()),
   entity_schema: Type.String(),
   mode: EntityMode,
   /** Unique-id attribute name -> value, as mapped. */
@@ -78,6 +82,10 @@ const UpdateProvenance = {
   use_case_id: Type.String(),
   event_id: Type.String(),
   correlation_id: Type.String(),
+  /** Added for monitoring (additive): the inbound event's type, name and when the gateway received it. */
+  event_type: Type.Optional(Type.String()),
+  event_name: Type.Optional(Type.String()),
+  received_at: Type.Optional(Type.String()),
 };
 
 /** `{ "$entity_unique_ids": {...} }`: a meter or counter named by its unique ids. */

@@ -13,6 +13,8 @@ export const Topics = {
   configChanges: 'erp.config.changes',
   /** Messages that can never succeed, with their provenance and error. */
   deadLetters: 'erp.dead-letters',
+  /** One monitoring record per stage of an event's life (docs/monitoring.md). Key: event id. */
+  monitoringEvents: 'erp.monitoring.events',
 } as const;
 
 export type TopicName = (typeof Topics)[keyof typeof Topics];

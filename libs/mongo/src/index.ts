@@ -48,6 +48,12 @@ export class MongoStore {
       connectTimeoutMS: 5_000,
       retryWrites: false,
       maxPoolSize: 20,
+      // Polling server monitoring: with the default ('auto'), a FerretDB restart within a second or so of
+      // connecting left the client unable to select the server for good (every operation failed with
+      // "connection N closed" until the process restarted; reproduced outside the services, and seen by
+      // the chaos test). Polling every 5 s recovers within seconds, on MongoDB too.
+      serverMonitoringMode: 'poll',
+      heartbeatFrequencyMS: 5_000,
       // Command events feed the database spans (tracing.ts); without a span active they cost an event.
       monitorCommands: true,
     });

@@ -9,14 +9,17 @@ import {
   registerProbes,
   registerRateLimit,
 } from '@hub/http';
-import type { MessageProducer } from '@hub/kafka';
+import type { KafkaClient, MessageProducer } from '@hub/kafka';
 import { type MongoStore, WindowCounter } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import type { ConfigServiceConfig } from './config.js';
+import { MonitoringRepository } from './monitoring/repository.js';
+import { monitoringSink } from './monitoring/sink.js';
 import { ConfigPublisher } from './publisher.js';
 import { IntegrationsRepository } from './repository.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerIntegrationRoutes } from './routes/integrations.js';
+import { registerMonitoringRoutes } from './routes/monitoring.js';
 import { registerSimulationRoutes } from './routes/simulation.js';
 import { registerUseCaseChangeRoutes, registerUseCaseRoutes } from './routes/use-cases.js';
 import { UseCaseService } from './use-cases.js';
@@ -25,9 +28,15 @@ export interface ConfigServiceDeps {
   logger: Logger;
   mongo: MongoStore;
   producer: MessageProducer;
+  kafka: KafkaClient;
+  /** The monitoring sink's consume loop died for good: log and exit. */
+  onFatal: (err: unknown) => void;
 }
 
-/** The config-service's HTTP app: integrations, use cases (and their topic snapshots). */
+/**
+ * The config-service: integrations, use cases (and their topic snapshots), stored events, and
+ * monitoring (the sink from `erp.monitoring.events` into Mongo, the read APIs, the retention sweeper).
+ */
 export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceDeps) {
   const app = createHttpServer({ logger: deps.logger });
   const repository = new IntegrationsRepository(deps.mongo);
@@ -35,6 +44,18 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   const publisher = new ConfigPublisher(repository, deps.producer);
   const useCases = new UseCaseService(repository);
   let closing = false;
+  const monitoring = new MonitoringRepository(deps.mongo, config.MONITORING_RETENTION_DAYS);
+  await monitoring.ensureIndexes();
+  const metrics = createMetrics('config-service');
+  const sink = monitoringSink({
+    groupId: config.MONITORING_GROUP_ID,
+    kafka: deps.kafka,
+    producer: deps.producer,
+    repository: monitoring,
+    logger: deps.logger,
+    onFatal: deps.onFatal,
+    metrics,
+  });
 
   await registerAuth(app, { secret: config.AUTH_JWT_SECRET, issuer: config.AUTH_JWT_ISSUER });
   const requestCounter = new WindowCounter(deps.mongo);
@@ -43,12 +64,13 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     windowMs: 60_000,
     hit: (key, windowMs, limit) => requestCounter.hit(key, windowMs, limit),
   });
-  registerMetrics(app, createMetrics('config-service'));
+  registerMetrics(app, metrics);
   registerProbes(app, {
-    live: () => combine({ process: true }),
+    live: () => combine({ process: true, monitoringSink: sink.health().alive }),
     ready: async () =>
       combine({
         accepting: !closing,
+        monitoringSink: sink.health().ready,
         mongo: await deps.mongo.ping().then(
           () => true,
           () => false,
@@ -62,13 +84,46 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   const events = new EventStore(deps.mongo);
   await events.ensureIndexes();
   registerEventRoutes(app, { repository, events, producer: deps.producer });
+  registerMonitoringRoutes(app, {
+    repository,
+    monitoring,
+    events,
+    producer: deps.producer,
+    traceMaxSpans: config.MONITORING_TRACE_MAX_SPANS,
+  });
   app.addHook('onClose', async () => {
     closing = true;
   });
-  return app;
+
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweep = async () => {
+    try {
+      const removed = await monitoring.sweep();
+      if (removed > 0) deps.logger.info({ removed }, 'monitoring records past retention removed');
+    } catch (err) {
+      deps.logger.warn({ err }, 'sweeping monitoring records failed; the next sweep retries');
+    }
+  };
+  return {
+    app,
+    /** Starts the monitoring sink (resolves once it runs) and the retention sweeper. */
+    start: async () => {
+      await sink.start();
+      sweeper = setInterval(sweep, config.MONITORING_SWEEP_INTERVAL_MS);
+      sweeper.unref();
+      void sweep();
+    },
+    /** Stops the sweeper and the sink: finishes the in-flight record, commits, leaves the group. */
+    stopSink: async () => {
+      if (sweeper) clearInterval(sweeper);
+      await sink.stop();
+    },
+  };
 }
 
 export const TOPICS_OWNED = (partitions: number) => [
   { topic: Topics.configChanges, partitions: 1, compacted: true },
   { topic: Topics.inboundEvents, partitions },
+  { topic: Topics.monitoringEvents, partitions },
+  { topic: Topics.deadLetters, partitions },
 ];

@@ -18,6 +18,14 @@ export const ConfigServiceEnv = Type.Object({
   ...MongoEnv,
   ...AuthEnv,
   ...RateLimitEnv,
+  /** How long monitoring records are kept (docs/monitoring.md). */
+  MONITORING_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 30 }),
+  /** How often monitoring records past retention are removed (by every instance; idempotent). */
+  MONITORING_SWEEP_INTERVAL_MS: Type.Integer({ minimum: 1000, default: 10 * 60 * 1000 }),
+  /** The consumer group of the monitoring sink (`erp.monitoring.events` → Mongo). */
+  MONITORING_GROUP_ID: Type.String({ minLength: 1, default: 'config-service-monitoring' }),
+  /** Spans returned by `getMonitoringTraceByCorrelation` at most (then `truncated`). */
+  MONITORING_TRACE_MAX_SPANS: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
 });
 export type ConfigServiceConfig = Static<typeof ConfigServiceEnv>;
 

@@ -18,13 +18,22 @@ try {
   await kafka.ensureTopics(TOPICS_OWNED(config.KAFKA_TOPIC_PARTITIONS));
   const producer = await kafka.producer();
   const mongo = await MongoStore.connect({ url: config.MONGO_URL, logger, appName: 'config-service' });
-  const app = await buildApp(config, { logger, mongo, producer });
+  const service = await buildApp(config, {
+    logger,
+    mongo,
+    producer,
+    kafka,
+    onFatal: () => process.exit(1), // the orchestrator restarts us
+  });
+  const { app } = service;
   await app.listen({ host: config.HOST, port: config.PORT });
+  await service.start();
 
   const shutdown = installShutdown(
     logger,
     [
       { name: 'stop http intake and drain requests', run: () => app.close() },
+      { name: 'stop the monitoring sink, commit offsets', run: () => service.stopSink() },
       { name: 'close kafka producer', run: () => producer.close() },
       { name: 'close mongo', run: () => mongo.close() },
       { name: 'flush traces', run: () => tracing.shutdown() },

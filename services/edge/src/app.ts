@@ -67,6 +67,19 @@ export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
           const traceparent = traceparentOf();
           return { ...headers, 'x-request-id': request.id, ...(traceparent ? { traceparent } : {}) };
         },
+        // A service that is restarting or gone answers like the services do when *their* dependencies
+        // are: 503 with Retry-After (504 on a timeout), so clients retry instead of giving up on a 500.
+        onError: (reply, { error }) => {
+          const timeout = /timeout/i.test(error.name) || /timeout/i.test(error.message);
+          reply.log.warn({ err: error, upstream }, 'upstream unavailable');
+          void reply
+            .code(timeout ? 504 : 503)
+            .header('retry-after', '5')
+            .send({
+              code: timeout ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE',
+              message: `the service behind ${prefix} is ${timeout ? 'not answering in time' : 'unavailable'}; retry the request`,
+            });
+        },
       },
     });
   }

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 type Json = Record<string, unknown>;
 
-/** The reference's operations this server implements (API_SCOPE.md; monitoring follows in its own issue). */
+/** The reference's operations this server implements (API_SCOPE.md). */
 export const SERVED_OPERATIONS = [
   'processErpUpdatesEvents',
   'processErpUpdatesEventsV2',
@@ -30,6 +30,15 @@ export const SERVED_OPERATIONS = [
   'deleteIntegrationAppMapping',
   'queryEvents',
   'replayEvents',
+  'queryInboundMonitoringEvents',
+  'getMonitoringStats',
+  'getMonitoringTimeSeries',
+  'queryMonitoringEventsV2',
+  'getMonitoringStatsV2',
+  'getMonitoringTimeSeriesV2',
+  'getAssociatedMonitoringEvents',
+  'getMonitoringTraceByCorrelation',
+  'ingestExternalMonitoringEvents',
 ] as const;
 
 const referencePath = fileURLToPath(new URL('../openapi/integration-toolkit-openapi.json', import.meta.url));

@@ -1,9 +1,11 @@
 import {
+  deadLetterMonitoringRecord,
   deadLetterRecord,
   decodeEntityUpdatesMessage,
   type EntityUpdatesTopicMessage,
   Headers,
   MessageSchemaError,
+  monitoringMessage,
   Topics,
 } from '@hub/contracts';
 import {
@@ -26,6 +28,7 @@ import {
 import { type MongoStore, WindowCounter } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import type { WriterConfig } from './config.js';
+import { writerRecords } from './monitoring.js';
 import { OutboxPublisher, publishedCheck } from './outbox.js';
 import { PruneApplier } from './prune.js';
 import { ReadingsApplier } from './readings.js';
@@ -34,7 +37,7 @@ import { EntityRefs } from './refs.js';
 import { EntitiesRepository, SOFT_DELETE_RETENTION_MS } from './repository.js';
 import { registerEntityRoutes } from './routes.js';
 import { PruneRuns } from './runs.js';
-import { EntityWriter } from './writer.js';
+import { EntityWriter, type WriteNotes } from './writer.js';
 
 /** How often soft-deleted entities past their retention are purged (by any instance; idempotent). */
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
@@ -66,6 +69,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     update: EntityUpdatesTopicMessage,
     trace: Record<string, string>,
     attempt: number,
+    notes: WriteNotes,
   ) => {
     switch (update.kind) {
       case 'prune_scope':
@@ -75,7 +79,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
       case 'meter_reading_prune_scope':
         return readingsApplier.prune(update, attempt);
       default:
-        return writer.apply(update, trace);
+        return writer.apply(update, trace, notes);
     }
   };
 
@@ -106,7 +110,13 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
       }
       const traceparent = message.headers[Headers.traceparent];
       const traceHeaders: Record<string, string> = traceparent ? { [Headers.traceparent]: traceparent } : {};
-      const outcome = await applyOne(update, traceHeaders, attempt);
+      const notes: WriteNotes = { created: [] };
+      const outcome = await applyOne(update, traceHeaders, attempt, notes);
+      // Before the offset is committed: a failure here retries the message, which then finds the update
+      // applied and writes the same record ids (outcome `unchanged`).
+      await deps.producer.send(
+        writerRecords(update, outcome, notes).map((r) => monitoringMessage(r, message.headers)),
+      );
       writes.inc({ kind: update.kind ?? 'entity', outcome: String(outcome) });
       deps.logger.info(
         {
@@ -127,7 +137,11 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
         { code: error.code, err: error, offset: message.offset },
         'entity update dead-lettered',
       );
-      await deps.producer.send([deadLetterRecord('entity-writer', message, error, attempts)]);
+      const record = deadLetterMonitoringRecord('entity-writer', message, error, attempts);
+      await deps.producer.send([
+        deadLetterRecord('entity-writer', message, error, attempts),
+        ...(record ? [monitoringMessage(record, message.headers)] : []),
+      ]);
       deadLetters.inc({ code: error.code });
     },
     onFatal: deps.onFatal,
@@ -188,4 +202,5 @@ export const TOPICS_OWNED = (partitions: number) => [
   { topic: Topics.entityUpdates, partitions },
   { topic: Topics.entitiesProcessed, partitions },
   { topic: Topics.deadLetters, partitions },
+  { topic: Topics.monitoringEvents, partitions },
 ];

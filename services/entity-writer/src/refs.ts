@@ -6,6 +6,13 @@ import { lookupConditions, RESERVED_ATTRIBUTES, writableAttributes } from './loo
 import { type OutboxPublisher, type Provenance, processedMessage } from './outbox.js';
 import { type EntitiesRepository, type EntityDoc, entityView } from './repository.js';
 
+/** A relation target this writer created (reported in monitoring as `relation_target_created`). */
+export interface CreatedTarget {
+  schema: string;
+  entityId: string;
+  uniqueIds: Record<string, unknown>;
+}
+
 /** An entity named by its schema and unique ids (a relation item, a relation_ref target, a meter). */
 export interface EntityRef {
   schema: string;
@@ -77,13 +84,14 @@ export class EntityRefs {
     refs: EntityRef[],
     where: string,
     traceHeaders: Record<string, string>,
+    created?: CreatedTarget[],
   ): Promise<EntityDoc[]> {
     const found = await Promise.all(refs.map((ref) => this.find(source.org_id, ref, where)));
     const out: EntityDoc[] = [];
     for (const [i, ref] of refs.entries()) {
       out.push(
         found[i] ??
-          (await this.create(source, ref, `${source.update_id}|${where}|${i}`, where, traceHeaders)),
+          (await this.create(source, ref, `${source.update_id}|${where}|${i}`, where, traceHeaders, created)),
       );
     }
     return out;
@@ -95,6 +103,7 @@ export class EntityRefs {
     changeId: string,
     where: string,
     traceHeaders: Record<string, string>,
+    createdTargets?: CreatedTarget[],
   ): Promise<EntityDoc> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const now = new Date().toISOString();
@@ -118,6 +127,7 @@ export class EntityRefs {
       });
       if (created) {
         await this.outbox.flush(created, traceHeaders, changeId);
+        createdTargets?.push({ schema: ref.schema, entityId: created._id, uniqueIds: ref.uniqueIds });
         return created;
       }
       const winner = await this.find(source.org_id, ref, where); // a concurrent creator won

@@ -9,7 +9,7 @@ import {
 } from './attributes.js';
 import { writableAttributes } from './lookup.js';
 import type { Provenance } from './outbox.js';
-import type { EntityRef, EntityRefs } from './refs.js';
+import type { CreatedTarget, EntityRef, EntityRefs } from './refs.js';
 
 /** A relation item as the mapper writes it (libs/mapping README, "Relations"). */
 interface RelationItem {
@@ -67,6 +67,7 @@ export async function resolveAttributes(
   refs: EntityRefs,
   update: Provenance & { entity_schema: string; attributes: Record<string, unknown> },
   traceHeaders: Record<string, string>,
+  created?: CreatedTarget[],
 ): Promise<Record<string, ResolvedAttribute>> {
   const out: Record<string, ResolvedAttribute> = {};
   for (const [attribute, value] of Object.entries(writableAttributes(update.attributes))) {
@@ -74,7 +75,7 @@ export async function resolveAttributes(
     const relation = relationOperation(value, '$relation', where);
     if (relation) {
       const items = relation.items as unknown as RelationItem[];
-      const docs = await refs.findOrCreateAll(update, items.map(refOf), where, traceHeaders);
+      const docs = await refs.findOrCreateAll(update, items.map(refOf), where, traceHeaders, created);
       const links: RelationLink[] = docs.map((doc, i) => ({
         entity_id: doc._id,
         _schema: items[i]!._schema,
@@ -90,7 +91,7 @@ export async function resolveAttributes(
         if (typeof item.path !== 'string' || item.value === undefined)
           throw invalid(`${where}[${i}]`, 'a relation_ref item needs "path" (string) and "value"');
       });
-      const targets = await refs.findOrCreateAll(update, items.map(refOf), where, traceHeaders);
+      const targets = await refs.findOrCreateAll(update, items.map(refOf), where, traceHeaders, created);
       const links: RelationRefLink[] = [];
       for (const [i, item] of items.entries()) {
         const _id = await refs.upsertRefValue(

@@ -2,7 +2,7 @@ import { type EntityUpdateMessage, entityKey } from '@hub/contracts';
 import { PermanentError } from '@hub/kafka';
 import { mergeAttributes, type ResolvedAttribute } from './attributes.js';
 import { type OutboxPublisher, processedMessage } from './outbox.js';
-import { type EntityRefs, isDirectId } from './refs.js';
+import { type CreatedTarget, type EntityRefs, isDirectId } from './refs.js';
 import type { EntitiesRepository, EntityDoc } from './repository.js';
 import { entityView } from './repository.js';
 import { resolveAttributes } from './resolve.js';
@@ -16,6 +16,14 @@ export type WriteOutcome =
   | 'nothing_to_delete';
 
 type Step = 'retry' | { result: WriteOutcome; doc?: EntityDoc };
+
+/** What a write did besides its outcome, for its monitoring records. */
+export interface WriteNotes {
+  /** Relation targets created from their unique ids on the way. */
+  created: CreatedTarget[];
+  /** The entity written (absent when there was none to delete). */
+  entityId?: string;
+}
 
 /**
  * Applies one entity update: look up by all unique ids (none: create; one: merge; several: error;
@@ -31,20 +39,27 @@ export class EntityWriter {
     private readonly outbox: OutboxPublisher,
   ) {}
 
-  async apply(update: EntityUpdateMessage, traceHeaders: Record<string, string>): Promise<WriteOutcome> {
+  async apply(
+    update: EntityUpdateMessage,
+    traceHeaders: Record<string, string>,
+    notes: WriteNotes = { created: [] },
+  ): Promise<WriteOutcome> {
     const where = `update ${update.update_id} (${update.entity_schema})`;
     const ref = { schema: update.entity_schema, uniqueIds: update.unique_ids };
     const direct = isDirectId(update.unique_ids);
     // Checks the unique ids (and a direct id) before anything else is written.
     let current = await this.refs.find(update.org_id, ref, where);
     if (current?._hub.applied.includes(update.update_id)) {
+      notes.entityId = current._id;
       await this.outbox.flush(current, traceHeaders);
       return 'already_applied';
     }
-    const resolved = update.mode === 'upsert' ? await resolveAttributes(this.refs, update, traceHeaders) : {};
+    const resolved =
+      update.mode === 'upsert' ? await resolveAttributes(this.refs, update, traceHeaders, notes.created) : {};
     for (let attempt = 1; attempt <= 20; attempt++) {
       if (attempt > 1) current = await this.refs.find(update.org_id, ref, where);
       if (current?._hub.applied.includes(update.update_id)) {
+        notes.entityId = current._id;
         await this.outbox.flush(current, traceHeaders);
         return 'already_applied';
       }
@@ -53,6 +68,7 @@ export class EntityWriter {
         ? await this.change(current, update, resolved, traceHeaders)
         : await this.create(update, resolved);
       if (step === 'retry') continue;
+      notes.entityId = step.doc?._id ?? current?._id;
       await this.outbox.flush(step.doc, traceHeaders, update.update_id);
       return step.result;
     }

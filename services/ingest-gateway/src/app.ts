@@ -207,6 +207,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
 export const TOPICS_OWNED = (partitions: number) => [
   { topic: Topics.inboundEvents, partitions },
   { topic: Topics.configChanges, partitions: 1, compacted: true },
+  { topic: Topics.monitoringEvents, partitions },
 ];
 
 /** A v1/v2 `ErpEvent`, normalised (the event name is its `object_type`). */

@@ -1,4 +1,4 @@
-import { ConfigView } from '@hub/contracts';
+import { ConfigView, Topics } from '@hub/contracts';
 import { EventStore } from '@hub/event-store';
 import type { MessageProducer, OutgoingMessage, TopicMirror } from '@hub/kafka';
 import { MongoStore } from '@hub/mongo';
@@ -90,11 +90,17 @@ describe('ingest when the broker fails', () => {
     failing = false;
     const retry = await ingest(request(), deps);
     expect(retry.results[0]!.status).toBe('success');
-    expect(sent).toHaveLength(1);
+    const on = (topic: string) => sent.filter((m) => m.topic === topic);
+    expect(on(Topics.inboundEvents)).toHaveLength(1);
 
     const duplicate = await ingest(request(), deps);
     expect(duplicate.results[0]!.status).toBe('skipped');
-    expect(sent).toHaveLength(1);
+    expect(on(Topics.inboundEvents)).toHaveLength(1);
+    // Each answered event has its monitoring record, in the same batch as the events.
+    expect(on(Topics.monitoringEvents).map((m) => (m.value as { stage: string }).stage)).toEqual([
+      'accepted',
+      'skipped',
+    ]);
   });
 
   it('takes over the claim of a request that died before answering, keeping its event id', async () => {
@@ -111,8 +117,10 @@ describe('ingest when the broker fails', () => {
       { ...deps, dedupe },
     );
     expect(retry.results[0]).toMatchObject({ status: 'success', event_id: 'ev-of-the-dead-request' });
-    expect(sent.slice(before).map((m) => (m.value as { event_id: string }).event_id)).toEqual([
-      'ev-of-the-dead-request',
+    // The event and its monitoring record, both under the dead request's event id.
+    expect(sent.slice(before).map((m) => [m.topic, (m.value as { event_id: string }).event_id])).toEqual([
+      [Topics.inboundEvents, 'ev-of-the-dead-request'],
+      [Topics.monitoringEvents, 'ev-of-the-dead-request'],
     ]);
     const again = await ingest(
       { ...request(), events: [{ ...request().events[0]!, deduplicationId: 'died-1' }] },

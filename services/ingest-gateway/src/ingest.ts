@@ -2,6 +2,9 @@ import {
   type ConfigView,
   Headers,
   type InboundEventMessage,
+  type MonitoringRecord,
+  monitoringMessage,
+  monitoringRecord,
   newEventId,
   routeEvent,
   Topics,
@@ -155,6 +158,45 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     });
   };
 
+  const records: MonitoringRecord[] = [];
+  const record = (
+    index: number,
+    eventId: string,
+    correlationId: string,
+    outcome: Pick<MonitoringRecord, 'stage' | 'level' | 'code' | 'message' | 'final'> & {
+      useCaseId?: string;
+      category?: MonitoringRecord['category'];
+      detail?: Record<string, unknown>;
+    },
+  ) => {
+    const event = request.events[index]!;
+    records.push(
+      monitoringRecord({
+        org_id: request.orgId,
+        integration_id: integrationId,
+        event_id: eventId,
+        correlation_id: correlationId,
+        use_case_id: outcome.useCaseId,
+        stage: outcome.stage,
+        level: outcome.level,
+        code: outcome.code,
+        message: outcome.message,
+        final: outcome.final,
+        category: outcome.category,
+        detail: {
+          index,
+          ...(event.deduplicationId ? { deduplication_id: event.deduplicationId } : {}),
+          ...(event.useCaseSlug ? { use_case_slug: event.useCaseSlug } : {}),
+          ...outcome.detail,
+        },
+        ...(event.eventType ? { event_type: event.eventType } : {}),
+        object_type: event.eventName ?? event.useCaseSlug,
+        received_at: acceptedAt,
+        created_at: acceptedAt,
+      }),
+    );
+  };
+
   for (const [index, event] of request.events.entries()) {
     let eventId = newEventId();
     // Decision 2; an empty string counts as absent.
@@ -171,6 +213,15 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
         message: `events[${index}].payload: ${err.message}`,
       };
       store(index, eventId, correlationId, 'error', results[index]!.message, null);
+      record(index, eventId, correlationId, {
+        stage: 'rejected',
+        level: 'error',
+        code: 'PAYLOAD_INVALID',
+        category: 'validation',
+        message: results[index]!.message,
+        final: true,
+        detail: { format: event.format },
+      });
       continue;
     }
 
@@ -186,6 +237,13 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
         message: `no enabled inbound use case for ${what}`,
       };
       store(index, eventId, correlationId, 'ignored', results[index]!.message, null);
+      record(index, eventId, correlationId, {
+        stage: 'ignored',
+        level: 'warning',
+        code: 'NO_MATCHING_USE_CASE',
+        message: results[index]!.message,
+        final: true,
+      });
       continue;
     }
 
@@ -197,6 +255,15 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
           status: 'skipped',
           message: 'duplicate deduplication_id in this request',
         };
+        record(index, eventId, correlationId, {
+          stage: 'skipped',
+          level: 'skipped',
+          code: 'DUPLICATE_EVENT',
+          message: results[index]!.message,
+          final: true,
+          useCaseId: route.useCase.id,
+          detail: { duplicate_of: 'this request' },
+        });
         continue;
       }
       seenInRequest.add(event.deduplicationId);
@@ -207,6 +274,14 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
           status: 'skipped',
           message: `duplicate deduplication_id "${event.deduplicationId}" within the deduplication window`,
         };
+        record(index, eventId, correlationId, {
+          stage: 'skipped',
+          level: 'skipped',
+          code: 'DUPLICATE_EVENT',
+          message: results[index]!.message,
+          final: true,
+          useCaseId: route.useCase.id,
+        });
         continue;
       }
       if (outcome.kind === 'busy') {
@@ -215,6 +290,15 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
           status: 'error',
           message: `a concurrent request with deduplication_id "${event.deduplicationId}" is still in progress; retry`,
         };
+        record(index, eventId, correlationId, {
+          stage: 'rejected',
+          level: 'error',
+          code: 'DEDUPLICATION_BUSY',
+          category: 'system',
+          message: results[index]!.message,
+          final: true,
+          useCaseId: route.useCase.id,
+        });
         continue;
       }
       claim = outcome.claim;
@@ -258,6 +342,15 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     });
     results[index] = { event_id: eventId, status: 'success', message: 'Event queued for processing' };
     store(index, eventId, correlationId, 'success', results[index]!.message, route.useCase.id);
+    record(index, eventId, correlationId, {
+      stage: 'accepted',
+      level: 'success',
+      code: '',
+      message: results[index]!.message,
+      final: false,
+      useCaseId: route.useCase.id,
+      detail: { routed_by: route.routedBy, use_case_slug: route.useCase.slug },
+    });
     log.debug({ useCaseId: route.useCase.id, routedBy: route.routedBy }, 'event routed');
   }
 
@@ -279,7 +372,12 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     );
   }
   try {
-    await deps.producer.send(accepted.map((a) => a.message));
+    // The monitoring records travel in the same batch: a record exists for every answered event.
+    const traceHeaders = { [Headers.traceparent]: formatTraceparent(childTrace(parent)) };
+    await deps.producer.send([
+      ...accepted.map((a) => a.message),
+      ...records.map((r) => monitoringMessage(r, traceHeaders)),
+    ]);
   } catch (err) {
     deps.logger.error({ err, events: accepted.length }, 'could not hand events over to Kafka');
     await Promise.allSettled([releaseClaims(), deps.events.remove(stored.map((e) => e.event_id))]);

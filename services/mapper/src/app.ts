@@ -1,4 +1,10 @@
-import { ConfigView, deadLetterRecord, Topics } from '@hub/contracts';
+import {
+  ConfigView,
+  deadLetterMonitoringRecord,
+  deadLetterRecord,
+  monitoringMessage,
+  Topics,
+} from '@hub/contracts';
 import {
   Counter,
   combine,
@@ -59,12 +65,18 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
     groupId: config.KAFKA_GROUP_ID,
     topics: [Topics.inboundEvents],
     handler: async (message) => {
-      await processor.handle(message);
+      const { deadLetterCode } = await processor.handle(message);
       mapped.inc();
+      if (deadLetterCode) deadLetters.inc({ code: deadLetterCode });
     },
     onPermanentFailure: async (message, error, attempts) => {
       deps.logger.error({ code: error.code, err: error, offset: message.offset }, 'event dead-lettered');
-      await deps.producer.send([deadLetterRecord('mapper', message, error, attempts)]);
+      // The dead letter and its monitoring record in one batch, before the offset is committed.
+      const record = deadLetterMonitoringRecord('mapper', message, error, attempts);
+      await deps.producer.send([
+        deadLetterRecord('mapper', message, error, attempts),
+        ...(record ? [monitoringMessage(record, message.headers)] : []),
+      ]);
       deadLetters.inc({ code: error.code });
     },
     onFatal: deps.onFatal,
@@ -98,4 +110,5 @@ export const TOPICS_OWNED = (partitions: number) => [
   { topic: Topics.entityUpdates, partitions },
   { topic: Topics.deadLetters, partitions },
   { topic: Topics.configChanges, partitions: 1, compacted: true },
+  { topic: Topics.monitoringEvents, partitions },
 ];

@@ -5,6 +5,10 @@ import {
   Headers,
   InboundEventMessage,
   MessageSchemaError,
+  type MonitoringRecord,
+  monitoringCategory,
+  monitoringMessage,
+  monitoringRecord,
   Topics,
 } from '@hub/contracts';
 import {
@@ -18,6 +22,7 @@ import {
   CompiledMapping,
   type ExpressionLimits,
   type InboundConfiguration,
+  type MappingResult,
   PayloadError,
   parsePayload,
 } from '@hub/mapping';
@@ -43,7 +48,8 @@ export class EventProcessor {
 
   constructor(private readonly deps: ProcessorDeps) {}
 
-  async handle(message: IncomingMessage): Promise<void> {
+  /** Maps one event; returns the error code of the dead letter it sent for failed updates, if any. */
+  async handle(message: IncomingMessage): Promise<{ deadLetterCode?: string }> {
     let event: InboundEventMessage;
     try {
       event = decodeMessage(Topics.inboundEvents, InboundEventMessage, message.value);
@@ -98,6 +104,7 @@ export class EventProcessor {
       );
       log.warn({ failures: result.failures }, 'some entity updates of this event failed to map');
     }
+    out.push(...mappingRecords(event, result).map((r) => monitoringMessage(r, headers)));
     await this.deps.producer.send(out);
     log.info(
       {
@@ -109,6 +116,7 @@ export class EventProcessor {
       },
       'event mapped',
     );
+    return result.failures.length > 0 ? { deadLetterCode: result.failures[0]!.code } : {};
   }
 
   private async mappingFor(event: InboundEventMessage): Promise<CompiledMapping> {
@@ -154,4 +162,90 @@ export class EventProcessor {
     }
     return compiled;
   }
+}
+
+/**
+ * The monitoring records of one mapped event: `mapped` with the fan-out (unless every update failed),
+ * and one `mapping_failed` per update that could not be produced (its dead letter is in the same batch).
+ * An event that maps to nothing is a final `mapped` warning (`NOTHING_MAPPED`).
+ */
+export function mappingRecords(
+  event: InboundEventMessage,
+  result: Pick<
+    MappingResult,
+    | 'entity_updates'
+    | 'prune_scope_updates'
+    | 'meter_readings_updates'
+    | 'meter_readings_prune_scope_updates'
+    | 'failures'
+    | 'warnings'
+  >,
+  now = new Date().toISOString(),
+): MonitoringRecord[] {
+  const base = {
+    org_id: event.org_id,
+    integration_id: event.integration_id,
+    event_id: event.event_id,
+    correlation_id: event.correlation_id,
+    use_case_id: event.use_case_id,
+    event_type: event.event_type,
+    object_type: event.event_name,
+    received_at: event.accepted_at,
+    created_at: now,
+  };
+  const fanOut =
+    result.entity_updates.length +
+    result.prune_scope_updates.length +
+    result.meter_readings_updates.length +
+    result.meter_readings_prune_scope_updates.length;
+  const records: MonitoringRecord[] = [];
+  if (fanOut > 0 || result.failures.length === 0) {
+    records.push(
+      monitoringRecord({
+        ...base,
+        stage: 'mapped',
+        level: fanOut > 0 ? 'success' : 'warning',
+        code: fanOut > 0 ? '' : 'NOTHING_MAPPED',
+        message:
+          fanOut > 0
+            ? `mapped to ${fanOut} update${fanOut === 1 ? '' : 's'}`
+            : 'the mapping produced no updates for this event',
+        final: fanOut === 0,
+        detail: {
+          fan_out: fanOut,
+          entity_updates: result.entity_updates.length,
+          prune_scopes: result.prune_scope_updates.length,
+          meter_readings: result.meter_readings_updates.length,
+          meter_reading_prune_scopes: result.meter_readings_prune_scope_updates.length,
+          failures: result.failures.length,
+          warnings: result.warnings.length,
+          routed_by: event.routed_by,
+        },
+      }),
+    );
+  }
+  for (const f of result.failures) {
+    records.push(
+      monitoringRecord({
+        ...base,
+        stage: 'mapping_failed',
+        subject: `${f.section}:${f.entity_index}:${f.element_index ?? ''}`,
+        level: 'error',
+        code: f.code,
+        message: `${f.entity_schema}: ${f.message}`,
+        category: monitoringCategory('mapping'),
+        final: true,
+        sync_type: f.section === 'meter_readings' ? 'meter_reading' : 'entity',
+        detail: {
+          entity_schema: f.entity_schema,
+          section: f.section,
+          entity_index: f.entity_index,
+          ...(f.element_index !== undefined ? { element_index: f.element_index } : {}),
+          ...(f.attribute ? { attribute: f.attribute } : {}),
+          dead_lettered: true,
+        },
+      }),
+    );
+  }
+  return records;
 }

@@ -34,6 +34,9 @@ export function updateMessages(
     use_case_id: event.use_case_id,
     event_id: event.event_id,
     correlation_id: event.correlation_id,
+    ...(event.event_type ? { event_type: event.event_type } : {}),
+    event_name: event.event_name,
+    received_at: event.accepted_at,
   };
   const org = event.org_id;
   const meterKey = (ids: Record<string, unknown>) => entityKey(org, METER_SCHEMA, ids);

@@ -30,6 +30,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class LoadGenerator {
   readonly changes: SentChange[] = [];
+  /** When each `200` answer arrived, for recovery times. */
+  readonly acceptedAt: number[] = [];
   readonly stats: LoadStats = { requests: 0, noAnswer: 0, byStatus: {}, eventErrors: 0 };
   private stopped = false;
 
@@ -85,6 +87,7 @@ export class LoadGenerator {
       for (const change of pending) change.sentAt ||= now;
       const answer = await this.post(pending);
       if (!answer) continue;
+      this.acceptedAt.push(Date.now());
       pending = pending.filter((change, i) => {
         const result = answer[i];
         if (result?.status === 'success') {
@@ -110,14 +113,18 @@ export class LoadGenerator {
   private async post(batch: SentChange[]): Promise<Array<{ status: string; event_id: string }> | undefined> {
     this.stats.requests++;
     try {
-      const res = await fetch(`${this.baseUrl}/v2/erp/updates/events`, {
+      const res = await fetch(`${this.baseUrl}/v3/erp/updates/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
         body: JSON.stringify({
           integration_id: this.integrationId,
           events: batch.map((change) => ({
+            event_name: 'customer',
             event_type: 'UPDATE',
-            object_type: 'customer',
+            // One ordering group per customer (the business partner), as an ERP would send them: the
+            // gateway keys by integration + group, so customers spread over the partitions and the
+            // mapper can scale out while each customer's updates keep their order.
+            group_id: change.customer,
             timestamp: new Date().toISOString(),
             format: 'json',
             deduplication_id: `${this.runId}_${change.customer}_${change.seq}`,

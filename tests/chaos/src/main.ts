@@ -34,8 +34,8 @@ const { values: args } = parseArgs({
 });
 // The load runs until the last fault is over (plus a tail); the gaps between faults set the length.
 const form = args.short
-  ? { name: 'short', customers: 150, rate: 15, batch: 5, gapMs: [2_000, 6_000] as const }
-  : { name: 'long', customers: 600, rate: 25, batch: 10, gapMs: [8_000, 20_000] as const };
+  ? { name: 'short', customers: 150, rate: 15, batch: 10, gapMs: [2_000, 6_000] as const }
+  : { name: 'long', customers: 600, rate: 25, batch: 25, gapMs: [8_000, 20_000] as const };
 const plan = {
   maxEvents: Number(args['max-events'] ?? 100_000),
   customers: Number(args.customers ?? form.customers),
@@ -53,7 +53,8 @@ const between = (lo: number, hi: number) => lo + random() * (hi - lo);
 
 interface Fault {
   name: string;
-  run: (stack: ChaosStack) => Promise<void>;
+  /** May return a note for the report (e.g. the work a second instance did before it was removed). */
+  run: (stack: ChaosStack) => Promise<unknown>;
 }
 
 const killAndRestart = (name: ServiceName, pick: 'first' | 'any' = 'first'): Fault => ({
@@ -66,9 +67,19 @@ const killAndRestart = (name: ServiceName, pick: 'first' | 'any' = 'first'): Fau
     await stack.startInstance(name, index);
   },
 });
+const WORK_METRIC: Partial<Record<ServiceName, string>> = {
+  mapper: 'hub_mapped_events_total',
+  'entity-writer': 'hub_entity_writes_total',
+};
 const scale = (name: ServiceName, to: 1 | 2): Fault => ({
   name: `scale ${name} ${to === 2 ? '1→2' : '2→1'}`,
-  run: (stack) => (to === 2 ? stack.startInstance(name, 1) : stack.stop(name, 1)),
+  run: async (stack) => {
+    if (to === 2) return stack.startInstance(name, 1);
+    // Evidence that the group shared the work: what the second instance did while it ran.
+    const done = await stack.counter(name, 1, WORK_METRIC[name]!).catch(() => Number.NaN);
+    await stack.stop(name, 1);
+    return `the second instance handled ${done} messages before its ordered shutdown`;
+  },
 });
 
 const faults: Fault[] = [
@@ -90,8 +101,12 @@ if (form.name === 'long') {
 
 interface FaultRecord {
   name: string;
+  note?: string;
   at: number;
   back: number;
+  /** From the fault until the API answered `success` again. */
+  acceptingMs?: number;
+  /** From the fault until processed-entity messages flowed again after the component was back. */
   recoveredMs?: number;
   error?: string;
 }
@@ -143,7 +158,8 @@ async function main(): Promise<number> {
       const record: FaultRecord = { name: fault.name, at: Date.now(), back: 0 };
       log(`fault: ${fault.name}`);
       try {
-        await fault.run(stack);
+        const note = await fault.run(stack);
+        if (typeof note === 'string') record.note = note;
       } catch (err) {
         record.error = (err as Error).message;
         log(`fault ${fault.name} failed: ${record.error}`);
@@ -196,12 +212,26 @@ async function main(): Promise<number> {
 
     const stored = await storedEntities(stack.mongoUrl, org);
     const report = analyse(load.changes, processed, deadLetters, stored);
+    const seenLive = processed.filter((p) => Number.isFinite(p.receivedAt));
+    const arrivals = seenLive.map((p) => p.receivedAt).sort((a, b) => a - b);
     for (const r of records) {
-      const first = processed
-        .filter((p) => (sentAtOf(load, p) ?? 0) >= r.back)
-        .reduce((min, p) => Math.min(min, p.receivedAt), Number.POSITIVE_INFINITY);
-      if (Number.isFinite(first)) r.recoveredMs = first - r.at;
+      const accepting = load.acceptedAt.find((t) => t >= r.at);
+      if (accepting !== undefined) r.acceptingMs = accepting - r.at;
+      const flowing = arrivals.find((t) => t >= r.back);
+      if (flowing !== undefined) r.recoveredMs = flowing - r.at;
     }
+    const sentAt = new Map(load.changes.map((c) => [c.key, c.sentAt]));
+    const latencies = seenLive
+      .map((p) => p.receivedAt - (sentAt.get(`${p.customer}:${p.seq}`) ?? p.receivedAt))
+      .sort((a, b) => a - b);
+    const pct = (q: number) =>
+      latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+    const latency = {
+      p50Ms: pct(0.5),
+      p95Ms: pct(0.95),
+      maxMs: latencies.at(-1) ?? 0,
+      notSeenLive: processed.length - seenLive.length,
+    };
     const summary = {
       form: form.name,
       seed,
@@ -210,14 +240,18 @@ async function main(): Promise<number> {
       sendSeconds: Math.round(sendMs / 1000),
       drainSeconds: Math.round(drainMs / 1000),
       load: load.stats,
+      sentToProcessed: latency,
       faults: records.map((r) => ({
         fault: r.name,
         atSecond: Math.round((r.at - loadStarted) / 100) / 10,
         tookMs: r.back - r.at,
+        acceptingMs: r.acceptingMs ?? null,
         recoveredMs: r.recoveredMs ?? null,
+        ...(r.note ? { note: r.note } : {}),
         ...(r.error ? { error: r.error } : {}),
       })),
       unplannedExits: stack.unplannedExits,
+      gracefulStops: stack.gracefulStops,
       report,
       passed: passed(report),
     };
@@ -225,7 +259,8 @@ async function main(): Promise<number> {
     writeFileSync(path.join(outDir, `report-${form.name}.json`), `${JSON.stringify(summary, null, 2)}\n`);
     printReport(summary, report, records);
     const faultErrors = records.filter((r) => r.error).length;
-    return summary.passed && faultErrors === 0 ? 0 : 1;
+    const unclean = stack.gracefulStops.filter((s) => s.code !== 0).length;
+    return summary.passed && faultErrors === 0 && unclean === 0 ? 0 : 1;
   } finally {
     await live?.stop().catch(() => {});
     await stack.close();
@@ -302,14 +337,10 @@ function processedRecords(
       eventId: v.source.event_id,
       customer: String(v.entity.customer_number),
       seq: Number(v.entity.seq),
-      receivedAt: seenAt.get(`${m.partition}:${m.offset}`) ?? Date.now(),
+      receivedAt: seenAt.get(`${m.partition}:${m.offset}`) ?? Number.NaN, // NaN: not seen live
     });
   }
   return out;
-}
-
-function sentAtOf(load: LoadGenerator, p: ProcessedRecord): number | undefined {
-  return load.changes.find((c) => c.customer === p.customer && c.seq === p.seq)?.sentAt;
 }
 
 async function storedEntities(url: string, org: string): Promise<StoredEntity[]> {
@@ -330,12 +361,23 @@ async function storedEntities(url: string, org: string): Promise<StoredEntity[]>
 }
 
 function printReport(
-  summary: { durationSeconds: number; unplannedExits: string[] },
+  summary: {
+    durationSeconds: number;
+    sendSeconds: number;
+    sentToProcessed: { p50Ms: number; p95Ms: number; maxMs: number; notSeenLive: number };
+    drainSeconds: number;
+    unplannedExits: string[];
+    gracefulStops: Array<{ instance: string; code: number | null; ms: number }>;
+  },
   report: Report,
   faults: FaultRecord[],
 ) {
   const line = (label: string, value: unknown) => process.stdout.write(`  ${label.padEnd(34)} ${value}\n`);
   process.stdout.write(`\nChaos report (${form.name} form, seed ${seed}, ${summary.durationSeconds} s)\n`);
+  line('load / drain after it', `${summary.sendSeconds} s / ${summary.drainSeconds} s`);
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const l = summary.sentToProcessed;
+  line('sent → processed p50 / p95 / max', `${s(l.p50Ms)} / ${s(l.p95Ms)} / ${s(l.maxMs)}`);
   line('events sent', report.sent);
   line('accepted (success)', report.accepted - report.acceptedOnRetry);
   line('accepted, answer lost (skipped on retry)', report.acceptedOnRetry);
@@ -350,12 +392,18 @@ function printReport(
   line('entities missing their last update', report.entities.stale.length);
   line('kills and restarts survived', faults.filter((f) => !f.error).length);
   line('unplanned exits (restarted)', summary.unplannedExits.length);
-  process.stdout.write('  faults (time to recover = fault until an event sent after it was processed):\n');
+  for (const exit of summary.unplannedExits) process.stdout.write(`    - ${exit}\n`);
+  for (const stop of summary.gracefulStops) {
+    line(`SIGTERM ${stop.instance}`, `exit ${stop.code} after ${(stop.ms / 1000).toFixed(1)} s`);
+  }
+  process.stdout.write(
+    '  faults: time from the fault until the API accepted again / messages were processed again\n',
+  );
   for (const f of faults) {
-    const recovered = f.recoveredMs === undefined ? 'n/a' : `${(f.recoveredMs / 1000).toFixed(1)} s`;
-    process.stdout.write(
-      `    - ${f.name.padEnd(34)} recovered in ${recovered}${f.error ? ` (failed: ${f.error})` : ''}\n`,
-    );
+    const t = (ms: number | undefined) => (ms === undefined ? 'n/a' : s(ms));
+    const recovered = `${t(f.acceptingMs)} / ${t(f.recoveredMs)}`;
+    const extra = `${f.note ? ` (${f.note})` : ''}${f.error ? ` (failed: ${f.error})` : ''}`;
+    process.stdout.write(`    - ${f.name.padEnd(34)} recovered in ${recovered}${extra}\n`);
   }
   if (report.lostKeys.length > 0) process.stdout.write(`  lost, e.g.: ${report.lostKeys.join(', ')}\n`);
   if (report.duplicated.examples.length > 0) {

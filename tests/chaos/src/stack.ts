@@ -44,6 +44,8 @@ export class ChaosStack {
   private readonly instances = new Map<string, Instance>();
   private readonly env: Record<string, string>;
   readonly unplannedExits: string[] = [];
+  /** Every SIGTERM stop: the exit code (0 = ordered shutdown completed) and how long it took. */
+  readonly gracefulStops: Array<{ instance: string; code: number | null; ms: number }> = [];
   private closing = false;
 
   constructor(
@@ -169,11 +171,23 @@ export class ChaosStack {
     const instance = this.instances.get(`${name}#${index}`);
     if (!instance) return;
     instance.planned = true;
-    const exited = new Promise((r) => instance.child.once('exit', r));
+    const started = Date.now();
+    const exited = new Promise<number | null>((r) => instance.child.once('exit', (code) => r(code)));
     instance.child.kill('SIGTERM');
     const timer = setTimeout(() => instance.child.kill('SIGKILL'), graceMs);
-    await exited;
+    const code = await exited;
     clearTimeout(timer);
+    if (!this.closing)
+      this.gracefulStops.push({ instance: `${name}#${index}`, code, ms: Date.now() - started });
+  }
+
+  /** The sum of a counter's series in one instance's `/metrics` (what that instance did). */
+  async counter(name: ServiceName, index: number, metric: string): Promise<number> {
+    const text = await (await fetch(`http://127.0.0.1:${this.portOf(name, index)}/metrics`)).text();
+    return text
+      .split('\n')
+      .filter((line) => line.startsWith(`${metric}{`) || line.startsWith(`${metric} `))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
   }
 
   async restartBroker(): Promise<void> {

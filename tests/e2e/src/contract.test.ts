@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { apiClient, resolveStack, testToken, uniqueName } from '@hub/testing';
+import { apiClient, eventually, resolveStack, testToken, uniqueName } from '@hub/testing';
 import { describe, expect, it } from 'vitest';
 import { contractErrors } from './contract.js';
 
@@ -268,6 +268,154 @@ describe('our responses validate against the reference document', () => {
     );
   });
 
+  it('for the nine monitoring operations, with their errors', async () => {
+    const c = contractClient(testToken(stack, uniqueName('contract-monitoring')));
+    const integration = await c.call<{ id: string }>(
+      'createIntegrationV2',
+      'POST',
+      '/v2/integrations',
+      { name: 'monitored', use_cases: [{ name: 'customer', type: 'inbound', enabled: true, configuration }] },
+      201,
+    );
+    const iid = integration.id;
+    const correlationId = randomUUID();
+    const sent = await c.call<{ results: Array<{ event_id: string }> }>(
+      'processErpUpdatesEventsV2',
+      'POST',
+      '/v2/erp/updates/events',
+      {
+        integration_id: iid,
+        correlation_id: correlationId,
+        events: [event('CM1'), event('CM1'), { ...event('CM2'), payload: 'not json' }],
+      },
+      200,
+    );
+    const eventId = sent.results[0]!.event_id;
+    const v1 = `/v1/integrations/${iid}/monitoring`;
+    const v2 = `/v2/integrations/${iid}/monitoring`;
+    await eventually(
+      async () => {
+        const trace = await c.call<{ span_count: number }>(
+          'getMonitoringTraceByCorrelation',
+          'GET',
+          `${v2}/traces/${correlationId}`,
+          undefined,
+          200,
+        );
+        return trace.span_count >= 5 ? true : undefined;
+      },
+      60_000,
+      'the records of the request',
+    );
+    const from_date = new Date(Date.now() - 3600_000).toISOString();
+    const page = await c.call<{ next_cursor: unknown }>(
+      'queryInboundMonitoringEvents',
+      'POST',
+      `${v1}/inbound-events`,
+      { limit: 1 },
+      200,
+    );
+    await c.call(
+      'queryInboundMonitoringEvents',
+      'POST',
+      `${v1}/inbound-events`,
+      { cursor: page.next_cursor },
+      200,
+    );
+    await c.call(
+      'getMonitoringStats',
+      'POST',
+      `${v1}/stats`,
+      { from_date, inbound_group_by: ['status', 'date'], outbound_group_by: ['status'] },
+      200,
+    );
+    await c.call('getMonitoringTimeSeries', 'POST', `${v1}/timeseries`, { from_date, interval: '30m' }, 200);
+    const v2page = await c.call<{ next_cursor: unknown }>(
+      'queryMonitoringEventsV2',
+      'POST',
+      `${v2}/events`,
+      { limit: 2, use_case_type: 'inbound' },
+      200,
+    );
+    await c.call('queryMonitoringEventsV2', 'POST', `${v2}/events`, { cursor: v2page.next_cursor }, 200);
+    await c.call('queryMonitoringEventsV2', 'POST', `${v2}/events`, { use_case_id: '' }, 200);
+    await c.call('queryMonitoringEventsV2', 'POST', `${v2}/events`, { use_case_id: '__unknown__' }, 200);
+    for (const group_by of ['use_case_id', 'use_case_type', 'level', 'code', 'date']) {
+      await c.call('getMonitoringStatsV2', 'POST', `${v2}/stats`, { from_date, group_by }, 200);
+    }
+    await c.call('getMonitoringStatsV2', 'POST', `${v2}/stats`, { source: 'incoming' }, 200);
+    for (const group_by of ['use_case_type', 'use_case']) {
+      await c.call(
+        'getMonitoringTimeSeriesV2',
+        'POST',
+        `${v2}/time-series`,
+        { from_date, interval: '1h', group_by },
+        200,
+      );
+    }
+    await c.call(
+      'getAssociatedMonitoringEvents',
+      'GET',
+      `${v2}/events/${eventId}/associated`,
+      undefined,
+      200,
+    );
+    await c.call('getAssociatedMonitoringEvents', 'GET', `${v2}/events/evt_none/associated`, undefined, 200);
+    await c.call('getMonitoringTraceByCorrelation', 'GET', `${v2}/traces/${randomUUID()}`, undefined, 200);
+    await c.call(
+      'ingestExternalMonitoringEvents',
+      'POST',
+      `${v2}/external-events`,
+      {
+        events: [
+          {
+            correlation_id: correlationId,
+            level: 'success',
+            use_case_slug: 'customer',
+            occurred_at: new Date().toISOString(),
+            message: 'forwarded',
+          },
+          { level: 'nope' },
+        ],
+      },
+      202,
+    );
+
+    // Errors, in the reference's error shapes.
+    const tooMany = { from_date: '2025-01-01T00:00:00Z', to_date: '2025-02-01T00:00:00Z', interval: '5m' };
+    await c.call('getMonitoringTimeSeries', 'POST', `${v1}/timeseries`, tooMany, 400);
+    await c.call('getMonitoringTimeSeriesV2', 'POST', `${v2}/time-series`, tooMany, 400);
+    await c.call('queryMonitoringEventsV2', 'POST', `${v2}/events`, { limit: 0 }, 400);
+    await c.call('queryInboundMonitoringEvents', 'POST', `${v1}/inbound-events`, { limit: 101 }, 400);
+    await c.call(
+      'getMonitoringStatsV2',
+      'POST',
+      `${v2}/stats`,
+      { source: 'incoming', group_by: 'level' },
+      400,
+    );
+    await c.call('ingestExternalMonitoringEvents', 'POST', `${v2}/external-events`, { events: [] }, 400);
+    const other = `/v2/integrations/${randomUUID()}/monitoring`;
+    await c.call('queryMonitoringEventsV2', 'POST', `${other}/events`, {}, 404);
+    await c.call('getMonitoringTraceByCorrelation', 'GET', `${other}/traces/x`, undefined, 404);
+
+    expect([...c.seen].sort()).toEqual(
+      [
+        'createIntegrationV2',
+        'processErpUpdatesEventsV2',
+        'queryInboundMonitoringEvents',
+        'getMonitoringStats',
+        'getMonitoringTimeSeries',
+        'queryMonitoringEventsV2',
+        'getMonitoringStatsV2',
+        'getMonitoringTimeSeriesV2',
+        'getAssociatedMonitoringEvents',
+        'getMonitoringTraceByCorrelation',
+        'ingestExternalMonitoringEvents',
+      ].sort(),
+    );
+  });
+
   it('answers 401 in the reference error shape', async () => {
     const res = await apiClient(stack.baseUrl).request('GET', '/v1/integrations');
     expect(res.status).toBe(401);
@@ -291,6 +439,15 @@ describe('our own API description', () => {
         'createIntegrationV2',
         'queryEvents',
         'getEntity',
+        'queryInboundMonitoringEvents',
+        'getMonitoringStats',
+        'getMonitoringTimeSeries',
+        'queryMonitoringEventsV2',
+        'getMonitoringStatsV2',
+        'getMonitoringTimeSeriesV2',
+        'getAssociatedMonitoringEvents',
+        'getMonitoringTraceByCorrelation',
+        'ingestExternalMonitoringEvents',
       ]),
     );
     const page = await fetch(`${stack.baseUrl}/docs/`);

@@ -180,6 +180,31 @@ describe('a client generated from the reference document', () => {
     );
     expect(xmlContact.last_name).toBe('Three');
 
+    // Monitoring: the v3 event's life, through the generated client.
+    const v3EventId = v3.data!.results![0]!.event_id!;
+    const associated = await eventually(
+      async () => {
+        const res = await client.GET(
+          '/v2/integrations/{integrationId}/monitoring/events/{eventId}/associated',
+          {
+            params: { path: { integrationId, eventId: v3EventId } },
+          },
+        );
+        const stages = (res.data?.monitoring_events ?? []).map((e) => (e as { stage?: string }).stage);
+        return stages.includes('entity_written') ? res : undefined;
+      },
+      30_000,
+      'the v3 event written, in monitoring',
+    );
+    check('getAssociatedMonitoringEvents', associated);
+    expect(associated.data!.inbound_event).toMatchObject({ event_id: v3EventId });
+    const monitored = await client.POST('/v2/integrations/{integrationId}/monitoring/events', {
+      params,
+      body: { event_id: v3EventId, level: 'success', limit: 10 },
+    });
+    check('queryMonitoringEventsV2', monitored);
+    expect(monitored.data!.data!.map((e) => e.event_id)).toEqual([v3EventId, v3EventId, v3EventId]);
+
     check(
       'deleteIntegrationAppMapping',
       await client.DELETE('/v1/integrations/{integrationId}/app-mapping', { params, body: app }),

@@ -30,12 +30,14 @@ describe('organisations are isolated on every resource', () => {
       },
     );
     const iid = integration.body.id;
+    const correlationId = randomUUID();
     const uid = integration.body.use_cases[0]!.id;
     const sent = await owner.request<{ results: Array<{ event_id: string }> }>(
       'POST',
       '/v2/erp/updates/events',
       {
         integration_id: iid,
+        correlation_id: correlationId,
         events: [
           {
             event_type: 'UPDATE',
@@ -47,6 +49,8 @@ describe('organisations are isolated on every resource', () => {
         ],
       },
     );
+    const eventId = sent.body.results[0]!.event_id;
+    const since = new Date(Date.now() - 3600_000).toISOString();
     const entity = await eventually(
       async () => {
         const res = await owner.request<{ results: Array<{ _id: string }> }>(
@@ -74,6 +78,29 @@ describe('organisations are isolated on every resource', () => {
       ['POST', `/v1/integrations/${iid}/events/replay`, { event_ids: [sent.body.results[0]!.event_id] }],
       ['POST', '/v2/erp/updates/events', { integration_id: iid, events: [] }],
       ['GET', `/v1/entity/contact/${entity._id}`],
+      ['POST', `/v1/integrations/${iid}/monitoring/inbound-events`, {}],
+      ['POST', `/v1/integrations/${iid}/monitoring/stats`, {}],
+      ['POST', `/v1/integrations/${iid}/monitoring/timeseries`, { from_date: since, interval: '1h' }],
+      ['POST', `/v2/integrations/${iid}/monitoring/events`, {}],
+      ['POST', `/v2/integrations/${iid}/monitoring/stats`, {}],
+      ['POST', `/v2/integrations/${iid}/monitoring/time-series`, { from_date: since, interval: '1h' }],
+      ['GET', `/v2/integrations/${iid}/monitoring/events/${eventId}/associated`],
+      ['GET', `/v2/integrations/${iid}/monitoring/traces/${correlationId}`],
+      [
+        'POST',
+        `/v2/integrations/${iid}/monitoring/external-events`,
+        {
+          events: [
+            {
+              correlation_id: correlationId,
+              level: 'error',
+              use_case_slug: 'customer',
+              occurred_at: since,
+              message: 'spoofed',
+            },
+          ],
+        },
+      ],
       ['DELETE', `/v1/integrations/${iid}/use-cases/${uid}`],
       ['DELETE', `/v1/integrations/${iid}`],
       ['DELETE', `/v2/integrations/${iid}`],
@@ -86,6 +113,20 @@ describe('organisations are isolated on every resource', () => {
     expect(search.body.results).toEqual([]);
     const lists = await other.request<{ integrations: unknown[] }>('GET', '/v2/integrations');
     expect(lists.body.integrations).toEqual([]);
+
+    // The owner's monitoring still shows only the owner's records: nothing the other org sent landed.
+    const trace = await eventually(
+      async () => {
+        const res = await owner.request<{ spans: Array<{ org_id: string; stage: string }> }>(
+          'GET',
+          `/v2/integrations/${iid}/monitoring/traces/${correlationId}`,
+        );
+        return res.body.spans.some((s) => s.stage === 'entity_written') ? res.body : undefined;
+      },
+      30_000,
+      'the owner’s trace',
+    );
+    expect(trace.spans.every((s) => s.stage !== 'external')).toBe(true);
 
     // Nothing changed for the owner.
     const after = await owner.request<{ name: string; use_cases: Array<{ enabled: boolean }> }>(

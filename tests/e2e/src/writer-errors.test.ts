@@ -59,7 +59,7 @@ async function integration(configuration: Record<string, unknown>) {
     expect(res.body.results[0]!.status).toBe('success');
     return res.body.results[0]!.event_id;
   };
-  return { org, api, send };
+  return { org, api, send, integrationId: created.body.id };
 }
 
 const deadLetterOf = (eventId: string) =>
@@ -122,7 +122,7 @@ describe('entity-writer errors', () => {
   });
 
   it('dead-letters an update by an _id that does not exist (ENTITY_NOT_FOUND) and creates nothing', async () => {
-    const { api, send } = await integration({
+    const { api, send, integrationId } = await integration({
       entities: [
         {
           entity_schema: 'contact',
@@ -140,6 +140,33 @@ describe('entity-writer errors', () => {
     expect(dead.error.message).toContain('no entity with _id "no-such-entity"');
     const all = await api.request<{ results: unknown[] }>('GET', '/v1/entity/contact?first_name=Ghost');
     expect(all.body.results).toEqual([]);
+
+    // Monitoring shows the same failure at the end of the event's life (invariant 4).
+    const records = await eventually(
+      async () => {
+        const res = await api.request<{
+          monitoring_events: Array<{
+            stage: string;
+            level: string;
+            code: string;
+            detail: Record<string, unknown>;
+          }>;
+        }>('GET', `/v2/integrations/${integrationId}/monitoring/events/${eventId}/associated`);
+        return res.body.monitoring_events.length >= 3 ? res.body.monitoring_events : undefined;
+      },
+      30_000,
+      'the dead-lettered record',
+    );
+    expect(records.map((r) => [r.stage, r.level, r.code])).toEqual([
+      ['accepted', 'success', ''],
+      ['mapped', 'success', ''],
+      ['dead_lettered', 'error', 'ENTITY_NOT_FOUND'],
+    ]);
+    expect(records[2]!).toMatchObject({
+      category: 'validation',
+      final: true,
+      detail: { service: 'entity-writer', attempts: 1, update_id: `${eventId}:0` },
+    });
   });
 
   it('applies a redelivered update with a relation once: one target, one processed message each', async () => {
@@ -148,12 +175,13 @@ describe('entity-writer errors', () => {
     const logger = createLogger({ service: 'test', level: 'warn' });
     const kafka = new KafkaClient({ clientId: 'test-redelivery', brokers: stack.kafkaBrokers, logger });
     const producer = await kafka.producer();
+    const integration = await api.request<{ id: string }>('POST', '/v2/integrations', { name: 'redelivery' });
     const uniqueIds = { contract_number: 'K-R' };
     const update = {
       schema_version: 1,
       update_id: `${randomUUID()}:0`,
       org_id: org,
-      integration_id: 'i',
+      integration_id: integration.body.id,
       use_case_id: 'u',
       event_id: 'e',
       correlation_id: 'c',
@@ -200,6 +228,16 @@ describe('entity-writer errors', () => {
     expect(mine.map((p) => `${p.action} ${p.entity_schema}`).sort()).toEqual([
       'created contract',
       'created meter',
+    ]);
+    // Monitoring has one record per stage, not one per delivery: the ids are deterministic.
+    const records = await api.request<{
+      monitoring_events: Array<{ stage: string; detail: Record<string, unknown> }>;
+    }>('GET', `/v2/integrations/${integration.body.id}/monitoring/events/e/associated`);
+    expect(
+      records.body.monitoring_events.map((r) => [r.stage, r.detail.action ?? r.detail.entity_schema]),
+    ).toEqual([
+      ['relation_target_created', 'meter'],
+      ['entity_written', 'created'],
     ]);
   });
 });

@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Headers, type InboundEventMessage, newEventId, routeEvent, Topics } from '@hub/contracts';
+import {
+  Headers,
+  type InboundEventMessage,
+  type MonitoringRecord,
+  monitoringMessage,
+  monitoringRecord,
+  newEventId,
+  routeEvent,
+  Topics,
+} from '@hub/contracts';
 import type { EventStore, StoredEvent } from '@hub/event-store';
 import { GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
 import type { MessageProducer } from '@hub/kafka';
@@ -32,7 +41,7 @@ const ReplayEventsBody = Type.Object({
 });
 
 /** A stored event in the reference's `ErpEvent` shape, plus its id, time and outcome. */
-function eventView(e: StoredEvent): Record<string, unknown> {
+export function eventView(e: StoredEvent): Record<string, unknown> {
   return {
     event_id: e.event_id,
     event_time: e.event_time,
@@ -119,6 +128,7 @@ export function registerEventRoutes(app: HttpServer, deps: EventRoutesDeps): voi
         value: InboundEventMessage;
         headers: Record<string, string>;
       }> = [];
+      const records: MonitoringRecord[] = [];
 
       for (const id of ids) {
         const source = found.get(id);
@@ -189,6 +199,42 @@ export function registerEventRoutes(app: HttpServer, deps: EventRoutesDeps): voi
             [Headers.schemaVersion]: '1',
           },
         });
+        // On the original: it was replayed as the new event; on the new event: accepted, as at the gateway.
+        records.push(
+          monitoringRecord({
+            org_id: orgId,
+            integration_id: integrationId,
+            event_id: id,
+            correlation_id: source.correlation_id,
+            use_case_id: source.use_case_id ?? '',
+            stage: 'replayed',
+            subject: replayId,
+            level: 'success',
+            code: 'EVENT_REPLAYED',
+            message: `replayed as ${replayId}`,
+            final: false,
+            detail: { replay_event_id: replayId, replay_correlation_id: correlationId },
+            ...(source.event_type ? { event_type: source.event_type } : {}),
+            object_type: source.object_type ?? source.use_case_slug,
+            created_at: now,
+          }),
+          monitoringRecord({
+            org_id: orgId,
+            integration_id: integrationId,
+            event_id: replayId,
+            correlation_id: correlationId,
+            use_case_id: route.useCase.id,
+            stage: 'accepted',
+            level: 'success',
+            message: `replay of ${id}`,
+            final: false,
+            detail: { replay_of: id, routed_by: route.routedBy, use_case_slug: route.useCase.slug },
+            ...(source.event_type ? { event_type: source.event_type } : {}),
+            object_type: source.object_type ?? source.use_case_slug,
+            received_at: now,
+            created_at: now,
+          }),
+        );
         results.push({
           event_id: id,
           status: 'success',
@@ -199,7 +245,7 @@ export function registerEventRoutes(app: HttpServer, deps: EventRoutesDeps): voi
 
       try {
         await events.insert(replays);
-        await producer.send(messages);
+        await producer.send([...messages, ...records.map((r) => monitoringMessage(r))]);
       } catch (err) {
         request.log.error({ err }, 'replay could not be queued');
         await events.remove(replays.map((r) => r.event_id)).catch(() => undefined);

@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import Type, { type Static } from 'typebox';
+import type { ErrorCategory } from './messages.js';
+import { Headers, Topics } from './topics.js';
+
+/**
+ * Monitoring records (topic `erp.monitoring.events`, key: event id): one per stage of an event's life,
+ * written by the service that did the work in the same producer batch as its other outputs, stored by
+ * the config-service's sink and served by the monitoring operations (docs/monitoring.md).
+ */
+
+/** Where in the pipeline a record was written (docs/monitoring.md lists each with its codes). */
+export const MonitoringStage = Type.Union([
+  Type.Literal('accepted'),
+  Type.Literal('skipped'),
+  Type.Literal('ignored'),
+  Type.Literal('rejected'),
+  Type.Literal('replayed'),
+  Type.Literal('mapped'),
+  Type.Literal('mapping_failed'),
+  Type.Literal('entity_written'),
+  Type.Literal('relation_target_created'),
+  Type.Literal('prune_applied'),
+  Type.Literal('meter_reading_written'),
+  Type.Literal('dead_lettered'),
+  Type.Literal('external'),
+]);
+export type MonitoringStage = Static<typeof MonitoringStage>;
+
+/** The reference's `MonitoringEventV2.level`. */
+export const MonitoringLevel = Type.Union([
+  Type.Literal('success'),
+  Type.Literal('error'),
+  Type.Literal('skipped'),
+  Type.Literal('warning'),
+]);
+export type MonitoringLevel = Static<typeof MonitoringLevel>;
+
+/** The reference's `InboundMonitoringEvent.error_category`. */
+export const MonitoringCategory = Type.Union([
+  Type.Literal('validation'),
+  Type.Literal('configuration'),
+  Type.Literal('downstream_api'),
+  Type.Literal('timeout'),
+  Type.Literal('system'),
+]);
+export type MonitoringCategory = Static<typeof MonitoringCategory>;
+
+/** Topic `erp.monitoring.events` (schema_version 1). */
+export const MonitoringRecord = Type.Object({
+  schema_version: Type.Literal(1),
+  /** Name-based UUID of (org, event id, stage, subject): a redelivered message writes the same id. */
+  id: Type.String(),
+  org_id: Type.String(),
+  integration_id: Type.String(),
+  /** The inbound event (`evt_…`); empty for external spans. */
+  event_id: Type.String(),
+  correlation_id: Type.String(),
+  /** Empty for system-level ("General") records. */
+  use_case_id: Type.String(),
+  use_case_type: Type.Union([
+    Type.Literal('inbound'),
+    Type.Literal('outbound'),
+    Type.Literal('file_proxy'),
+    Type.Literal('managed_call'),
+    Type.Literal('secure_proxy'),
+    Type.Literal(''),
+  ]),
+  level: MonitoringLevel,
+  /** Taxonomy code; empty for plain success. */
+  code: Type.String(),
+  message: Type.String(),
+  detail: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  created_at: Type.String(),
+  stage: MonitoringStage,
+  /** The final word on the event or on one of its updates: v1 `inbound-events` lists these. */
+  final: Type.Boolean(),
+  event_type: Type.Optional(Type.String()),
+  object_type: Type.Optional(Type.String()),
+  sync_type: Type.Optional(Type.Union([Type.Literal('entity'), Type.Literal('meter_reading')])),
+  category: Type.Optional(MonitoringCategory),
+  /** When the gateway received the event. */
+  received_at: Type.Optional(Type.String()),
+  /** received_at → created_at. */
+  duration_ms: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+export type MonitoringRecord = Static<typeof MonitoringRecord>;
+
+/** Our error categories (dead letters, `PermanentError`) in the reference's monitoring taxonomy. */
+export function monitoringCategory(category: ErrorCategory): MonitoringCategory {
+  switch (category) {
+    case 'configuration':
+      return 'configuration';
+    case 'internal':
+      return 'system';
+    default:
+      return 'validation'; // validation, mapping, lookup: the event's data cannot be applied
+  }
+}
+
+const NAMESPACE = Buffer.from('6f1d3c1e4b7a4e0f9a51c6b0d2e8f7a3', 'hex');
+
+/** RFC 4122 version-5 (SHA-1, name-based) UUID: the same name always gives the same id. */
+export function nameUuid(name: string): string {
+  const hash = createHash('sha1').update(NAMESPACE).update(name, 'utf8').digest();
+  const b = Buffer.from(hash.subarray(0, 16));
+  b[6] = (b[6]! & 0x0f) | 0x50;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** The record id: deterministic in (org, event id, stage, subject). */
+export const monitoringRecordId = (orgId: string, eventId: string, stage: MonitoringStage, subject = '') =>
+  nameUuid(`${orgId}\u0000${eventId}\u0000${stage}\u0000${subject}`);
+
+export interface RecordInput {
+  org_id: string;
+  integration_id: string;
+  event_id: string;
+  correlation_id: string;
+  use_case_id?: string;
+  /** Defaults to `inbound` when a use case is named, else '' ("General"). */
+  use_case_type?: MonitoringRecord['use_case_type'];
+  stage: MonitoringStage;
+  /** Makes the id unique within (event, stage): an update id, an index, an entity key. */
+  subject?: string;
+  level: MonitoringLevel;
+  code?: string;
+  message?: string;
+  detail?: Record<string, unknown> | null;
+  final: boolean;
+  event_type?: string;
+  object_type?: string;
+  sync_type?: 'entity' | 'meter_reading';
+  category?: MonitoringCategory;
+  received_at?: string;
+  /** Defaults to now. */
+  created_at?: string;
+}
+
+/** Builds a record: its id, `use_case_type`, and the duration since the gateway received the event. */
+export function monitoringRecord(input: RecordInput): MonitoringRecord {
+  const created = input.created_at ?? new Date().toISOString();
+  const useCaseId = input.use_case_id ?? '';
+  const duration =
+    input.received_at !== undefined ? Date.parse(created) - Date.parse(input.received_at) : Number.NaN;
+  return {
+    schema_version: 1,
+    id: monitoringRecordId(input.org_id, input.event_id, input.stage, input.subject),
+    org_id: input.org_id,
+    integration_id: input.integration_id,
+    event_id: input.event_id,
+    correlation_id: input.correlation_id,
+    use_case_id: useCaseId,
+    use_case_type: input.use_case_type ?? (useCaseId ? 'inbound' : ''),
+    level: input.level,
+    code: input.code ?? '',
+    message: input.message ?? '',
+    detail: input.detail ?? null,
+    created_at: created,
+    stage: input.stage,
+    final: input.final,
+    ...(input.event_type ? { event_type: input.event_type } : {}),
+    ...(input.object_type ? { object_type: input.object_type } : {}),
+    ...(input.sync_type ? { sync_type: input.sync_type } : {}),
+    ...(input.category ? { category: input.category } : {}),
+    ...(input.received_at ? { received_at: input.received_at } : {}),
+    ...(Number.isFinite(duration) ? { duration_ms: Math.max(0, Math.round(duration)) } : {}),
+  };
+}
+
+/** The outgoing message of a record (key: event id, else correlation id), with the tracing headers. */
+export function monitoringMessage(
+  record: MonitoringRecord,
+  headers: Record<string, string> = {},
+): { topic: string; key: string; value: MonitoringRecord; headers: Record<string, string> } {
+  return {
+    topic: Topics.monitoringEvents,
+    key: record.event_id || record.correlation_id,
+    value: record,
+    headers: {
+      ...headers,
+      [Headers.correlationId]: record.correlation_id,
+      ...(record.event_id ? { [Headers.eventId]: record.event_id } : {}),
+      [Headers.orgId]: record.org_id,
+      [Headers.schemaVersion]: '1',
+    },
+  };
+}
