@@ -11,6 +11,14 @@ export const LogEnv = {
   ),
 };
 
+/**
+ * OpenTelemetry: spans are exported over OTLP/HTTP to this collector (base URL, e.g.
+ * `http://otel-collector:4318`, or a full `…/v1/traces` URL) when set; nothing is exported when unset.
+ */
+export const TracingEnv = {
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
+};
+
 export const httpEnv = (defaultPort: number) => ({
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort }),

@@ -51,4 +51,4 @@ function isArraySchema(schema: unknown): boolean {
   return typeof schema === 'object' && schema !== null && (schema as { type?: unknown }).type === 'array';
 }
 
-export { AuthEnv, httpEnv, KafkaEnv, LogEnv, MongoEnv, RateLimitEnv } from './env.js';
+export { AuthEnv, httpEnv, KafkaEnv, LogEnv, MongoEnv, RateLimitEnv, TracingEnv } from './env.js';

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '@hub/observability';
 import Fastify, { type FastifyBaseLogger, type FastifyError } from 'fastify';
 import { ApiError } from './errors.js';
+import { registerTracing, TracingLogController } from './tracing.js';
 
 export interface HttpServerSettings {
   logger: Logger;
@@ -18,9 +19,11 @@ export interface HttpServerSettings {
 /**
  * A Fastify instance with the project's conventions: pino logger, request id taken from
  * `x-correlation-id`/`x-request-id` when sent, TypeBox type provider, one error handler that maps
- * errors to `{ code, message }` (5xx bodies hide internals and carry the request id).
+ * errors to `{ code, message }` (5xx bodies hide internals and carry the request id), and a server span
+ * per request (continuing an incoming `traceparent`) active while the request is handled.
  */
 export function createHttpServer(settings: HttpServerSettings) {
+  const logController = new TracingLogController();
   const app = Fastify({
     loggerInstance: settings.logger as FastifyBaseLogger,
     bodyLimit: settings.bodyLimit ?? 10 * 1024 * 1024,
@@ -31,7 +34,11 @@ export function createHttpServer(settings: HttpServerSettings) {
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     return503OnClosing: true,
+    // "incoming request" is logged by the tracing hook, inside the request's span (trace ids on the line).
+    logController,
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  registerTracing(app, logController);
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -9,6 +9,7 @@ import {
   Partitioners,
   type Producer,
 } from 'kafkajs';
+import { sendTraced } from './instrumentation.js';
 
 export interface KafkaSettings {
   clientId: string;
@@ -155,8 +156,13 @@ export class KafkaClient {
 export class MessageProducer {
   constructor(private readonly producer: Producer) {}
 
+  /** Sends with acks=all; each message gets a producer span and that span's `traceparent` (instrumentation.ts). */
   async send(messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    await sendTraced(messages, (traced) => this.sendBatch(traced));
+  }
+
+  private async sendBatch(messages: OutgoingMessage[]): Promise<void> {
     const byTopic = new Map<string, OutgoingMessage[]>();
     for (const m of messages) {
       const list = byTopic.get(m.topic) ?? [];

@@ -1,7 +1,9 @@
 import type { Logger } from '@hub/observability';
 import type { Consumer, EachMessagePayload } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import type { KafkaClient } from './client.js';
 import { fromHeaders } from './client.js';
+import { type ConsumerInstrumentation, inMessageTrace, instrumentConsumer } from './instrumentation.js';
 
 export interface IncomingMessage {
   topic: string;
@@ -52,6 +54,11 @@ export interface ConsumerSettings {
    */
   sessionTimeoutMs?: number;
   logger: Logger;
+  /**
+   * Where to register the consumer metrics (handler duration, message age, retries, outcomes, lag per
+   * partition measured at scrape); see instrumentation.ts. Spans are made either way.
+   */
+  metrics?: Registry;
 }
 
 export interface ConsumerHealth {
@@ -82,12 +89,22 @@ export class ConsumerRunner {
   private joined = false;
   private lastProgressAt = Date.now();
   private readonly log: Logger;
+  private readonly settings: ConsumerSettings;
+  private readonly instrumentation: ConsumerInstrumentation;
+  private stopLagReport: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly client: KafkaClient,
-    private readonly settings: ConsumerSettings,
+    settings: ConsumerSettings,
   ) {
     this.log = settings.logger.child({ component: 'consumer', groupId: settings.groupId });
+    // Spans and metrics wrap the callbacks; the loop below is unaware of them.
+    this.instrumentation = instrumentConsumer(settings, this.log);
+    this.settings = {
+      ...settings,
+      handler: this.instrumentation.handler,
+      onPermanentFailure: this.instrumentation.onPermanentFailure,
+    };
   }
 
   async start(): Promise<void> {
@@ -108,6 +125,7 @@ export class ConsumerRunner {
       },
     });
     this.consumer = consumer;
+    this.stopLagReport = this.instrumentation.reportLag(() => this.client.admin());
     consumer.on(consumer.events.FETCH_START, () => {
       this.lastProgressAt = Date.now();
     });
@@ -137,7 +155,7 @@ export class ConsumerRunner {
       autoCommit: true,
       autoCommitInterval: 500,
       partitionsConsumedConcurrently: this.settings.partitionsConsumedConcurrently ?? 1,
-      eachMessage: (payload) => this.process(payload),
+      eachMessage: (payload) => inMessageTrace(payload.message.headers, () => this.process(payload)),
     });
   }
 
@@ -216,5 +234,6 @@ export class ConsumerRunner {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.consumer?.disconnect();
+    await this.stopLagReport?.();
   }
 }

@@ -15,5 +15,6 @@ export {
   type MessageHandler,
   PermanentError,
 } from './consumer.js';
+export { measureLag, partitionLag } from './instrumentation.js';
 export { TopicMirror, type TopicMirrorSettings } from './mirror.js';
 export { type ScanSettings, scanTopic } from './scan.js';

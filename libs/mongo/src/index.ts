@@ -11,6 +11,7 @@ import {
   MongoServerSelectionError,
   MongoTopologyClosedError,
 } from 'mongodb';
+import { traceCommands } from './tracing.js';
 
 export type {
   AnyBulkWriteOperation,
@@ -57,7 +58,10 @@ export class MongoStore {
       // the chaos test). Polling every 5 s recovers within seconds, on MongoDB too.
       serverMonitoringMode: 'poll',
       heartbeatFrequencyMS: 5_000,
+      // Command events feed the database spans (tracing.ts); without a span active they cost an event.
+      monitorCommands: true,
     });
+    traceCommands(client);
     await client.connect();
     const db = client.db(settings.database);
     const store = new MongoStore(

@@ -1,4 +1,5 @@
 import { type Logger, type LoggerOptions, pino } from 'pino';
+import { activeTraceIds } from './tracing.js';
 
 export type { Logger } from 'pino';
 
@@ -7,7 +8,7 @@ export type { Logger } from 'pino';
  * - fatal: the process is about to exit (boot failure, consume loop died).
  * - error: an operation failed and needs a human (dead letter, 5xx, lost dependency).
  * - warn: something degraded but recovered by itself (retry, reconnect, slow dependency).
- * - info: lifecycle (started, ready, stopping) and one line per request or batch.
+ * - info: lifecycle (started, ready, stopping) and one line per request/message.
  * - debug: per-message detail, off in production.
  */
 export interface LoggerSettings {
@@ -17,6 +18,12 @@ export interface LoggerSettings {
   options?: LoggerOptions;
 }
 
+const noIds = {};
+
+/**
+ * A pino logger with the project's conventions. Every line written inside a span (an HTTP request, a
+ * consumed message, see `initTracing`) carries that span's `trace_id` and `span_id`.
+ */
 export function createLogger(settings: LoggerSettings, destination?: pino.DestinationStream): Logger {
   const options: LoggerOptions = {
     level: settings.level,
@@ -24,6 +31,7 @@ export function createLogger(settings: LoggerSettings, destination?: pino.Destin
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
+    mixin: () => activeTraceIds() ?? noIds,
     ...settings.options,
   };
   return destination ? pino(options, destination) : pino(options);

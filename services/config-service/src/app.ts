@@ -46,6 +46,7 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   let closing = false;
   const monitoring = new MonitoringRepository(deps.mongo, config.MONITORING_RETENTION_DAYS);
   await monitoring.ensureIndexes();
+  const metrics = createMetrics('config-service');
   const sink = monitoringSink({
     groupId: config.MONITORING_GROUP_ID,
     kafka: deps.kafka,
@@ -53,6 +54,7 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     repository: monitoring,
     logger: deps.logger,
     onFatal: deps.onFatal,
+    metrics,
   });
 
   await registerAuth(app, { secret: config.AUTH_JWT_SECRET, issuer: config.AUTH_JWT_ISSUER });
@@ -62,7 +64,7 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     windowMs: 60_000,
     hit: (key, windowMs, limit) => requestCounter.hit(key, windowMs, limit),
   });
-  registerMetrics(app, createMetrics('config-service'));
+  registerMetrics(app, metrics);
   registerProbes(app, {
     live: () => combine({ process: true, monitoringSink: sink.health().alive }),
     ready: async () =>

@@ -1,8 +1,18 @@
-import { AuthEnv, httpEnv, KafkaEnv, LogEnv, loadConfig, MongoEnv, RateLimitEnv } from '@hub/config';
+import {
+  AuthEnv,
+  httpEnv,
+  KafkaEnv,
+  LogEnv,
+  loadConfig,
+  MongoEnv,
+  RateLimitEnv,
+  TracingEnv,
+} from '@hub/config';
 import Type, { type Static } from 'typebox';
 
 export const ConfigServiceEnv = Type.Object({
   ...LogEnv,
+  ...TracingEnv,
   ...httpEnv(8082),
   ...KafkaEnv,
   ...MongoEnv,

@@ -1,12 +1,17 @@
 import { installShutdown } from '@hub/http';
 import { KafkaClient } from '@hub/kafka';
 import { MongoStore } from '@hub/mongo';
-import { createLogger } from '@hub/observability';
+import { createLogger, initTracing } from '@hub/observability';
 import { buildApp, TOPICS_OWNED } from './app.js';
 import { loadConfigServiceConfig } from './config.js';
 
 const config = loadConfigServiceConfig(process.env);
 const logger = createLogger({ service: 'config-service', level: config.LOG_LEVEL });
+const tracing = initTracing({
+  serviceName: 'config-service',
+  otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+  logger,
+});
 
 try {
   const kafka = new KafkaClient({ clientId: 'config-service', brokers: config.KAFKA_BROKERS, logger });
@@ -31,6 +36,7 @@ try {
       { name: 'stop the monitoring sink, commit offsets', run: () => service.stopSink() },
       { name: 'close kafka producer', run: () => producer.close() },
       { name: 'close mongo', run: () => mongo.close() },
+      { name: 'flush traces', run: () => tracing.shutdown() },
     ],
     config.SHUTDOWN_TIMEOUT_MS,
   );

@@ -2,7 +2,7 @@ import proxy from '@fastify/http-proxy';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { combine, createHttpServer, createMetrics, registerMetrics, registerProbes } from '@hub/http';
-import type { Logger } from '@hub/observability';
+import { type Logger, traceparentOf } from '@hub/observability';
 import type { EdgeConfig } from './config.js';
 import { buildOpenApi } from './openapi.js';
 
@@ -62,7 +62,11 @@ export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
       rewritePrefix: prefix,
       http: { requestOptions: { timeout: 60_000 } },
       replyOptions: {
-        rewriteRequestHeaders: (request, headers) => ({ ...headers, 'x-request-id': request.id }),
+        // The service's span continues the edge's request span.
+        rewriteRequestHeaders: (request, headers) => {
+          const traceparent = traceparentOf();
+          return { ...headers, 'x-request-id': request.id, ...(traceparent ? { traceparent } : {}) };
+        },
         // A service that is restarting or gone answers like the services do when *their* dependencies
         // are: 503 with Retry-After (504 on a timeout), so clients retry instead of giving up on a 500.
         onError: (reply, { error }) => {

@@ -1,10 +1,11 @@
-import { httpEnv, LogEnv, loadConfig } from '@hub/config';
+import { httpEnv, LogEnv, loadConfig, TracingEnv } from '@hub/config';
 import Type, { type Static } from 'typebox';
 
 const Url = Type.String({ pattern: '^https?://' });
 
 export const EdgeEnv = Type.Object({
   ...LogEnv,
+  ...TracingEnv,
   ...httpEnv(8080),
   INGEST_GATEWAY_URL: Url,
   CONFIG_SERVICE_URL: Url,

@@ -145,6 +145,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
       deadLetters.inc({ code: error.code });
     },
     onFatal: deps.onFatal,
+    metrics,
     partitionsConsumedConcurrently: config.WRITER_CONCURRENCY,
     logger: deps.logger,
   });

@@ -1,12 +1,17 @@
 import { installShutdown } from '@hub/http';
 import { KafkaClient } from '@hub/kafka';
 import { MongoStore } from '@hub/mongo';
-import { createLogger } from '@hub/observability';
+import { createLogger, initTracing } from '@hub/observability';
 import { buildWriter, TOPICS_OWNED } from './app.js';
 import { loadWriterConfig } from './config.js';
 
 const config = loadWriterConfig(process.env);
 const logger = createLogger({ service: 'entity-writer', level: config.LOG_LEVEL });
+const tracing = initTracing({
+  serviceName: 'entity-writer',
+  otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+  logger,
+});
 
 try {
   const kafka = new KafkaClient({ clientId: 'entity-writer', brokers: config.KAFKA_BROKERS, logger });
@@ -30,6 +35,7 @@ try {
       { name: 'close http', run: () => writer.app.close() },
       { name: 'close kafka producer', run: () => producer.close() },
       { name: 'close mongo', run: () => mongo.close() },
+      { name: 'flush traces', run: () => tracing.shutdown() },
     ],
     config.SHUTDOWN_TIMEOUT_MS,
   );

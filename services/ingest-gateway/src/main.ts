@@ -1,12 +1,17 @@
 import { installShutdown } from '@hub/http';
 import { KafkaClient } from '@hub/kafka';
 import { MongoStore } from '@hub/mongo';
-import { createLogger } from '@hub/observability';
+import { createLogger, initTracing } from '@hub/observability';
 import { buildApp, TOPICS_OWNED } from './app.js';
 import { loadGatewayConfig } from './config.js';
 
 const config = loadGatewayConfig(process.env);
 const logger = createLogger({ service: 'ingest-gateway', level: config.LOG_LEVEL });
+const tracing = initTracing({
+  serviceName: 'ingest-gateway',
+  otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+  logger,
+});
 
 try {
   const kafka = new KafkaClient({ clientId: 'ingest-gateway', brokers: config.KAFKA_BROKERS, logger });
@@ -32,6 +37,7 @@ try {
       { name: 'stop config mirror', run: () => gateway.stopMirror() },
       { name: 'close kafka producer', run: () => producer.close() },
       { name: 'close mongo', run: () => mongo.close() },
+      { name: 'flush traces', run: () => tracing.shutdown() },
     ],
     config.SHUTDOWN_TIMEOUT_MS,
   );

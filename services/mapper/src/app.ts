@@ -80,6 +80,7 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
       deadLetters.inc({ code: error.code });
     },
     onFatal: deps.onFatal,
+    metrics,
     partitionsConsumedConcurrently: config.MAPPER_CONCURRENCY,
     logger: deps.logger,
   });

@@ -1,8 +1,9 @@
-import { httpEnv, KafkaEnv, LogEnv, loadConfig } from '@hub/config';
+import { httpEnv, KafkaEnv, LogEnv, loadConfig, TracingEnv } from '@hub/config';
 import Type, { type Static } from 'typebox';
 
 export const MapperEnv = Type.Object({
   ...LogEnv,
+  ...TracingEnv,
   ...httpEnv(8083),
   ...KafkaEnv,
   KAFKA_GROUP_ID: Type.String({ minLength: 1, default: 'mapper' }),

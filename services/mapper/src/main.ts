@@ -1,11 +1,16 @@
 import { installShutdown } from '@hub/http';
 import { KafkaClient } from '@hub/kafka';
-import { createLogger } from '@hub/observability';
+import { createLogger, initTracing } from '@hub/observability';
 import { buildMapper, TOPICS_OWNED } from './app.js';
 import { loadMapperConfig } from './config.js';
 
 const config = loadMapperConfig(process.env);
 const logger = createLogger({ service: 'mapper', level: config.LOG_LEVEL });
+const tracing = initTracing({
+  serviceName: 'mapper',
+  otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+  logger,
+});
 
 try {
   const kafka = new KafkaClient({ clientId: 'mapper', brokers: config.KAFKA_BROKERS, logger });
@@ -26,6 +31,7 @@ try {
       { name: 'stop consuming, finish in-flight message, commit offsets', run: () => mapper.stopConsuming() },
       { name: 'close kafka producer', run: () => producer.close() },
       { name: 'close http', run: () => mapper.app.close() },
+      { name: 'flush traces', run: () => tracing.shutdown() },
     ],
     config.SHUTDOWN_TIMEOUT_MS,
   );

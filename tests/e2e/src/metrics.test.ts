@@ -1,3 +1,4 @@
+import { Topics } from '@hub/contracts';
 import { apiClient, eventually, resolveStack, testToken, uniqueName } from '@hub/testing';
 import { describe, expect, it } from 'vitest';
 
@@ -12,6 +13,19 @@ async function metric(service: string, series: string): Promise<number> {
   const text = await (await fetch(`${service}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+/** Sum of every sample of `name` whose labels include `labels` (in any order). */
+async function sample(service: string, name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`${service}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)\{(.*)\} (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
+  }
+  return sum;
 }
 
 // e2e files run one at a time, so nothing else moves these counters during the test.
@@ -42,6 +56,7 @@ describe('Prometheus metrics follow what happened', () => {
       error: await metric(GATEWAY, error),
       mapped: await metric(MAPPER, mapped),
       created: await metric(WRITER, created),
+      ...(await consumerMetrics()),
     };
     const event = (payload: unknown) => ({
       event_type: 'UPDATE',
@@ -64,8 +79,50 @@ describe('Prometheus metrics follow what happened', () => {
     );
     expect((await metric(MAPPER, mapped)) - before.mapped).toBe(2);
     expect((await metric(WRITER, created)) - before.created).toBe(2);
+
+    // The consumers: every message handled once, timed, aged; and both groups caught up (lag back to 0).
+    const after = await consumerMetrics();
+    expect(after.mapperProcessed - before.mapperProcessed).toBeGreaterThanOrEqual(2);
+    expect(after.mapperHandled - before.mapperHandled).toBeGreaterThanOrEqual(2);
+    expect(after.mapperAged - before.mapperAged).toBeGreaterThanOrEqual(2);
+    expect(after.mapperAgeSum).toBeGreaterThan(before.mapperAgeSum);
+    expect(after.writerProcessed - before.writerProcessed).toBeGreaterThanOrEqual(2);
+    expect(after.writerHandled - before.writerHandled).toBeGreaterThanOrEqual(2);
+    expect(after.writerHandledSum).toBeGreaterThan(before.writerHandledSum);
+    await eventually(
+      async () => {
+        const lag = {
+          mapper: await sample(MAPPER, 'hub_consumer_lag', { topic: Topics.inboundEvents }),
+          writer: await sample(WRITER, 'hub_consumer_lag', { topic: Topics.entityUpdates }),
+        };
+        return lag.mapper === 0 && lag.writer === 0 ? lag : undefined;
+      },
+      30_000,
+      'consumer lag back to 0',
+    );
+    // One lag series per partition of the consumed topic.
+    const text = await (await fetch(`${MAPPER}/metrics`)).text();
+    const partitions = text
+      .split('\n')
+      .filter((l) => l.startsWith('hub_consumer_lag{') && l.includes(`topic="${Topics.inboundEvents}"`));
+    expect(partitions.length).toBeGreaterThanOrEqual(1);
+    expect(partitions.every((l) => /partition="\d+"/.test(l))).toBe(true);
   });
 });
+
+async function consumerMetrics() {
+  const mapper = { topic: Topics.inboundEvents };
+  const writer = { topic: Topics.entityUpdates };
+  return {
+    mapperProcessed: await sample(MAPPER, 'hub_consumer_messages_total', { ...mapper, outcome: 'processed' }),
+    mapperHandled: await sample(MAPPER, 'hub_consumer_handler_duration_seconds_count', mapper),
+    mapperAged: await sample(MAPPER, 'hub_consumer_event_age_seconds_count', mapper),
+    mapperAgeSum: await sample(MAPPER, 'hub_consumer_event_age_seconds_sum', mapper),
+    writerProcessed: await sample(WRITER, 'hub_consumer_messages_total', { ...writer, outcome: 'processed' }),
+    writerHandled: await sample(WRITER, 'hub_consumer_handler_duration_seconds_count', writer),
+    writerHandledSum: await sample(WRITER, 'hub_consumer_handler_duration_seconds_sum', writer),
+  };
+}
 
 describe('the Grafana dashboard', () => {
   it('only queries metrics the services export', async () => {
@@ -90,6 +147,15 @@ describe('the Grafana dashboard', () => {
       ),
     );
     expect(queried.length).toBeGreaterThan(5);
+    // Lag, processing latency and retries have panels.
+    for (const name of [
+      'hub_consumer_lag',
+      'hub_consumer_handler_duration_seconds_bucket',
+      'hub_consumer_event_age_seconds_bucket',
+      'hub_consumer_retries_total',
+    ]) {
+      expect(queried).toContain(name);
+    }
     for (const name of queried) {
       const base = name.replace(/_(bucket|count|sum)$/, '');
       expect(exported.has(name) || exported.has(base), `${name} is exported`).toBe(true);

@@ -5,6 +5,7 @@ import {
   MonitoringRecord,
   Topics,
 } from '@hub/contracts';
+import type { Registry } from '@hub/http';
 import { ConsumerRunner, type KafkaClient, type MessageProducer, PermanentError } from '@hub/kafka';
 import type { Logger } from '@hub/observability';
 import type { MonitoringRepository } from './repository.js';
@@ -16,6 +17,8 @@ export interface SinkSettings {
   repository: MonitoringRepository;
   logger: Logger;
   onFatal: (err: unknown) => void;
+  /** The service's metrics registry: the sink's lag, latency, retries and outcomes (libs/kafka). */
+  metrics?: Registry;
 }
 
 /**
@@ -54,6 +57,7 @@ export function monitoringSink(settings: SinkSettings): ConsumerRunner {
     // A record the database keeps refusing must not stop monitoring for good: after ~8 minutes of
     // retries it goes to the dead-letter topic and the partition moves on.
     maxTransientAttempts: 50,
+    metrics: settings.metrics,
     logger,
   });
 }

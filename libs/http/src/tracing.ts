@@ -1,0 +1,94 @@
+import {
+  contextFromTraceparent,
+  contextWithSpan,
+  failSpan,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  TRACEPARENT_HEADER,
+  tracer,
+  withContext,
+} from '@hub/observability';
+import { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+
+/** Routes polled by orchestrators and Prometheus: no span, so traces show work, not probes. */
+const UNTRACED = new Set(['/healthz', '/readyz', '/metrics']);
+
+const kSpan = Symbol('hub.span');
+type TracedRequest = FastifyRequest & { [kSpan]?: Span };
+
+/** Defers Fastify's "incoming request" line to the tracing hook, which writes it inside the request's span. */
+export class TracingLogController extends LogController {
+  override incomingRequest(): void {}
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * A SERVER span per request: parent from the request's `traceparent`, named `<METHOD> <route>`, with the
+ * route, status code and request id; status ERROR for 5xx. The span is active from `onRequest` and again
+ * after the body is parsed (`preValidation`: body parsing resumes outside the request's async context),
+ * and while the response is logged, so every log line and every Kafka message or Mongo command of the
+ * request belongs to it.
+ */
+export function registerTracing(app: FastifyInstance, logController: LogController): void {
+  app.addHook('onRequest', (request: TracedRequest, _reply, done) => {
+    const route = request.routeOptions.url;
+    const log = () => {
+      if (!logController.isLogDisabled(request)) {
+        request.log.info({ req: request }, 'incoming request');
+      }
+    };
+    if (route && UNTRACED.has(route)) {
+      log();
+      done();
+      return;
+    }
+    const parent = contextFromTraceparent(header(request.headers[TRACEPARENT_HEADER]));
+    const span = tracer().startSpan(
+      route ? `${request.method} ${route}` : request.method,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'http.request.method': request.method,
+          'url.path': request.url.split('?')[0] ?? request.url,
+          ...(route ? { 'http.route': route } : {}),
+          'hub.request_id': request.id,
+        },
+      },
+      parent,
+    );
+    request[kSpan] = span;
+    withContext(contextWithSpan(span, parent), () => {
+      log();
+      done();
+    });
+  });
+  app.addHook('preValidation', (request: TracedRequest, _reply, done) => {
+    const span = request[kSpan];
+    if (!span) return done();
+    withContext(contextWithSpan(span), done);
+  });
+  const end = (request: TracedRequest, reply: FastifyReply, done: () => void) => {
+    const span = request[kSpan];
+    if (!span) return done();
+    request[kSpan] = undefined;
+    span.setAttribute('http.response.status_code', reply.statusCode);
+    if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+    // The "request completed" line follows this hook: keep the span's ids on it.
+    withContext(contextWithSpan(span), done);
+  };
+  app.addHook('onResponse', (request: TracedRequest, reply, done) => end(request, reply, done));
+  app.addHook('onRequestAbort', (request: TracedRequest, done) => {
+    const span = request[kSpan];
+    if (span) {
+      request[kSpan] = undefined;
+      failSpan(span, new Error('request aborted by the client'));
+      span.end();
+    }
+    done();
+  });
+}

@@ -1,0 +1,69 @@
+import { initTracing, tracer, withSpan } from '@hub/observability';
+import { describe, expect, it } from 'vitest';
+import type { OutgoingMessage } from './client.js';
+import { partitionLag, sendTraced } from './instrumentation.js';
+
+const GIVEN = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+async function sent(messages: OutgoingMessage[]): Promise<OutgoingMessage[]> {
+  let out: OutgoingMessage[] = [];
+  await sendTraced(messages, async (m) => {
+    out = m;
+  });
+  return out;
+}
+
+describe('partitionLag', () => {
+  it('is the log-end offset minus the committed offset, or everything retained when nothing is committed', () => {
+    expect(partitionLag('10', '0', '7')).toBe(3);
+    expect(partitionLag('10', '0', '10')).toBe(0);
+    expect(partitionLag('10', '4', '-1')).toBe(6);
+    expect(partitionLag('10', '4', undefined)).toBe(6);
+    expect(partitionLag('0', '0', '-1')).toBe(0);
+    expect(partitionLag('5', '0', '9')).toBe(0); // never negative
+  });
+});
+
+describe('sendTraced', () => {
+  it('without tracing, leaves the headers as given', async () => {
+    const [m] = await sent([{ topic: 't', key: 'k', value: 1, headers: { traceparent: GIVEN, a: 'b' } }]);
+    expect(m?.headers).toEqual({ traceparent: GIVEN, a: 'b' });
+  });
+
+  it('writes the produce span of each message: child of the active span, else of the given traceparent', async () => {
+    const tracing = initTracing({ serviceName: 'test' });
+    try {
+      const [alone, bare] = await sent([
+        { topic: 't', key: 'k', value: 1, headers: { traceparent: GIVEN, a: 'b' } },
+        { topic: 't', key: null, value: 2 },
+      ]);
+      const [, tid, sid] = alone!.headers!.traceparent!.split('-');
+      expect(tid).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+      expect(sid).not.toBe('00f067aa0ba902b7');
+      expect(alone!.headers!.a).toBe('b');
+      expect(bare!.headers!.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/); // a new trace
+
+      const request = tracer().startSpan('request');
+      const inside = await withSpan(request, () =>
+        sent([
+          { topic: 't', key: 'a', value: 1, headers: { traceparent: GIVEN } },
+          { topic: 't', key: 'b', value: 2 },
+        ]),
+      );
+      request.end();
+      const ids = inside.map((m) => m.headers!.traceparent!.split('-'));
+      for (const [, traceId] of ids) expect(traceId).toBe(request.spanContext().traceId);
+      expect(ids[0]![2]).not.toBe(ids[1]![2]); // one span per message
+    } finally {
+      await tracing.shutdown();
+    }
+  });
+
+  it('fails the send when the broker does', async () => {
+    await expect(
+      sendTraced([{ topic: 't', key: null, value: 1 }], async () => {
+        throw new Error('broker down');
+      }),
+    ).rejects.toThrow('broker down');
+  });
+});
