@@ -43,6 +43,7 @@ export class MongoStore {
     readonly client: MongoClient,
     readonly db: Db,
     private readonly logger: Logger,
+    private readonly url: string,
   ) {}
 
   static async connect(settings: MongoSettings): Promise<MongoStore> {
@@ -68,6 +69,7 @@ export class MongoStore {
       client,
       db,
       settings.logger.child({ component: 'mongo', db: db.databaseName }),
+      settings.url,
     );
     await store.ping();
     store.logger.info('connected to mongo');
@@ -84,6 +86,49 @@ export class MongoStore {
    */
   async ensureIndexes(collection: string, indexes: IndexDescription[]): Promise<void> {
     for (const index of indexes) await this.db.collection(collection).createIndexes([index]);
+  }
+
+  /**
+   * A safety net for a client that stays unable to reach a database that is up (seen once after a
+   * FerretDB restart, see the client options): every `intervalMs` it pings; when pings have failed for
+   * `afterMs` while a brand-new connection to the same URL succeeds, it calls `onWedged` (the service
+   * logs and exits, and the orchestrator starts it with a fresh client). While the database itself is
+   * down nothing happens: consumers keep retrying. Returns a function that stops the watchdog.
+   */
+  watchdog(onWedged: (error: unknown) => void, { intervalMs = 10_000, afterMs = 45_000 } = {}): () => void {
+    let failingSince: number | undefined;
+    let busy = false;
+    const check = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        await this.ping();
+        failingSince = undefined;
+      } catch (err) {
+        if (!isUnavailableError(err)) return;
+        failingSince ??= Date.now();
+        if (Date.now() - failingSince < afterMs) return;
+        const probe = new MongoClient(this.url, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000 });
+        try {
+          await probe.connect();
+          await probe.db('admin').command({ ping: 1 });
+        } catch {
+          return; // the database is down, not our client: keep waiting
+        } finally {
+          await probe.close().catch(() => undefined);
+        }
+        this.logger.fatal(
+          { err, failingForMs: Date.now() - failingSince },
+          'mongo client wedged: the database answers a new connection but not this client',
+        );
+        onWedged(err);
+      } finally {
+        busy = false;
+      }
+    };
+    const timer = setInterval(() => void check(), intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   async ping(): Promise<void> {

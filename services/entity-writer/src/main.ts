@@ -18,6 +18,7 @@ try {
   await kafka.ensureTopics(TOPICS_OWNED(config.KAFKA_TOPIC_PARTITIONS));
   const producer = await kafka.producer();
   const mongo = await MongoStore.connect({ url: config.MONGO_URL, logger, appName: 'entity-writer' });
+  mongo.watchdog(() => process.exit(1)); // a wedged client: the orchestrator restarts us
   const writer = await buildWriter(config, {
     logger,
     kafka,

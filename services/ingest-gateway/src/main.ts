@@ -18,6 +18,7 @@ try {
   await kafka.ensureTopics(TOPICS_OWNED(config.KAFKA_TOPIC_PARTITIONS));
   const producer = await kafka.producer();
   const mongo = await MongoStore.connect({ url: config.MONGO_URL, logger, appName: 'ingest-gateway' });
+  mongo.watchdog(() => process.exit(1)); // a wedged client: the orchestrator restarts us
   const gateway = await buildApp(config, { logger, kafka, mongo, producer });
   await gateway.start();
   await gateway.app.listen({ host: config.HOST, port: config.PORT });
