@@ -56,6 +56,11 @@ export const MonitoringRecord = Type.Object({
   /** The inbound event (`evt_…`); empty for external spans. */
   event_id: Type.String(),
   correlation_id: Type.String(),
+  /**
+   * W3C trace id of the work that wrote the record (from the traceparent the record was produced with),
+   * so a record leads to its spans in a tracing backend. Set by the monitoring sink when absent.
+   */
+  trace_id: Type.Optional(Type.String()),
   /** Empty for system-level ("General") records. */
   use_case_id: Type.String(),
   use_case_type: Type.Union([

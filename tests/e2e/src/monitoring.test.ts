@@ -37,6 +37,7 @@ interface Span {
   id: string;
   event_id: string;
   correlation_id: string;
+  trace_id?: string;
   stage: string;
   level: string;
   code: string;
@@ -114,6 +115,8 @@ describe('monitoring tells the story of a request', () => {
 
     const before = await readMetrics();
     const correlationId = randomUUID();
+    // The caller's W3C trace: every record of the request carries its trace id (issue 6, tracing).
+    const traceId = randomUUID().replaceAll('-', '');
     const sent = await api.request<{ results: Array<{ event_id: string; status: string }> }>(
       'POST',
       '/v2/erp/updates/events',
@@ -127,6 +130,7 @@ describe('monitoring tells the story of a request', () => {
           event('customer', { name: 'no customer id' }),
         ],
       },
+      { traceparent: `00-${traceId}-${'1'.repeat(16)}-01` },
     );
     expect(sent.status).toBe(200);
     expect(sent.body.results.map((r) => r.status)).toEqual(['success', 'skipped', 'ignored', 'success']);
@@ -184,6 +188,7 @@ describe('monitoring tells the story of a request', () => {
     expect(written.detail).toMatchObject({ action: 'created', entity_schema: 'contact' });
     expect(trace.spans.find((s) => s.stage === 'mapped')!.detail).toMatchObject({ fan_out: 1 });
     expect(trace.spans.every((s) => s.correlation_id === correlationId)).toBe(true);
+    expect(trace.spans.map((s) => s.trace_id)).toEqual(trace.spans.map(() => traceId));
 
     // The associated events of one event: its own records, chronological, with the stored event.
     const associated = await api.request<{ monitoring_events: Span[]; inbound_event: { event_id: string } }>(

@@ -1,13 +1,14 @@
 import {
   deadLetterRecord,
   decodeMessage,
+  Headers,
   MessageSchemaError,
   MonitoringRecord,
   Topics,
 } from '@hub/contracts';
 import type { Registry } from '@hub/http';
 import { ConsumerRunner, type KafkaClient, type MessageProducer, PermanentError } from '@hub/kafka';
-import type { Logger } from '@hub/observability';
+import { type Logger, parseTraceparent } from '@hub/observability';
 import type { MonitoringRepository } from './repository.js';
 
 export interface SinkSettings {
@@ -39,7 +40,10 @@ export function monitoringSink(settings: SinkSettings): ConsumerRunner {
         if (err instanceof MessageSchemaError) throw new PermanentError(err.code, 'validation', err.message);
         throw err;
       }
-      const outcome = await repository.insert(record);
+      const traceId = parseTraceparent(message.headers[Headers.traceparent])?.traceId;
+      const outcome = await repository.insert(
+        traceId && !record.trace_id ? { ...record, trace_id: traceId } : record,
+      );
       logger.debug(
         { recordId: record.id, eventId: record.event_id, stage: record.stage, outcome },
         'monitoring record stored',
