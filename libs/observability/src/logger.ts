@@ -18,8 +18,6 @@ export interface LoggerSettings {
   options?: LoggerOptions;
 }
 
-const noIds = {};
-
 /**
  * A pino logger with the project's conventions. Every line written inside a span (an HTTP request, a
  * consumed message, see `initTracing`) carries that span's `trace_id` and `span_id`.
@@ -31,7 +29,9 @@ export function createLogger(settings: LoggerSettings, destination?: pino.Destin
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
-    mixin: () => activeTraceIds() ?? noIds,
+    // A fresh object every time: pino merges the line's fields *into* what the mixin returns, so a
+    // shared constant would collect every earlier line's fields and print them on later lines.
+    mixin: () => activeTraceIds() ?? {},
     ...settings.options,
   };
   return destination ? pino(options, destination) : pino(options);
