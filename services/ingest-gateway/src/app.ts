@@ -56,8 +56,10 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
   });
   const dedupe = new DedupeStore(deps.mongo, {
     windowMs: config.DEDUPE_WINDOW_HOURS * 3600_000,
-    staleAfterMs: 30_000,
-    waitMs: 10_000,
+    // A taker keeps the dead request's event id (ADR 4), so taking over a claim whose request is only
+    // slow is harmless: 10 s bounds how long a retry after a gateway crash waits.
+    staleAfterMs: 10_000,
+    waitMs: 5_000,
   });
   await dedupe.ensureIndexes(deps.mongo);
   const events = new EventStore(deps.mongo, config.EVENT_RETENTION_DAYS);
