@@ -180,10 +180,25 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
   const view = { preHandler: requireGrant(GRANTS.view) };
   const manage = { preHandler: requireGrant(GRANTS.manage) };
 
-  const requireIntegration = async (orgId: string, integrationId: string) => {
+  /** The caller's organisation and the integration of the path, which must be theirs (else 404). */
+  const scope = async (request: { principal: { orgId: string }; params: { integrationId: string } }) => {
+    const { orgId } = request.principal;
+    const { integrationId } = request.params;
     const integration = await repository.getIntegration(orgId, integrationId);
     if (!integration) throw notFound(`integration ${integrationId} not found`, 'INTEGRATION_NOT_FOUND');
-    return integration;
+    return { orgId, integrationId };
+  };
+  /** A page of `limit` from `found` (which holds up to `limit + 1`), with the cursor of its last item. */
+  const paged = <C>(
+    found: MonitoringRecord[],
+    limit: number,
+    view: (r: MonitoringRecord) => Record<string, unknown>,
+    cursorOf: (last: MonitoringRecord) => C,
+  ) => {
+    const page = found.slice(0, limit);
+    const last = page[page.length - 1];
+    const hasMore = found.length > limit;
+    return { data: page.map(view), next_cursor: hasMore && last ? cursorOf(last) : null, has_more: hasMore };
   };
   const range = (from?: string, to?: string) => {
     if (from && to && Date.parse(to) < Date.parse(from)) {
@@ -202,9 +217,7 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
     '/v1/integrations/:integrationId/monitoring/inbound-events',
     { ...view, schema: { params: IntegrationParams, body: QueryInboundBody } },
     async (request) => {
-      const { orgId } = request.principal;
-      const { integrationId } = request.params;
-      await requireIntegration(orgId, integrationId);
+      const { orgId, integrationId } = await scope(request);
       const q = request.body;
       const limit = q.limit ?? 50;
       if (q.sync_type === 'webhook' || q.sync_type === 'api_deprecation') {
@@ -231,15 +244,11 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
           ? { created_at: iso(q.cursor.completed_at)!, event_id: q.cursor.event_id, id: q.cursor.id ?? '' }
           : undefined,
       );
-      const page = found.slice(0, limit);
-      const last = page[page.length - 1];
-      const hasMore = found.length > limit;
-      return {
-        data: page.map(inboundView),
-        next_cursor:
-          hasMore && last ? { completed_at: last.created_at, event_id: last.event_id, id: last.id } : null,
-        has_more: hasMore,
-      };
+      return paged(found, limit, inboundView, (last) => ({
+        completed_at: last.created_at,
+        event_id: last.event_id,
+        id: last.id,
+      }));
     },
   );
 
@@ -247,16 +256,9 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
     '/v1/integrations/:integrationId/monitoring/stats',
     { ...view, schema: { params: IntegrationParams, body: StatsV1Body } },
     async (request) => {
-      const { orgId } = request.principal;
-      const { integrationId } = request.params;
-      await requireIntegration(orgId, integrationId);
+      const { orgId, integrationId } = await scope(request);
       const q = request.body;
-      const records = monitoring.scan(orgId, integrationId, {
-        ...range(q.from_date, q.to_date),
-        final: true,
-      });
-      const all: MonitoringRecord[] = [];
-      for await (const r of records) all.push(r);
+      const all = await collect(orgId, integrationId, { ...range(q.from_date, q.to_date), final: true });
       return {
         inbound: statsV1Inbound(all, (q.inbound_group_by ?? []) as V1Group[]),
         // No outbound use cases run yet: zero counts.
@@ -277,9 +279,7 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
     '/v1/integrations/:integrationId/monitoring/timeseries',
     { ...view, schema: { params: IntegrationParams, body: TimeSeriesV1Body } },
     async (request) => {
-      const { orgId } = request.principal;
-      const { integrationId } = request.params;
-      await requireIntegration(orgId, integrationId);
+      const { orgId, integrationId } = await scope(request);
       const q = request.body;
       const interval = q.interval as Interval;
       const from = iso(q.from_date)!;
@@ -330,9 +330,7 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
     '/v2/integrations/:integrationId/monitoring/events',
     { ...view, schema: { params: IntegrationParams, body: QueryEventsV2Body } },
     async (request) => {
-      const { orgId } = request.principal;
-      const { integrationId } = request.params;
-      await requireIntegration(orgId, integrationId);
+      const { orgId, integrationId } = await scope(request);
       const q = request.body;
       const limit = q.limit ?? 50;
       const found = await monitoring.page(
@@ -351,14 +349,7 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
         'v2',
         q.cursor ? { created_at: iso(q.cursor.created_at)!, id: q.cursor.id } : undefined,
       );
-      const page = found.slice(0, limit);
-      const last = page[page.length - 1];
-      const hasMore = found.length > limit;
-      return {
-        data: page.map(recordView),
-        next_cursor: hasMore && last ? { created_at: last.created_at, id: last.id } : null,
-        has_more: hasMore,
-      };
+      return paged(found, limit, recordView, (last) => ({ created_at: last.created_at, id: last.id }));
     },
   );
 
@@ -366,9 +357,7 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
     '/v2/integrations/:integrationId/monitoring/stats',
     { ...view, schema: { params: IntegrationParams, body: StatsV2Body } },
     async (request) => {
-      const { orgId } = request.principal;
-      const { integrationId } = request.params;
-      await requireIntegration(orgId, integrationId);
+      const { orgId, integrationId } = await scope(request);
       const q = request.body;
       const types = q.use_case_types ?? (q.use_case_type ? [q.use_case_type] : undefined);
       const filter: RecordFilter = { ...range(q.from_date, q.to_date), use_case_types: types };
@@ -415,9 +404,7 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
     '/v2/integrations/:integrationId/monitoring/time-series',
     { ...view, schema: { params: IntegrationParams, body: TimeSeriesV2Body } },
     async (request) => {
-      const { orgId } = request.principal;
-      const { integrationId } = request.params;
-      await requireIntegration(orgId, integrationId);
+      const { orgId, integrationId } = await scope(request);
       const q = request.body;
       const interval = q.interval as Interval;
       const from = iso(q.from_date)!;
@@ -442,9 +429,8 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
     '/v2/integrations/:integrationId/monitoring/events/:eventId/associated',
     { ...view, schema: { params: EventParams } },
     async (request) => {
-      const { orgId } = request.principal;
-      const { integrationId, eventId } = request.params;
-      await requireIntegration(orgId, integrationId);
+      const { orgId, integrationId } = await scope(request);
+      const { eventId } = request.params;
       const records = await monitoring.chronological(
         orgId,
         integrationId,
@@ -463,9 +449,8 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
     '/v2/integrations/:integrationId/monitoring/traces/:correlationId',
     { ...view, schema: { params: TraceParams } },
     async (request) => {
-      const { orgId } = request.principal;
-      const { integrationId, correlationId } = request.params;
-      await requireIntegration(orgId, integrationId);
+      const { orgId, integrationId } = await scope(request);
+      const { correlationId } = request.params;
       const max = deps.traceMaxSpans;
       const found = await monitoring.chronological(
         orgId,
@@ -494,9 +479,7 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
     '/v2/integrations/:integrationId/monitoring/external-events',
     { ...manage, schema: { params: IntegrationParams, body: ExternalEventsBody } },
     async (request, reply) => {
-      const { orgId } = request.principal;
-      const { integrationId } = request.params;
-      await requireIntegration(orgId, integrationId);
+      const { orgId, integrationId } = await scope(request);
       const useCases = await repository.listUseCases(orgId, integrationId);
       const results: Array<{ index: number; status: 'accepted' | 'rejected'; reason?: string }> = [];
       const records: MonitoringRecord[] = [];
