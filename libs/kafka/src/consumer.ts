@@ -1,5 +1,5 @@
 import type { Logger } from '@hub/observability';
-import type { Consumer, EachMessagePayload } from 'kafkajs';
+import type { Consumer, EachMessagePayload, KafkaMessage } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { KafkaClient } from './client.js';
 import { fromHeaders } from './client.js';
@@ -13,6 +13,19 @@ export interface IncomingMessage {
   value: Buffer | null;
   headers: Record<string, string>;
   timestamp: string;
+}
+
+/** A kafkajs record as our code sees it (key as text, headers as strings). */
+export function toIncoming(topic: string, partition: number, message: KafkaMessage): IncomingMessage {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key ? message.key.toString('utf8') : null,
+    value: message.value,
+    headers: fromHeaders(message.headers),
+    timestamp: message.timestamp,
+  };
 }
 
 export type MessageHandler = (message: IncomingMessage, attempt: number) => Promise<void>;
@@ -161,15 +174,7 @@ export class ConsumerRunner {
 
   private async process(payload: EachMessagePayload): Promise<void> {
     const { topic, partition, message, heartbeat } = payload;
-    const incoming: IncomingMessage = {
-      topic,
-      partition,
-      offset: message.offset,
-      key: message.key ? message.key.toString('utf8') : null,
-      value: message.value,
-      headers: fromHeaders(message.headers),
-      timestamp: message.timestamp,
-    };
+    const incoming = toIncoming(topic, partition, message);
     const { initialMs, maxMs } = this.settings.retry ?? { initialMs: 200, maxMs: 10_000 };
     const maxTransient = this.settings.maxTransientAttempts ?? Number.POSITIVE_INFINITY;
     for (let attempt = 1; ; attempt++) {

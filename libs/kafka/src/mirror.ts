@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@hub/observability';
 import type { Admin, Consumer } from 'kafkajs';
 import type { KafkaClient } from './client.js';
-import { fromHeaders } from './client.js';
-import type { IncomingMessage } from './consumer.js';
+import { type IncomingMessage, toIncoming } from './consumer.js';
 
 export interface TopicMirrorSettings {
   topic: string;
@@ -52,15 +51,7 @@ export class TopicMirror {
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ partition, message }) => {
-        this.settings.apply({
-          topic: this.settings.topic,
-          partition,
-          offset: message.offset,
-          key: message.key ? message.key.toString('utf8') : null,
-          value: message.value,
-          headers: fromHeaders(message.headers),
-          timestamp: message.timestamp,
-        });
+        this.settings.apply(toIncoming(this.settings.topic, partition, message));
         this.position.set(partition, BigInt(message.offset) + 1n);
         this.wake();
       },

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { KafkaClient } from './client.js';
-import { fromHeaders } from './client.js';
-import type { IncomingMessage } from './consumer.js';
+import { type IncomingMessage, toIncoming } from './consumer.js';
 
 export interface ScanSettings {
   topic: string;
@@ -49,15 +48,7 @@ export async function scanTopic(client: KafkaClient, settings: ScanSettings): Pr
         const last = (end.get(partition) ?? 0n) - 1n;
         const offset = BigInt(message.offset);
         if (!todo.has(partition) || offset > last) return;
-        visit({
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key ? message.key.toString('utf8') : null,
-          value: message.value,
-          headers: fromHeaders(message.headers),
-          timestamp: message.timestamp,
-        });
+        visit(toIncoming(topic, partition, message));
         if (offset >= last) {
           todo.delete(partition);
           if (todo.size === 0) finish();
