@@ -1,4 +1,4 @@
 export { collectTopic, type TopicCollector } from './collector.js';
 export { eventually } from './eventually.js';
 export { type ApiClient, apiClient } from './http.js';
-export { resolveStack, type StackEndpoints, testToken, uniqueName } from './stack.js';
+export { devEnv, resolveStack, type StackEndpoints, testToken, uniqueName } from './stack.js';

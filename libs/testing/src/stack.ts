@@ -15,7 +15,8 @@ export interface StackEndpoints {
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-function devEnv(): Record<string, string> {
+/** The local stack's configuration (deploy/local/dev.env). */
+export function devEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   const text = readFileSync(path.join(repoRoot, 'deploy/local/dev.env'), 'utf8');
   for (const line of text.split('\n')) {

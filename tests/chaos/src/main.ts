@@ -210,12 +210,19 @@ async function main(): Promise<number> {
       });
     await dead.stop();
 
-    const stored = await storedEntities(stack.mongoUrl, org);
-    const monitored = await finalMonitoringRecords(
-      stack.mongoUrl,
-      org,
-      new Set(processed.map((p) => p.eventId)),
-    );
+    const store = await MongoStore.connect({
+      url: stack.mongoUrl,
+      logger: createLogger({ service: 'chaos', level: 'warn' }),
+      appName: 'chaos-check',
+    });
+    let stored: StoredEntity[];
+    let monitored: Set<string>;
+    try {
+      stored = await storedEntities(store, org);
+      monitored = await finalMonitoringRecords(store, org, new Set(processed.map((p) => p.eventId)));
+    } finally {
+      await store.close();
+    }
     const report = analyse(load.changes, processed, deadLetters, stored, monitored);
     const seenLive = processed.filter((p) => Number.isFinite(p.receivedAt));
     const arrivals = seenLive.map((p) => p.receivedAt).sort((a, b) => a - b);
@@ -348,46 +355,32 @@ function processedRecords(
   return out;
 }
 
-async function storedEntities(url: string, org: string): Promise<StoredEntity[]> {
-  const store = await MongoStore.connect({
-    url,
-    logger: createLogger({ service: 'chaos', level: 'warn' }),
-    appName: 'chaos-check',
-  });
-  try {
-    const docs = await store
-      .collection<{ _org: string; _schema: string; customer_number?: string; seq?: number }>('entities')
-      .find({ _org: org, _schema: 'contact' })
-      .toArray();
-    return docs.map((d) => ({ customer: String(d.customer_number), seq: Number(d.seq) }));
-  } finally {
-    await store.close();
-  }
+async function storedEntities(store: MongoStore, org: string): Promise<StoredEntity[]> {
+  const docs = await store
+    .collection<{ _org: string; _schema: string; customer_number?: string; seq?: number }>('entities')
+    .find({ _org: org, _schema: 'contact' })
+    .toArray();
+  return docs.map((d) => ({ customer: String(d.customer_number), seq: Number(d.seq) }));
 }
 
 /**
  * Event ids with a final `entity_written` monitoring record, waiting (up to 60 s) for the monitoring sink
  * to catch up with `expected`.
  */
-async function finalMonitoringRecords(url: string, org: string, expected: Set<string>): Promise<Set<string>> {
-  const store = await MongoStore.connect({
-    url,
-    logger: createLogger({ service: 'chaos', level: 'warn' }),
-    appName: 'chaos-check',
-  });
-  try {
-    const found = new Set<string>();
-    for (const deadline = Date.now() + 60_000; ; ) {
-      const docs = await store
-        .collection<{ org_id: string; event_id: string; stage: string; final: boolean }>('monitoring_events')
-        .find({ org_id: org, stage: 'entity_written', final: true }, { projection: { event_id: 1 } })
-        .toArray();
-      for (const d of docs) found.add(d.event_id);
-      if ([...expected].every((id) => found.has(id)) || Date.now() > deadline) return found;
-      await sleep(2_000);
-    }
-  } finally {
-    await store.close();
+async function finalMonitoringRecords(
+  store: MongoStore,
+  org: string,
+  expected: Set<string>,
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const deadline = Date.now() + 60_000; ; ) {
+    const docs = await store
+      .collection<{ org_id: string; event_id: string; stage: string; final: boolean }>('monitoring_events')
+      .find({ org_id: org, stage: 'entity_written', final: true }, { projection: { event_id: 1 } })
+      .toArray();
+    for (const d of docs) found.add(d.event_id);
+    if ([...expected].every((id) => found.has(id)) || Date.now() > deadline) return found;
+    await sleep(2_000);
   }
 }
 

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { devEnv } from '@hub/testing';
 
 export type ServiceName = 'config-service' | 'ingest-gateway' | 'mapper' | 'entity-writer' | 'edge';
 
@@ -55,7 +56,7 @@ export class ChaosStack {
   ) {
     const url = (name: ServiceName) => `http://127.0.0.1:${ports.base + OFFSET[name]}`;
     this.env = {
-      ...devEnv(repo),
+      ...devEnv(),
       KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
       MONGO_URL: `mongodb://127.0.0.1:${ports.mongo}/erp_hub`,
       INGEST_GATEWAY_URL: url('ingest-gateway'),
@@ -225,13 +226,4 @@ async function ready(port: number): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function devEnv(repo: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(path.join(repo, 'deploy/local/dev.env'), 'utf8').split('\n')) {
-    const m = /^\s*([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (m) env[m[1]!] = m[2]!.trim();
-  }
-  return env;
 }
