@@ -28,7 +28,7 @@ export function decodeEntityUpdatesMessage(value: Buffer | string | null): Entit
   } catch {
     // decodeMessage below reports it
   }
-  if (typeof kind !== 'string' || !(kind in SCHEMAS)) {
+  if (typeof kind !== 'string' || !Object.hasOwn(SCHEMAS, kind)) {
     throw new MessageSchemaError(Topics.entityUpdates, [
       `/kind must be one of ${Object.keys(SCHEMAS).join(', ')} (got ${JSON.stringify(kind)})`,
     ]);

@@ -1,3 +1,4 @@
+export { attributeNameProblem, RESERVED_ATTRIBUTES, uniqueIdValueProblem } from './attributes.js';
 export { ConfigView, type IntegrationSnapshot } from './config-view.js';
 export { deadLetterMonitoringRecord, deadLetterRecord, type FailedMessage } from './dead-letter.js';
 export { decodeMessage, MessageSchemaError } from './decode.js';

@@ -1,3 +1,4 @@
+import { attributeNameProblem, uniqueIdValueProblem } from '@hub/contracts';
 import {
   type CompiledExpression,
   compileExpression,
@@ -147,7 +148,9 @@ export async function resolveUniqueIds(
         makeFailure(ctx, code, attribute, `${what}: unique id "${id.attribute}" has no value in this event`),
       );
     }
-    out[id.attribute] = id.type ? wrapRepeatable(id.type, value) : value;
+    const wrapped = id.type ? wrapRepeatable(id.type, value) : value;
+    checkUniqueIdValue(wrapped, ctx, attribute, `${what}: unique id "${id.attribute}"`);
+    out[id.attribute] = wrapped;
   }
   return out;
 }
@@ -298,7 +301,19 @@ function schemaAndIds(raw: unknown, ctx: FailureContext, attribute: string, what
   if (!isPlainObject(ids) || Object.keys(ids).length === 0) {
     throw invalid('needs $entity_unique_ids (or unique_ids) as a non-empty object');
   }
+  const names = Object.keys(ids);
   for (const [key, value] of Object.entries(ids)) {
+    const nameProblem = key === '_id' && names.length === 1 ? undefined : attributeNameProblem(key);
+    if (nameProblem) {
+      throw new UpdateFailure(
+        makeFailure(
+          ctx,
+          'UNIQUE_ID_INVALID',
+          attribute,
+          `${what} (${schema}): unique id "${key}" ${nameProblem}`,
+        ),
+      );
+    }
     if (isEmpty(value)) {
       throw new UpdateFailure(
         makeFailure(
@@ -309,6 +324,9 @@ function schemaAndIds(raw: unknown, ctx: FailureContext, attribute: string, what
         ),
       );
     }
+  }
+  for (const [key, value] of Object.entries(ids)) {
+    checkUniqueIdValue(value, ctx, attribute, `${what} (${schema}): unique id "${key}"`);
   }
   return { schema, ids: ids as Record<string, unknown> };
 }
@@ -328,6 +346,8 @@ async function relationRefValue(field: CompiledField, element: unknown, root: un
       const invalid = (message: string) =>
         new UpdateFailure(makeFailure(ctx, 'RELATION_ITEM_INVALID', attribute, `${what}: ${message}`));
       if (typeof r.path !== 'string' || r.path === '') throw invalid('needs path');
+      const pathProblem = attributeNameProblem(r.path);
+      if (pathProblem) throw invalid(`path ${JSON.stringify(r.path)} ${pathProblem}`);
       if (r.value === undefined) throw invalid('needs value');
       const op = r.value_operation;
       if (op !== undefined && !['_set', '_append', '_append_all'].includes(op as string)) {
@@ -393,8 +413,21 @@ export function uniqueIdentifiers(
       );
     }
     out[id] = uniqueIdValue(value);
+    checkUniqueIdValue(out[id], ctx, id, `unique id "${id}" of ${ctx.entity_schema}`);
   }
   return out;
+}
+
+/** A unique-id value is a plain value (never an object that a database would read as an operator). */
+export function checkUniqueIdValue(
+  value: unknown,
+  ctx: FailureContext,
+  attribute: string,
+  what: string,
+): void {
+  const problem = uniqueIdValueProblem(value);
+  if (problem)
+    throw new UpdateFailure(makeFailure(ctx, 'UNIQUE_ID_INVALID', attribute, `${what} ${problem}`));
 }
 
 export { arrayOperationOf };

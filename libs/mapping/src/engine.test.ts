@@ -185,3 +185,60 @@ describe('validateInboundConfiguration', () => {
     expect(problems.some((p) => p.path.startsWith('configuration.entities[0]'))).toBe(true);
   });
 });
+
+describe('mapped values that would be query operators (issue 10)', () => {
+  it('fail the one update with UNIQUE_ID_INVALID naming the attribute; the other updates map', async () => {
+    const mapping = CompiledMapping.compile({
+      entities: [
+        {
+          entity_schema: 'contact',
+          unique_ids: ['customer_number'],
+          jsonataExpression: 'items',
+          mode: 'purge',
+          fields: [{ attribute: 'customer_number', field: 'no' }],
+        },
+        {
+          entity_schema: 'contract',
+          unique_ids: ['contract_number'],
+          fields: [
+            { attribute: 'contract_number', field: 'contract' },
+            {
+              attribute: 'owner',
+              relations: {
+                operation: '_set',
+                jsonataExpression: '[{"_schema": "contact", "$entity_unique_ids": owner}]',
+              },
+            },
+          ],
+        },
+        {
+          entity_schema: 'contact',
+          unique_ids: ['customer_number'],
+          mode: 'upsert-prune-scope-purge',
+          scope: { scope_mode: 'query', query: [{ attribute: 'first_name', field: 'scope' }] },
+          fields: [{ attribute: 'customer_number', field: 'keep' }],
+        },
+      ],
+    });
+    const result = await mapping.map({
+      items: [{ no: { $ne: null } }, { no: 'C2' }],
+      contract: 'K1',
+      owner: { _org: 'victim' },
+      keep: 'C3',
+      scope: { $regex: '.*' },
+    });
+    expect(result.entity_updates.map((u) => u.unique_identifiers)).toEqual([
+      { customer_number: 'C2' },
+      { customer_number: 'C3' },
+    ]);
+    expect(result.prune_scope_updates).toEqual([]);
+    expect(result.failures.map((f) => [f.code, f.entity_index, f.attribute])).toEqual([
+      ['UNIQUE_ID_INVALID', 0, 'customer_number'],
+      ['UNIQUE_ID_INVALID', 1, 'owner'],
+      ['UNIQUE_ID_INVALID', 2, 'scope'],
+    ]);
+    expect(result.failures[0]!.message).toContain('must be a string, number, boolean or an array of them');
+    expect(result.failures[1]!.message).toContain('"_org" is reserved');
+    expect(result.failures[2]!.message).toContain('"first_name"');
+  });
+});

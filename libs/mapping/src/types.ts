@@ -167,6 +167,8 @@ export type MappingFailureCode =
   | 'MAPPING_EXPRESSION_FAILED'
   /** A unique id of the entity (or the meter / counter of a reading) has no value. */
   | 'UNIQUE_ID_MISSING'
+  /** A unique id (or prune-scope value) is not a plain value (e.g. an object such as `{"$ne": null}`), or its name is not allowed. */
+  | 'UNIQUE_ID_INVALID'
   /** A unique id of a relation / relation_ref item, or of a prune scope, has no value. */
   | 'RELATION_UNIQUE_ID_MISSING'
   /** A relation / relation_ref item produced by JSONata does not have the expected shape. */

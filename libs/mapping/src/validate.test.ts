@@ -290,3 +290,85 @@ describe('validateInboundConfiguration (relations, scopes, meter readings)', () 
     ]);
   });
 });
+
+describe('attribute names that could reach a database filter (issue 10)', () => {
+  const problemsOf = (entity: Record<string, unknown>) =>
+    validateInboundConfiguration({ entities: [entity] } as unknown as InboundConfiguration);
+
+  it('refuses reserved, operator and dotted names with the path of each', () => {
+    const problems = problemsOf({
+      entity_schema: 'contact',
+      unique_ids: ['_org', 'customer_number'],
+      mode: 'purge',
+      fields: [
+        { attribute: '_org', constant: 'victim' },
+        { attribute: 'customer_number', field: 'no' },
+        { attribute: '$where', constant: 'x' },
+        { attribute: 'a.b', constant: 'x' },
+        { attribute: '_hub', constant: {} },
+        {
+          attribute: 'owner',
+          relations: {
+            operation: '_set',
+            items: [{ entity_schema: 'contact', unique_ids: [{ attribute: '$ne', field: 'x' }] }],
+          },
+        },
+      ],
+      scope: { scope_mode: 'query', query: [{ attribute: '_id', field: 'x' }] },
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        {
+          path: 'configuration.entities[0].unique_ids[0]',
+          message: '"_org" is reserved for the entity store',
+        },
+        {
+          path: 'configuration.entities[0].fields[0].attribute',
+          message: '"_org" is reserved for the entity store',
+        },
+        {
+          path: 'configuration.entities[0].fields[2].attribute',
+          message: '"$where" must not start with "$" (a database operator)',
+        },
+        {
+          path: 'configuration.entities[0].fields[3].attribute',
+          message: '"a.b" must not contain "." (a nested path)',
+        },
+        {
+          path: 'configuration.entities[0].fields[4].attribute',
+          message: '"_hub" is reserved for the entity store',
+        },
+        {
+          path: 'configuration.entities[0].fields[5].relations.items[0].unique_ids[0].attribute',
+          message: '"$ne" must not start with "$" (a database operator)',
+        },
+        {
+          path: 'configuration.entities[0].scope.query[0].attribute',
+          message: '"_id" is reserved for the entity store',
+        },
+      ]),
+    );
+  });
+
+  it('allows `_id` as the one unique id (a direct read), not beside others', () => {
+    expect(
+      problemsOf({
+        entity_schema: 'contact',
+        unique_ids: ['_id'],
+        fields: [{ attribute: '_id', field: 'id' }],
+      }),
+    ).toEqual([]);
+    expect(
+      problemsOf({
+        entity_schema: 'contact',
+        unique_ids: ['_id', 'no'],
+        fields: [
+          { attribute: '_id', field: 'id' },
+          { attribute: 'no', field: 'no' },
+        ],
+      }),
+    ).toEqual([
+      { path: 'configuration.entities[0].unique_ids[0]', message: '"_id" is reserved for the entity store' },
+    ]);
+  });
+});

@@ -1,3 +1,4 @@
+import { attributeNameProblem } from '@hub/contracts';
 import Type from 'typebox';
 import { Value } from 'typebox/value';
 import { compileExpression } from './expression.js';
@@ -161,9 +162,24 @@ export function validateInboundConfiguration(
       }
     }
   };
+  // Issue 10: a name that is reserved, an operator or a path could reach a database filter or overwrite
+  // the store's own fields. `_id` names an entity by its id, which is allowed only as the one unique id.
+  const checkName = (path: string, name: unknown, allowId = false) => {
+    if (typeof name !== 'string' || (allowId && name === '_id')) return;
+    const problem = attributeNameProblem(name);
+    if (problem) problems.push({ path, message: `${JSON.stringify(name)} ${problem}` });
+  };
+  const checkIdNames = (at: string, names: unknown[], allowId = true) => {
+    names.forEach((id, k) => {
+      const name = typeof id === 'string' ? id : (id as Record<string, unknown>).attribute;
+      const path = typeof id === 'string' ? `${at}[${k}]` : `${at}[${k}].attribute`;
+      checkName(path, name, allowId && names.length === 1);
+    });
+  };
   const hasSource = (v: Record<string, unknown>) =>
     v.constant !== undefined || v.jsonataExpression !== undefined || v.field !== undefined;
-  const checkUniqueIds = (at: string, ids: unknown) => {
+  const checkUniqueIds = (at: string, ids: unknown, allowId = true) => {
+    checkIdNames(at, (ids ?? []) as unknown[], allowId);
     ((ids ?? []) as Array<Record<string, unknown> | string>).forEach((id, k) => {
       if (typeof id === 'string') return;
       check(`${at}[${k}].jsonataExpression`, id.jsonataExpression);
@@ -179,6 +195,7 @@ export function validateInboundConfiguration(
   const checkFields = (at: string, fields: Array<Record<string, unknown>>) => {
     fields.forEach((field, j) => {
       const fat = `${at}.fields[${j}]`;
+      checkName(`${fat}.attribute`, field.attribute, true);
       check(`${fat}.jsonataExpression`, field.jsonataExpression);
       check(`${fat}.enabled`, field.enabled);
       checkPath(`${fat}.field`, field.field);
@@ -201,6 +218,7 @@ export function validateInboundConfiguration(
         check(`${rat}.jsonataExpression`, rel.jsonataExpression);
         ((rel.items ?? []) as Array<Record<string, unknown>>).forEach((item, k) => {
           checkUniqueIds(`${rat}.items[${k}].unique_ids`, item.unique_ids);
+          checkName(`${rat}.items[${k}].path`, item.path);
           const value = item.value as Record<string, unknown> | undefined;
           if (value) {
             check(`${rat}.items[${k}].value.jsonataExpression`, value.jsonataExpression);
@@ -231,6 +249,7 @@ export function validateInboundConfiguration(
     const fields = entity.fields as Array<Record<string, unknown>>;
     checkFields(at, fields);
     const mapped = new Set(fields.map((f) => f.attribute));
+    checkIdNames(`${at}.unique_ids`, entity.unique_ids as string[]);
     (entity.unique_ids as string[]).forEach((id, k) => {
       if (id !== '_id' && !mapped.has(id)) {
         problems.push({
@@ -256,7 +275,7 @@ export function validateInboundConfiguration(
         if (!Array.isArray(scope.query) || scope.query.length === 0) {
           problems.push({ path: `${at}.scope.query`, message: 'is required for scope_mode query' });
         }
-        checkUniqueIds(`${at}.scope.query`, scope.query);
+        checkUniqueIds(`${at}.scope.query`, scope.query, false);
       }
     }
   });

@@ -2,7 +2,7 @@ import type { PruneScopeUpdateMessage } from '@hub/contracts';
 import { PermanentError } from '@hub/kafka';
 import { matchesUniqueIds } from './lookup.js';
 import { type OutboxPublisher, processedMessage } from './outbox.js';
-import type { EntityRefs } from './refs.js';
+import { checkUniqueIds, type EntityRefs } from './refs.js';
 import { type EntitiesRepository, type EntityDoc, entityView } from './repository.js';
 import type { PruneRuns } from './runs.js';
 
@@ -66,6 +66,10 @@ export class PruneApplier {
           'validation',
           `${update.update_id}: query scope is empty`,
         );
+      checkUniqueIds(
+        { schema: update.entity_schema, uniqueIds: scope.query },
+        `prune scope ${update.update_id} query`,
+      );
       return this.repository.matching(update.org_id, update.entity_schema, scope.query, withDeleted);
     }
     if (!scope.schema || !scope.unique_ids) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { entityKey } from '@hub/contracts';
+import { attributeNameProblem, entityKey, uniqueIdValueProblem } from '@hub/contracts';
 import { PermanentError } from '@hub/kafka';
 import { type ArrayOperation, lastEqualIndex, upsertRefItem } from './attributes.js';
 import { lookupConditions, RESERVED_ATTRIBUTES, writableAttributes } from './lookup.js';
@@ -25,6 +25,24 @@ const MAX_CAS_ATTEMPTS = 20;
 export const isDirectId = (ids: Record<string, unknown>) => Object.keys(ids).length === 1 && '_id' in ids;
 
 const describe = (ref: EntityRef) => `${ref.schema} ${JSON.stringify(ref.uniqueIds)}`;
+
+/**
+ * Unique ids are attribute names and plain values (issue 10): a reserved or operator name, or an object
+ * value such as `{"$ne": null}`, can never succeed and never reaches a database filter.
+ */
+export function checkUniqueIds(ref: EntityRef, where: string): void {
+  for (const [name, value] of Object.entries(ref.uniqueIds)) {
+    const problem =
+      attributeNameProblem(name) ?? (value == null || value === '' ? undefined : uniqueIdValueProblem(value));
+    if (problem) {
+      throw new PermanentError(
+        'UNIQUE_ID_INVALID',
+        'validation',
+        `${where}: ${ref.schema} unique id ${JSON.stringify(name)} ${problem}`,
+      );
+    }
+  }
+}
 
 /**
  * Finds entities by their unique ids and creates the missing ones (relation targets): lookups match all
@@ -56,6 +74,7 @@ export class EntityRefs {
       }
       return doc;
     }
+    checkUniqueIds(ref, where);
     const conditions = lookupConditions(ref.uniqueIds);
     if (conditions.length === 0 || conditions.some((c) => c.value == null || c.value === '')) {
       throw new PermanentError(

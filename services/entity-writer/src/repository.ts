@@ -74,8 +74,10 @@ export class EntitiesRepository {
     conditions: LookupCondition[],
     limit = 2,
   ): Promise<EntityDoc[]> {
-    const filter: Filter<EntityDoc> = { _org: orgId, _schema: schema };
-    for (const c of conditions) (filter as Record<string, unknown>)[c.path] = c.value;
+    // The scope is its own clause: no condition can replace it (names and values are checked by the caller).
+    const filter = {
+      $and: [{ _org: orgId }, { _schema: schema }, ...conditions.map((c) => ({ [c.path]: c.value }))],
+    } as Filter<EntityDoc>;
     return (await this.docs.find(filter).limit(limit).toArray()).map(decode);
   }
 

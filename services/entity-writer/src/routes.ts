@@ -1,4 +1,4 @@
-import { GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
+import { badRequest, GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
 import Type from 'typebox';
 import { type ReadingsRepository, readingView } from './readings-repository.js';
 import { type EntitiesRepository, entityView } from './repository.js';
@@ -63,6 +63,10 @@ export function registerEntityRoutes(
     },
     async (request) => {
       const { limit: rawLimit, cursor, ...where } = request.query as Record<string, string>;
+      for (const key of Object.keys(where)) {
+        const problem = searchKeyProblem(key);
+        if (problem) throw badRequest(`query parameter ${JSON.stringify(key)}: ${problem}`, 'QUERY_INVALID');
+      }
       const limit = Math.min(Math.max(Number(rawLimit ?? 50), 1), 500);
       const docs = await repository.search(
         request.principal.orgId,
@@ -78,4 +82,17 @@ export function registerEntityRoutes(
       };
     },
   );
+}
+
+/**
+ * A search matches attribute values, nested ones by a dotted path (`address.city`). Database operators
+ * (`$where`, `a.$ne`) and our bookkeeping (`_hub...`) are refused (issue 10).
+ */
+export function searchKeyProblem(key: string): string | undefined {
+  const segments = key.split('.');
+  if (segments.some((s) => s === '')) return 'is not an attribute path';
+  if (segments.some((s) => s.startsWith('$'))) return 'a path segment must not start with "$"';
+  if (key.includes('\u0000')) return 'must not contain the NUL character';
+  if (segments[0] === '_hub') return 'is not an attribute';
+  return undefined;
 }
