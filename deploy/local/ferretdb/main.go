@@ -19,6 +19,7 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dir := flag.String("dir", "", "directory for the SQLite databases (created if missing)")
+	params := flag.String("sqlite-params", "", "query parameters of the SQLite URL, e.g. _pragma=synchronous(NORMAL)")
 	flag.Parse()
 
 	if *dir == "" {
@@ -37,7 +38,7 @@ func main() {
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/",
+		SQLiteURL: "file:" + abs + "/" + query(*params),
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ferretdb: %v\n", err)
@@ -49,4 +50,12 @@ func main() {
 
 	fmt.Fprintf(os.Stderr, "ferretdb: listening on %s, data in %s\n", *listen, abs)
 	f.Run(ctx)
+}
+
+func query(params string) string {
+	if params == "" {
+		return ""
+	}
+
+	return "?" + params
 }

@@ -1,0 +1,103 @@
+/**
+ * The local stack's FerretDB carries our patch (deploy/local/ferretdb/ferretdb.patch, ADR 8). Each test
+ * fails on an unpatched build: by-_id operations use the _id_ index, an `_id` condition is pushed down
+ * whatever else the filter says, a bulk of 100+ update statements returns, and concurrent updates of one
+ * document do not lose each other. On MongoDB (`HUB_INFRA=containers`) all of it holds natively, so the
+ * plan assertions are skipped there.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Collection, MongoStore } from '@hub/mongo';
+import { createLogger } from '@hub/observability';
+import { resolveStack } from '@hub/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const stack = resolveStack();
+let store: MongoStore;
+let isFerret = false;
+
+beforeAll(async () => {
+  store = await MongoStore.connect({
+    url: stack.mongoUrl,
+    database: `patch_${randomUUID().slice(0, 8)}`,
+    logger: createLogger({ service: 'test', level: 'warn' }),
+    appName: 'ferretdb-patch-test',
+  });
+  const info = await store.db.admin().command({ buildInfo: 1 });
+  isFerret = 'ferretdbVersion' in info;
+});
+afterAll(async () => {
+  await store?.db.dropDatabase();
+  await store?.close();
+});
+
+async function filled(name: string, size = 300): Promise<Collection<{ _id: string; n: number; cn: string }>> {
+  const col = store.collection<{ _id: string; n: number; cn: string }>(name);
+  await col.insertMany(Array.from({ length: size }, (_, i) => ({ _id: `k${i}`, n: 0, cn: `C${i}` })));
+  return col;
+}
+
+/** FerretDB's explain: SQLite's query plan lines and whether the filter was pushed down to SQL. */
+async function plan(collection: string, filter: Record<string, unknown>) {
+  const res = await store.db.command({ explain: { find: collection, filter }, verbosity: 'queryPlanner' });
+  return {
+    pushdown: res.filterPushdown as boolean,
+    plan: ((res.queryPlanner as { Plan?: string[] }).Plan ?? []).join('\n'),
+  };
+}
+
+describe('FerretDB, patched', () => {
+  it('finds a document by _id through the _id_ index, not a scan of the table', async (ctx) => {
+    if (!isFerret) ctx.skip();
+    await filled('by_id');
+    const byId = await plan('by_id', { _id: 'k7' });
+    expect(byId.pushdown).toBe(true);
+    expect(byId.plan).toMatch(/SEARCH .* USING INDEX/);
+    expect(byId.plan).not.toMatch(/\bSCAN\b/);
+  });
+
+  it('pushes an _id condition down beside other conditions, and an _id $in list', async (ctx) => {
+    if (!isFerret) ctx.skip();
+    const col = await filled('mixed');
+    for (const filter of [
+      { _id: 'k7', n: 0 },
+      { _id: { $in: ['k1', 'k2', 'k250'] } },
+      { _id: 'k7', cn: { $ne: 'x' } },
+    ]) {
+      const explained = await plan('mixed', filter);
+      expect(explained.pushdown, JSON.stringify(filter)).toBe(true);
+      expect(explained.plan, JSON.stringify(filter)).toMatch(/SEARCH .* USING INDEX/);
+    }
+    // The rest of the filter still applies to what the index found.
+    expect(await col.countDocuments({ _id: 'k7', n: 1 })).toBe(0);
+    expect(
+      (await col.find({ _id: { $in: ['k1', 'k2', 'nope'] } }).toArray()).map((d) => d._id).sort(),
+    ).toEqual(['k1', 'k2']);
+    // Lists of other types are not pushed down, and still answered.
+    expect((await col.find({ _id: { $in: ['k1', 5] } }).toArray()).map((d) => d._id)).toEqual(['k1']);
+  });
+
+  it('answers a bulk of 100 and of 500 update statements (upstream never answered 100)', async () => {
+    const col = await filled('bulk', 600);
+    for (const size of [100, 500]) {
+      const ops = Array.from({ length: size }, (_, i) => ({
+        updateOne: { filter: { _id: `k${i}` }, update: { $set: { n: size } }, upsert: true },
+      }));
+      const outcome = await Promise.race([
+        col.bulkWrite(ops).then((r) => r.matchedCount),
+        new Promise((resolve) => setTimeout(() => resolve('no answer within 30 s'), 30_000)),
+      ]);
+      expect(outcome, `bulk of ${size}`).toBe(size);
+    }
+    expect(await col.countDocuments({ n: 500 })).toBe(500);
+  }, 70_000);
+
+  it('applies concurrent updates of one document one at a time: no lost $inc, one compare-and-set winner', async () => {
+    const col = await filled('atomic', 1);
+    await Promise.all(Array.from({ length: 60 }, () => col.updateOne({ _id: 'k0' }, { $inc: { n: 1 } })));
+    expect((await col.findOne({ _id: 'k0' }))?.n).toBe(60);
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => col.updateOne({ _id: 'k0', n: 60 }, { $set: { n: 100 + i } })),
+    );
+    expect(results.reduce((sum, r) => sum + r.modifiedCount, 0)).toBe(1);
+  });
+});
