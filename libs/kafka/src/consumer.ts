@@ -1,5 +1,5 @@
 import type { Logger } from '@hub/observability';
-import type { Consumer, EachMessagePayload, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, EachMessagePayload, KafkaMessage } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { KafkaClient } from './client.js';
 import { fromHeaders } from './client.js';
@@ -30,6 +30,15 @@ export function toIncoming(topic: string, partition: number, message: KafkaMessa
 
 export type MessageHandler = (message: IncomingMessage, attempt: number) => Promise<void>;
 
+/**
+ * Handles consecutive messages of one partition (offset order) at once. It must make every output of
+ * every message durable before it returns (one produce request for the batch), including the dead
+ * letters of messages that can never succeed. It must be harmless to run again on the same messages:
+ * when it throws, the runner handles those messages again one at a time with the `MessageHandler`
+ * (retries with backoff, dead letters), so one bad message cannot hold its batch back for long.
+ */
+export type BatchHandler = (messages: IncomingMessage[]) => Promise<void>;
+
 /** An error that no retry can fix (bad payload, expression failure, ambiguous lookup): dead-letter it at once. */
 export class PermanentError extends Error {
   constructor(
@@ -48,6 +57,10 @@ export interface ConsumerSettings {
   topics: string[];
   fromBeginning?: boolean;
   handler: MessageHandler;
+  /** The fast path: a partition's fetched messages in chunks of up to `maxBatchSize` (see BatchHandler). */
+  batchHandler?: BatchHandler;
+  /** Largest chunk given to `batchHandler`. Default 500. */
+  maxBatchSize?: number;
   /**
    * Called once for a message whose handler threw a PermanentError (or a non-PermanentError after
    * `maxTransientAttempts`); must durably record it (dead-letter topic, monitoring). Only then is the
@@ -164,12 +177,71 @@ export class ConsumerRunner {
     for (const topic of this.settings.topics) {
       await consumer.subscribe({ topic, fromBeginning: this.settings.fromBeginning ?? true });
     }
+    const partitionsConsumedConcurrently = this.settings.partitionsConsumedConcurrently ?? 1;
+    if (this.settings.batchHandler) {
+      await consumer.run({
+        autoCommit: true,
+        autoCommitInterval: 500,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently,
+        eachBatch: (payload) => this.processBatch(payload),
+      });
+      return;
+    }
     await consumer.run({
       autoCommit: true,
       autoCommitInterval: 500,
-      partitionsConsumedConcurrently: this.settings.partitionsConsumedConcurrently ?? 1,
+      partitionsConsumedConcurrently,
       eachMessage: (payload) => inMessageTrace(payload.message.headers, () => this.process(payload)),
     });
+  }
+
+  /**
+   * A fetched batch in chunks: each chunk goes to the batch handler at once and its offsets are resolved
+   * and committed when it returns; a chunk whose batch handler failed is handled one message at a time
+   * (`process`), which retries, dead-letters and isolates the message at fault.
+   */
+  private async processBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    const size = this.settings.maxBatchSize ?? 500;
+    const batchHandler = this.instrumentation.batchHandler!;
+    for (let from = 0; from < batch.messages.length; from += size) {
+      if (!isRunning() || isStale() || this.stopping) return;
+      const chunk = batch.messages.slice(from, from + size);
+      const incoming = chunk.map((m) => toIncoming(batch.topic, batch.partition, m));
+      try {
+        await batchHandler(incoming);
+      } catch (err) {
+        if (this.stopping) return;
+        this.log.warn(
+          {
+            err,
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: chunk[0]!.offset,
+            messages: chunk.length,
+          },
+          'batch failed; handling its messages one at a time',
+        );
+        for (const message of chunk) {
+          if (!isRunning() || isStale()) return;
+          await inMessageTrace(message.headers, () =>
+            this.process({
+              topic: batch.topic,
+              partition: batch.partition,
+              message,
+              heartbeat,
+              pause: payload.pause,
+            }),
+          );
+          resolveOffset(message.offset);
+        }
+      }
+      resolveOffset(chunk[chunk.length - 1]!.offset);
+      this.lastProgressAt = Date.now();
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+    }
   }
 
   private async process(payload: EachMessagePayload): Promise<void> {

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { initTracing, tracer, withSpan } from '@hub/observability';
 import { describe, expect, it } from 'vitest';
 import type { OutgoingMessage } from './client.js';
@@ -30,8 +32,39 @@ describe('sendTraced', () => {
     expect(m?.headers).toEqual({ traceparent: GIVEN, a: 'b' });
   });
 
-  it('writes the produce span of each message: child of the active span, else of the given traceparent', async () => {
+  it('when spans are not exported, makes none: a message keeps its traceparent, else gets the active span’s', async () => {
     const tracing = initTracing({ serviceName: 'test' });
+    try {
+      const [alone, bare] = await sent([
+        { topic: 't', key: 'k', value: 1, headers: { traceparent: GIVEN, a: 'b' } },
+        { topic: 't', key: null, value: 2 },
+      ]);
+      expect(alone!.headers).toEqual({ traceparent: GIVEN, a: 'b' });
+      expect(bare!.headers?.traceparent).toBeUndefined();
+      const request = tracer().startSpan('request');
+      const inside = await withSpan(request, () =>
+        sent([
+          { topic: 't', key: 'a', value: 1, headers: { traceparent: GIVEN } },
+          { topic: 't', key: 'b', value: 2 },
+        ]),
+      );
+      request.end();
+      expect(inside[0]!.headers!.traceparent).toBe(GIVEN);
+      expect(inside[1]!.headers!.traceparent!.split('-')[2]).toBe(request.spanContext().spanId);
+    } finally {
+      await tracing.shutdown();
+    }
+  });
+
+  it('when spans are exported, writes the produce span of each message: child of the active span, else of the given traceparent', async () => {
+    // A collector that accepts and drops: only whether the spans are made matters here.
+    const collector = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200).end('{}'));
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const { port } = collector.address() as AddressInfo;
+    const tracing = initTracing({ serviceName: 'test', otlpEndpoint: `http://127.0.0.1:${port}` });
     try {
       const [alone, bare] = await sent([
         { topic: 't', key: 'k', value: 1, headers: { traceparent: GIVEN, a: 'b' } },
@@ -56,6 +89,7 @@ describe('sendTraced', () => {
       expect(ids[0]![2]).not.toBe(ids[1]![2]); // one span per message
     } finally {
       await tracing.shutdown();
+      collector.close();
     }
   });
 

@@ -6,6 +6,7 @@ import {
   contextFromTraceparent,
   contextWithSpan,
   failSpan,
+  isExporting,
   type Logger,
   type Span,
   SpanKind,
@@ -36,6 +37,20 @@ export async function sendTraced(
   messages: OutgoingMessage[],
   send: (messages: OutgoingMessage[]) => Promise<void>,
 ): Promise<void> {
+  // Nothing exported: no span per message. A message keeps the traceparent it was given, else it gets
+  // the active span's (a request's), so the trace still runs through it.
+  if (!isExporting()) {
+    const current = traceparentOf();
+    return send(
+      current
+        ? messages.map((m) =>
+            m.headers?.[TRACEPARENT_HEADER]
+              ? m
+              : { ...m, headers: { ...m.headers, [TRACEPARENT_HEADER]: current } },
+          )
+        : messages,
+    );
+  }
   const active = activeSpan() ? activeContext() : undefined;
   const spans: Span[] = [];
   const traced = messages.map((m) => {
@@ -151,6 +166,33 @@ class ConsumerMetrics {
   }
 }
 
+/** A CONSUMER span for one attempt at a message, child of the message's `traceparent`. */
+function consumeSpan(
+  message: IncomingMessage,
+  groupId: string,
+  attempt: number,
+  parent: Context = contextFromTraceparent(message.headers[TRACEPARENT_HEADER]),
+): Span {
+  return tracer().startSpan(
+    `${message.topic} process`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': message.topic,
+        'messaging.destination.partition.id': String(message.partition),
+        'messaging.kafka.offset': Number(message.offset),
+        'messaging.consumer.group.name': groupId,
+        ...(message.key !== null ? { 'messaging.kafka.message.key': message.key } : {}),
+        ...correlation(message.headers),
+        'hub.attempt': attempt,
+      },
+    },
+    parent,
+  );
+}
+
 /** Lag of a group on its topics, as the group's committed offsets trail the partitions' log-end offsets. */
 export async function measureLag(
   admin: Admin,
@@ -182,6 +224,8 @@ export function partitionLag(high: string, low: string, committed: string | unde
 
 export interface ConsumerInstrumentation {
   handler: ConsumerSettings['handler'];
+  /** The batch handler with metrics, and — when spans are exported — a CONSUMER span per message. */
+  batchHandler?: ConsumerSettings['batchHandler'];
   onPermanentFailure: ConsumerSettings['onPermanentFailure'];
   /** Starts reporting lag on scrape (needs an admin client); returns the function that stops it. */
   reportLag(admin: () => Promise<Admin>): () => Promise<void>;
@@ -210,27 +254,43 @@ export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): 
     }
   };
 
+  const batchHandler = settings.batchHandler;
   return {
+    batchHandler:
+      batchHandler &&
+      (async (messages) => {
+        // Only when exported: a span per message, whose traceparent the message's outputs then carry.
+        const spans = isExporting() ? messages.map((m) => consumeSpan(m, groupId, 1)) : [];
+        spans.forEach((span, i) => {
+          const traceparent = traceparentOf(span);
+          if (traceparent)
+            messages[i]!.headers = { ...messages[i]!.headers, [TRACEPARENT_HEADER]: traceparent };
+          span.setAttribute('messaging.batch.message_count', messages.length);
+        });
+        const started = performance.now();
+        try {
+          await batchHandler(messages);
+          for (const span of spans) span.setStatus({ code: SpanStatusCode.OK });
+          for (const m of messages) finished(m, 'processed');
+        } catch (err) {
+          for (const span of spans) {
+            failSpan(span, err);
+            span.setAttribute('hub.retry', true);
+          }
+          throw err;
+        } finally {
+          if (messages.length > 0) {
+            metrics?.duration.observe(
+              { group: groupId, topic: messages[0]!.topic },
+              (performance.now() - started) / 1000,
+            );
+          }
+          for (const span of spans) span.end();
+        }
+      }),
     handler: async (message, attempt) => {
       const parent = contextFromTraceparent(message.headers[TRACEPARENT_HEADER]);
-      const span = tracer().startSpan(
-        `${message.topic} process`,
-        {
-          kind: SpanKind.CONSUMER,
-          attributes: {
-            'messaging.system': 'kafka',
-            'messaging.operation.type': 'process',
-            'messaging.destination.name': message.topic,
-            'messaging.destination.partition.id': String(message.partition),
-            'messaging.kafka.offset': Number(message.offset),
-            'messaging.consumer.group.name': groupId,
-            ...(message.key !== null ? { 'messaging.kafka.message.key': message.key } : {}),
-            ...correlation(message.headers),
-            'hub.attempt': attempt,
-          },
-        },
-        parent,
-      );
+      const span = consumeSpan(message, groupId, attempt, parent);
       const ctx = contextWithSpan(span, parent);
       const started = performance.now();
       try {

@@ -1,9 +1,10 @@
-import type { Logger } from '@hub/observability';
+import { isExporting, type Logger } from '@hub/observability';
 import {
   type Collection,
   type Db,
   type Document,
   type IndexDescription,
+  MongoBulkWriteError,
   MongoClient,
   MongoNetworkError,
   MongoNotConnectedError,
@@ -44,6 +45,11 @@ export class MongoStore {
     readonly db: Db,
     private readonly logger: Logger,
     private readonly url: string,
+    /**
+     * The server is FerretDB (the local stack and tests), not MongoDB. FerretDB 1.24 answers a query from
+     * an index only for `_id` (patched, ADR 8); filters on any other field are evaluated over the rows.
+     */
+    readonly isFerretDB: boolean,
   ) {}
 
   static async connect(settings: MongoSettings): Promise<MongoStore> {
@@ -59,17 +65,19 @@ export class MongoStore {
       // the chaos test). Polling every 5 s recovers within seconds, on MongoDB too.
       serverMonitoringMode: 'poll',
       heartbeatFrequencyMS: 5_000,
-      // Command events feed the database spans (tracing.ts); without a span active they cost an event.
-      monitorCommands: true,
+      // Command events feed the database spans (tracing.ts), made only when spans are exported.
+      monitorCommands: isExporting(),
     });
-    traceCommands(client);
+    if (isExporting()) traceCommands(client);
     await client.connect();
     const db = client.db(settings.database);
+    const info = await db.admin().command({ buildInfo: 1 });
     const store = new MongoStore(
       client,
       db,
       settings.logger.child({ component: 'mongo', db: db.databaseName }),
       settings.url,
+      'ferretdbVersion' in info,
     );
     await store.ping();
     store.logger.info('connected to mongo');
@@ -83,9 +91,27 @@ export class MongoStore {
   /**
    * Creates missing indexes (idempotent). One index per command: FerretDB 1.24 drops the connection on a
    * `createIndexes` naming several indexes that already exist (docs/adr/0002).
+   *
+   * On FerretDB only unique indexes are made (and ours that exist from before are dropped): it never
+   * reads a secondary index to answer a query, so each one only made every write slower (docs/adr/0008).
    */
   async ensureIndexes(collection: string, indexes: IndexDescription[]): Promise<void> {
-    for (const index of indexes) await this.db.collection(collection).createIndexes([index]);
+    const col = this.db.collection(collection);
+    for (const index of indexes) {
+      if (!this.isFerretDB || index.unique) {
+        await col.createIndexes([index]);
+        continue;
+      }
+      if (index.name && (await col.indexExists(index.name).catch(() => false))) {
+        await col.dropIndex(index.name);
+      }
+    }
+  }
+
+  /** Drops an index of ours that a newer layout no longer uses (nothing when it does not exist). */
+  async dropIndexIfExists(collection: string, name: string): Promise<void> {
+    const col = this.db.collection(collection);
+    if (await col.indexExists(name).catch(() => false)) await col.dropIndex(name);
   }
 
   /**
@@ -153,6 +179,32 @@ export function isUnavailableError(err: unknown): boolean {
 /** A unique index rejected the write (error 11000), e.g. two writers upserting the same key at once. */
 export function isDuplicateKeyError(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === 11000;
+}
+
+/**
+ * Inserts documents in one command, skipping those whose `_id` (or another unique key) exists already;
+ * returns the `_id`s that were skipped. Any other error is thrown. Works the same on MongoDB and FerretDB
+ * (which, unordered, falls back to one insert per document after a duplicate).
+ */
+export async function insertManyNew<T extends Document & { _id: string }>(
+  collection: Collection<T>,
+  docs: T[],
+): Promise<string[]> {
+  if (docs.length === 0) return [];
+  try {
+    await collection.insertMany(docs as unknown as Parameters<Collection<T>['insertMany']>[0], {
+      ordered: false,
+    });
+    return [];
+  } catch (err) {
+    if (!(err instanceof MongoBulkWriteError)) {
+      if (isDuplicateKeyError(err) && docs.length === 1) return [docs[0]!._id];
+      throw err;
+    }
+    const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    if (errors.some((e) => e.code !== 11000)) throw err;
+    return errors.map((e) => docs[e.index]!._id);
+  }
 }
 
 interface SlotDoc {

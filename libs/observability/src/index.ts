@@ -18,6 +18,7 @@ export {
   contextWithSpan,
   failSpan,
   initTracing,
+  isExporting,
   type Span,
   SpanKind,
   SpanStatusCode,

@@ -131,6 +131,16 @@ export function initTracing(settings: TracingSettings): Tracing {
 }
 
 /** The tracer every library uses; a no-op one until `initTracing` ran. */
+/**
+ * Whether this process exports spans (`initTracing` with an OTLP endpoint). Hot paths that would make a
+ * span per message (batch consumers, producers, database commands) make none when nothing is exported:
+ * the messages keep the `traceparent` they arrived with, so a trace still runs from the request to the
+ * last message.
+ */
+export function isExporting(): boolean {
+  return active?.exporting ?? false;
+}
+
 export function tracer(): Tracer {
   return trace.getTracer(TRACER_NAME);
 }

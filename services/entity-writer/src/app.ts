@@ -1,13 +1,4 @@
-import {
-  deadLetterMonitoringRecord,
-  deadLetterRecord,
-  decodeEntityUpdatesMessage,
-  type EntityUpdatesTopicMessage,
-  Headers,
-  MessageSchemaError,
-  monitoringMessage,
-  Topics,
-} from '@hub/contracts';
+import { deadLetterMonitoringRecord, deadLetterRecord, monitoringMessage, Topics } from '@hub/contracts';
 import {
   Counter,
   combine,
@@ -20,24 +11,27 @@ import {
 } from '@hub/http';
 import {
   ConsumerRunner,
+  type IncomingMessage,
   type KafkaClient,
   type MessageProducer,
-  PermanentError,
   scanTopic,
 } from '@hub/kafka';
 import { isUnavailableError, type MongoStore, WindowCounter } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
+import { type MessageResult, UpdatesApplier } from './apply.js';
 import type { WriterConfig } from './config.js';
-import { writerRecords } from './monitoring.js';
-import { OutboxPublisher, publishedCheck } from './outbox.js';
+import { KeySets } from './keys.js';
+import type { ApplyOutcome } from './monitoring.js';
+import { publishedCheck } from './outbox.js';
 import { PruneApplier } from './prune.js';
 import { ReadingsApplier } from './readings.js';
 import { ReadingsRepository } from './readings-repository.js';
 import { EntityRefs } from './refs.js';
 import { EntitiesRepository, SOFT_DELETE_RETENTION_MS } from './repository.js';
+import { EntityResolver } from './resolver.js';
 import { registerEntityRoutes } from './routes.js';
 import { PruneRuns } from './runs.js';
-import { EntityWriter, type WriteNotes } from './writer.js';
+import { EntityWriter } from './writer.js';
 
 /** How often soft-deleted entities past their retention are purged (by any instance; idempotent). */
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
@@ -59,29 +53,18 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
   const published = publishedCheck((sinceMs, visit) =>
     scanTopic(deps.kafka, { topic: Topics.entitiesProcessed, sinceMs, visit: (m) => visit(m.value) }),
   );
-  const outbox = new OutboxPublisher(repository, deps.producer, published, deps.logger);
-  const refs = new EntityRefs(repository, outbox);
+  const keySets = new KeySets(deps.mongo);
+  const resolver = new EntityResolver(repository, keySets);
+  const refs = new EntityRefs(repository, resolver, keySets);
   const runs = new PruneRuns(deps.mongo);
-  const writer = new EntityWriter(repository, refs, outbox);
-  const pruner = new PruneApplier(repository, refs, outbox, runs);
-  const readingsApplier = new ReadingsApplier(readings, refs, runs);
-  const applyOne = async (
-    update: EntityUpdatesTopicMessage,
-    trace: Record<string, string>,
-    attempt: number,
-    notes: WriteNotes,
-  ) => {
-    switch (update.kind) {
-      case 'prune_scope':
-        return pruner.apply(update, trace);
-      case 'meter_reading':
-        return readingsApplier.apply(update, attempt);
-      case 'meter_reading_prune_scope':
-        return readingsApplier.prune(update, attempt);
-      default:
-        return writer.apply(update, trace, notes);
-    }
-  };
+  const applier = new UpdatesApplier({
+    writer: new EntityWriter(repository, resolver, keySets),
+    refs,
+    pruner: new PruneApplier(repository, refs, runs),
+    readings: new ReadingsApplier(readings, refs, runs),
+    published,
+    logger: deps.logger,
+  });
 
   const metrics = createMetrics('entity-writer');
   const writes = new Counter({
@@ -96,42 +79,47 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     labelNames: ['code'] as const,
     registers: [metrics],
   });
+  const counted = (results: MessageResult[]) => {
+    for (const r of results) {
+      if ('error' in r) {
+        deadLetters.inc({ code: r.error.code });
+        deps.logger.error(
+          { code: r.error.code, err: r.error, partition: r.message.partition, offset: r.message.offset },
+          'entity update dead-lettered',
+        );
+        continue;
+      }
+      writes.inc({ kind: r.update.kind ?? 'entity', outcome: String(outcomeLabel(r.outcome)) });
+      deps.logger.debug(
+        {
+          outcome: r.outcome,
+          kind: r.update.kind ?? 'entity',
+          updateId: r.update.update_id,
+          eventId: r.update.event_id,
+          correlationId: r.update.correlation_id,
+          partition: r.message.partition,
+          offset: r.message.offset,
+        },
+        'entity update applied',
+      );
+    }
+  };
+  /** Applies, sends everything in one request, then purges and marks prune scopes done. */
+  const run = async (messages: IncomingMessage[], attempt: number, single: boolean) => {
+    const batch = await applier.apply(messages, attempt);
+    const failed = batch.results.find((r) => 'error' in r);
+    // One message alone: the runner dead-letters it (and retries what is transient).
+    if (single && failed && 'error' in failed) throw failed.error;
+    await deps.producer.send(batch.outgoing);
+    for (const after of batch.afterSend) await after();
+    counted(batch.results);
+  };
 
   const consumer = new ConsumerRunner(deps.kafka, {
     groupId: config.KAFKA_GROUP_ID,
     topics: [Topics.entityUpdates],
-    handler: async (message, attempt) => {
-      let update: EntityUpdatesTopicMessage;
-      try {
-        update = decodeEntityUpdatesMessage(message.value);
-      } catch (err) {
-        if (err instanceof MessageSchemaError) throw new PermanentError(err.code, 'validation', err.message);
-        throw err;
-      }
-      const traceparent = message.headers[Headers.traceparent];
-      const traceHeaders: Record<string, string> = traceparent ? { [Headers.traceparent]: traceparent } : {};
-      const notes: WriteNotes = { created: [] };
-      const outcome = await applyOne(update, traceHeaders, attempt, notes);
-      // Before the offset is committed: a failure here retries the message, which then finds the update
-      // applied and writes the same record ids (outcome `unchanged`).
-      await deps.producer.send(
-        writerRecords(update, outcome, notes).map((r) => monitoringMessage(r, message.headers)),
-      );
-      writes.inc({ kind: update.kind ?? 'entity', outcome: String(outcome) });
-      deps.logger.info(
-        {
-          outcome,
-          kind: update.kind ?? 'entity',
-          updateId: update.update_id,
-          eventId: update.event_id,
-          correlationId: update.correlation_id,
-          schema: 'entity_schema' in update ? update.entity_schema : undefined,
-          partition: message.partition,
-          offset: message.offset,
-        },
-        'entity update applied',
-      );
-    },
+    batchHandler: (messages) => run(messages, 1, false),
+    handler: (message, attempt) => run([message], attempt, true),
     onPermanentFailure: async (message, error, attempts) => {
       deps.logger.error(
         { code: error.code, err: error, offset: message.offset },
@@ -204,3 +192,9 @@ export const TOPICS_OWNED = (partitions: number) => [
   { topic: Topics.deadLetters, partitions },
   { topic: Topics.monitoringEvents, partitions },
 ];
+
+/** The outcome label of `hub_entity_writes_total` (prune and reading outcomes are objects or words). */
+function outcomeLabel(outcome: ApplyOutcome): string {
+  if (typeof outcome === 'string') return outcome;
+  return 'already_applied' in outcome && outcome.already_applied ? 'already_applied' : 'applied';
+}

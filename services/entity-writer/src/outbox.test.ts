@@ -1,9 +1,9 @@
 import type { ProcessedEntityMessage } from '@hub/contracts';
-import type { MessageProducer, OutgoingMessage } from '@hub/kafka';
 import { createLogger } from '@hub/observability';
 import { describe, expect, it } from 'vitest';
-import { OutboxPublisher, PUBLISHED_CHECK_MARGIN_MS, publishedCheck } from './outbox.js';
-import type { EntitiesRepository } from './repository.js';
+import { missingMessages, PUBLISHED_CHECK_MARGIN_MS, publishedCheck } from './outbox.js';
+import type { EntityDoc } from './repository.js';
+import type { Unconfirmed } from './writer.js';
 
 const message = (changeId: string, processedAt = '2026-01-01T10:00:00.000Z') =>
   ({
@@ -18,48 +18,84 @@ const message = (changeId: string, processedAt = '2026-01-01T10:00:00.000Z') =>
     meta: { correlation_id: 'c', change_id: changeId, processed_at: processedAt },
   }) as ProcessedEntityMessage;
 
-function publisher(alreadyOnTopic: string[]) {
-  const sent: OutgoingMessage[] = [];
-  const checked: string[][] = [];
-  const producer = {
-    send: async (m: OutgoingMessage[]) => void sent.push(...m),
-  } as unknown as MessageProducer;
-  const outbox = new OutboxPublisher(
-    {} as EntitiesRepository,
-    producer,
-    async (pending) => {
-      checked.push(pending.map((m) => m.meta.change_id));
-      return new Set(pending.map((m) => m.meta.change_id).filter((id) => alreadyOnTopic.includes(id)));
-    },
-    createLogger({ service: 'test', level: 'silent' }),
-  );
-  return { outbox, sent, checked };
-}
+const source = {
+  update_id: 'u1',
+  org_id: 'org',
+  integration_id: 'i',
+  use_case_id: 'uc',
+  event_id: 'ev',
+  correlation_id: 'corr',
+};
 
-describe('the outbox sends each change once', () => {
-  it('sends the change it just wrote without looking at the topic', async () => {
-    const { outbox, sent, checked } = publisher([]);
-    await outbox.sender({}, 'u2')([message('u2')]);
-    expect(sent.map((m) => (m.value as ProcessedEntityMessage).meta.change_id)).toEqual(['u2']);
-    expect(checked).toEqual([]);
+const unconfirmed = (id: string, action: 'created' | 'updated' = 'updated'): Unconfirmed => ({
+  change: { id, action, at: '2026-01-01T10:00:00.000Z' },
+  source,
+  schema: 'contact',
+  uniqueIds: { id: '1' },
+  entityId: 'e1',
+});
+
+const entity = {
+  _id: 'e1',
+  _org: 'org',
+  _schema: 'contact',
+  _created_at: 't0',
+  _updated_at: 't1',
+  id: '1',
+  name: 'now',
+  _hub: { version: 3, applied: [] },
+} as EntityDoc;
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+
+describe('changes an earlier delivery wrote are sent once', () => {
+  it('makes a message only for the changes not on the topic, with the entity as it is now', async () => {
+    const checked: string[][] = [];
+    const messages = await missingMessages(
+      [unconfirmed('u1', 'created'), unconfirmed('u2')],
+      new Map([['e1', entity]]),
+      async (changes) => {
+        checked.push(changes.map((c) => c.id));
+        return new Set(['u2']);
+      },
+      logger,
+    );
+    expect(checked).toEqual([['u1', 'u2']]);
+    expect(messages.map((m) => [m.meta.change_id, m.action, m.entity])).toEqual([
+      [
+        'u1',
+        'created',
+        {
+          _id: 'e1',
+          _org: 'org',
+          _schema: 'contact',
+          _created_at: 't0',
+          _updated_at: 't1',
+          id: '1',
+          name: 'now',
+        },
+      ],
+    ]);
   });
 
-  it('does not send again a left-over change that is already on the topic (a writer died before clearing it)', async () => {
-    const { outbox, sent, checked } = publisher(['u1']);
-    await outbox.sender({}, 'u2')([message('u1'), message('u2')]);
-    expect(checked).toEqual([['u1']]);
-    expect(sent.map((m) => (m.value as ProcessedEntityMessage).meta.change_id)).toEqual(['u2']);
-  });
-
-  it('sends a left-over change that never reached the topic (a writer died before publishing it)', async () => {
-    const { outbox, sent } = publisher([]);
-    await outbox.sender({})([message('u1')]);
-    expect(sent.map((m) => (m.value as ProcessedEntityMessage).meta.change_id)).toEqual(['u1']);
+  it('looks at the topic only when something is unconfirmed', async () => {
+    let looked = false;
+    const messages = await missingMessages(
+      [],
+      new Map(),
+      async () => {
+        looked = true;
+        return new Set();
+      },
+      logger,
+    );
+    expect(messages).toEqual([]);
+    expect(looked).toBe(false);
   });
 });
 
 describe('publishedCheck', () => {
-  it('scans from the oldest left-over message minus the margin and reports the change ids it finds', async () => {
+  it('scans from the oldest change minus the margin and reports the change ids it finds', async () => {
     let since = 0;
     const check = publishedCheck(async (sinceMs, visit) => {
       since = sinceMs;
@@ -68,7 +104,10 @@ describe('publishedCheck', () => {
       visit(Buffer.from('not json'));
       visit(null);
     });
-    const found = await check([message('u1', '2026-01-01T10:00:05.000Z'), message('u3')]);
+    const found = await check([
+      { id: 'u1', at: '2026-01-01T10:00:05.000Z' },
+      { id: 'u3', at: '2026-01-01T10:00:00.000Z' },
+    ]);
     expect([...found]).toEqual(['u1']);
     expect(since).toBe(Date.parse('2026-01-01T10:00:00.000Z') - PUBLISHED_CHECK_MARGIN_MS);
   });

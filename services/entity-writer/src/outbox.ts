@@ -1,7 +1,7 @@
 import { Headers, type ProcessedEntityMessage, Topics } from '@hub/contracts';
-import type { MessageProducer } from '@hub/kafka';
 import type { Logger } from '@hub/observability';
-import type { EntitiesRepository, EntityDoc } from './repository.js';
+import { type EntityDoc, entityView } from './repository.js';
+import type { Unconfirmed } from './writer.js';
 
 /** What every message on `erp.entity.updates` says about where it came from. */
 export interface Provenance {
@@ -65,57 +65,33 @@ export function toOutgoing(message: ProcessedEntityMessage, traceHeaders: Record
 }
 
 /** Finds which of the given change ids already have a processed-entity message on the topic. */
-export type PublishedCheck = (pending: readonly ProcessedEntityMessage[]) => Promise<Set<string>>;
+export type PublishedCheck = (changes: ReadonlyArray<{ id: string; at: string }>) => Promise<Set<string>>;
 
 /**
- * Publishes an entity's pending processed messages and clears them from its outbox (ADR 2), at most once
- * per change. A message the current write just put in the outbox is sent at once. A message left over
- * from an earlier attempt (the writer died between publishing and clearing, or between writing and
- * publishing) may or may not be on the topic already: the topic is checked first (`PublishedCheck`) and
- * only the missing ones are sent. Sending and clearing happen under the entity's lock.
+ * The processed messages of changes an earlier delivery wrote but may not have sent (it died between
+ * the write and the send, ADR 4): the topic is searched for their change ids and a message is made
+ * for each one that is not there, carrying the entity as it is now.
  */
-export class OutboxPublisher {
-  constructor(
-    private readonly repository: EntitiesRepository,
-    readonly producer: MessageProducer,
-    private readonly published: PublishedCheck,
-    private readonly logger: Logger,
-  ) {}
-
-  /** Sends what `doc` has pending (re-read under the lock); `fresh` is the change id this write just added. */
-  async flush(
-    doc: EntityDoc | undefined,
-    traceHeaders: Record<string, string>,
-    fresh?: string,
-  ): Promise<void> {
-    if (!doc || doc._hub.outbox.length === 0) return;
-    await this.repository.drainOutbox(doc._id, this.sender(traceHeaders, fresh));
-    this.logger.debug({ entityId: doc._id }, 'processed-entity messages sent');
+export async function missingMessages(
+  unconfirmed: readonly Unconfirmed[],
+  current: ReadonlyMap<string, EntityDoc>,
+  published: PublishedCheck,
+  logger: Logger,
+): Promise<ProcessedEntityMessage[]> {
+  if (unconfirmed.length === 0) return [];
+  const already = await published(unconfirmed.map((u) => u.change));
+  const missing = unconfirmed.filter((u) => !already.has(u.change.id));
+  if (missing.length > 0) {
+    logger.warn(
+      { changeIds: missing.map((u) => u.change.id) },
+      'changes written by an earlier delivery had no processed message on the topic; sending them now',
+    );
   }
-
-  /** Publishes pending messages, skipping left-over ones already on the topic (for `EntitiesRepository.update`). */
-  sender(
-    traceHeaders: Record<string, string>,
-    fresh?: string,
-  ): (pending: ProcessedEntityMessage[]) => Promise<void> {
-    return async (pending) => {
-      const leftovers = pending.filter((m) => m.meta.change_id !== fresh);
-      const already = leftovers.length > 0 ? await this.published(leftovers) : new Set<string>();
-      if (already.size > 0) {
-        this.logger.warn(
-          { changeIds: [...already] },
-          'outbox held messages that were already published (a writer died before clearing them); not sent again',
-        );
-      }
-      const missing = pending.filter((m) => !already.has(m.meta.change_id));
-      await this.producer.send(missing.map((m) => toOutgoing(m, traceHeaders)));
-    };
-  }
-
-  /** Publishes a message at once (a purged entity has no document left to hold it). */
-  async publish(message: ProcessedEntityMessage, traceHeaders: Record<string, string>): Promise<void> {
-    await this.producer.send([toOutgoing(message, traceHeaders)]);
-  }
+  return missing.map((u) => {
+    const entity = current.get(u.entityId);
+    const subject = { schema: u.schema, entityId: u.entityId, uniqueIds: u.uniqueIds, changeId: u.change.id };
+    return processedMessage(u.change.action, u.source, subject, entity ? entityView(entity) : {});
+  });
 }
 
 /**
@@ -124,14 +100,13 @@ export class OutboxPublisher {
  */
 export const PUBLISHED_CHECK_MARGIN_MS = 2 * 60 * 1000;
 
-/** Change ids of `pending` found on the processed-entity topic (`scan` reads it from a time on). */
+/** Change ids of `changes` found on the processed-entity topic (`scan` reads it from a time on). */
 export function publishedCheck(
   scan: (sinceMs: number, visit: (value: Buffer | null) => void) => Promise<void>,
 ): PublishedCheck {
-  return async (pending) => {
-    const wanted = new Set(pending.map((m) => m.meta.change_id));
-    const since =
-      Math.min(...pending.map((m) => Date.parse(m.meta.processed_at))) - PUBLISHED_CHECK_MARGIN_MS;
+  return async (changes) => {
+    const wanted = new Set(changes.map((c) => c.id));
+    const since = Math.min(...changes.map((c) => Date.parse(c.at))) - PUBLISHED_CHECK_MARGIN_MS;
     const found = new Set<string>();
     await scan(since, (value) => {
       if (!value) return;

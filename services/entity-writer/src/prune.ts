@@ -1,9 +1,16 @@
 import type { PruneScopeUpdateMessage } from '@hub/contracts';
 import { PermanentError } from '@hub/kafka';
 import { matchesUniqueIds } from './lookup.js';
-import { type OutboxPublisher, processedMessage } from './outbox.js';
-import { checkUniqueIds, type EntityRefs } from './refs.js';
-import { type EntitiesRepository, type EntityDoc, entityView } from './repository.js';
+import { processedMessage } from './outbox.js';
+import type { EntityRefs, SideEffects } from './refs.js';
+import {
+  appliedChange,
+  type EntitiesRepository,
+  type EntityDoc,
+  entityView,
+  withApplied,
+} from './repository.js';
+import { checkUniqueIds } from './resolver.js';
 import type { PruneRuns } from './runs.js';
 
 export interface PruneOutcome {
@@ -17,47 +24,66 @@ export interface PruneOutcome {
 /**
  * Applies an entity prune scope: the `entity_schema` entities inside the scope (related to the scope
  * entity in either direction, or matching the query) whose unique ids are not in `keep_unique_ids` are
- * soft-deleted or purged, each with its processed-entity message.
+ * soft-deleted or purged, each with its processed-entity message. Each removal is recorded on the
+ * entity first (`<update id>|<entity id>`), so a redelivery sends a missing message instead of pruning
+ * again; the scope is marked done once the messages are sent.
  */
 export class PruneApplier {
   constructor(
     private readonly repository: EntitiesRepository,
     private readonly refs: EntityRefs,
-    private readonly outbox: OutboxPublisher,
     private readonly runs: PruneRuns,
   ) {}
 
-  async apply(update: PruneScopeUpdateMessage, traceHeaders: Record<string, string>): Promise<PruneOutcome> {
+  async apply(update: PruneScopeUpdateMessage, effects: SideEffects): Promise<PruneOutcome> {
     const outcome: PruneOutcome = { in_scope: 0, kept: 0, deleted: 0, purged: 0 };
     if (await this.runs.done(update.org_id, update.update_id)) return { ...outcome, already_applied: true };
     const purge = update.deletion_mode === 'purge';
-    const candidates = await this.inScope(update, purge);
-    outcome.in_scope = candidates.length;
+    const candidates = await this.inScope(update);
+    const purged: string[] = [];
     for (const doc of candidates) {
+      const changeId = `${update.update_id}|${doc._id}`;
+      const subject = { schema: doc._schema, entityId: doc._id, uniqueIds: { _id: doc._id }, changeId };
+      const earlier = appliedChange(doc, changeId);
+      if (earlier) {
+        // An earlier delivery removed it but may not have sent its message.
+        effects.unconfirmed.push({ change: earlier, source: update, ...subject });
+        effects.current.set(doc._id, doc);
+        if (doc._hub.purging) purged.push(doc._id);
+        continue;
+      }
+      if (doc._deleted_at && !purge) continue; // soft-deleted already: not in a delete scope
+      outcome.in_scope++;
       if (update.keep_unique_ids.some((ids) => matchesUniqueIds(doc, ids))) {
         outcome.kept++;
         continue;
       }
-      const subject = {
-        schema: doc._schema,
-        entityId: doc._id,
-        uniqueIds: { _id: doc._id },
-        changeId: `${update.update_id}|${doc._id}`,
-      };
-      const message = processedMessage('deleted', update, subject, entityView(doc));
+      const now = new Date().toISOString();
+      const next = withApplied(
+        { ...doc, _deleted_at: doc._deleted_at ?? now, _updated_at: now },
+        { id: changeId, action: 'deleted', at: now },
+      );
+      if (purge) next._hub = { ...next._hub, purging: true };
+      if (!(await this.refs.writeOne(doc, next))) {
+        throw new Error(`${changeId}: the entity changed while it was being pruned; retrying`);
+      }
+      effects.messages.push(processedMessage('deleted', update, subject, entityView(doc)));
       if (purge) {
-        await this.outbox.publish(message, traceHeaders);
-        await this.repository.purge(doc._id);
+        purged.push(doc._id);
         outcome.purged++;
-      } else if (await this.softDelete(doc, subject.changeId, message, traceHeaders)) {
+      } else {
         outcome.deleted++;
       }
     }
-    await this.runs.markDone(update.org_id, update.update_id);
+    effects.afterSend.push(async () => {
+      await this.repository.purge(purged);
+      await this.runs.markDone(update.org_id, update.update_id);
+    });
     return outcome;
   }
 
-  private async inScope(update: PruneScopeUpdateMessage, withDeleted: boolean): Promise<EntityDoc[]> {
+  /** The scope's entities; soft-deleted ones too (a purge removes them, a redelivery finds its own). */
+  private async inScope(update: PruneScopeUpdateMessage): Promise<EntityDoc[]> {
     const { scope } = update;
     if (scope.scope_mode === 'query') {
       if (!scope.query || Object.keys(scope.query).length === 0)
@@ -70,7 +96,7 @@ export class PruneApplier {
         { schema: update.entity_schema, uniqueIds: scope.query },
         `prune scope ${update.update_id} query`,
       );
-      return this.repository.matching(update.org_id, update.entity_schema, scope.query, withDeleted);
+      return this.repository.matching(update.org_id, update.entity_schema, scope.query, true);
     }
     if (!scope.schema || !scope.unique_ids) {
       throw new PermanentError(
@@ -86,34 +112,6 @@ export class PruneApplier {
       where,
     );
     // No scope entity yet: nothing can be related to it, so nothing is in scope.
-    return target ? this.repository.related(target, update.entity_schema, withDeleted) : [];
-  }
-
-  private async softDelete(
-    doc: EntityDoc,
-    changeId: string,
-    message: ReturnType<typeof processedMessage>,
-    traceHeaders: Record<string, string>,
-  ): Promise<boolean> {
-    let current: EntityDoc | null = doc;
-    for (let attempt = 0; attempt < 20 && current; attempt++) {
-      if (current._deleted_at || current._hub.applied.includes(changeId)) return false;
-      const now = new Date().toISOString();
-      const set = { _deleted_at: now, _updated_at: now };
-      if (
-        await this.repository.update(
-          current,
-          set,
-          [],
-          changeId,
-          message,
-          this.outbox.sender(traceHeaders, changeId),
-        )
-      )
-        return true;
-      current = await this.repository.get(doc._org, doc._id);
-    }
-    if (!current) return false;
-    throw new Error(`${changeId}: could not delete under concurrent writes; retrying later`);
+    return target ? this.repository.related(target, update.entity_schema, true) : [];
   }
 }

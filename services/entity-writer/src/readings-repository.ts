@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { nameUuid } from '@hub/contracts';
 import { type Collection, type Filter, isDuplicateKeyError, type MongoStore } from '@hub/mongo';
 
 /** A stored meter reading: the mapped attributes at the top level, the match fields, our bookkeeping. */
@@ -37,8 +37,9 @@ export class ReadingsRepository {
   }
 
   async ensureIndexes(): Promise<void> {
+    // A reading's `_id` is derived from its create key: two concurrent creators collide on it.
+    await this.store.dropIndexIfExists('meter_readings', 'create_key');
     await this.store.ensureIndexes('meter_readings', [
-      { key: { '_hub.create_key': 1 }, name: 'create_key', unique: true },
       { key: { _org: 1, meter_id: 1, external_id: 1 }, name: 'org_meter_external_id' },
       { key: { _org: 1, meter_id: 1, timestamp: 1 }, name: 'org_meter_timestamp' },
     ]);
@@ -62,7 +63,8 @@ export class ReadingsRepository {
 
   /** Inserts a reading; `false` when a concurrent creator of the same reading won. */
   async create(doc: Omit<ReadingDoc, '_id'>): Promise<ReadingDoc | false> {
-    const full = { ...doc, _id: randomUUID() } as ReadingDoc;
+    const createKey = (doc as ReadingDoc)._hub.create_key;
+    const full = { ...doc, _id: nameUuid(`reading\u0000${createKey}`) } as ReadingDoc;
     try {
       await this.docs.insertOne(full);
       return full;

@@ -1,158 +1,150 @@
-import { randomUUID } from 'node:crypto';
-import { attributeNameProblem, entityKey, uniqueIdValueProblem } from '@hub/contracts';
+import type { EntityUpdateMessage, ProcessedEntityMessage } from '@hub/contracts';
 import { PermanentError } from '@hub/kafka';
-import { type ArrayOperation, lastEqualIndex, upsertRefItem } from './attributes.js';
-import { lookupConditions, RESERVED_ATTRIBUTES, writableAttributes } from './lookup.js';
-import { type OutboxPublisher, type Provenance, processedMessage } from './outbox.js';
-import { type EntitiesRepository, type EntityDoc, entityView } from './repository.js';
-
-/** A relation target this writer created (reported in monitoring as `relation_target_created`). */
-export interface CreatedTarget {
-  schema: string;
-  entityId: string;
-  uniqueIds: Record<string, unknown>;
-}
-
-/** An entity named by its schema and unique ids (a relation item, a relation_ref target, a meter). */
-export interface EntityRef {
-  schema: string;
-  uniqueIds: Record<string, unknown>;
-}
+import {
+  type ArrayOperation,
+  lastEqualIndex,
+  type RelationRefLink,
+  type ResolvedAttribute,
+  upsertRefItem,
+} from './attributes.js';
+import type { KeySets } from './keys.js';
+import { RESERVED_ATTRIBUTES, writableAttributes } from './lookup.js';
+import { type Provenance, processedMessage } from './outbox.js';
+import {
+  appliedChange,
+  type EntitiesRepository,
+  type EntityDoc,
+  entityView,
+  withApplied,
+} from './repository.js';
+import { relationRefItems } from './resolve.js';
+import type { EntityRef, EntityResolver } from './resolver.js';
+import { type CreatedTarget, targetChangeId, type Unconfirmed } from './writer.js';
 
 const MAX_CAS_ATTEMPTS = 20;
 
-/** `{ _id }` alone: the entity is named by its id (a direct read, never a create). */
-export const isDirectId = (ids: Record<string, unknown>) => Object.keys(ids).length === 1 && '_id' in ids;
-
-const describe = (ref: EntityRef) => `${ref.schema} ${JSON.stringify(ref.uniqueIds)}`;
-
-/**
- * Unique ids are attribute names and plain values (issue 10): a reserved or operator name, or an object
- * value such as `{"$ne": null}`, can never succeed and never reaches a database filter.
- */
-export function checkUniqueIds(ref: EntityRef, where: string): void {
-  for (const [name, value] of Object.entries(ref.uniqueIds)) {
-    const problem =
-      attributeNameProblem(name) ?? (value == null || value === '' ? undefined : uniqueIdValueProblem(value));
-    if (problem) {
-      throw new PermanentError(
-        'UNIQUE_ID_INVALID',
-        'validation',
-        `${where}: ${ref.schema} unique id ${JSON.stringify(name)} ${problem}`,
-      );
-    }
-  }
+/** What a one-at-a-time write produced: messages to send, changes whose message may be missing. */
+export interface SideEffects {
+  messages: ProcessedEntityMessage[];
+  unconfirmed: Unconfirmed[];
+  current: Map<string, EntityDoc>;
+  created: CreatedTarget[];
+  /** Work that must wait until the messages are sent (purges, a prune's done marker). */
+  afterSend: Array<() => Promise<void>>;
 }
 
+export const noSideEffects = (): SideEffects => ({
+  messages: [],
+  unconfirmed: [],
+  current: new Map(),
+  created: [],
+  afterSend: [],
+});
+
 /**
- * Finds entities by their unique ids and creates the missing ones (relation targets): lookups match all
- * unique ids; several matches, an empty id, or an `_id` that does not exist (or is of another schema)
- * can never succeed and are `PermanentError`s naming the entity and `where` it was referenced.
+ * Entity writes that happen one entity at a time, outside the batch path: finding (and creating) one
+ * entity, writing relation_ref values into their targets, and compare-and-set writes for prune scopes
+ * and meter lookups. Each change is recorded on the entity it changed, like the batch path's.
  */
 export class EntityRefs {
   constructor(
     private readonly repository: EntitiesRepository,
-    private readonly outbox: OutboxPublisher,
+    private readonly resolver: EntityResolver,
+    private readonly keySets: KeySets,
   ) {}
 
   async find(org: string, ref: EntityRef, where: string): Promise<EntityDoc | undefined> {
-    if (isDirectId(ref.uniqueIds)) {
-      const id = ref.uniqueIds._id;
-      const doc = typeof id === 'string' && id !== '' ? await this.repository.get(org, id) : null;
-      if (!doc)
-        throw new PermanentError(
-          'ENTITY_NOT_FOUND',
-          'lookup',
-          `${where}: no entity with _id ${JSON.stringify(id)}`,
-        );
-      if (doc._schema !== ref.schema) {
-        throw new PermanentError(
-          'ENTITY_SCHEMA_MISMATCH',
-          'lookup',
-          `${where}: entity ${id} is a ${doc._schema}, not a ${ref.schema}`,
-        );
-      }
-      return doc;
-    }
-    checkUniqueIds(ref, where);
-    const conditions = lookupConditions(ref.uniqueIds);
-    if (conditions.length === 0 || conditions.some((c) => c.value == null || c.value === '')) {
-      throw new PermanentError(
-        'UNIQUE_ID_MISSING',
-        'validation',
-        `${where}: ${describe(ref)} has an empty unique id`,
-      );
-    }
-    const found = await this.repository.lookup(org, ref.schema, conditions);
-    if (found.length > 1) {
-      throw new PermanentError(
-        'AMBIGUOUS_LOOKUP',
-        'lookup',
-        `${where}: ${found.length}+ entities match ${describe(ref)}`,
-      );
-    }
-    return found[0];
+    return (await this.resolver.resolveOne(org, ref, where)).doc;
   }
 
   /**
-   * Resolves every ref to an entity, creating the missing ones from their unique ids. All or nothing:
-   * every ref is looked up (and checked) before anything is created.
+   * The entity `ref` names, created from its unique ids when missing (recorded as `changeId`); a
+   * redelivery that finds the entity it created before reports that change as unconfirmed.
    */
-  async findOrCreateAll(
-    source: Provenance,
-    refs: EntityRef[],
-    where: string,
-    traceHeaders: Record<string, string>,
-    created?: CreatedTarget[],
-  ): Promise<EntityDoc[]> {
-    const found = await Promise.all(refs.map((ref) => this.find(source.org_id, ref, where)));
-    const out: EntityDoc[] = [];
-    for (const [i, ref] of refs.entries()) {
-      out.push(
-        found[i] ??
-          (await this.create(source, ref, `${source.update_id}|${where}|${i}`, where, traceHeaders, created)),
-      );
-    }
-    return out;
-  }
-
-  private async create(
-    source: Provenance,
+  async findOrCreate(
+    source: EntityUpdateMessage,
     ref: EntityRef,
     changeId: string,
     where: string,
-    traceHeaders: Record<string, string>,
-    createdTargets?: CreatedTarget[],
+    effects: SideEffects,
   ): Promise<EntityDoc> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const found = await this.resolver.resolveOne(source.org_id, ref, where);
+      if (found.doc) {
+        const change = appliedChange(found.doc, changeId);
+        if (change) {
+          effects.unconfirmed.push({
+            change,
+            source,
+            schema: ref.schema,
+            uniqueIds: ref.uniqueIds,
+            entityId: found.id,
+          });
+          effects.current.set(found.id, found.doc);
+        }
+        return found.doc;
+      }
       const now = new Date().toISOString();
-      const draft = {
-        _id: randomUUID(),
+      const draft: EntityDoc = {
+        _id: found.id,
         _org: source.org_id,
         _schema: ref.schema,
         _created_at: now,
         _updated_at: now,
         ...writableAttributes(ref.uniqueIds),
+        _hub: { version: 1, applied: [{ id: changeId, action: 'created', at: now }] },
       };
-      const subject = { schema: ref.schema, entityId: draft._id, uniqueIds: ref.uniqueIds, changeId };
-      const created = await this.repository.create({
-        ...draft,
-        _hub: {
-          create_key: entityKey(source.org_id, ref.schema, ref.uniqueIds),
-          version: 1,
-          applied: [changeId],
-          outbox: [processedMessage('created', source, subject, draft)],
-        },
-      });
-      if (created) {
-        await this.outbox.flush(created, traceHeaders, changeId);
-        createdTargets?.push({ schema: ref.schema, entityId: created._id, uniqueIds: ref.uniqueIds });
-        return created;
+      await this.keySets.add(source.org_id, ref.schema, found.keySet);
+      if ((await this.repository.insert([draft])).length === 0) {
+        const subject = { schema: ref.schema, entityId: draft._id, uniqueIds: ref.uniqueIds, changeId };
+        effects.messages.push(processedMessage('created', source, subject, entityView(draft)));
+        effects.created.push({ schema: ref.schema, entityId: draft._id, uniqueIds: ref.uniqueIds });
+        return draft;
       }
-      const winner = await this.find(source.org_id, ref, where); // a concurrent creator won
-      if (winner) return winner;
+      // A concurrent creator won: read it.
     }
-    throw new Error(`${where}: could not create ${describe(ref)} under concurrent writes; retrying later`);
+    throw new Error(`${where}: could not create ${ref.schema} under concurrent writes; retrying later`);
+  }
+
+  /** Writes `next` if the stored entity is still at `current`'s version; false when another write came first. */
+  async writeOne(current: EntityDoc, next: EntityDoc): Promise<boolean> {
+    const doc = { ...next, _hub: { ...next._hub, version: current._hub.version + 1 } };
+    return (await this.repository.replace([{ doc, expectedVersion: current._hub.version }])).length === 0;
+  }
+
+  /**
+   * Resolves an update's relation_ref attributes: each item's target is found or created, the value is
+   * upserted into the target's `path` attribute (recorded as a change of the target), and the links are
+   * returned for the update's own write.
+   */
+  async prepareRelationRefs(
+    update: EntityUpdateMessage,
+    effects: SideEffects,
+  ): Promise<Record<string, ResolvedAttribute>> {
+    const out: Record<string, ResolvedAttribute> = {};
+    for (const [attribute, value] of Object.entries(writableAttributes(update.attributes))) {
+      const where = `${update.entity_schema}.${attribute}`;
+      const refs = relationRefItems(value, where);
+      if (!refs) continue;
+      const links: RelationRefLink[] = [];
+      for (const [i, item] of refs.items.entries()) {
+        const ref = { schema: item._schema, uniqueIds: item.$entity_unique_ids };
+        const target = await this.findOrCreate(update, ref, targetChangeId(update, where, i), where, effects);
+        const _id = await this.upsertRefValue(
+          update,
+          target,
+          ref,
+          item.path,
+          item.value,
+          item.value_operation,
+          `${update.update_id}|${where}|ref${i}`,
+          effects,
+        );
+        links.push({ entity_id: target._id, path: item.path, _id });
+      }
+      out[attribute] = { kind: 'relation_ref', op: refs.op, items: links };
+    }
+    return out;
   }
 
   /**
@@ -160,15 +152,15 @@ export class EntityRefs {
    * and returns the item's `_id`. The write is recorded as `changeId` on the target, so a redelivery
    * finds the item again instead of adding it twice.
    */
-  async upsertRefValue(
-    source: Provenance,
+  private async upsertRefValue(
+    source: EntityUpdateMessage,
     target: EntityDoc,
     ref: EntityRef,
     path: string,
     value: unknown,
     op: ArrayOperation | undefined,
     changeId: string,
-    traceHeaders: Record<string, string>,
+    effects: SideEffects,
   ): Promise<string> {
     if (RESERVED_ATTRIBUTES.has(path) || path.includes('.') || path.startsWith('$') || path === '') {
       throw new PermanentError(
@@ -180,27 +172,39 @@ export class EntityRefs {
     let current: EntityDoc | null = target;
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS && current; attempt++) {
       const stored = current[path];
-      if (current._hub.applied.includes(changeId)) {
+      const change = appliedChange(current, changeId);
+      if (change) {
         const index = Array.isArray(stored) ? lastEqualIndex(stored, value) : -1;
         const id = index >= 0 ? (stored as Array<{ _id?: unknown }>)[index]!._id : undefined;
-        if (typeof id === 'string') return id;
+        if (typeof id === 'string') {
+          effects.unconfirmed.push({
+            change,
+            source,
+            schema: current._schema,
+            uniqueIds: ref.uniqueIds,
+            entityId: current._id,
+          });
+          effects.current.set(current._id, current);
+          return id;
+        }
       }
-      const result = upsertRefItem(stored, value, op, randomUUID());
+      const result = upsertRefItem(stored, value, op, crypto.randomUUID());
       if (!result.changed) return result._id;
-      const set = { [path]: result.items, _updated_at: new Date().toISOString() };
-      const subject = { schema: current._schema, entityId: current._id, uniqueIds: ref.uniqueIds, changeId };
-      const message = processedMessage('updated', source, subject, { ...entityView(current), ...set });
-      if (
-        await this.repository.update(
-          current,
-          set,
-          [],
+      const now = new Date().toISOString();
+      const next = withApplied(
+        { ...current, [path]: result.items, _updated_at: now },
+        { id: changeId, action: 'updated', at: now },
+      );
+      if (await this.writeOne(current, next)) {
+        const subject = {
+          schema: current._schema,
+          entityId: current._id,
+          uniqueIds: ref.uniqueIds,
           changeId,
-          message,
-          this.outbox.sender(traceHeaders, changeId),
-        )
-      )
+        };
+        effects.messages.push(processedMessage('updated', source as Provenance, subject, entityView(next)));
         return result._id;
+      }
       current = await this.repository.get(current._org, current._id);
     }
     throw new Error(

@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { ProcessedEntityMessage } from '@hub/contracts';
-import { type Collection, type Filter, isDuplicateKeyError, type MongoStore } from '@hub/mongo';
+import { type Collection, type Filter, insertManyNew, type MongoStore } from '@hub/mongo';
 import { linkedEntityIds } from './attributes.js';
-import { EntityLocks } from './locks.js';
 import type { LookupCondition } from './lookup.js';
 import { decodeKeys, encodeKeys } from './storage-keys.js';
+
+/** A change the entity recorded (newest last): how a redelivered update is recognised (ADR 4, 9). */
+export interface AppliedChange {
+  /** The update id, or the change id of a relation target created or written on the way. */
+  id: string;
+  action: 'created' | 'updated' | 'deleted';
+  /** When it was written (ISO): the processed-entity topic is searched from a little before it. */
+  at: string;
+}
 
 /** How an entity is stored: its attributes at the top level, our bookkeeping under `_hub`. */
 export interface EntityDoc {
@@ -15,26 +22,25 @@ export interface EntityDoc {
   _updated_at: string;
   _deleted_at?: string;
   _hub: {
-    /** Unique per (org, schema, unique-id values) of the creating update: two concurrent creators collide. */
-    create_key: string;
     /** Bumped by every write; writes compare-and-set on it. */
     version: number;
-    /** The last update ids applied, so a redelivered update is recognised. */
-    applied: string[];
-    /** Processed-entity messages written with the change and not yet confirmed sent. */
-    outbox: ProcessedEntityMessage[];
+    /** The last changes applied. */
+    applied: AppliedChange[];
     /** Entity ids this entity links to (`$relation` / `$relation_ref`), for reverse lookups by prune scopes. */
     links?: string[];
+    /** Set when the entity is about to be purged (its processed message is being sent). */
+    purging?: true;
+    /** A token per write, to tell which of two racing writes was stored. */
+    write?: string;
   };
   [attribute: string]: unknown;
 }
 
 /**
- * Applied update ids kept per entity. A redelivery replays at most the messages after the last committed
- * offset, so a short window suffices; a long one is costly: FerretDB decodes every document of a
- * lookup scan, and 100 ids made a lookup over 250 entities ~10x slower than 20.
+ * Changes kept per entity. A redelivery replays at most the messages after the last committed offset,
+ * so a short window suffices; every write rewrites the whole list.
  */
-const APPLIED_KEPT = 20;
+export const APPLIED_KEPT = 20;
 
 /** How long a soft-deleted entity is kept before the sweeper purges it. */
 export const SOFT_DELETE_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
@@ -47,27 +53,53 @@ export function entityView(doc: EntityDoc): Record<string, unknown> {
   return rest;
 }
 
-/** Entities, always scoped by organisation. The only user of the entities collection. */
+/** `doc` with its change recorded (the list trimmed to `APPLIED_KEPT`). */
+export function withApplied(doc: EntityDoc, change: AppliedChange): EntityDoc {
+  return { ...doc, _hub: { ...doc._hub, applied: [...doc._hub.applied, change].slice(-APPLIED_KEPT) } };
+}
+
+export const appliedChange = (doc: EntityDoc | undefined, id: string): AppliedChange | undefined =>
+  doc?._hub.applied.find((c) => c.id === id);
+
+/** A stored entity and the version a write expects to find (compare-and-set). */
+export interface Replacement {
+  doc: EntityDoc;
+  expectedVersion: number;
+}
+
+/** Entities (collection `entities`), always scoped by organisation. The only user of that collection. */
 export class EntitiesRepository {
   readonly docs: Collection<EntityDoc>;
 
-  private readonly locks: EntityLocks;
-
   constructor(private readonly store: MongoStore) {
     this.docs = store.collection<EntityDoc>('entities');
-    this.locks = new EntityLocks(store);
   }
 
   async ensureIndexes(): Promise<void> {
+    // Entities are found by `_id` (ADR 9); the unique create key of the earlier layout is gone.
+    await this.store.dropIndexIfExists('entities', 'create_key');
     await this.store.ensureIndexes('entities', [
-      { key: { '_hub.create_key': 1 }, name: 'create_key', unique: true },
-      { key: { _org: 1, _schema: 1, _id: 1 }, name: 'org_schema_id' },
       { key: { _org: 1, _schema: 1, '_hub.links': 1 }, name: 'org_schema_links' },
       { key: { _deleted_at: 1 }, name: 'deleted_at' },
     ]);
   }
 
-  /** Up to `limit` entities (deleted ones included) matching every condition. */
+  /** The stored entities with these ids, any organisation (the caller checks `_org`). */
+  async getMany(ids: string[]): Promise<Map<string, EntityDoc>> {
+    const out = new Map<string, EntityDoc>();
+    if (ids.length === 0) return out;
+    const unique = [...new Set(ids)];
+    const filter = (unique.length === 1 ? { _id: unique[0] } : { _id: { $in: unique } }) as Filter<EntityDoc>;
+    for (const doc of await this.docs.find(filter).toArray()) out.set(doc._id, decode(doc));
+    return out;
+  }
+
+  async get(orgId: string, id: string): Promise<EntityDoc | null> {
+    const doc = await this.docs.findOne({ _id: id, _org: orgId });
+    return doc && decode(doc);
+  }
+
+  /** Up to `limit` entities (deleted ones included) matching every condition: a query on attributes. */
   async lookup(
     orgId: string,
     schema: string,
@@ -79,11 +111,6 @@ export class EntitiesRepository {
       $and: [{ _org: orgId }, { _schema: schema }, ...conditions.map((c) => ({ [c.path]: c.value }))],
     } as Filter<EntityDoc>;
     return (await this.docs.find(filter).limit(limit).toArray()).map(decode);
-  }
-
-  async get(orgId: string, id: string): Promise<EntityDoc | null> {
-    const doc = await this.docs.findOne({ _id: id, _org: orgId });
-    return doc && decode(doc);
   }
 
   /**
@@ -122,90 +149,42 @@ export class EntitiesRepository {
     return result.deletedCount;
   }
 
-  /** Inserts a new entity; `false` when a concurrent creator with the same key won. */
-  async create(doc: Omit<EntityDoc, '_id'> & { _id?: string }): Promise<EntityDoc | false> {
-    const full = { ...doc, _id: doc._id ?? randomUUID() } as EntityDoc;
-    full._hub = { ...full._hub, links: linkedEntityIds(full) };
-    try {
-      await this.docs.insertOne(encodeKeys(full));
-      return full;
-    } catch (err) {
-      if (isDuplicateKeyError(err)) return false;
-      throw err;
-    }
+  /** Inserts new entities in one command; returns the ids another writer created first. */
+  async insert(docs: EntityDoc[]): Promise<string[]> {
+    return insertManyNew(
+      this.docs,
+      docs.map((d) => encodeKeys(withLinks(d))),
+    );
   }
 
   /**
-   * Writes a change if the entity is still at `version` (compare-and-set, under the entity's lock);
-   * `false` when another write came first. Records the update as applied and its processed message in
-   * the outbox, in the same write. With `publish`, the pending outbox is published and cleared before the
-   * lock is released (no re-read needed); if publishing fails the messages stay for a redelivery to send.
+   * Writes each entity if it is still at its expected version (compare-and-set, one command for all);
+   * returns the ids that another write changed first (nothing was written for those).
    */
-  async update(
-    current: EntityDoc,
-    set: Record<string, unknown>,
-    unset: string[],
-    updateId: string,
-    outbox: ProcessedEntityMessage,
-    publish?: (pending: ProcessedEntityMessage[]) => Promise<void>,
-  ): Promise<boolean> {
-    const after: Record<string, unknown> = { ...current, ...set };
-    for (const k of unset) delete after[k];
-    const version = current._hub.version;
-    const pending = [...current._hub.outbox, outbox];
-    return this.locks.with(current._id, async () => {
-      // Under the lock nobody else writes the entity, so the version check is a read by `_id` and the
-      // write filters by `_id` alone: FerretDB pushes only a bare `_id` filter down to its storage.
-      const stored = await this.docs.findOne({ _id: current._id }, { projection: { _hub: 1 } });
-      if (stored?._hub.version !== version) return false;
-      const result = await this.docs.updateOne(
-        { _id: current._id },
-        {
-          $set: encodeKeys({
-            ...set,
-            '_hub.version': version + 1,
-            '_hub.applied': [...current._hub.applied, updateId].slice(-APPLIED_KEPT),
-            '_hub.outbox': pending,
-            '_hub.links': linkedEntityIds(after),
-          }),
-          ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, ''])) } : {}),
+  async replace(items: Replacement[]): Promise<string[]> {
+    if (items.length === 0) return [];
+    // Each write carries a token of its own: two writers that raced from the same version write the
+    // same version number, and only the token tells whose write is stored.
+    const written = items.map(({ doc }) => ({ ...doc, _hub: { ...doc._hub, write: randomUUID() } }));
+    const result = await this.docs.bulkWrite(
+      written.map((doc, i) => ({
+        replaceOne: {
+          filter: { _id: doc._id, '_hub.version': items[i]!.expectedVersion } as Filter<EntityDoc>,
+          replacement: encodeKeys(withLinks(doc)),
         },
-      );
-      if (result.matchedCount !== 1) return false; // purged meanwhile
-      if (publish) {
-        await publish(pending);
-        await this.docs.updateOne(
-          { _id: current._id },
-          { $set: { '_hub.outbox': [], '_hub.version': version + 2 } },
-        );
-      }
-      return true;
-    });
+      })),
+      { ordered: false },
+    );
+    if (result.matchedCount === items.length) return [];
+    const stored = await this.getMany(written.map((d) => d._id));
+    return written.filter((doc) => stored.get(doc._id)?._hub.write !== doc._hub.write).map((doc) => doc._id);
   }
 
-  /**
-   * Publishes an entity's pending outbox and empties it, under the entity's lock: nobody else can send
-   * the same messages meanwhile, and a concurrent writer's compare-and-set sees the new version.
-   */
-  async drainOutbox(
-    id: string,
-    publish: (pending: ProcessedEntityMessage[]) => Promise<void>,
-  ): Promise<void> {
-    await this.locks.with(id, async () => {
-      const stored = await this.docs.findOne({ _id: id });
-      if (!stored) return;
-      const doc = decode(stored);
-      if (doc._hub.outbox.length === 0) return;
-      await publish(doc._hub.outbox);
-      await this.docs.updateOne(
-        { _id: id },
-        { $set: { '_hub.outbox': [], '_hub.version': doc._hub.version + 1 } },
-      );
-    });
-  }
-
-  async purge(id: string): Promise<void> {
-    await this.docs.deleteOne({ _id: id });
+  async purge(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.docs.deleteMany(
+      (ids.length === 1 ? { _id: ids[0] } : { _id: { $in: ids } }) as Filter<EntityDoc>,
+    );
   }
 
   /** Exact-match search on attributes (nested email/phone values too), keyset-paginated by id. */
@@ -229,4 +208,9 @@ export class EntitiesRepository {
     }
     return (await this.docs.find({ $and: and }).sort({ _id: 1 }).limit(limit).toArray()).map(decode);
   }
+}
+
+/** The entity with `_hub.links` derived from its relation attributes (what prune scopes query). */
+function withLinks(doc: EntityDoc): EntityDoc {
+  return { ...doc, _hub: { ...doc._hub, links: linkedEntityIds(doc) } };
 }

@@ -1,0 +1,177 @@
+import {
+  deadLetterMonitoringRecord,
+  deadLetterRecord,
+  decodeEntityUpdatesMessage,
+  type EntityUpdateMessage,
+  type EntityUpdatesTopicMessage,
+  Headers,
+  MessageSchemaError,
+  monitoringMessage,
+  type ProcessedEntityMessage,
+} from '@hub/contracts';
+import { type IncomingMessage, type OutgoingMessage, PermanentError } from '@hub/kafka';
+import type { Logger } from '@hub/observability';
+import { type ApplyOutcome, writerRecords } from './monitoring.js';
+import { missingMessages, type PublishedCheck, toOutgoing } from './outbox.js';
+import type { PruneApplier } from './prune.js';
+import type { ReadingsApplier } from './readings.js';
+import { type EntityRefs, noSideEffects, type SideEffects } from './refs.js';
+import { hasRelationRefs } from './resolve.js';
+import type { EntityWriter, WriteNotes } from './writer.js';
+
+/** What became of one message of `erp.entity.updates`. */
+export type MessageResult =
+  | { message: IncomingMessage; update: EntityUpdatesTopicMessage; outcome: ApplyOutcome; notes: WriteNotes }
+  | { message: IncomingMessage; update?: EntityUpdatesTopicMessage; error: PermanentError };
+
+/** A batch applied: its results, the messages to send (one produce request), and what follows the send. */
+export interface AppliedBatch {
+  results: MessageResult[];
+  outgoing: OutgoingMessage[];
+  afterSend: Array<() => Promise<void>>;
+}
+
+export interface ApplierDeps {
+  writer: EntityWriter;
+  refs: EntityRefs;
+  pruner: PruneApplier;
+  readings: ReadingsApplier;
+  published: PublishedCheck;
+  logger: Logger;
+}
+
+/**
+ * Applies messages of `erp.entity.updates` in offset order (ADR 9). Runs of plain entity updates go to
+ * the batch writer together; relation_ref updates, prune scopes and meter readings are applied one at a
+ * time in their place. Everything the batch produced — processed-entity messages, monitoring records,
+ * dead letters of the updates that can never succeed — is returned for one send before the offsets are
+ * committed.
+ */
+export class UpdatesApplier {
+  constructor(private readonly deps: ApplierDeps) {}
+
+  async apply(messages: IncomingMessage[], attempt = 1): Promise<AppliedBatch> {
+    const results: MessageResult[] = [];
+    const effects = noSideEffects();
+    let run: Array<{ message: IncomingMessage; update: EntityUpdateMessage }> = [];
+    const flush = async () => {
+      if (run.length === 0) return;
+      const batch = await this.deps.writer.apply(run.map((r) => r.update));
+      merge(effects, batch);
+      batch.results.forEach((r, i) => {
+        const { message, update } = run[i]!;
+        results.push(
+          r.ok
+            ? { message, update, outcome: r.outcome, notes: r.notes }
+            : { message, update, error: r.error },
+        );
+      });
+      run = [];
+    };
+    for (const message of messages) {
+      let update: EntityUpdatesTopicMessage;
+      try {
+        update = decode(message);
+      } catch (err) {
+        if (!(err instanceof PermanentError)) throw err;
+        await flush();
+        results.push({ message, error: err });
+        continue;
+      }
+      if (isEntityUpdate(update) && !hasRelationRefs(update.attributes)) {
+        run.push({ message, update });
+        continue;
+      }
+      await flush();
+      try {
+        results.push({ message, update, ...(await this.applyAlone(update, attempt, effects)) });
+      } catch (err) {
+        if (!(err instanceof PermanentError)) throw err;
+        results.push({ message, update, error: err });
+      }
+    }
+    await flush();
+
+    const resent = await missingMessages(
+      effects.unconfirmed,
+      effects.current,
+      this.deps.published,
+      this.deps.logger,
+    );
+    return {
+      results,
+      outgoing: this.outgoing(results, [...effects.messages, ...resent]),
+      afterSend: effects.afterSend,
+    };
+  }
+
+  private async applyAlone(
+    update: EntityUpdatesTopicMessage,
+    attempt: number,
+    effects: SideEffects,
+  ): Promise<{ outcome: ApplyOutcome; notes: WriteNotes }> {
+    switch (update.kind) {
+      case 'prune_scope':
+        return { outcome: await this.deps.pruner.apply(update, effects), notes: { created: [] } };
+      case 'meter_reading':
+        return { outcome: await this.deps.readings.apply(update, attempt), notes: { created: [] } };
+      case 'meter_reading_prune_scope':
+        return { outcome: await this.deps.readings.prune(update, attempt), notes: { created: [] } };
+      default: {
+        // An entity update with relation_refs: their targets are written first, then the update.
+        const own = noSideEffects();
+        const prepared = await this.deps.refs.prepareRelationRefs(update, own);
+        const batch = await this.deps.writer.apply([update], new Map([[update.update_id, prepared]]));
+        const result = batch.results[0]!;
+        if (!result.ok) throw result.error;
+        merge(effects, own);
+        merge(effects, batch);
+        return {
+          outcome: result.outcome,
+          notes: { ...result.notes, created: [...own.created, ...result.notes.created] },
+        };
+      }
+    }
+  }
+
+  /** Processed messages (with their update's trace), monitoring records and dead letters, in that order. */
+  private outgoing(results: MessageResult[], processed: ProcessedEntityMessage[]): OutgoingMessage[] {
+    const headersOf = new Map<string, Record<string, string>>();
+    for (const r of results) if (r.update) headersOf.set(r.update.update_id, r.message.headers);
+    const out: OutgoingMessage[] = processed.map((m) => {
+      const traceparent = headersOf.get(m.source.update_id)?.[Headers.traceparent];
+      return toOutgoing(m, traceparent ? { [Headers.traceparent]: traceparent } : {});
+    });
+    for (const r of results) {
+      if ('error' in r) {
+        out.push(deadLetterRecord('entity-writer', r.message, r.error, 1));
+        const record = deadLetterMonitoringRecord('entity-writer', r.message, r.error, 1);
+        if (record) out.push(monitoringMessage(record, r.message.headers));
+      } else {
+        for (const record of writerRecords(r.update, r.outcome, r.notes)) {
+          out.push(monitoringMessage(record, r.message.headers));
+        }
+      }
+    }
+    return out;
+  }
+}
+
+function merge(into: SideEffects, from: Omit<SideEffects, 'created'>): void {
+  into.messages.push(...from.messages);
+  into.unconfirmed.push(...from.unconfirmed);
+  for (const [id, doc] of from.current) into.current.set(id, doc);
+  into.afterSend.push(...from.afterSend);
+}
+
+const isEntityUpdate = (u: EntityUpdatesTopicMessage): u is EntityUpdateMessage =>
+  u.kind === undefined || u.kind === 'entity';
+
+function decode(message: IncomingMessage): EntityUpdatesTopicMessage {
+  try {
+    return decodeEntityUpdatesMessage(message.value);
+  } catch (err) {
+    if (err instanceof MessageSchemaError) throw new PermanentError(err.code, 'validation', err.message);
+    throw err;
+  }
+}
