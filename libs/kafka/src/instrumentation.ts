@@ -105,6 +105,7 @@ export function inMessageTrace<T>(headers: IHeaders | undefined, fn: () => T): T
 /** The consumer metrics, registered once per registry (several runners may share one). */
 class ConsumerMetrics {
   readonly duration: Histogram<'group' | 'topic'>;
+  readonly batchSize: Histogram<'group' | 'topic'>;
   readonly age: Histogram<'group' | 'topic'>;
   readonly retries: Counter<'group' | 'topic'>;
   readonly messages: Counter<'group' | 'topic' | 'outcome'>;
@@ -115,9 +116,16 @@ class ConsumerMetrics {
     const lagSources = this.lagSources;
     this.duration = new Histogram({
       name: 'hub_consumer_handler_duration_seconds',
-      help: 'Time one handler attempt took, by consumer group and topic',
+      help: "Time the handler took per message (one attempt; a batch's time shared among its messages), by consumer group and topic",
       labelNames: ['group', 'topic'] as const,
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    });
+    this.batchSize = new Histogram({
+      name: 'hub_consumer_batch_messages',
+      help: 'Messages handled together by a batch consumer, by consumer group and topic',
+      labelNames: ['group', 'topic'] as const,
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500],
       registers: [registry],
     });
     this.age = new Histogram({
@@ -279,11 +287,12 @@ export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): 
           }
           throw err;
         } finally {
-          if (messages.length > 0) {
-            metrics?.duration.observe(
-              { group: groupId, topic: messages[0]!.topic },
-              (performance.now() - started) / 1000,
-            );
+          if (metrics && messages.length > 0) {
+            // Per message: the batch's time shared among its messages; the batch sizes on their own.
+            const labels = { group: groupId, topic: messages[0]!.topic };
+            const each = (performance.now() - started) / 1000 / messages.length;
+            for (let i = 0; i < messages.length; i++) metrics.duration.observe(labels, each);
+            metrics.batchSize.observe(labels, messages.length);
           }
           for (const span of spans) span.end();
         }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Collection, isDuplicateKeyError, type MongoStore } from '@hub/mongo';
+import { type Collection, insertManyNew, type MongoStore } from '@hub/mongo';
 
 interface DedupeDoc {
   _id: string;
@@ -56,35 +56,79 @@ export class DedupeStore {
     await store.ensureIndexes('dedupe', [{ key: { expires_at: 1 }, name: 'expires_at' }]);
   }
 
+  /** Claims one deduplication id (see `claimMany`). */
   async claim(
     orgId: string,
     integrationId: string,
     deduplicationId: string,
     eventId: string,
   ): Promise<ClaimResult> {
-    const id = `${orgId}:${integrationId}:${deduplicationId}`;
-    const owner = randomUUID();
+    return (await this.claimMany(orgId, integrationId, [{ deduplicationId, eventId }], randomUUID()))[0]!;
+  }
+
+  /**
+   * Claims the deduplication ids of one request at once, under the request's `owner`: one insert for
+   * all of them, and only for the ids someone holds already a look at the holder (a duplicate, a
+   * concurrent request, or a dead one whose claim is taken over).
+   */
+  async claimMany(
+    orgId: string,
+    integrationId: string,
+    items: Array<{ deduplicationId: string; eventId: string }>,
+    owner: string,
+  ): Promise<ClaimResult[]> {
+    const now = new Date();
+    const docs = items.map(({ deduplicationId, eventId }) =>
+      this.fresh(`${orgId}:${integrationId}:${deduplicationId}`, orgId, integrationId, owner, eventId, now),
+    );
+    const held = new Set(await insertManyNew(this.docs, docs));
+    return Promise.all(
+      docs.map((doc) =>
+        held.has(doc._id)
+          ? this.claimHeld(doc, owner)
+          : ({ kind: 'claimed', claim: { id: doc._id, owner } } as const),
+      ),
+    );
+  }
+
+  private fresh(
+    id: string,
+    orgId: string,
+    integrationId: string,
+    owner: string,
+    eventId: string,
+    now: Date,
+  ): DedupeDoc {
+    return {
+      _id: id,
+      org_id: orgId,
+      integration_id: integrationId,
+      state: 'pending',
+      owner,
+      claimed_at: now,
+      expires_at: new Date(now.getTime() + this.settings.windowMs),
+      event_id: eventId,
+    };
+  }
+
+  /** An id somebody holds: a duplicate, a concurrent request (wait a little), or a dead or expired claim. */
+  private async claimHeld(wanted: DedupeDoc, owner: string): Promise<ClaimResult> {
+    const id = wanted._id;
     const deadline = Date.now() + this.settings.waitMs;
     for (;;) {
       const now = new Date();
-      const fresh: DedupeDoc = {
-        _id: id,
-        org_id: orgId,
-        integration_id: integrationId,
-        state: 'pending',
-        owner,
+      const fresh = {
+        ...wanted,
         claimed_at: now,
         expires_at: new Date(now.getTime() + this.settings.windowMs),
-        event_id: eventId,
       };
-      try {
-        await this.docs.insertOne(fresh);
-        return { kind: 'claimed', claim: { id, owner } };
-      } catch (err) {
-        if (!isDuplicateKeyError(err)) throw err;
-      }
       const existing = await this.docs.findOne({ _id: id });
-      if (!existing) continue; // released meanwhile: try again
+      if (!existing) {
+        // Released meanwhile: try to take it.
+        if ((await insertManyNew(this.docs, [fresh])).length === 0)
+          return { kind: 'claimed', claim: { id, owner } };
+        continue;
+      }
       const expired = existing.expires_at.getTime() <= now.getTime();
       const stale =
         existing.state === 'pending' &&
@@ -93,7 +137,7 @@ export class DedupeStore {
         // Take it over only if nobody else did in between (compare-and-set on the owner).
         // A stale pending claim keeps its event id (see ClaimResult); an expired one starts afresh.
         const previous = stale && !expired ? existing.event_id : undefined;
-        const { _id: _ignored, ...replacement } = { ...fresh, event_id: previous ?? eventId };
+        const { _id: _ignored, ...replacement } = { ...fresh, event_id: previous ?? fresh.event_id };
         const taken = await this.docs.updateOne({ _id: id, owner: existing.owner }, { $set: replacement });
         if (taken.modifiedCount === 1) {
           return { kind: 'claimed', claim: { id, owner }, ...(previous ? { eventId: previous } : {}) };
@@ -106,15 +150,23 @@ export class DedupeStore {
     }
   }
 
-  async accept(claim: Claim, eventId: string): Promise<void> {
-    await this.docs.updateOne(
-      { _id: claim.id, owner: claim.owner },
-      { $set: { state: 'accepted', event_id: eventId } },
+  /**
+   * Marks claims accepted (their events are on Kafka): later requests with the same ids are `skipped`.
+   * One update per owner (a request); the event id was set when the claim was made.
+   */
+  async acceptMany(claims: Claim[]): Promise<void> {
+    await Promise.all(
+      [...byOwner(claims)].map(([owner, ids]) =>
+        this.docs.updateMany({ _id: { $in: ids }, owner }, { $set: { state: 'accepted' } }),
+      ),
     );
   }
 
-  async release(claim: Claim): Promise<void> {
-    await this.docs.deleteOne({ _id: claim.id, owner: claim.owner });
+  /** Removes the claims of a request whose hand-over failed, so a retry is never reported `skipped`. */
+  async releaseMany(claims: Claim[]): Promise<void> {
+    await Promise.all(
+      [...byOwner(claims)].map(([owner, ids]) => this.docs.deleteMany({ _id: { $in: ids }, owner })),
+    );
   }
 
   /** Deletes expired markers; any instance may run it. */
@@ -122,4 +174,10 @@ export class DedupeStore {
     const result = await this.docs.deleteMany({ expires_at: { $lt: new Date() } });
     return result.deletedCount;
   }
+}
+
+function byOwner(claims: Claim[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const c of claims) out.set(c.owner, [...(out.get(c.owner) ?? []), c.id]);
+  return out;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type ConfigView,
   Headers,
@@ -67,120 +68,78 @@ export interface IngestDeps {
   logger: Logger;
 }
 
-interface Accepted {
+/** An event that passed its own checks and was routed: it is accepted unless its deduplication id says no. */
+interface Routed {
   index: number;
-  message: OutgoingMessage;
+  eventId: string;
+  correlationId: string;
+  route: NonNullable<ReturnType<typeof routeEvent>>;
   claim?: Claim;
 }
 
-/**
- * Validates, routes, deduplicates and hands events over to Kafka. An event is answered `success` only
- * once the broker has acknowledged it (acks=all); if the hand-over fails, no event of the request is
- * reported `success`, their deduplication claims are released, and the whole request gets 503.
- */
-export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<{ results: EventResult[] }> {
-  const { limits } = deps;
-  if (request.events.length > limits.maxEvents) {
-    throw badRequest(
-      `events: ${request.events.length} events exceed the limit of ${limits.maxEvents} events per request`,
-      'LIMIT_EXCEEDED',
-    );
-  }
-  request.events.forEach((event, index) => {
-    const size =
-      typeof event.payload === 'string'
-        ? Buffer.byteLength(event.payload)
-        : Buffer.byteLength(JSON.stringify(event.payload));
-    if (size > limits.maxPayloadBytes) {
-      throw badRequest(
-        `events[${index}].payload: ${size} bytes exceed the limit of ${limits.maxPayloadBytes} bytes per payload`,
-        'LIMIT_EXCEEDED',
-      );
-    }
-  });
+/** What the request collects while its events are judged: answers, stored events, monitoring records. */
+class Answers {
+  readonly results: EventResult[];
+  readonly stored: StoredEvent[] = [];
+  readonly records: MonitoringRecord[] = [];
+  readonly acceptedAt = new Date().toISOString();
 
-  // Every configuration change answered before this request must apply to it.
-  try {
-    await deps.mirror.catchUp(limits.catchUpTimeoutMs);
-  } catch (err) {
-    throw unavailable(`configuration is not available yet: ${(err as Error).message}`, 'CONFIG_UNAVAILABLE');
+  constructor(
+    private readonly request: IngestRequest,
+    private readonly integrationId: string,
+  ) {
+    this.results = new Array(request.events.length);
   }
-  let integrationId: string;
-  if ('integrationId' in request.target) {
-    integrationId = request.target.integrationId;
-  } else {
-    const { appId, componentId } = request.target;
-    const mapped = deps.config.integrationForApp(request.orgId, appId, componentId);
-    if (!mapped) {
-      throw notFound(
-        `app_id/component_id: no integration is mapped to app ${appId} component ${componentId}`,
-        'APP_MAPPING_NOT_FOUND',
-      );
-    }
-    integrationId = mapped;
-  }
-  const snapshot = deps.config.integration(request.orgId, integrationId);
-  if (!snapshot)
-    throw notFound(`integration_id: integration ${integrationId} not found`, 'INTEGRATION_NOT_FOUND');
 
-  const parent = parseTraceparent(request.traceparent);
-  const acceptedAt = new Date().toISOString();
-  const results: EventResult[] = new Array(request.events.length);
-  const accepted: Accepted[] = [];
-  const seenInRequest = new Set<string>();
-  const stored: StoredEvent[] = [];
-  const store = (
-    index: number,
-    eventId: string,
-    correlationId: string,
-    status: StoredEvent['status'],
-    message: string,
-    useCaseId: string | null,
-  ) => {
-    const event = request.events[index]!;
-    stored.push({
+  answer(index: number, eventId: string, status: EventResult['status'], message: string): void {
+    this.results[index] = { event_id: eventId, status, message };
+  }
+
+  store(index: number, eventId: string, correlationId: string, useCaseId: string | null): void {
+    const event = this.request.events[index]!;
+    const { status, message } = this.results[index]!;
+    this.stored.push({
       event_id: eventId,
-      org_id: request.orgId,
-      integration_id: integrationId,
-      event_time: acceptedAt,
+      org_id: this.request.orgId,
+      integration_id: this.integrationId,
+      event_time: this.acceptedAt,
       ...(event.eventType ? { event_type: event.eventType } : {}),
       ...(event.eventName ? { object_type: event.eventName } : {}),
       ...(event.useCaseSlug ? { use_case_slug: event.useCaseSlug } : {}),
       timestamp: event.timestamp,
       format: event.format,
-      payload: typeof event.payload === 'string' ? event.payload : JSON.stringify(event.payload),
+      payload: payloadText(event),
       ...(event.deduplicationId ? { deduplication_id: event.deduplicationId } : {}),
       correlation_id: correlationId,
       ...(event.groupId ? { group_id: event.groupId } : {}),
       use_case_id: useCaseId,
-      status,
+      status: status as StoredEvent['status'],
       message,
     });
-  };
+  }
 
-  const records: MonitoringRecord[] = [];
-  const record = (
+  record(
     index: number,
     eventId: string,
     correlationId: string,
-    outcome: Pick<MonitoringRecord, 'stage' | 'level' | 'code' | 'message' | 'final'> & {
+    outcome: Pick<MonitoringRecord, 'stage' | 'level' | 'code' | 'final'> & {
       useCaseId?: string;
       category?: MonitoringRecord['category'];
       detail?: Record<string, unknown>;
     },
-  ) => {
-    const event = request.events[index]!;
-    records.push(
+  ): void {
+    const event = this.request.events[index]!;
+    this.records.push(
       monitoringRecord({
-        org_id: request.orgId,
-        integration_id: integrationId,
+        org_id: this.request.orgId,
+        integration_id: this.integrationId,
         event_id: eventId,
         correlation_id: correlationId,
         use_case_id: outcome.useCaseId,
         stage: outcome.stage,
         level: outcome.level,
         code: outcome.code,
-        message: outcome.message,
+        message: this.results[index]!.message,
         final: outcome.final,
         category: outcome.category,
         detail: {
@@ -191,177 +150,284 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
         },
         ...(event.eventType ? { event_type: event.eventType } : {}),
         object_type: event.eventName ?? event.useCaseSlug,
-        received_at: acceptedAt,
-        created_at: acceptedAt,
+        received_at: this.acceptedAt,
+        created_at: this.acceptedAt,
       }),
     );
-  };
+  }
+}
 
+const payloadText = (event: IncomingEvent) =>
+  typeof event.payload === 'string' ? event.payload : JSON.stringify(event.payload);
+
+/**
+ * Validates, routes, deduplicates and hands events over to Kafka, in named steps: check the limits,
+ * resolve the integration, judge each event (payload, route, duplicates within the request), claim the
+ * deduplication ids (one insert for the request), store the events, send them with their monitoring
+ * records (one produce request), mark the claims accepted. An event is answered `success` only once the
+ * broker has acknowledged it (acks=all); if storing or the hand-over fails, no event of the request is
+ * reported `success`, its claims are released, and the whole request gets 503.
+ */
+export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<{ results: EventResult[] }> {
+  checkLimits(request, deps.limits);
+  const integrationId = await resolveIntegration(request, deps);
+  const snapshot = deps.config.integration(request.orgId, integrationId);
+  if (!snapshot)
+    throw notFound(`integration_id: integration ${integrationId} not found`, 'INTEGRATION_NOT_FOUND');
+
+  const answers = new Answers(request, integrationId);
+  const routed = judge(request, snapshot.useCases, answers);
+  const accepted = await claim(request, integrationId, routed, answers, deps);
+  const parent = parseTraceparent(request.traceparent);
+  const messages = accepted.map((r) =>
+    inboundMessage(request, integrationId, snapshot.integration.revision, r, answers, parent),
+  );
+  await handOver(messages, accepted, answers, deps, parent);
+  try {
+    await deps.dedupe.acceptMany(accepted.flatMap((r) => (r.claim ? [r.claim] : [])));
+  } catch (err) {
+    // The events are queued; only their duplicate protection is weaker. A retry may be accepted twice.
+    deps.logger.warn({ err, events: accepted.length }, 'could not mark deduplication ids accepted');
+  }
+  return { results: answers.results };
+}
+
+/** Over a limit: the whole request is refused with the limit named (decision 8). */
+function checkLimits(request: IngestRequest, limits: IngestLimits): void {
+  if (request.events.length > limits.maxEvents) {
+    throw badRequest(
+      `events: ${request.events.length} events exceed the limit of ${limits.maxEvents} events per request`,
+      'LIMIT_EXCEEDED',
+    );
+  }
+  request.events.forEach((event, index) => {
+    const size = Buffer.byteLength(payloadText(event));
+    if (size > limits.maxPayloadBytes) {
+      throw badRequest(
+        `events[${index}].payload: ${size} bytes exceed the limit of ${limits.maxPayloadBytes} bytes per payload`,
+        'LIMIT_EXCEEDED',
+      );
+    }
+  });
+}
+
+/** The integration the request is for, once every configuration change answered before it is applied. */
+async function resolveIntegration(request: IngestRequest, deps: IngestDeps): Promise<string> {
+  try {
+    await deps.mirror.catchUp(deps.limits.catchUpTimeoutMs);
+  } catch (err) {
+    throw unavailable(`configuration is not available yet: ${(err as Error).message}`, 'CONFIG_UNAVAILABLE');
+  }
+  if ('integrationId' in request.target) return request.target.integrationId;
+  const { appId, componentId } = request.target;
+  const mapped = deps.config.integrationForApp(request.orgId, appId, componentId);
+  if (!mapped) {
+    throw notFound(
+      `app_id/component_id: no integration is mapped to app ${appId} component ${componentId}`,
+      'APP_MAPPING_NOT_FOUND',
+    );
+  }
+  return mapped;
+}
+
+/**
+ * Each event on its own: a payload that does not parse is `error`, an event no use case takes is
+ * `ignored`, a deduplication id seen earlier in the same request is `skipped`; the rest are routed.
+ */
+function judge(
+  request: IngestRequest,
+  useCases: Parameters<typeof routeEvent>[0],
+  answers: Answers,
+): Routed[] {
+  const routed: Routed[] = [];
+  const seenInRequest = new Set<string>();
   for (const [index, event] of request.events.entries()) {
-    let eventId = newEventId();
+    const eventId = newEventId();
     // Decision 2; an empty string counts as absent.
     const correlationId = event.correlationId || request.correlationId || newCorrelationId();
-    const log = deps.logger.child({ eventId, correlationId, index });
-
     try {
       parsePayload(event.format, event.payload);
     } catch (err) {
       if (!(err instanceof PayloadError)) throw err;
-      results[index] = {
-        event_id: eventId,
-        status: 'error',
-        message: `events[${index}].payload: ${err.message}`,
-      };
-      store(index, eventId, correlationId, 'error', results[index]!.message, null);
-      record(index, eventId, correlationId, {
+      answers.answer(index, eventId, 'error', `events[${index}].payload: ${err.message}`);
+      answers.store(index, eventId, correlationId, null);
+      answers.record(index, eventId, correlationId, {
         stage: 'rejected',
         level: 'error',
         code: 'PAYLOAD_INVALID',
         category: 'validation',
-        message: results[index]!.message,
         final: true,
         detail: { format: event.format },
       });
       continue;
     }
-
-    const route = routeEvent(snapshot.useCases, {
-      useCaseSlug: event.useCaseSlug,
-      eventName: event.eventName,
-    });
+    const route = routeEvent(useCases, { useCaseSlug: event.useCaseSlug, eventName: event.eventName });
     if (!route) {
       const what = event.useCaseSlug ? `use_case_slug "${event.useCaseSlug}"` : `event "${event.eventName}"`;
-      results[index] = {
-        event_id: eventId,
-        status: 'ignored',
-        message: `no enabled inbound use case for ${what}`,
-      };
-      store(index, eventId, correlationId, 'ignored', results[index]!.message, null);
-      record(index, eventId, correlationId, {
+      answers.answer(index, eventId, 'ignored', `no enabled inbound use case for ${what}`);
+      answers.store(index, eventId, correlationId, null);
+      answers.record(index, eventId, correlationId, {
         stage: 'ignored',
         level: 'warning',
         code: 'NO_MATCHING_USE_CASE',
-        message: results[index]!.message,
         final: true,
       });
       continue;
     }
-
-    let claim: Claim | undefined;
-    if (event.deduplicationId) {
-      if (seenInRequest.has(event.deduplicationId)) {
-        results[index] = {
-          event_id: eventId,
-          status: 'skipped',
-          message: 'duplicate deduplication_id in this request',
-        };
-        record(index, eventId, correlationId, {
-          stage: 'skipped',
-          level: 'skipped',
-          code: 'DUPLICATE_EVENT',
-          message: results[index]!.message,
-          final: true,
-          useCaseId: route.useCase.id,
-          detail: { duplicate_of: 'this request' },
-        });
-        continue;
-      }
-      seenInRequest.add(event.deduplicationId);
-      const outcome = await deps.dedupe.claim(request.orgId, integrationId, event.deduplicationId, eventId);
-      if (outcome.kind === 'duplicate') {
-        results[index] = {
-          event_id: eventId,
-          status: 'skipped',
-          message: `duplicate deduplication_id "${event.deduplicationId}" within the deduplication window`,
-        };
-        record(index, eventId, correlationId, {
-          stage: 'skipped',
-          level: 'skipped',
-          code: 'DUPLICATE_EVENT',
-          message: results[index]!.message,
-          final: true,
-          useCaseId: route.useCase.id,
-        });
-        continue;
-      }
-      if (outcome.kind === 'busy') {
-        results[index] = {
-          event_id: eventId,
-          status: 'error',
-          message: `a concurrent request with deduplication_id "${event.deduplicationId}" is still in progress; retry`,
-        };
-        record(index, eventId, correlationId, {
-          stage: 'rejected',
-          level: 'error',
-          code: 'DEDUPLICATION_BUSY',
-          category: 'system',
-          message: results[index]!.message,
-          final: true,
-          useCaseId: route.useCase.id,
-        });
-        continue;
-      }
-      claim = outcome.claim;
-      if (outcome.eventId) eventId = outcome.eventId;
+    if (event.deduplicationId && seenInRequest.has(event.deduplicationId)) {
+      answers.answer(index, eventId, 'skipped', 'duplicate deduplication_id in this request');
+      answers.record(index, eventId, correlationId, {
+        stage: 'skipped',
+        level: 'skipped',
+        code: 'DUPLICATE_EVENT',
+        final: true,
+        useCaseId: route.useCase.id,
+        detail: { duplicate_of: 'this request' },
+      });
+      continue;
     }
+    if (event.deduplicationId) seenInRequest.add(event.deduplicationId);
+    routed.push({ index, eventId, correlationId, route });
+  }
+  return routed;
+}
 
-    const groupId = event.groupId;
-    const message: InboundEventMessage = {
-      schema_version: 1,
-      event_id: eventId,
-      org_id: request.orgId,
-      integration_id: integrationId,
-      use_case_id: route.useCase.id,
-      config_revision: snapshot.integration.revision,
-      routed_by: route.routedBy,
-      correlation_id: correlationId,
-      ...(event.eventType ? { event_type: event.eventType } : {}),
-      event_name: event.eventName ?? event.useCaseSlug ?? route.useCase.slug,
-      timestamp: event.timestamp,
-      format: event.format,
-      payload: typeof event.payload === 'string' ? event.payload : JSON.stringify(event.payload),
-      ...(event.deduplicationId ? { deduplication_id: event.deduplicationId } : {}),
-      ...(groupId ? { group_id: groupId } : {}),
-      accepted_at: acceptedAt,
-    };
-    accepted.push({
-      index,
-      claim,
-      message: {
-        topic: Topics.inboundEvents,
-        key: groupId ? `${integrationId}:${groupId}` : integrationId,
-        value: message,
-        headers: {
-          [Headers.correlationId]: correlationId,
-          [Headers.traceparent]: formatTraceparent(childTrace(parent)),
-          [Headers.eventId]: eventId,
-          [Headers.orgId]: request.orgId,
-          [Headers.schemaVersion]: '1',
-        },
-      },
-    });
-    results[index] = { event_id: eventId, status: 'success', message: 'Event queued for processing' };
-    store(index, eventId, correlationId, 'success', results[index]!.message, route.useCase.id);
-    record(index, eventId, correlationId, {
+/**
+ * Claims the request's deduplication ids at once (decision 7): an id accepted within the window is
+ * `skipped`; one a concurrent request holds is `error` (retry); one a dead request held is taken over
+ * with its event id. Returns the events to accept.
+ */
+async function claim(
+  request: IngestRequest,
+  integrationId: string,
+  routed: Routed[],
+  answers: Answers,
+  deps: IngestDeps,
+): Promise<Routed[]> {
+  const withIds = routed.filter((r) => request.events[r.index]!.deduplicationId);
+  const outcomes = await deps.dedupe.claimMany(
+    request.orgId,
+    integrationId,
+    withIds.map((r) => ({ deduplicationId: request.events[r.index]!.deduplicationId!, eventId: r.eventId })),
+    randomUUID(),
+  );
+  const refused = new Set<Routed>();
+  withIds.forEach((r, i) => {
+    const outcome = outcomes[i]!;
+    const deduplicationId = request.events[r.index]!.deduplicationId!;
+    if (outcome.kind === 'claimed') {
+      r.claim = outcome.claim;
+      if (outcome.eventId) r.eventId = outcome.eventId;
+      return;
+    }
+    refused.add(r);
+    if (outcome.kind === 'duplicate') {
+      answers.answer(
+        r.index,
+        r.eventId,
+        'skipped',
+        `duplicate deduplication_id "${deduplicationId}" within the deduplication window`,
+      );
+      answers.record(r.index, r.eventId, r.correlationId, {
+        stage: 'skipped',
+        level: 'skipped',
+        code: 'DUPLICATE_EVENT',
+        final: true,
+        useCaseId: r.route.useCase.id,
+      });
+    } else {
+      answers.answer(
+        r.index,
+        r.eventId,
+        'error',
+        `a concurrent request with deduplication_id "${deduplicationId}" is still in progress; retry`,
+      );
+      answers.record(r.index, r.eventId, r.correlationId, {
+        stage: 'rejected',
+        level: 'error',
+        code: 'DEDUPLICATION_BUSY',
+        category: 'system',
+        final: true,
+        useCaseId: r.route.useCase.id,
+      });
+    }
+  });
+  const accepted = routed.filter((r) => !refused.has(r));
+  for (const r of accepted) {
+    answers.answer(r.index, r.eventId, 'success', 'Event queued for processing');
+    answers.store(r.index, r.eventId, r.correlationId, r.route.useCase.id);
+    answers.record(r.index, r.eventId, r.correlationId, {
       stage: 'accepted',
       level: 'success',
       code: '',
-      message: results[index]!.message,
       final: false,
-      useCaseId: route.useCase.id,
-      detail: { routed_by: route.routedBy, use_case_slug: route.useCase.slug },
+      useCaseId: r.route.useCase.id,
+      detail: { routed_by: r.route.routedBy, use_case_slug: r.route.useCase.slug },
     });
-    log.debug({ useCaseId: route.useCase.id, routedBy: route.routedBy }, 'event routed');
   }
+  return accepted;
+}
 
-  const releaseClaims = () =>
-    Promise.allSettled(accepted.flatMap((a) => (a.claim ? [deps.dedupe.release(a.claim)] : [])));
-  // Stored first, so every event answered `success` can be queried and replayed.
+/** The message of an accepted event on `erp.inbound.events` (key: integration, + group for order). */
+function inboundMessage(
+  request: IngestRequest,
+  integrationId: string,
+  revision: number,
+  r: Routed,
+  answers: Answers,
+  parent: ReturnType<typeof parseTraceparent>,
+): OutgoingMessage {
+  const event = request.events[r.index]!;
+  const value: InboundEventMessage = {
+    schema_version: 1,
+    event_id: r.eventId,
+    org_id: request.orgId,
+    integration_id: integrationId,
+    use_case_id: r.route.useCase.id,
+    config_revision: revision,
+    routed_by: r.route.routedBy,
+    correlation_id: r.correlationId,
+    ...(event.eventType ? { event_type: event.eventType } : {}),
+    event_name: event.eventName ?? event.useCaseSlug ?? r.route.useCase.slug,
+    timestamp: event.timestamp,
+    format: event.format,
+    payload: payloadText(event),
+    ...(event.deduplicationId ? { deduplication_id: event.deduplicationId } : {}),
+    ...(event.groupId ? { group_id: event.groupId } : {}),
+    accepted_at: answers.acceptedAt,
+  };
+  return {
+    topic: Topics.inboundEvents,
+    key: event.groupId ? `${integrationId}:${event.groupId}` : integrationId,
+    value,
+    headers: {
+      [Headers.correlationId]: r.correlationId,
+      [Headers.traceparent]: formatTraceparent(childTrace(parent)),
+      [Headers.eventId]: r.eventId,
+      [Headers.orgId]: request.orgId,
+      [Headers.schemaVersion]: '1',
+    },
+  };
+}
+
+/**
+ * Stores the events (so every event answered `success` can be queried and replayed), then sends them
+ * with every monitoring record in one produce request. Either failing: the claims are released, what
+ * was stored is removed, and the request gets 503 with Retry-After.
+ */
+async function handOver(
+  messages: OutgoingMessage[],
+  accepted: Routed[],
+  answers: Answers,
+  deps: IngestDeps,
+  parent: ReturnType<typeof parseTraceparent>,
+): Promise<void> {
+  const release = () => deps.dedupe.releaseMany(accepted.flatMap((r) => (r.claim ? [r.claim] : [])));
   try {
-    await deps.events.insert(stored);
+    await deps.events.insert(answers.stored);
   } catch (err) {
-    deps.logger.error({ err, events: stored.length }, 'could not store events');
-    await releaseClaims();
+    deps.logger.error({ err, events: answers.stored.length }, 'could not store events');
+    await release().catch(() => undefined);
     throw new ApiError(
       503,
       'STORE_UNAVAILABLE',
@@ -372,15 +438,14 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     );
   }
   try {
-    // The monitoring records travel in the same batch: a record exists for every answered event.
     const traceHeaders = { [Headers.traceparent]: formatTraceparent(childTrace(parent)) };
     await deps.producer.send([
-      ...accepted.map((a) => a.message),
-      ...records.map((r) => monitoringMessage(r, traceHeaders)),
+      ...messages,
+      ...answers.records.map((r) => monitoringMessage(r, traceHeaders)),
     ]);
   } catch (err) {
-    deps.logger.error({ err, events: accepted.length }, 'could not hand events over to Kafka');
-    await Promise.allSettled([releaseClaims(), deps.events.remove(stored.map((e) => e.event_id))]);
+    deps.logger.error({ err, events: messages.length }, 'could not hand events over to Kafka');
+    await Promise.allSettled([release(), deps.events.remove(answers.stored.map((e) => e.event_id))]);
     throw new ApiError(
       503,
       'BROKER_UNAVAILABLE',
@@ -390,19 +455,4 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
       },
     );
   }
-  await Promise.all(
-    accepted.map(async (a) => {
-      if (!a.claim) return;
-      try {
-        await deps.dedupe.accept(a.claim, results[a.index]!.event_id);
-      } catch (err) {
-        // The event is queued; only its duplicate protection is weaker. A retry may be accepted twice.
-        deps.logger.warn(
-          { err, eventId: results[a.index]!.event_id },
-          'could not mark deduplication id accepted',
-        );
-      }
-    }),
-  );
-  return { results };
 }

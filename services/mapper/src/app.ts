@@ -13,7 +13,14 @@ import {
   registerMetrics,
   registerProbes,
 } from '@hub/http';
-import { ConsumerRunner, type KafkaClient, type MessageProducer, TopicMirror } from '@hub/kafka';
+import {
+  ConsumerRunner,
+  type IncomingMessage,
+  type KafkaClient,
+  type MessageProducer,
+  type PermanentError,
+  TopicMirror,
+} from '@hub/kafka';
 import type { Logger } from '@hub/observability';
 import type { MapperConfig } from './config.js';
 
@@ -61,22 +68,32 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
     registers: [metrics],
   });
 
+  /** The dead letter of an event that can never be mapped, with its monitoring record. */
+  const deadLetter = (message: IncomingMessage, error: PermanentError, attempts: number) => {
+    deps.logger.error({ code: error.code, err: error, offset: message.offset }, 'event dead-lettered');
+    const record = deadLetterMonitoringRecord('mapper', message, error, attempts);
+    return [
+      deadLetterRecord('mapper', message, error, attempts),
+      ...(record ? [monitoringMessage(record, message.headers)] : []),
+    ];
+  };
+
   const consumer = new ConsumerRunner(deps.kafka, {
     groupId: config.KAFKA_GROUP_ID,
     topics: [Topics.inboundEvents],
+    batchHandler: async (messages) => {
+      const result = await processor.handleBatch(messages, (message, error) => deadLetter(message, error, 1));
+      mapped.inc(result.mapped);
+      for (const code of result.codes) deadLetters.inc({ code });
+    },
     handler: async (message) => {
       const { deadLetterCode } = await processor.handle(message);
       mapped.inc();
       if (deadLetterCode) deadLetters.inc({ code: deadLetterCode });
     },
     onPermanentFailure: async (message, error, attempts) => {
-      deps.logger.error({ code: error.code, err: error, offset: message.offset }, 'event dead-lettered');
       // The dead letter and its monitoring record in one batch, before the offset is committed.
-      const record = deadLetterMonitoringRecord('mapper', message, error, attempts);
-      await deps.producer.send([
-        deadLetterRecord('mapper', message, error, attempts),
-        ...(record ? [monitoringMessage(record, message.headers)] : []),
-      ]);
+      await deps.producer.send(deadLetter(message, error, attempts));
       deadLetters.inc({ code: error.code });
     },
     onFatal: deps.onFatal,

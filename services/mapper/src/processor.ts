@@ -48,8 +48,43 @@ export class EventProcessor {
 
   constructor(private readonly deps: ProcessorDeps) {}
 
-  /** Maps one event; returns the error code of the dead letter it sent for failed updates, if any. */
+  /** Maps one event and sends its outputs; returns the error code of the dead letter of failed updates, if any. */
   async handle(message: IncomingMessage): Promise<{ deadLetterCode?: string }> {
+    const { out, deadLetterCode } = await this.map(message);
+    await this.deps.producer.send(out);
+    return deadLetterCode ? { deadLetterCode } : {};
+  }
+
+  /**
+   * Maps consecutive events of a partition and sends all their outputs in one request: entity updates,
+   * dead letters and monitoring records, including the dead letter of an event that can never be mapped
+   * (`onPermanentFailure` makes it). Returns how many events were mapped and the dead letters' codes.
+   */
+  async handleBatch(
+    messages: IncomingMessage[],
+    onPermanentFailure: (message: IncomingMessage, error: PermanentError) => OutgoingMessage[],
+  ): Promise<{ mapped: number; codes: string[] }> {
+    const out: OutgoingMessage[] = [];
+    const codes: string[] = [];
+    let mapped = 0;
+    for (const message of messages) {
+      try {
+        const result = await this.map(message);
+        out.push(...result.out);
+        mapped++;
+        if (result.deadLetterCode) codes.push(result.deadLetterCode);
+      } catch (err) {
+        if (!(err instanceof PermanentError)) throw err;
+        out.push(...onPermanentFailure(message, err));
+        codes.push(err.code);
+      }
+    }
+    await this.deps.producer.send(out);
+    return { mapped, codes };
+  }
+
+  /** One event's outputs; a PermanentError when it can never be mapped. */
+  private async map(message: IncomingMessage): Promise<{ out: OutgoingMessage[]; deadLetterCode?: string }> {
     let event: InboundEventMessage;
     try {
       event = decodeMessage(Topics.inboundEvents, InboundEventMessage, message.value);
@@ -105,8 +140,7 @@ export class EventProcessor {
       log.warn({ failures: result.failures }, 'some entity updates of this event failed to map');
     }
     out.push(...mappingRecords(event, result).map((r) => monitoringMessage(r, headers)));
-    await this.deps.producer.send(out);
-    log.info(
+    log.debug(
       {
         updates: result.entity_updates.length,
         pruneScopes: result.prune_scope_updates.length,
@@ -116,7 +150,7 @@ export class EventProcessor {
       },
       'event mapped',
     );
-    return result.failures.length > 0 ? { deadLetterCode: result.failures[0]!.code } : {};
+    return result.failures.length > 0 ? { out, deadLetterCode: result.failures[0]!.code } : { out };
   }
 
   private async mappingFor(event: InboundEventMessage): Promise<CompiledMapping> {

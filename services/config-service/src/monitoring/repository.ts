@@ -1,5 +1,5 @@
 import type { MonitoringRecord } from '@hub/contracts';
-import { type Collection, type Filter, isDuplicateKeyError, type MongoStore } from '@hub/mongo';
+import { type Collection, type Filter, insertManyNew, type MongoStore } from '@hub/mongo';
 
 /** A stored record: `_id` is the record id (deterministic, so a redelivery is a duplicate key). */
 export type MonitoringDoc = Omit<MonitoringRecord, 'id' | 'schema_version'> & {
@@ -81,19 +81,24 @@ export class MonitoringRepository {
 
   /** Stores a record once: a record id already stored (a redelivery) is not an error. */
   async insert(record: MonitoringRecord, now = Date.now()): Promise<'stored' | 'duplicate'> {
-    const { id, schema_version: _v, detail, ...rest } = record;
-    try {
-      await this.docs.insertOne({
+    return (await this.insertMany([record], now)).duplicates > 0 ? 'duplicate' : 'stored';
+  }
+
+  /** Stores records in one command, each once: ids already stored (redeliveries) are skipped. */
+  async insertMany(records: MonitoringRecord[], now = Date.now()): Promise<{ duplicates: number }> {
+    const expires = new Date(now + this.retentionDays * 86_400_000);
+    // One document per id: a batch may hold a record and its redelivery.
+    const docs = new Map<string, MonitoringDoc>();
+    for (const { id, schema_version: _v, detail, ...rest } of records) {
+      docs.set(id, {
         _id: id,
         ...rest,
         detail: detail ? (escapeKeys(detail, true) as Record<string, unknown>) : null,
-        expires_at: new Date(now + this.retentionDays * 86_400_000),
-      });
-      return 'stored';
-    } catch (err) {
-      if (isDuplicateKeyError(err)) return 'duplicate';
-      throw err;
+        expires_at: expires,
+      } as MonitoringDoc);
     }
+    const skipped = await insertManyNew(this.docs, [...docs.values()]);
+    return { duplicates: skipped.length + (records.length - docs.size) };
   }
 
   private filter(orgId: string, integrationId: string, f: RecordFilter): Filter<MonitoringDoc> {

@@ -7,7 +7,13 @@ import {
   Topics,
 } from '@hub/contracts';
 import type { Registry } from '@hub/http';
-import { ConsumerRunner, type KafkaClient, type MessageProducer, PermanentError } from '@hub/kafka';
+import {
+  ConsumerRunner,
+  type IncomingMessage,
+  type KafkaClient,
+  type MessageProducer,
+  PermanentError,
+} from '@hub/kafka';
 import { type Logger, parseTraceparent } from '@hub/observability';
 import type { MonitoringRepository } from './repository.js';
 
@@ -22,9 +28,22 @@ export interface SinkSettings {
   metrics?: Registry;
 }
 
+/** The record of a message, with the trace id of the work that wrote it (from its traceparent). */
+function decode(message: IncomingMessage): MonitoringRecord {
+  let record: MonitoringRecord;
+  try {
+    record = decodeMessage(Topics.monitoringEvents, MonitoringRecord, message.value);
+  } catch (err) {
+    if (err instanceof MessageSchemaError) throw new PermanentError(err.code, 'validation', err.message);
+    throw err;
+  }
+  const traceId = parseTraceparent(message.headers[Headers.traceparent])?.traceId;
+  return traceId && !record.trace_id ? { ...record, trace_id: traceId } : record;
+}
+
 /**
- * Stores every record of `erp.monitoring.events` (its own consumer group). The record id is the
- * document id, so a redelivered record is a duplicate key and stored once. A record that does not match
+ * Stores every record of `erp.monitoring.events` (its own consumer group), a fetched batch in one
+ * insert. The record id is the document id, so a redelivered record is a duplicate key and stored once. A record that does not match
  * its schema is dead-lettered; a database failure is retried in place (the partition waits).
  */
 export function monitoringSink(settings: SinkSettings): ConsumerRunner {
@@ -32,18 +51,35 @@ export function monitoringSink(settings: SinkSettings): ConsumerRunner {
   return new ConsumerRunner(settings.kafka, {
     groupId: settings.groupId,
     topics: [Topics.monitoringEvents],
-    handler: async (message) => {
-      let record: MonitoringRecord;
-      try {
-        record = decodeMessage(Topics.monitoringEvents, MonitoringRecord, message.value);
-      } catch (err) {
-        if (err instanceof MessageSchemaError) throw new PermanentError(err.code, 'validation', err.message);
-        throw err;
+    // A batch of records in one insert; a record that does not decode is dead-lettered in the same go.
+    batchHandler: async (messages) => {
+      const records: MonitoringRecord[] = [];
+      const bad: Array<{ message: IncomingMessage; error: PermanentError }> = [];
+      for (const message of messages) {
+        try {
+          records.push(decode(message));
+        } catch (err) {
+          if (!(err instanceof PermanentError)) throw err;
+          bad.push({ message, error: err });
+        }
       }
-      const traceId = parseTraceparent(message.headers[Headers.traceparent])?.traceId;
-      const outcome = await repository.insert(
-        traceId && !record.trace_id ? { ...record, trace_id: traceId } : record,
-      );
+      const { duplicates } = await repository.insertMany(records);
+      if (bad.length > 0) {
+        for (const { error, message } of bad) {
+          logger.error(
+            { code: error.code, err: error, offset: message.offset },
+            'monitoring record dead-lettered',
+          );
+        }
+        await settings.producer.send(
+          bad.map(({ message, error }) => deadLetterRecord('config-service', message, error, 1)),
+        );
+      }
+      logger.debug({ stored: records.length - duplicates, duplicates }, 'monitoring records stored');
+    },
+    handler: async (message) => {
+      const record = decode(message);
+      const outcome = await repository.insert(record);
       logger.debug(
         { recordId: record.id, eventId: record.event_id, stage: record.stage, outcome },
         'monitoring record stored',
