@@ -10,7 +10,8 @@
 //   node deploy/local/stack.mjs reset    down, then delete the data directories
 //
 // Plain Node with no dependencies, so it works before `npm install`. Environment overrides:
-// HUB_LOCAL_DIR (cache and data), HUB_CACHE_DIR (the cache alone), KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), MONGO_PORT (27017).
+// HUB_LOCAL_DIR (cache and data), HUB_CACHE_DIR (the cache alone), KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), MONGO_PORT (27017),
+// FERRETDB_PPROF (an address for Go's profiler, e.g. 127.0.0.1:6060).
 
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -344,6 +345,8 @@ export async function startFerretdb() {
     // does), not a power cut; fine for a development and test database, and faster than FULL.
     '-sqlite-params',
     '_pragma=synchronous(NORMAL)',
+    // FERRETDB_PPROF=127.0.0.1:6060 serves Go's profiler (go tool pprof http://127.0.0.1:6060/debug/pprof/profile).
+    ...(process.env.FERRETDB_PPROF ? ['-pprof', process.env.FERRETDB_PPROF] : []),
   ]);
   await waitFor('FerretDB', () => mongoAnswers(), 60_000, 'ferretdb');
   return 'started';

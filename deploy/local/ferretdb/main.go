@@ -8,6 +8,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,6 +22,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dir := flag.String("dir", "", "directory for the SQLite databases (created if missing)")
 	params := flag.String("sqlite-params", "", "query parameters of the SQLite URL, e.g. _pragma=synchronous(NORMAL)")
+	pprof := flag.String("pprof", "", "address to serve Go's /debug/pprof on (profiling; empty: off)")
 	flag.Parse()
 
 	if *dir == "" {
@@ -43,6 +46,10 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ferretdb: %v\n", err)
 		os.Exit(1)
+	}
+
+	if *pprof != "" {
+		go func() { fmt.Fprintln(os.Stderr, http.ListenAndServe(*pprof, nil)) }()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -1,5 +1,5 @@
 import type { Static, TSchema } from 'typebox';
-import { Value } from 'typebox/value';
+import { Compile, type Validator } from 'typebox/compile';
 
 /** A message on a topic does not match its schema: never retried, dead-lettered. */
 export class MessageSchemaError extends Error {
@@ -26,9 +26,21 @@ export function decodeMessage<S extends TSchema>(
   } catch (err) {
     throw new MessageSchemaError(topic, [`not JSON: ${(err as Error).message}`]);
   }
-  const problems = [...Value.Errors(schema, parsed)]
+  const validator = validatorOf(schema);
+  if (validator.Check(parsed)) return parsed as Static<S>;
+  const problems = [...validator.Errors(parsed)]
     .slice(0, 10)
     .map((e) => `${e.instancePath || '/'} ${e.message}`);
-  if (problems.length > 0) throw new MessageSchemaError(topic, problems);
-  return parsed as Static<S>;
+  throw new MessageSchemaError(topic, problems);
+}
+
+/** Each schema compiled once (≈100× faster than checking it dynamically for every message). */
+const validators = new WeakMap<TSchema, Validator>();
+function validatorOf(schema: TSchema): Validator {
+  let validator = validators.get(schema);
+  if (!validator) {
+    validator = Compile(schema) as Validator;
+    validators.set(schema, validator);
+  }
+  return validator;
 }

@@ -39,7 +39,8 @@ export class TopicMirror {
     this.admin = await this.client.admin();
     const consumer = this.client.kafka.consumer({
       groupId: `${this.client.clientId}-mirror-${randomUUID()}`,
-      maxWaitTimeInMs: 100,
+      // An idle fetch waits up to a second; a record arriving ends the wait at once.
+      maxWaitTimeInMs: 1_000,
       sessionTimeout: 30_000,
       // Through a broker outage the mirror restarts itself (it re-reads the topic, which is idempotent)
       // rather than silently stop following configuration changes.

@@ -16,6 +16,7 @@ import { missingMessages, type PublishedCheck, toOutgoing } from './outbox.js';
 import type { PruneApplier } from './prune.js';
 import type { ReadingsApplier } from './readings.js';
 import { type EntityRefs, noSideEffects, type SideEffects } from './refs.js';
+import { APPLIED_KEPT } from './repository.js';
 import { hasRelationRefs } from './resolve.js';
 import type { EntityWriter, WriteNotes } from './writer.js';
 
@@ -54,8 +55,10 @@ export class UpdatesApplier {
     const results: MessageResult[] = [];
     const effects = noSideEffects();
     let run: Array<{ message: IncomingMessage; update: EntityUpdateMessage }> = [];
+    const perEntity = new Map<string, number>();
     const flush = async () => {
       if (run.length === 0) return;
+      perEntity.clear();
       const batch = await this.deps.writer.apply(run.map((r) => r.update));
       merge(effects, batch);
       batch.results.forEach((r, i) => {
@@ -79,6 +82,11 @@ export class UpdatesApplier {
         continue;
       }
       if (isEntityUpdate(update) && !hasRelationRefs(update.attributes)) {
+        // An entity keeps its last APPLIED_KEPT changes: a run never gives one entity more than that,
+        // so a redelivery of the run recognises every one of them.
+        const key = message.key ?? update.update_id;
+        if ((perEntity.get(key) ?? 0) >= APPLIED_KEPT) await flush();
+        perEntity.set(key, (perEntity.get(key) ?? 0) + 1);
         run.push({ message, update });
         continue;
       }

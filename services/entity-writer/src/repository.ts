@@ -78,6 +78,7 @@ export class EntitiesRepository {
   async ensureIndexes(): Promise<void> {
     // Entities are found by `_id` (ADR 9); the unique create key of the earlier layout is gone.
     await this.store.dropIndexIfExists('entities', 'create_key');
+    await this.store.dropIndexIfExists('entities', 'org_schema_id');
     await this.store.ensureIndexes('entities', [
       { key: { _org: 1, _schema: 1, '_hub.links': 1 }, name: 'org_schema_links' },
       { key: { _deleted_at: 1 }, name: 'deleted_at' },

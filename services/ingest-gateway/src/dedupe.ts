@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { type Collection, insertManyNew, type MongoStore } from '@hub/mongo';
 
+/** A claim whose event is on Kafka (same `_id` as the claim). */
+interface AcceptedDoc {
+  _id: string;
+  expires_at: Date;
+}
+
 interface DedupeDoc {
   _id: string;
   org_id: string;
@@ -38,22 +44,27 @@ export interface DedupeSettings {
  * The deduplication window (`deduplication_id` per integration, 24 h by default), race-free across
  * gateway instances through a unique `_id`:
  * - claim: insert a pending marker; exactly one concurrent request wins.
- * - accept: after the event is on Kafka, the marker becomes `accepted`; later requests get `skipped`.
- * - release: when the hand-over failed, the marker is removed, so a retry is never reported `skipped`.
- * Expired markers count as absent and are deleted by `sweep` (no TTL index: FerretDB has none).
+ * - accept: after the event is on Kafka, an `accepted` marker with the same `_id` is inserted
+ *   (`dedupe_accepted`; an insert, which costs the database a quarter of an update); later requests
+ *   get `skipped`.
+ * - release: when the hand-over failed, the claim is removed, so a retry is never reported `skipped`.
+ * Expired claims and markers count as absent and are deleted by `sweep` (no TTL index: FerretDB has none).
  */
 export class DedupeStore {
   private readonly docs: Collection<DedupeDoc>;
+  private readonly accepted: Collection<AcceptedDoc>;
 
   constructor(
     store: MongoStore,
     private readonly settings: DedupeSettings,
   ) {
     this.docs = store.collection<DedupeDoc>('dedupe');
+    this.accepted = store.collection<AcceptedDoc>('dedupe_accepted');
   }
 
   async ensureIndexes(store: MongoStore): Promise<void> {
     await store.ensureIndexes('dedupe', [{ key: { expires_at: 1 }, name: 'expires_at' }]);
+    await store.ensureIndexes('dedupe_accepted', [{ key: { expires_at: 1 }, name: 'expires_at' }]);
   }
 
   /** Claims one deduplication id (see `claimMany`). */
@@ -133,32 +144,37 @@ export class DedupeStore {
       const stale =
         existing.state === 'pending' &&
         now.getTime() - existing.claimed_at.getTime() > this.settings.staleAfterMs;
-      if (expired || stale) {
+      const accepted = !expired && (existing.state === 'accepted' || (await this.isAccepted(id)));
+      if (expired || (stale && !accepted)) {
         // Take it over only if nobody else did in between (compare-and-set on the owner).
         // A stale pending claim keeps its event id (see ClaimResult); an expired one starts afresh.
         const previous = stale && !expired ? existing.event_id : undefined;
         const { _id: _ignored, ...replacement } = { ...fresh, event_id: previous ?? fresh.event_id };
         const taken = await this.docs.updateOne({ _id: id, owner: existing.owner }, { $set: replacement });
         if (taken.modifiedCount === 1) {
+          // An expired claim's acceptance expired with it.
+          if (expired) await this.accepted.deleteOne({ _id: id });
           return { kind: 'claimed', claim: { id, owner }, ...(previous ? { eventId: previous } : {}) };
         }
         continue;
       }
-      if (existing.state === 'accepted') return { kind: 'duplicate' };
+      if (accepted) return { kind: 'duplicate' };
       if (Date.now() >= deadline) return { kind: 'busy' };
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 
-  /**
-   * Marks claims accepted (their events are on Kafka): later requests with the same ids are `skipped`.
-   * One update per owner (a request); the event id was set when the claim was made.
-   */
+  private async isAccepted(id: string): Promise<boolean> {
+    const marker = await this.accepted.findOne({ _id: id });
+    return marker !== null && marker.expires_at.getTime() > Date.now();
+  }
+
+  /** Marks claims accepted (their events are on Kafka): later requests with the same ids are `skipped`. */
   async acceptMany(claims: Claim[]): Promise<void> {
-    await Promise.all(
-      [...byOwner(claims)].map(([owner, ids]) =>
-        this.docs.updateMany({ _id: { $in: ids }, owner }, { $set: { state: 'accepted' } }),
-      ),
+    const expires = new Date(Date.now() + this.settings.windowMs);
+    await insertManyNew(
+      this.accepted,
+      claims.map((c) => ({ _id: c.id, expires_at: expires })),
     );
   }
 
@@ -171,8 +187,12 @@ export class DedupeStore {
 
   /** Deletes expired markers; any instance may run it. */
   async sweep(): Promise<number> {
-    const result = await this.docs.deleteMany({ expires_at: { $lt: new Date() } });
-    return result.deletedCount;
+    const now = new Date();
+    const [claims] = await Promise.all([
+      this.docs.deleteMany({ expires_at: { $lt: now } }),
+      this.accepted.deleteMany({ expires_at: { $lt: now } }),
+    ]);
+    return claims.deletedCount;
   }
 }
 
