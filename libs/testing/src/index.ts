@@ -8,4 +8,5 @@ export {
   type StackPorts,
   sumSeries,
 } from './managed-stack.js';
+export { seededRandom } from './random.js';
 export { devEnv, resolveStack, type StackEndpoints, testToken, uniqueName } from './stack.js';

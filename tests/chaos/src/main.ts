@@ -9,7 +9,13 @@ import { Headers, Topics } from '@hub/contracts';
 import { signToken } from '@hub/http';
 import { MongoStore } from '@hub/mongo';
 import { createLogger } from '@hub/observability';
-import { collectTopic, ManagedStack, type ServiceName, type TopicCollector } from '@hub/testing';
+import {
+  collectTopic,
+  ManagedStack,
+  type ServiceName,
+  seededRandom,
+  type TopicCollector,
+} from '@hub/testing';
 import {
   analyse,
   type DeadLetter,
@@ -42,7 +48,7 @@ const plan = {
   batch: form.batch,
 };
 const seed = Number(args.seed ?? Date.now() % 1_000_000);
-const random = mulberry32(seed);
+const random = seededRandom(seed);
 const runId = `chaos-${seed}-${Date.now().toString(36)}`;
 const outDir = path.join(REPO, '.local/chaos');
 const log = (msg: string) =>
@@ -443,16 +449,6 @@ function printReport(
     process.stdout.write(`  stale, e.g.: ${JSON.stringify(report.entities.stale.slice(0, 5))}\n`);
   }
   process.stdout.write(`  result: ${passed(report) ? 'PASSED' : 'FAILED'}\n\n`);
-}
-
-/** A small seeded generator, so a run can be repeated with `--seed`. */
-function mulberry32(a: number): () => number {
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 main().then(
