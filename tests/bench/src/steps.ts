@@ -126,7 +126,7 @@ export async function endToEnd(run: Run): Promise<void> {
       unit: 'events/s',
       count: fa.processed,
       durationMs: fa.processMs,
-      note: 'processed-entity messages; first request → last message',
+      note: `${n(fa.processed)} of ${n(fa.accepted)} accepted arrived; first request → last processed-entity message`,
     },
     {
       key: 'e2e.latency.p50',
