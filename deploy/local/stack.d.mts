@@ -1,4 +1,4 @@
-// Types of stack.mjs for TypeScript callers (the chaos test drives the infrastructure through it).
+// Types of stack.mjs for TypeScript callers (ManagedStack in libs/testing drives the infrastructure through it).
 export declare const REPO: string;
 export declare const LOCAL: string;
 export declare const dirs: { cache: string; data: string; run: string; logs: string };

@@ -1,4 +1,12 @@
 export { collectTopic, type TopicCollector } from './collector.js';
 export { eventually } from './eventually.js';
 export { type ApiClient, apiClient } from './http.js';
+export {
+  ManagedStack,
+  type ManagedStackOptions,
+  type ServiceName,
+  type StackPorts,
+  sumSeries,
+} from './managed-stack.js';
+export { seededRandom } from './random.js';
 export { devEnv, resolveStack, type StackEndpoints, testToken, uniqueName } from './stack.js';

@@ -9,7 +9,13 @@ import { Headers, Topics } from '@hub/contracts';
 import { signToken } from '@hub/http';
 import { MongoStore } from '@hub/mongo';
 import { createLogger } from '@hub/observability';
-import { collectTopic, type TopicCollector } from '@hub/testing';
+import {
+  collectTopic,
+  ManagedStack,
+  type ServiceName,
+  seededRandom,
+  type TopicCollector,
+} from '@hub/testing';
 import {
   analyse,
   type DeadLetter,
@@ -19,7 +25,6 @@ import {
   type StoredEntity,
 } from './analysis.js';
 import { LoadGenerator } from './load.js';
-import { ChaosStack, type ServiceName } from './stack.js';
 
 const REPO = path.resolve(import.meta.dirname, '../../..');
 
@@ -43,7 +48,7 @@ const plan = {
   batch: form.batch,
 };
 const seed = Number(args.seed ?? Date.now() % 1_000_000);
-const random = mulberry32(seed);
+const random = seededRandom(seed);
 const runId = `chaos-${seed}-${Date.now().toString(36)}`;
 const outDir = path.join(REPO, '.local/chaos');
 const log = (msg: string) =>
@@ -54,7 +59,7 @@ const between = (lo: number, hi: number) => lo + random() * (hi - lo);
 interface Fault {
   name: string;
   /** May return a note for the report (e.g. the work a second instance did before it was removed). */
-  run: (stack: ChaosStack) => Promise<unknown>;
+  run: (stack: ManagedStack) => Promise<unknown>;
 }
 
 const killAndRestart = (name: ServiceName, pick: 'first' | 'any' = 'first'): Fault => ({
@@ -113,15 +118,21 @@ interface FaultRecord {
 
 async function main(): Promise<number> {
   const ports = {
-    base: Number(process.env.CHAOS_PORT_BASE ?? 48080),
-    kafka: Number(process.env.CHAOS_KAFKA_PORT ?? 49092),
-    controller: Number(process.env.CHAOS_KAFKA_CONTROLLER_PORT ?? 49093),
-    mongo: Number(process.env.CHAOS_MONGO_PORT ?? 48017),
+    // Below Linux's ephemeral range (32768-60999), where an outgoing connection may hold a port.
+    base: Number(process.env.CHAOS_PORT_BASE ?? 21080),
+    kafka: Number(process.env.CHAOS_KAFKA_PORT ?? 21092),
+    controller: Number(process.env.CHAOS_KAFKA_CONTROLLER_PORT ?? 21093),
+    mongo: Number(process.env.CHAOS_MONGO_PORT ?? 21017),
   };
   log(
     `${form.name} form, seed ${seed}: ${faults.length} faults, load over ${plan.customers} customers at ${plan.rate}/s`,
   );
-  const stack = new ChaosStack(REPO, ports, path.join(outDir, 'logs'));
+  const stack = new ManagedStack({
+    name: 'chaos',
+    ports,
+    // Shorter waits than production so a killed instance's partitions move on quickly.
+    env: { SHUTDOWN_TIMEOUT_MS: '15000' },
+  });
   const started = Date.now();
   let live: TopicCollector | undefined;
   try {
@@ -438,16 +449,6 @@ function printReport(
     process.stdout.write(`  stale, e.g.: ${JSON.stringify(report.entities.stale.slice(0, 5))}\n`);
   }
   process.stdout.write(`  result: ${passed(report) ? 'PASSED' : 'FAILED'}\n\n`);
-}
-
-/** A small seeded generator, so a run can be repeated with `--seed`. */
-function mulberry32(a: number): () => number {
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 main().then(

@@ -1,16 +1,26 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { devEnv } from '@hub/testing';
+import { fileURLToPath } from 'node:url';
+import { devEnv } from './stack.js';
 
 export type ServiceName = 'config-service' | 'ingest-gateway' | 'mapper' | 'entity-writer' | 'edge';
 
-export interface ChaosPorts {
+export interface StackPorts {
   /** The edge; the services follow (+1 gateway, +2 config, +3 mapper, +4 writer, +5/+6 second mapper/writer). */
   base: number;
   kafka: number;
   controller: number;
   mongo: number;
+}
+
+export interface ManagedStackOptions {
+  /** Its directory under `.local/`: data, infrastructure run files, every log (`.local/<name>/logs`). */
+  name: string;
+  /** Keep them below Linux's ephemeral range (32768-60999), where an outgoing connection may hold one. */
+  ports: StackPorts;
+  /** Set for every service over deploy/local/dev.env, e.g. `{ RATE_LIMIT_PER_MINUTE: '1000000' }`. */
+  env?: Record<string, string>;
 }
 
 const OFFSET: Record<ServiceName, number> = {
@@ -20,6 +30,10 @@ const OFFSET: Record<ServiceName, number> = {
   mapper: 3,
   'entity-writer': 4,
 };
+
+/** Start order (the edge last); `close()` stops them the other way round, intake first. */
+const START_ORDER: ServiceName[] = ['config-service', 'ingest-gateway', 'mapper', 'entity-writer', 'edge'];
+const STOP_ORDER: ServiceName[] = ['edge', 'ingest-gateway', 'mapper', 'entity-writer', 'config-service'];
 
 type StackModule = typeof import('../../../deploy/local/stack.mjs');
 
@@ -32,28 +46,36 @@ interface Instance {
   planned: boolean;
 }
 
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** deploy/local/stack.mjs reads its ports and directories once, when first imported. */
+let infraOwner: string | undefined;
 
 /**
- * A complete local stack of its own (Kafka, FerretDB, every service) on separate ports and a fresh data
- * directory, with the controls the chaos test needs: SIGKILL and restart a service instance, add or remove
- * instances, restart the broker or the database. Like an orchestrator, it restarts an instance that exits
- * on its own (a consume loop that dies exits the process) and counts those restarts.
+ * A complete local stack of its own (Kafka, FerretDB, every service) on its own ports and a fresh data
+ * directory under `.local/<name>`, with the binaries from the shared cache (`HUB_CACHE_DIR`, else
+ * `.local/cache`). It can SIGKILL, SIGTERM and start service instances, add or remove mapper and writer
+ * instances, and restart the broker or the database. Like an orchestrator, it restarts an instance that
+ * exits on its own (a consume loop that dies exits the process) and counts those restarts.
+ * One per process: the infrastructure module is configured when first imported.
  */
-export class ChaosStack {
+export class ManagedStack {
   private infra!: StackModule;
   private readonly instances = new Map<string, Instance>();
   private readonly env: Record<string, string>;
+  private readonly local: string;
+  readonly logDir: string;
+  readonly ports: StackPorts;
   readonly unplannedExits: string[] = [];
   /** Every SIGTERM stop: the exit code (0 = ordered shutdown completed) and how long it took. */
   readonly gracefulStops: Array<{ instance: string; code: number | null; ms: number }> = [];
   private closing = false;
 
-  constructor(
-    private readonly repo: string,
-    readonly ports: ChaosPorts,
-    private readonly logDir: string,
-  ) {
+  constructor(private readonly options: ManagedStackOptions) {
+    const { ports } = options;
+    this.ports = ports;
+    this.local = path.join(repoRoot, '.local', options.name);
+    this.logDir = path.join(this.local, 'logs');
     const url = (name: ServiceName) => `http://127.0.0.1:${ports.base + OFFSET[name]}`;
     this.env = {
       ...devEnv(),
@@ -64,8 +86,7 @@ export class ChaosStack {
       MAPPER_URL: url('mapper'),
       ENTITY_WRITER_URL: url('entity-writer'),
       PUBLIC_BASE_URL: url('edge'),
-      // Shorter waits than production so a killed instance's partitions move on quickly.
-      SHUTDOWN_TIMEOUT_MS: '15000',
+      ...options.env,
     };
   }
 
@@ -91,10 +112,13 @@ export class ChaosStack {
 
   /** Starts Kafka and FerretDB (fresh data, the shared binary cache) and every service. */
   async start(): Promise<void> {
-    const local = path.join(this.repo, '.local');
+    if (infraOwner && infraOwner !== this.options.name) {
+      throw new Error(`this process already runs the managed stack "${infraOwner}"; one per process`);
+    }
+    infraOwner = this.options.name;
     Object.assign(process.env, {
-      HUB_LOCAL_DIR: path.join(local, 'chaos'),
-      HUB_CACHE_DIR: path.join(local, 'cache'),
+      HUB_LOCAL_DIR: this.local,
+      HUB_CACHE_DIR: process.env.HUB_CACHE_DIR ?? path.join(repoRoot, '.local', 'cache'),
       KAFKA_PORT: String(this.ports.kafka),
       KAFKA_CONTROLLER_PORT: String(this.ports.controller),
       MONGO_PORT: String(this.ports.mongo),
@@ -102,14 +126,12 @@ export class ChaosStack {
     this.infra = (await import('../../../deploy/local/stack.mjs')) as StackModule;
     if ((await this.infra.kafkaAnswers()) || (await this.infra.mongoAnswers())) {
       throw new Error(
-        `ports ${this.ports.kafka}/${this.ports.mongo} are taken: is another chaos run active? (.local/chaos/run)`,
+        `ports ${this.ports.kafka}/${this.ports.mongo} are taken: is another ${this.options.name} run active? (${path.join(this.local, 'run')})`,
       );
     }
     this.infra.useFreshData('data');
     await this.infra.up();
-    for (const name of ['config-service', 'ingest-gateway', 'mapper', 'entity-writer', 'edge'] as const) {
-      await this.startInstance(name, 0);
-    }
+    for (const name of START_ORDER) await this.startInstance(name, 0);
   }
 
   portOf(name: ServiceName, index: number): number {
@@ -123,12 +145,13 @@ export class ChaosStack {
     return [...this.instances.values()].filter((i) => i.name === name).map((i) => i.index);
   }
 
+  /** Starts one instance and waits until its `/readyz` answers. */
   async startInstance(name: ServiceName, index: number, timeoutMs = 90_000): Promise<void> {
     const port = this.portOf(name, index);
     mkdirSync(this.logDir, { recursive: true });
     const log = createWriteStream(path.join(this.logDir, `${name}-${index}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, [path.join(this.repo, 'services', name, 'dist/main.js')], {
-      cwd: this.repo,
+    const child = spawn(process.execPath, [path.join(repoRoot, 'services', name, 'dist/main.js')], {
+      cwd: repoRoot,
       env: { ...process.env, ...this.env, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -185,10 +208,7 @@ export class ChaosStack {
   /** The sum of a counter's series in one instance's `/metrics` (what that instance did). */
   async counter(name: ServiceName, index: number, metric: string): Promise<number> {
     const text = await (await fetch(`http://127.0.0.1:${this.portOf(name, index)}/metrics`)).text();
-    return text
-      .split('\n')
-      .filter((line) => line.startsWith(`${metric}{`) || line.startsWith(`${metric} `))
-      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    return sumSeries(text, metric);
   }
 
   async restartBroker(): Promise<void> {
@@ -211,12 +231,19 @@ export class ChaosStack {
 
   private async shutdown(): Promise<void> {
     this.closing = true;
-    const order: ServiceName[] = ['edge', 'ingest-gateway', 'mapper', 'entity-writer', 'config-service'];
-    for (const name of order) {
+    for (const name of STOP_ORDER) {
       for (const index of this.running(name)) await this.stop(name, index, 15_000);
     }
     await this.infra?.down();
   }
+}
+
+/** The sum of every series of `metric` in a Prometheus text exposition. */
+export function sumSeries(text: string, metric: string): number {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${metric}{`) || line.startsWith(`${metric} `))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
 async function ready(port: number): Promise<boolean> {

@@ -1,0 +1,40 @@
+/** The sizes of one run. `quick` (a step of `npm test`) proves the benchmark works; `long` is the measurement. */
+export interface Form {
+  name: 'quick' | 'long';
+  /** Customers per integration the events are drawn from. */
+  customers: number;
+  producer: { events: number; inFlight: number };
+  database: { events: number; lanes: number };
+  /** Phase A: closed loop, `inFlight` requests of 100 at a time. Phase B: open loop at half phase A's processed rate. */
+  endToEnd: { inFlight: number; phaseAMs: number; phaseBMs: number; drainMs: number };
+  alone: { events: number };
+  growth: { sizes: [number, number]; updates: number };
+  ordering: { requests: number; batch: number };
+  /** Upper bound for any one wait on the services (a step that exceeds it fails; the others still run). */
+  stepTimeoutMs: number;
+}
+
+export const FORMS: Record<Form['name'], Form> = {
+  quick: {
+    name: 'quick',
+    customers: 100,
+    producer: { events: 20_000, inFlight: 4 },
+    database: { events: 2_000, lanes: 2 },
+    endToEnd: { inFlight: 2, phaseAMs: 5_000, phaseBMs: 10_000, drainMs: 30_000 },
+    alone: { events: 200 },
+    growth: { sizes: [100, 400], updates: 50 },
+    ordering: { requests: 2, batch: 50 },
+    stepTimeoutMs: 180_000,
+  },
+  long: {
+    name: 'long',
+    customers: 500,
+    producer: { events: 200_000, inFlight: 4 },
+    database: { events: 30_000, lanes: 2 },
+    endToEnd: { inFlight: 4, phaseAMs: 120_000, phaseBMs: 60_000, drainMs: 600_000 },
+    alone: { events: 10_000 },
+    growth: { sizes: [10_000, 200_000], updates: 5_000 },
+    ordering: { requests: 10, batch: 100 },
+    stepTimeoutMs: 3_600_000,
+  },
+};

@@ -1,0 +1,216 @@
+// The benchmark (issue 11): on a stack of its own, in one run, the ceilings (a raw producer, raw database
+// writes), the end-to-end rate and latency through the edge, each consumer alone, the writer's growth with
+// the data, and one entity updated 1,000 times in order. Prints a table and writes
+// `.local/bench/report-<form>.json`. `npm run bench` (long form), `npm run bench -- --quick` (`npm test`).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ManagedStack, seededRandom } from '@hub/testing';
+import { createTarget } from './api.js';
+import { prefillProducer } from './consumers.js';
+import { FORMS } from './forms.js';
+import { ProcessedWatch } from './processed.js';
+import { renderTable, shapeReport } from './report.js';
+import {
+  ceilingDatabase,
+  ceilingProducer,
+  consumersAlone,
+  endToEnd,
+  ordering,
+  type Run,
+  ratios,
+  warmUp,
+  writerGrowth,
+} from './steps.js';
+
+const REPO = path.resolve(import.meta.dirname, '../../..');
+const { values: args } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, seed: { type: 'string' } },
+});
+const form = FORMS[args.quick ? 'quick' : 'long'];
+const seed = Number(args.seed ?? Date.now() % 1_000_000);
+const runId = `bench-${seed}-${Date.now().toString(36)}`;
+const outDir = path.join(REPO, '.local/bench');
+const log = (msg: string) =>
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
+
+/** The per-organisation rate limit, raised for this stack by configuration only (never in the product). */
+const RATE_LIMIT_PER_MINUTE = '1000000';
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  const host = machine();
+  const head = commit();
+  const stack = new ManagedStack({
+    name: 'bench',
+    // Below Linux's ephemeral range (32768-60999), where an outgoing connection may hold a port.
+    ports: {
+      base: Number(process.env.BENCH_PORT_BASE ?? 22080),
+      kafka: Number(process.env.BENCH_KAFKA_PORT ?? 22092),
+      controller: Number(process.env.BENCH_KAFKA_CONTROLLER_PORT ?? 22093),
+      mongo: Number(process.env.BENCH_MONGO_PORT ?? 22017),
+    },
+    env: { RATE_LIMIT_PER_MINUTE },
+  });
+  const interrupted = () => {
+    log('interrupted: stopping the bench stack');
+    void stack.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+
+  const errors: Record<string, string> = {};
+  const figures: Run['figures'] = [];
+  const details: Run['details'] = {};
+  const step = async (name: string, body: () => Promise<void>) => {
+    const at = Date.now();
+    log(`${name}...`);
+    try {
+      await body();
+      log(`${name}: done in ${((Date.now() - at) / 1000).toFixed(1)} s`);
+    } catch (err) {
+      errors[name] = (err as Error).message;
+      log(`${name} failed: ${(err as Error).stack ?? err}`);
+    }
+  };
+  let prefill: Awaited<ReturnType<typeof prefillProducer>> | undefined;
+  let watch: ProcessedWatch | undefined;
+  try {
+    log(`${form.name} form, seed ${seed}; starting a stack of its own at ${stack.baseUrl}`);
+    await stack.start();
+    log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const auth = { secret: stack.authSecret, issuer: stack.authIssuer };
+    // Three organisations whose integration sends each customer as its group_id, one without group_id.
+    const targets = await Promise.all(
+      [true, true, true, false].map((grouped, i) =>
+        createTarget(stack.baseUrl, auth, `${runId}-org${i + 1}`, grouped),
+      ),
+    );
+    watch = await ProcessedWatch.start(stack.brokers);
+    prefill = await prefillProducer(stack.brokers);
+    const random = seededRandom(seed);
+    const run: Run = {
+      stack,
+      form,
+      targets,
+      watch,
+      producer: prefill.producer,
+      random,
+      runId,
+      log,
+      figures,
+      details,
+    };
+    await step('warm-up', () => warmUp(run));
+    await step('ceiling: raw producer', () => ceilingProducer(run));
+    await step('ceiling: raw database', () => ceilingDatabase(run));
+    await step('end to end', () => endToEnd(run));
+    await step('ordering', () => ordering(run));
+    await watch.stop(); // the steps below pre-fill thousands of entities
+    watch = undefined;
+    await step('consumers alone', () => consumersAlone(run));
+    const growthTarget = await createTarget(stack.baseUrl, auth, `${runId}-growth`, true);
+    await step('growth', () => writerGrowth(run, growthTarget));
+    ratios(run);
+  } catch (err) {
+    errors.run = (err as Error).message;
+    log(`the run failed: ${(err as Error).stack ?? err}`);
+  } finally {
+    await watch?.stop().catch(() => {});
+    await prefill?.close().catch(() => {});
+    await stack.close();
+  }
+
+  const title =
+    `\nBenchmark, ${form.name} form (seed ${seed}, ${Math.round((Date.now() - started) / 1000)} s): ` +
+    `${host.cpus} cores, ${host.freeMemoryGiB} GiB free of ${host.memoryGiB} GiB at the start, ` +
+    `commit ${head}`;
+  process.stdout.write(renderTable(title, figures));
+  const report = shapeReport(
+    {
+      form: form.name,
+      seed,
+      commit: head,
+      machine: host,
+      startedAt: new Date(started).toISOString(),
+      durationSeconds: Math.round((Date.now() - started) / 1000),
+      sizes: form,
+      rateLimitPerMinute: Number(RATE_LIMIT_PER_MINUTE),
+      unplannedExits: stack.unplannedExits,
+      gracefulStops: stack.gracefulStops,
+      errors,
+      details,
+    },
+    figures,
+  );
+  mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `report-${form.name}.json`);
+  writeFileSync(file, `${JSON.stringify(report, replacer, 2)}\n`);
+  printObservations(details, errors, stack.unplannedExits);
+  process.stdout.write(`  report: ${path.relative(REPO, file)}\n`);
+  if (report.missing.length > 0) {
+    process.stdout.write(`  FAILED: no figure for ${report.missing.join(', ')}\n\n`);
+    return 1;
+  }
+  process.stdout.write('  every figure measured\n\n');
+  return 0;
+}
+
+/** Refusals and errors the services answered while measured: the table's figures hold only with these. */
+function printObservations(details: Run['details'], errors: Record<string, string>, exits: string[]): void {
+  const out = (s: string) => process.stdout.write(`  ${s}\n`);
+  for (const phase of ['phaseA', 'phaseB'] as const) {
+    const p = details[phase] as
+      | {
+          requests: number;
+          refused: Record<string, number>;
+          events: Record<string, number>;
+          requestLatency: { p50Ms: number; p99Ms: number };
+        }
+      | undefined;
+    if (!p) continue;
+    out(
+      `${phase}: ${p.requests} requests, refused ${JSON.stringify(p.refused)}, events ${JSON.stringify(p.events)}, ` +
+        `request p50/p99 ${Math.round(p.requestLatency.p50Ms)}/${Math.round(p.requestLatency.p99Ms)} ms`,
+    );
+  }
+  for (const [name, message] of Object.entries(errors)) out(`step "${name}" failed: ${message}`);
+  for (const exit of exits) out(`unplanned exit: ${exit}`);
+}
+
+const replacer = (_key: string, value: unknown) => (value instanceof Map ? undefined : value);
+
+function machine() {
+  const gib = (bytes: number) => Math.round((bytes / 2 ** 30) * 10) / 10;
+  return {
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: gib(os.totalmem()),
+    freeMemoryGiB: gib(os.freemem()),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  };
+}
+
+function commit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: REPO,
+      encoding: 'utf8',
+    }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: REPO, encoding: 'utf8' }).trim();
+    return dirty ? `${head} (with uncommitted changes)` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    log(`bench failed: ${(err as Error).stack ?? err}`);
+    process.exit(1);
+  },
+);

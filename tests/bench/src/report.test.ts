@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import {
+  badFigures,
+  FIGURE_KEYS,
+  type Figure,
+  formatValue,
+  ratio,
+  renderTable,
+  shapeReport,
+} from './report.js';
+
+const complete = (): Figure[] =>
+  FIGURE_KEYS.map((key) => ({ key, section: 'ceilings', label: key, value: 1, unit: 'events/s' }));
+
+describe('badFigures', () => {
+  it('accepts a run with every figure a positive number', () => {
+    expect(badFigures(complete())).toEqual([]);
+  });
+
+  it('names the figures that are missing, NaN, infinite or zero', () => {
+    const figures = complete().filter((f) => f.key !== 'alone.writer');
+    figures.find((f) => f.key === 'ceiling.producer')!.value = Number.NaN;
+    figures.find((f) => f.key === 'growth.large')!.value = 0;
+    figures.find((f) => f.key === 'ordering.visible')!.value = Number.POSITIVE_INFINITY;
+    expect(badFigures(figures)).toEqual([
+      'ceiling.producer',
+      'alone.writer',
+      'growth.large',
+      'ordering.visible',
+    ]);
+  });
+});
+
+describe('ratio', () => {
+  it('divides positive numbers and is NaN otherwise', () => {
+    expect(ratio(300, 600)).toBe(0.5);
+    expect(ratio(300, 0)).toBeNaN();
+    expect(ratio(undefined, 10)).toBeNaN();
+  });
+});
+
+describe('renderTable', () => {
+  it('prints one row per figure under its section, with count and duration', () => {
+    const text = renderTable('Benchmark', [
+      {
+        key: 'ceiling.producer',
+        section: 'ceilings',
+        label: 'raw producer',
+        value: 21299.4,
+        unit: 'events/s',
+        count: 20_000,
+        durationMs: 939,
+      },
+      { key: 'ratio.growth', section: 'ratios', label: 'growth', value: 0.8123, unit: '×' },
+    ]);
+    expect(text).toContain('-- ceilings');
+    expect(text).toMatch(/raw producer\s+21,299\s+events\/s\s+20,000\s+0\.9 s/);
+    expect(text).toMatch(/-- ratios\n\s+growth\s+0\.81\s+×/);
+  });
+});
+
+describe('formatValue', () => {
+  it('keeps a decimal below 100 and four for tiny ratios', () => {
+    expect(formatValue(12.34, 'events/s')).toBe('12.3');
+    expect(formatValue(0.0005, '×')).toBe('0.0005');
+    expect(formatValue(Number.NaN, 'ms')).toBe('NaN');
+  });
+});
+
+describe('shapeReport', () => {
+  it('keys the figures and lists what is missing', () => {
+    const report = shapeReport({ form: 'quick' }, complete().slice(1));
+    expect(report.form).toBe('quick');
+    expect(Object.keys(report.figures)).toHaveLength(FIGURE_KEYS.length - 1);
+    expect(report.missing).toEqual(['ceiling.producer']);
+  });
+});

@@ -1,0 +1,321 @@
+import type { MessageProducer } from '@hub/kafka';
+import type { ManagedStack } from '@hub/testing';
+import { configRevision } from './api.js';
+import { rawDatabase, rawProducer } from './ceilings.js';
+import { growth, mapperAlone, waitIdle, writerAlone } from './consumers.js';
+import { closedLoop, drain, openLoop, phaseFigures, Sender } from './end-to-end.js';
+import type { Target } from './fixtures.js';
+import type { Form } from './forms.js';
+import { orderedUpdates } from './ordering.js';
+import { pacedPlan } from './pacing.js';
+import type { ProcessedWatch } from './processed.js';
+import { type Figure, ratio } from './report.js';
+
+/** What every step works with; each adds its figures and the details behind them. */
+export interface Run {
+  stack: ManagedStack;
+  form: Form;
+  /** Integrations in organisations of their own; the last one sends without `group_id`. */
+  targets: Target[];
+  watch: ProcessedWatch;
+  producer: MessageProducer;
+  random: () => number;
+  runId: string;
+  log: (msg: string) => void;
+  figures: Figure[];
+  details: Record<string, unknown>;
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+const value = (run: Run, key: Figure['key']) => run.figures.find((f) => f.key === key)?.value;
+
+/** One request per integration, processed, before anything is timed (JIT, caches, consumer groups). */
+export async function warmUp(run: Run): Promise<void> {
+  const sender = new Sender(
+    run.stack.baseUrl,
+    run.targets,
+    run.form.customers,
+    run.random,
+    `${run.runId}-warm`,
+  );
+  const tally = sender.newTally();
+  for (const _ of run.targets) await sender.send(tally, 10);
+  const processed = await drain(run.watch, tally, run.form.stepTimeoutMs);
+  run.details.warmUp = {
+    requests: tally.requests,
+    accepted: tally.sentAt.size,
+    processed,
+    refused: tally.refused,
+  };
+  if (tally.sentAt.size === 0 || processed < tally.sentAt.size) {
+    throw new Error(`warm-up: ${tally.sentAt.size} events accepted, ${processed} processed`);
+  }
+}
+
+export async function ceilingProducer(run: Run): Promise<void> {
+  const { events, inFlight } = run.form.producer;
+  const r = await rawProducer(run.stack.brokers, run.targets, {
+    events,
+    inFlight,
+    customers: run.form.customers,
+    random: run.random,
+  });
+  run.details.ceilingProducer = r;
+  run.figures.push({
+    key: 'ceiling.producer',
+    section: 'ceilings',
+    label: 'raw producer',
+    value: r.perSecond,
+    unit: 'events/s',
+    count: r.events,
+    durationMs: r.ms,
+    note: `plain kafkajs, the gateway's messages, batches of 100, acks=all, ${inFlight} in flight`,
+  });
+}
+
+export async function ceilingDatabase(run: Run): Promise<void> {
+  const { events, lanes } = run.form.database;
+  const r = await rawDatabase(run.stack.mongoUrl, run.targets, {
+    events,
+    lanes,
+    customers: run.form.customers,
+    random: run.random,
+  });
+  run.details.ceilingDatabase = r;
+  run.figures.push({
+    key: 'ceiling.database',
+    section: 'ceilings',
+    label: 'raw database',
+    value: r.perSecond,
+    unit: 'events/s',
+    count: r.events,
+    durationMs: r.ms,
+    note:
+      'per 100 events: insertMany events, insertMany claims, find $in entities, insertMany new + ' +
+      `bulkWrite updateOne existing, insertMany monitoring; ${lanes} batches at once`,
+  });
+}
+
+/** Phase A (closed loop: the maximum sustained rate), then phase B (open loop at half of it). */
+export async function endToEnd(run: Run): Promise<void> {
+  const { inFlight, phaseAMs, phaseBMs, drainMs } = run.form.endToEnd;
+  const sender = new Sender(run.stack.baseUrl, run.targets, run.form.customers, run.random, run.runId);
+  run.log(`phase A: ${inFlight} requests of 100 in flight for ${phaseAMs / 1000} s`);
+  const a = await closedLoop(sender, inFlight, phaseAMs);
+  await drain(run.watch, a, drainMs);
+  const fa = phaseFigures(a, run.watch);
+  run.details.phaseA = fa;
+  const section = 'end to end';
+  const over = `${inFlight} requests of 100 in flight, ${run.targets.length} integrations`;
+  run.figures.push(
+    {
+      key: 'e2e.accepted',
+      section,
+      label: 'accepted (success)',
+      value: fa.acceptedPerSecond,
+      unit: 'events/s',
+      count: fa.accepted,
+      durationMs: fa.sendMs,
+      note: `closed loop, ${over}`,
+    },
+    {
+      key: 'e2e.processed',
+      section,
+      label: 'processed = max sustained',
+      value: fa.processedPerSecond,
+      unit: 'events/s',
+      count: fa.processed,
+      durationMs: fa.processMs,
+      note: `${n(fa.processed)} of ${n(fa.accepted)} accepted arrived; first request → last processed-entity message`,
+    },
+    {
+      key: 'e2e.latency.p50',
+      section,
+      label: 'request → processed p50',
+      value: fa.latency.p50Ms,
+      unit: 'ms',
+      count: fa.processed,
+    },
+    {
+      key: 'e2e.latency.p95',
+      section,
+      label: 'request → processed p95',
+      value: fa.latency.p95Ms,
+      unit: 'ms',
+      count: fa.processed,
+    },
+    {
+      key: 'e2e.latency.p99',
+      section,
+      label: 'request → processed p99',
+      value: fa.latency.p99Ms,
+      unit: 'ms',
+      count: fa.processed,
+    },
+  );
+  await waitIdle(run.stack, run.form.stepTimeoutMs); // phase A's backlog must not delay phase B
+  const half = fa.processedPerSecond / 2;
+  const plan = pacedPlan(half, 100, phaseBMs);
+  run.log(
+    `phase B: open loop at ${half.toFixed(1)} events/s (${plan.requests} requests, one every ${(plan.intervalMs / 1000).toFixed(2)} s)`,
+  );
+  const b = await openLoop(sender, plan);
+  await drain(run.watch, b, drainMs);
+  const fb = phaseFigures(b, run.watch);
+  run.details.phaseB = { ...fb, offeredPerSecond: half, late: b.late, plan };
+  run.figures.push(
+    {
+      key: 'e2e.half.offered',
+      section,
+      label: 'half rate: offered',
+      value: half,
+      unit: 'events/s',
+      count: fb.sent,
+      durationMs: plan.requests * plan.intervalMs,
+      note: `open loop; accepted ${n(fb.accepted)}, processed ${n(fb.processed)}`,
+    },
+    {
+      key: 'e2e.half.latency.p99',
+      section,
+      label: 'half rate: request → processed p99',
+      value: fb.latency.p99Ms,
+      unit: 'ms',
+      count: fb.processed,
+      note: `p50 ${Math.round(fb.latency.p50Ms)} ms`,
+    },
+  );
+}
+
+export async function ordering(run: Run): Promise<void> {
+  const { requests, batch } = run.form.ordering;
+  const r = await orderedUpdates(run.stack.baseUrl, run.targets[0]!, run.watch, {
+    customer: `ORDER-${run.runId}`,
+    requests,
+    batch,
+    runId: run.runId,
+    timeoutMs: run.form.stepTimeoutMs,
+  });
+  run.details.ordering = r;
+  const label = `${n(r.updates)} ordered updates of one entity`;
+  run.figures.push(
+    {
+      key: 'ordering.processed',
+      section: 'ordering',
+      label: `${label} → last processed`,
+      value: r.toProcessedMs,
+      unit: 'ms',
+      count: r.processed,
+      note: `${requests} requests of ${batch}, one after the other`,
+    },
+    {
+      key: 'ordering.visible',
+      section: 'ordering',
+      label: `${label} → visible`,
+      value: r.toVisibleMs,
+      unit: 'ms',
+      count: r.updates,
+      note: 'last value read back by GET /v1/entity/contact',
+    },
+  );
+}
+
+export async function consumersAlone(run: Run): Promise<void> {
+  await waitIdle(run.stack, run.form.stepTimeoutMs);
+  const { events } = run.form.alone;
+  const target = run.targets[0]!;
+  const timeoutMs = run.form.stepTimeoutMs;
+  const writer = await writerAlone(run.stack, run.producer, target, {
+    count: events,
+    customers: run.form.customers,
+    random: run.random,
+    timeoutMs,
+  });
+  run.figures.push({
+    key: 'alone.writer',
+    section: 'consumers alone',
+    label: 'writer alone',
+    value: writer.perSecond,
+    unit: 'updates/s',
+    count: writer.count,
+    durationMs: writer.ms,
+    note: 'entity updates pre-filled on erp.entity.updates, pool customers',
+  });
+  const revision = await configRevision(run.stack.brokers, target.integrationId);
+  const mapper = await mapperAlone(run.stack, run.producer, target, {
+    count: events,
+    customers: run.form.customers,
+    revision,
+    random: run.random,
+    timeoutMs,
+  });
+  run.figures.push({
+    key: 'alone.mapper',
+    section: 'consumers alone',
+    label: 'mapper alone',
+    value: mapper.perSecond,
+    unit: 'events/s',
+    count: mapper.count,
+    durationMs: mapper.ms,
+    note: `inbound events pre-filled on erp.inbound.events (config revision ${revision})`,
+  });
+  run.details.alone = { writer, mapper, revision };
+}
+
+export async function writerGrowth(run: Run, target: Target): Promise<void> {
+  const { sizes, updates } = run.form.growth;
+  const [small, large] = await growth(
+    run.stack,
+    run.producer,
+    target,
+    { sizes, updates, random: run.random, timeoutMs: run.form.stepTimeoutMs },
+    run.log,
+  );
+  run.details.growth = { small, large };
+  for (const [key, r] of [
+    ['growth.small', small],
+    ['growth.large', large],
+  ] as const) {
+    if (!r) continue;
+    run.figures.push({
+      key,
+      section: 'growth',
+      label: `writer upserts, ${n(r.stored)} entities stored`,
+      value: r.perSecond,
+      unit: 'updates/s',
+      count: r.count,
+      durationMs: r.ms,
+      note: `updates of random existing entities; filled through the writer in ${(r.fillMs / 1000).toFixed(0)} s`,
+    });
+  }
+}
+
+/** The ratios the issue's targets are stated in. */
+export function ratios(run: Run): void {
+  const [small, large] = run.form.growth.sizes;
+  run.figures.push(
+    {
+      key: 'ratio.gateway_to_producer',
+      section: 'ratios',
+      label: 'gateway accepted / raw producer',
+      value: ratio(value(run, 'e2e.accepted'), value(run, 'ceiling.producer')),
+      unit: '×',
+      note: 'target ≥ 0.6',
+    },
+    {
+      key: 'ratio.processed_to_database',
+      section: 'ratios',
+      label: 'end-to-end processed / raw database',
+      value: ratio(value(run, 'e2e.processed'), value(run, 'ceiling.database')),
+      unit: '×',
+      note: 'target ≥ 0.8 when the database ceiling is below 1,667 events/s',
+    },
+    {
+      key: 'ratio.growth',
+      section: 'ratios',
+      label: `writer at ${n(large)} / at ${n(small)} entities`,
+      value: ratio(value(run, 'growth.large'), value(run, 'growth.small')),
+      unit: '×',
+      note: 'target ≥ 0.8',
+    },
+  );
+}
