@@ -48,7 +48,7 @@ export async function timeCounter(
   metric: string,
   count: number,
   timeoutMs: number,
-  everyMs = 200,
+  everyMs = 100,
 ): Promise<AloneResult> {
   const samples: Sample[] = [];
   const deadline = Date.now() + timeoutMs;

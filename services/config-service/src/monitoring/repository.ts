@@ -90,6 +90,7 @@ export class MonitoringRepository {
     // One document per id: a batch may hold a record and its redelivery.
     const docs = new Map<string, MonitoringDoc>();
     for (const { id, schema_version: _v, detail, ...rest } of records) {
+      if (docs.has(id)) continue; // the first copy is the one kept, as a later insert would be refused
       docs.set(id, {
         _id: id,
         ...rest,
