@@ -56,7 +56,10 @@ export function startServices(env, { echo } = {}) {
   const children = new Map();
   for (const service of SERVICES) {
     const file = createWriteStream(path.join(dirs.logs, `${service.name}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, [path.join(REPO, 'services', service.name, 'dist/main.js')], {
+    // HUB_NODE_ARGS: extra arguments for every service's node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
+    // (profiles written when the services stop).
+    const nodeArgs = (process.env.HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, path.join(REPO, 'services', service.name, 'dist/main.js')], {
       cwd: REPO,
       env: { ...process.env, ...env, PORT: String(service.port) },
       stdio: ['ignore', 'pipe', 'pipe'],

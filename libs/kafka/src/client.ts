@@ -171,7 +171,7 @@ export class MessageProducer {
     }
     await this.producer.sendBatch({
       acks: -1,
-      compression: CompressionTypes.None,
+      compression: process.env.KAFKA_COMPRESSION === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None,
       topicMessages: [...byTopic].map(([topic, list]) => ({
         topic,
         messages: list.map((m) => ({
