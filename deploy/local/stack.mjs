@@ -317,7 +317,9 @@ export async function startKafka() {
     },
   );
   startDetached('kafka', 'java', [
-    ...(process.env.KAFKA_JVM_OPTS ?? '-Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20').split(' ').filter(Boolean),
+    ...(process.env.KAFKA_JVM_OPTS ?? '-Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20')
+      .split(' ')
+      .filter(Boolean),
     '-XX:+ExitOnOutOfMemoryError',
     '-Djava.awt.headless=true',
     `-Dlog4j2.configurationFile=${path.join(here, 'kafka/log4j2.properties')}`,

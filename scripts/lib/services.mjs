@@ -59,11 +59,15 @@ export function startServices(env, { echo } = {}) {
     // HUB_NODE_ARGS: extra arguments for every service's node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
     // (profiles written when the services stop).
     const nodeArgs = (process.env.HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, path.join(REPO, 'services', service.name, 'dist/main.js')], {
-      cwd: REPO,
-      env: { ...process.env, ...env, PORT: String(service.port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...nodeArgs, path.join(REPO, 'services', service.name, 'dist/main.js')],
+      {
+        cwd: REPO,
+        env: { ...process.env, ...env, PORT: String(service.port) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     for (const stream of [child.stdout, child.stderr]) {
       stream.pipe(file, { end: false });
       if (echo) {

@@ -30,6 +30,11 @@ export const KafkaEnv = {
   KAFKA_BROKERS: Type.Array(Type.String({ pattern: '^[^:\\s]+:\\d+$' }), { minItems: 1 }),
   /** Partitions of the topics a service creates when they are missing. */
   KAFKA_TOPIC_PARTITIONS: Type.Integer({ minimum: 1, default: 6 }),
+  /**
+   * Compression of produced batches. Off by default: measured on the local stack, gzip saved the broker
+   * 0.12 ms of CPU per event and cost the services 0.3 ms (docs/adr/0009).
+   */
+  KAFKA_COMPRESSION: Type.Union([Type.Literal('none'), Type.Literal('gzip')], { default: 'none' }),
 };
 
 export const MongoEnv = {

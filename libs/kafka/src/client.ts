@@ -17,6 +17,8 @@ export interface KafkaSettings {
   logger: Logger;
   /** How long to keep trying to reach the brokers at connect time. */
   connectionTimeoutMs?: number;
+  /** Compression of produced batches (`KAFKA_COMPRESSION`); default none. */
+  compression?: 'none' | 'gzip';
 }
 
 export interface OutgoingMessage {
@@ -71,7 +73,7 @@ export class KafkaClient {
   readonly logger: Logger;
   readonly clientId: string;
 
-  constructor(settings: KafkaSettings) {
+  constructor(private readonly settings: KafkaSettings) {
     this.logger = settings.logger.child({ component: 'kafka' });
     this.clientId = settings.clientId;
     this.kafka = new Kafka({
@@ -149,12 +151,15 @@ export class KafkaClient {
       retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 3_000 },
     });
     await producer.connect();
-    return new MessageProducer(producer);
+    return new MessageProducer(producer, this.settings.compression ?? 'none');
   }
 }
 
 export class MessageProducer {
-  constructor(private readonly producer: Producer) {}
+  constructor(
+    private readonly producer: Producer,
+    private readonly compression: 'none' | 'gzip' = 'none',
+  ) {}
 
   /** Sends with acks=all; each message gets a producer span and that span's `traceparent` (instrumentation.ts). */
   async send(messages: OutgoingMessage[]): Promise<void> {
@@ -171,7 +176,7 @@ export class MessageProducer {
     }
     await this.producer.sendBatch({
       acks: -1,
-      compression: process.env.KAFKA_COMPRESSION === "gzip" ? CompressionTypes.GZIP : CompressionTypes.None,
+      compression: this.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
       topicMessages: [...byTopic].map(([topic, list]) => ({
         topic,
         messages: list.map((m) => ({

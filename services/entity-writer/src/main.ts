@@ -14,7 +14,12 @@ const tracing = initTracing({
 });
 
 try {
-  const kafka = new KafkaClient({ clientId: 'entity-writer', brokers: config.KAFKA_BROKERS, logger });
+  const kafka = new KafkaClient({
+    clientId: 'entity-writer',
+    brokers: config.KAFKA_BROKERS,
+    compression: config.KAFKA_COMPRESSION,
+    logger,
+  });
   await kafka.ensureTopics(TOPICS_OWNED(config.KAFKA_TOPIC_PARTITIONS));
   const producer = await kafka.producer();
   const mongo = await MongoStore.connect({ url: config.MONGO_URL, logger, appName: 'entity-writer' });
