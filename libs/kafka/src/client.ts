@@ -2,6 +2,7 @@ import type { Logger } from '@hub/observability';
 import {
   type Admin,
   CompressionTypes,
+  type ConfigResourceTypes,
   type IHeaders,
   Kafka,
   type KafkaConfig,
@@ -34,6 +35,25 @@ export interface TopicSpec {
   partitions: number;
   compacted?: boolean;
   retentionMs?: number;
+}
+
+/**
+ * The largest record batch our topics take (`max.message.bytes`): a request may carry 10 MiB of events
+ * (up to 1 MiB of payload each), which the messages repeat with their own JSON escaping, so a batch for
+ * one partition can exceed the broker's 1 MiB default; 32 MiB holds the worst case of the API's limits.
+ */
+export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
+
+/** `ConfigResourceTypes.TOPIC` (Node's ESM loader does not see that export of kafkajs' CommonJS build). */
+const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
+
+/** The topic configuration a spec asks for (every entry we manage, so it can be set as a whole). */
+export function topicConfig(spec: TopicSpec): Array<{ name: string; value: string }> {
+  return [
+    { name: 'cleanup.policy', value: spec.compacted ? 'compact' : 'delete' },
+    ...(spec.retentionMs ? [{ name: 'retention.ms', value: String(spec.retentionMs) }] : []),
+    { name: 'max.message.bytes', value: String(MAX_MESSAGE_BYTES) },
+  ];
 }
 
 /** Maps kafkajs log levels onto the service's pino logger. */
@@ -107,10 +127,7 @@ export class KafkaClient {
                 topics: missing.map((s) => ({
                   topic: s.topic,
                   numPartitions: s.partitions,
-                  configEntries: [
-                    ...(s.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
-                    ...(s.retentionMs ? [{ name: 'retention.ms', value: String(s.retentionMs) }] : []),
-                  ],
+                  configEntries: topicConfig(s),
                 })),
               })
               .catch((err: { type?: string }) => {
@@ -123,7 +140,10 @@ export class KafkaClient {
           const leaderless = topics.filter(
             (t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0),
           );
-          if (leaderless.length === 0) return;
+          if (leaderless.length === 0) {
+            await this.raiseMessageLimits(admin, specs);
+            return;
+          }
           throw new Error(`topics without leaders yet: ${leaderless.map((t) => t.name).join(', ')}`);
         } catch (err) {
           if (Date.now() > deadline) throw err;
@@ -134,6 +154,40 @@ export class KafkaClient {
     } finally {
       await admin.disconnect();
     }
+  }
+
+  /**
+   * Topics made before the limit existed get it (their configuration is set to the spec as a whole:
+   * AlterConfigs replaces a topic's dynamic configuration).
+   */
+  private async raiseMessageLimits(admin: Admin, specs: TopicSpec[]): Promise<void> {
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: specs.map((s) => ({
+        type: TOPIC_RESOURCE,
+        name: s.topic,
+        configNames: ['max.message.bytes'],
+      })),
+    });
+    const low = specs.filter((s) => {
+      const entry = described.resources
+        .find((r) => r.resourceName === s.topic)
+        ?.configEntries.find((e) => e.configName === 'max.message.bytes');
+      return !entry || Number(entry.configValue) < MAX_MESSAGE_BYTES;
+    });
+    if (low.length === 0) return;
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: low.map((s) => ({
+        type: TOPIC_RESOURCE,
+        name: s.topic,
+        configEntries: topicConfig(s),
+      })),
+    });
+    this.logger.info(
+      { topics: low.map((s) => s.topic), maxMessageBytes: MAX_MESSAGE_BYTES },
+      'raised topic message limits',
+    );
   }
 
   async admin(): Promise<Admin> {

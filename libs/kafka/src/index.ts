@@ -3,6 +3,7 @@ export {
   fromHeaders,
   KafkaClient,
   type KafkaSettings,
+  MAX_MESSAGE_BYTES,
   MessageProducer,
   type OutgoingMessage,
   type TopicSpec,
@@ -17,4 +18,4 @@ export {
 } from './consumer.js';
 export { measureLag, partitionLag } from './instrumentation.js';
 export { TopicMirror, type TopicMirrorSettings } from './mirror.js';
-export { type ScanSettings, scanTopic } from './scan.js';
+export { partitionOfKey, type ScanSettings, scanTopic, TopicScanner } from './scan.js';

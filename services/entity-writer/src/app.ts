@@ -14,7 +14,7 @@ import {
   type IncomingMessage,
   type KafkaClient,
   type MessageProducer,
-  scanTopic,
+  TopicScanner,
 } from '@hub/kafka';
 import { isUnavailableError, type MongoStore, WindowCounter } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
@@ -50,8 +50,9 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
   const readings = new ReadingsRepository(deps.mongo);
   await repository.ensureIndexes();
   await readings.ensureIndexes();
-  const published = publishedCheck((sinceMs, visit) =>
-    scanTopic(deps.kafka, { topic: Topics.entitiesProcessed, sinceMs, visit: (m) => visit(m.value) }),
+  const scanner = new TopicScanner(deps.kafka, Topics.entitiesProcessed, deps.logger);
+  const published = publishedCheck((sinceMs, keys, visit) =>
+    scanner.scan({ sinceMs, keys, visit: (m) => visit(m.value) }),
   );
   const keySets = new KeySets(deps.mongo);
   const resolver = new EntityResolver(repository, keySets);
@@ -182,6 +183,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     stopConsuming: async () => {
       if (sweeper) clearInterval(sweeper);
       await consumer.stop();
+      await scanner.stop();
     },
   };
 }

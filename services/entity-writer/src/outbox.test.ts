@@ -97,18 +97,22 @@ describe('changes an earlier delivery wrote are sent once', () => {
 describe('publishedCheck', () => {
   it('scans from the oldest change minus the margin and reports the change ids it finds', async () => {
     let since = 0;
-    const check = publishedCheck(async (sinceMs, visit) => {
+    let scannedKeys: string[] = [];
+    const check = publishedCheck(async (sinceMs, keys, visit) => {
       since = sinceMs;
+      scannedKeys = keys;
       visit(Buffer.from(JSON.stringify(message('u1'))));
       visit(Buffer.from(JSON.stringify(message('other'))));
       visit(Buffer.from('not json'));
       visit(null);
     });
     const found = await check([
-      { id: 'u1', at: '2026-01-01T10:00:05.000Z' },
-      { id: 'u3', at: '2026-01-01T10:00:00.000Z' },
+      { id: 'u1', at: '2026-01-01T10:00:05.000Z', entityId: 'e1' },
+      { id: 'u3', at: '2026-01-01T10:00:00.000Z', entityId: 'e2' },
+      { id: 'u4', at: '2026-01-01T10:00:01.000Z', entityId: 'e1' },
     ]);
     expect([...found]).toEqual(['u1']);
+    expect(scannedKeys).toEqual(['e1', 'e2']);
     expect(since).toBe(Date.parse('2026-01-01T10:00:00.000Z') - PUBLISHED_CHECK_MARGIN_MS);
   });
 });

@@ -65,7 +65,9 @@ export function toOutgoing(message: ProcessedEntityMessage, traceHeaders: Record
 }
 
 /** Finds which of the given change ids already have a processed-entity message on the topic. */
-export type PublishedCheck = (changes: ReadonlyArray<{ id: string; at: string }>) => Promise<Set<string>>;
+export type PublishedCheck = (
+  changes: ReadonlyArray<{ id: string; at: string; entityId: string }>,
+) => Promise<Set<string>>;
 
 /**
  * The processed messages of changes an earlier delivery wrote but may not have sent (it died between
@@ -79,7 +81,7 @@ export async function missingMessages(
   logger: Logger,
 ): Promise<ProcessedEntityMessage[]> {
   if (unconfirmed.length === 0) return [];
-  const already = await published(unconfirmed.map((u) => u.change));
+  const already = await published(unconfirmed.map((u) => ({ ...u.change, entityId: u.entityId })));
   const missing = unconfirmed.filter((u) => !already.has(u.change.id));
   if (missing.length > 0) {
     logger.warn(
@@ -87,7 +89,17 @@ export async function missingMessages(
       'changes written by an earlier delivery had no processed message on the topic; sending them now',
     );
   }
+  const rebuilt = missing.filter((u) => !u.message).map((u) => u.change.id);
+  if (rebuilt.length > 0) {
+    logger.warn(
+      { changeIds: rebuilt },
+      'the outbox no longer held these messages: they are sent with the entity as it is now',
+    );
+  }
   return missing.map((u) => {
+    if (u.message) return u.message;
+    // A later write replaced the outbox (another partition wrote the entity meanwhile): the entity as
+    // it is now is the closest there is.
     const entity = current.get(u.entityId);
     const subject = { schema: u.schema, entityId: u.entityId, uniqueIds: u.uniqueIds, changeId: u.change.id };
     return processedMessage(u.change.action, u.source, subject, entity ? entityView(entity) : {});
@@ -102,13 +114,14 @@ export const PUBLISHED_CHECK_MARGIN_MS = 2 * 60 * 1000;
 
 /** Change ids of `changes` found on the processed-entity topic (`scan` reads it from a time on). */
 export function publishedCheck(
-  scan: (sinceMs: number, visit: (value: Buffer | null) => void) => Promise<void>,
+  scan: (sinceMs: number, keys: string[], visit: (value: Buffer | null) => void) => Promise<void>,
 ): PublishedCheck {
   return async (changes) => {
     const wanted = new Set(changes.map((c) => c.id));
     const since = Math.min(...changes.map((c) => Date.parse(c.at))) - PUBLISHED_CHECK_MARGIN_MS;
     const found = new Set<string>();
-    await scan(since, (value) => {
+    // Processed messages are keyed by entity id: only those entities' partitions need reading.
+    await scan(since, [...new Set(changes.map((c) => c.entityId))], (value) => {
       if (!value) return;
       try {
         const id = (JSON.parse(value.toString('utf8')) as ProcessedEntityMessage).meta?.change_id;

@@ -8,7 +8,9 @@ import {
   type EntitiesRepository,
   type EntityDoc,
   entityView,
+  outboxMessage,
   withApplied,
+  withOutbox,
 } from './repository.js';
 import { checkUniqueIds } from './resolver.js';
 import type { PruneRuns } from './runs.js';
@@ -47,7 +49,12 @@ export class PruneApplier {
       const earlier = appliedChange(doc, changeId);
       if (earlier) {
         // An earlier delivery removed it but may not have sent its message.
-        effects.unconfirmed.push({ change: earlier, source: update, ...subject });
+        effects.unconfirmed.push({
+          change: earlier,
+          message: outboxMessage(doc, changeId),
+          source: update,
+          ...subject,
+        });
         effects.current.set(doc._id, doc);
         if (doc._hub.purging) purged.push(doc._id);
         continue;
@@ -64,10 +71,11 @@ export class PruneApplier {
         { id: changeId, action: 'deleted', at: now },
       );
       if (purge) next._hub = { ...next._hub, purging: true };
-      if (!(await this.refs.writeOne(doc, next))) {
+      const message = processedMessage('deleted', update, subject, entityView(doc));
+      if (!(await this.refs.writeOne(doc, withOutbox(next, [message])))) {
         throw new Error(`${changeId}: the entity changed while it was being pruned; retrying`);
       }
-      effects.messages.push(processedMessage('deleted', update, subject, entityView(doc)));
+      effects.messages.push(message);
       if (purge) {
         purged.push(doc._id);
         outcome.purged++;

@@ -15,7 +15,9 @@ import {
   type EntitiesRepository,
   type EntityDoc,
   entityView,
+  outboxMessage,
   withApplied,
+  withOutbox,
 } from './repository.js';
 import { relationRefItems } from './resolve.js';
 import type { EntityRef, EntityResolver } from './resolver.js';
@@ -73,8 +75,10 @@ export class EntityRefs {
       if (found.doc) {
         const change = appliedChange(found.doc, changeId);
         if (change) {
+          const message = outboxMessage(found.doc, changeId);
           effects.unconfirmed.push({
             change,
+            message,
             source,
             schema: ref.schema,
             uniqueIds: ref.uniqueIds,
@@ -95,9 +99,10 @@ export class EntityRefs {
         _hub: { version: 1, applied: [{ id: changeId, action: 'created', at: now }] },
       };
       await this.keySets.add(source.org_id, ref.schema, found.keySet);
-      if ((await this.repository.insert([draft])).length === 0) {
-        const subject = { schema: ref.schema, entityId: draft._id, uniqueIds: ref.uniqueIds, changeId };
-        effects.messages.push(processedMessage('created', source, subject, entityView(draft)));
+      const subject = { schema: ref.schema, entityId: draft._id, uniqueIds: ref.uniqueIds, changeId };
+      const message = processedMessage('created', source, subject, entityView(draft));
+      if ((await this.repository.insert([withOutbox(draft, [message])])).length === 0) {
+        effects.messages.push(message);
         effects.created.push({ schema: ref.schema, entityId: draft._id, uniqueIds: ref.uniqueIds });
         return draft;
       }
@@ -179,6 +184,7 @@ export class EntityRefs {
         if (typeof id === 'string') {
           effects.unconfirmed.push({
             change,
+            message: outboxMessage(current, changeId),
             source,
             schema: current._schema,
             uniqueIds: ref.uniqueIds,
@@ -195,14 +201,10 @@ export class EntityRefs {
         { ...current, [path]: result.items, _updated_at: now },
         { id: changeId, action: 'updated', at: now },
       );
-      if (await this.writeOne(current, next)) {
-        const subject = {
-          schema: current._schema,
-          entityId: current._id,
-          uniqueIds: ref.uniqueIds,
-          changeId,
-        };
-        effects.messages.push(processedMessage('updated', source as Provenance, subject, entityView(next)));
+      const subject = { schema: current._schema, entityId: current._id, uniqueIds: ref.uniqueIds, changeId };
+      const message = processedMessage('updated', source as Provenance, subject, entityView(next));
+      if (await this.writeOne(current, withOutbox(next, [message]))) {
+        effects.messages.push(message);
         return result._id;
       }
       current = await this.repository.get(current._org, current._id);

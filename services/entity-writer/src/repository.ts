@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ProcessedEntityMessage } from '@hub/contracts';
 import { type Collection, type Filter, insertManyNew, type MongoStore } from '@hub/mongo';
 import { linkedEntityIds } from './attributes.js';
 import type { LookupCondition } from './lookup.js';
@@ -26,6 +27,12 @@ export interface EntityDoc {
     version: number;
     /** The last changes applied. */
     applied: AppliedChange[];
+    /**
+     * The processed-entity messages of the entity's recent writes, as written (`withOutbox`): what a
+     * redelivery sends if they never reached the topic (the writer died between the write and the send).
+     * Never cleared on sending; older ones drop out as later writes come.
+     */
+    outbox?: ProcessedEntityMessage[];
     /** Entity ids this entity links to (`$relation` / `$relation_ref`), for reverse lookups by prune scopes. */
     links?: string[];
     /** Set when the entity is about to be purged (its processed message is being sent). */
@@ -60,6 +67,27 @@ export function withApplied(doc: EntityDoc, change: AppliedChange): EntityDoc {
 
 export const appliedChange = (doc: EntityDoc | undefined, id: string): AppliedChange | undefined =>
   doc?._hub.applied.find((c) => c.id === id);
+
+/** The message a change left in the entity's outbox, if its latest write made it. */
+export const outboxMessage = (doc: EntityDoc, changeId: string): ProcessedEntityMessage | undefined =>
+  doc._hub.outbox?.find((m) => m.meta.change_id === changeId);
+
+/** How long a message stays in an entity's outbox after its write (a redelivery comes within minutes). */
+export const OUTBOX_KEPT_MS = 5 * 60 * 1000;
+
+/**
+ * `doc` as written with the messages of this write in its outbox, after those of its recent earlier
+ * writes (younger than `OUTBOX_KEPT_MS`, at most `APPLIED_KEPT` in all): an earlier write whose messages
+ * were never sent may be followed by another before a redelivery comes (a batch retried after a partial
+ * write, a write from another partition), and the redelivery must still find them as they were.
+ */
+export function withOutbox(doc: EntityDoc, messages: ProcessedEntityMessage[], now = Date.now()): EntityDoc {
+  const fresh = new Set(messages.map((m) => m.meta.change_id));
+  const kept = (doc._hub.outbox ?? []).filter(
+    (m) => !fresh.has(m.meta.change_id) && now - Date.parse(m.meta.processed_at) < OUTBOX_KEPT_MS,
+  );
+  return { ...doc, _hub: { ...doc._hub, outbox: [...kept, ...messages].slice(-APPLIED_KEPT) } };
+}
 
 /** A stored entity and the version a write expects to find (compare-and-set). */
 export interface Replacement {

@@ -10,7 +10,9 @@ import {
   type EntitiesRepository,
   type EntityDoc,
   entityView,
+  outboxMessage,
   withApplied,
+  withOutbox,
 } from './repository.js';
 import { relationItems, relationRefItems } from './resolve.js';
 import { type EntityRef, EntityResolver, isDirectId, type Resolution } from './resolver.js';
@@ -46,6 +48,8 @@ export type UpdateResult =
 /** A change recorded before this batch: its processed message may or may not have been sent (ADR 4). */
 export interface Unconfirmed {
   change: AppliedChange;
+  /** The message as its write left it in the entity's outbox (absent: a later write replaced it). */
+  message?: ProcessedEntityMessage;
   source: Provenance;
   schema: string;
   uniqueIds: Record<string, unknown>;
@@ -140,6 +144,10 @@ export class EntityWriter {
         batch.results.push({ ok: false, error: err });
       }
     }
+    // Each entity written carries the messages of this write (its outbox) in the same write.
+    const outboxes = new Map<string, ProcessedEntityMessage[]>();
+    for (const m of batch.messages) outboxes.set(m.entity_id, [...(outboxes.get(m.entity_id) ?? []), m]);
+    for (const w of state.values()) w.doc = withOutbox(w.doc, outboxes.get(w.doc._id) ?? []);
     await this.write(state, batch);
     if (batch.purge.length > 0) batch.afterSend.push(() => this.repository.purge(batch.purge));
     return batch;
@@ -284,7 +292,8 @@ export class EntityWriter {
     const add = (doc: EntityDoc, id: string, schema: string, uniqueIds: Record<string, unknown>) => {
       const change = appliedChange(doc, id);
       if (!change) return;
-      batch.unconfirmed.push({ change, source: update, schema, uniqueIds, entityId: doc._id });
+      const message = outboxMessage(doc, id);
+      batch.unconfirmed.push({ change, message, source: update, schema, uniqueIds, entityId: doc._id });
       batch.current.set(doc._id, doc);
     };
     add(entity, update.update_id, update.entity_schema, update.unique_ids);
