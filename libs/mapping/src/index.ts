@@ -6,7 +6,14 @@ export {
   METER_READING_SOURCES,
 } from './meter-readings.js';
 export { FieldPathError, resolveField } from './path.js';
-export { PayloadError, parsePayload, XML_ATTRIBUTE_PREFIX, XML_TEXT_KEY } from './payload.js';
+export {
+  MAX_PAYLOAD_DEPTH,
+  PayloadError,
+  parsePayload,
+  treeDepth,
+  XML_ATTRIBUTE_PREFIX,
+  XML_TEXT_KEY,
+} from './payload.js';
 export { ConfigurationError, type SimulationResult, simulate, toSimulationResponse } from './simulate.js';
 export { normaliseTimestamp } from './timestamp.js';
 export type {

@@ -33,7 +33,11 @@ const xml = new XMLParser({
  */
 export function parsePayload(format: 'json' | 'xml', payload: unknown): unknown {
   if (format === 'json') {
-    if (typeof payload !== 'string') return payload;
+    if (typeof payload !== 'string') {
+      if (treeDepth(payload, MAX_PAYLOAD_DEPTH) > MAX_PAYLOAD_DEPTH) throw tooDeep();
+      return payload;
+    }
+    if (textDepth(payload) > MAX_PAYLOAD_DEPTH) throw tooDeep();
     try {
       return JSON.parse(payload);
     } catch (err) {
@@ -50,5 +54,53 @@ export function parsePayload(format: 'json' | 'xml', payload: unknown): unknown 
       `payload is not valid XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`,
     );
   }
-  return xml.parse(payload) as unknown;
+  try {
+    return xml.parse(payload) as unknown;
+  } catch (err) {
+    // e.g. "Maximum nested tags exceeded": a problem of this payload, never of the request
+    throw new PayloadError(`payload is not valid XML: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * How deep a payload may nest (objects and arrays, or XML elements). ERP documents are a few levels deep;
+ * thousands of levels only exhaust the stack of whatever walks them (serialising, mapping, storing).
+ */
+export const MAX_PAYLOAD_DEPTH = 100;
+
+const tooDeep = () =>
+  new PayloadError(`payload is nested deeper than ${MAX_PAYLOAD_DEPTH} levels (objects, arrays or elements)`);
+
+/** The nesting depth of a parsed value, counted without recursion; stops counting past `limit`. */
+export function treeDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (!v || typeof v !== 'object') continue;
+    const d = depth + 1;
+    if (d > deepest) deepest = d;
+    if (deepest > limit) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d]);
+  }
+  return deepest;
+}
+
+/** The nesting depth of JSON text: brackets outside strings, in one pass. */
+function textDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false; // "
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      if (++depth > deepest) deepest = depth; // [ {
+    } else if (c === 93 || c === 125) depth--; // ] }
+  }
+  return deepest;
 }

@@ -1,4 +1,10 @@
-import { deadLetterMonitoringRecord, deadLetterRecord, monitoringMessage, Topics } from '@hub/contracts';
+import {
+  deadLetterMonitoringRecord,
+  deadLetterRecord,
+  monitoringMessage,
+  type ProcessedEntityMessage,
+  Topics,
+} from '@hub/contracts';
 import {
   Counter,
   combine,
@@ -22,7 +28,7 @@ import { type MessageResult, UpdatesApplier } from './apply.js';
 import type { WriterConfig } from './config.js';
 import { KeySets } from './keys.js';
 import type { ApplyOutcome } from './monitoring.js';
-import { publishedCheck } from './outbox.js';
+import { publishedCheck, SentChanges } from './outbox.js';
 import { PruneApplier } from './prune.js';
 import { ReadingsApplier } from './readings.js';
 import { ReadingsRepository } from './readings-repository.js';
@@ -56,10 +62,11 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
   );
   const keySets = new KeySets(deps.mongo);
   const resolver = new EntityResolver(repository, keySets);
-  const refs = new EntityRefs(repository, resolver, keySets);
+  const sent = new SentChanges();
+  const refs = new EntityRefs(repository, resolver, keySets, sent);
   const runs = new PruneRuns(deps.mongo);
   const applier = new UpdatesApplier({
-    writer: new EntityWriter(repository, resolver, keySets),
+    writer: new EntityWriter(repository, resolver, keySets, sent),
     refs,
     pruner: new PruneApplier(repository, refs, runs),
     readings: new ReadingsApplier(readings, refs, runs),
@@ -112,6 +119,11 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     // One message alone: the runner dead-letters it (and retries what is transient).
     if (single && failed && 'error' in failed) throw failed.error;
     await deps.producer.send(batch.outgoing);
+    sent.add(
+      batch.outgoing
+        .filter((m) => m.topic === Topics.entitiesProcessed)
+        .map((m) => (m.value as ProcessedEntityMessage).meta.change_id),
+    );
     for (const after of batch.afterSend) await after();
     counted(batch.results);
   };

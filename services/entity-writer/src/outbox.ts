@@ -133,3 +133,24 @@ export function publishedCheck(
     return found;
   };
 }
+
+/**
+ * The change ids whose processed messages this process has sent (the most recent `capacity`): what an
+ * entity's outbox no longer needs to keep (`withOutbox`).
+ */
+export class SentChanges {
+  private readonly ids = new Set<string>();
+
+  constructor(private readonly capacity = 200_000) {}
+
+  has(changeId: string): boolean {
+    return this.ids.has(changeId);
+  }
+
+  add(changeIds: Iterable<string>): void {
+    for (const id of changeIds) {
+      this.ids.add(id);
+      if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value!);
+    }
+  }
+}

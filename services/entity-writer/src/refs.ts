@@ -9,7 +9,7 @@ import {
 } from './attributes.js';
 import type { KeySets } from './keys.js';
 import { RESERVED_ATTRIBUTES, writableAttributes } from './lookup.js';
-import { type Provenance, processedMessage } from './outbox.js';
+import { type Provenance, processedMessage, type SentChanges } from './outbox.js';
 import {
   appliedChange,
   type EntitiesRepository,
@@ -53,6 +53,7 @@ export class EntityRefs {
     private readonly repository: EntitiesRepository,
     private readonly resolver: EntityResolver,
     private readonly keySets: KeySets,
+    readonly sent: SentChanges,
   ) {}
 
   async find(org: string, ref: EntityRef, where: string): Promise<EntityDoc | undefined> {
@@ -101,7 +102,7 @@ export class EntityRefs {
       await this.keySets.add(source.org_id, ref.schema, found.keySet);
       const subject = { schema: ref.schema, entityId: draft._id, uniqueIds: ref.uniqueIds, changeId };
       const message = processedMessage('created', source, subject, entityView(draft));
-      if ((await this.repository.insert([withOutbox(draft, [message])])).length === 0) {
+      if ((await this.repository.insert([withOutbox(draft, [message], this.sent)])).length === 0) {
         effects.messages.push(message);
         effects.created.push({ schema: ref.schema, entityId: draft._id, uniqueIds: ref.uniqueIds });
         return draft;
@@ -203,7 +204,7 @@ export class EntityRefs {
       );
       const subject = { schema: current._schema, entityId: current._id, uniqueIds: ref.uniqueIds, changeId };
       const message = processedMessage('updated', source as Provenance, subject, entityView(next));
-      if (await this.writeOne(current, withOutbox(next, [message]))) {
+      if (await this.writeOne(current, withOutbox(next, [message], this.sent))) {
         effects.messages.push(message);
         return result._id;
       }

@@ -76,15 +76,25 @@ export const outboxMessage = (doc: EntityDoc, changeId: string): ProcessedEntity
 export const OUTBOX_KEPT_MS = 5 * 60 * 1000;
 
 /**
- * `doc` as written with the messages of this write in its outbox, after those of its recent earlier
- * writes (younger than `OUTBOX_KEPT_MS`, at most `APPLIED_KEPT` in all): an earlier write whose messages
- * were never sent may be followed by another before a redelivery comes (a batch retried after a partial
- * write, a write from another partition), and the redelivery must still find them as they were.
+ * `doc` as written with the messages of this write in its outbox, after those of its earlier writes that
+ * may not have been sent: not known (`sent`) to this process to have reached the topic, younger than
+ * `OUTBOX_KEPT_MS`, at most `APPLIED_KEPT` in all. An earlier write whose messages were never sent may be
+ * followed by another before a redelivery comes (a batch retried after a partial write, a write from
+ * another partition), and the redelivery must still find them as they were. In the steady state every
+ * earlier message is known sent, and the outbox holds this write's messages only.
  */
-export function withOutbox(doc: EntityDoc, messages: ProcessedEntityMessage[], now = Date.now()): EntityDoc {
+export function withOutbox(
+  doc: EntityDoc,
+  messages: ProcessedEntityMessage[],
+  sent: { has(changeId: string): boolean },
+  now = Date.now(),
+): EntityDoc {
   const fresh = new Set(messages.map((m) => m.meta.change_id));
   const kept = (doc._hub.outbox ?? []).filter(
-    (m) => !fresh.has(m.meta.change_id) && now - Date.parse(m.meta.processed_at) < OUTBOX_KEPT_MS,
+    (m) =>
+      !fresh.has(m.meta.change_id) &&
+      !sent.has(m.meta.change_id) &&
+      now - Date.parse(m.meta.processed_at) < OUTBOX_KEPT_MS,
   );
   return { ...doc, _hub: { ...doc._hub, outbox: [...kept, ...messages].slice(-APPLIED_KEPT) } };
 }

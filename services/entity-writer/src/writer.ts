@@ -3,7 +3,7 @@ import { PermanentError } from '@hub/kafka';
 import { mergeAttributes, type RelationLink, type ResolvedAttribute } from './attributes.js';
 import type { KeySets } from './keys.js';
 import { writableAttributes } from './lookup.js';
-import { type Provenance, processedMessage } from './outbox.js';
+import { type Provenance, processedMessage, type SentChanges } from './outbox.js';
 import {
   type AppliedChange,
   appliedChange,
@@ -103,6 +103,7 @@ export class EntityWriter {
     private readonly repository: EntitiesRepository,
     private readonly resolver: EntityResolver,
     private readonly keySets: KeySets,
+    private readonly sent: SentChanges,
   ) {}
 
   /**
@@ -147,7 +148,7 @@ export class EntityWriter {
     // Each entity written carries the messages of this write (its outbox) in the same write.
     const outboxes = new Map<string, ProcessedEntityMessage[]>();
     for (const m of batch.messages) outboxes.set(m.entity_id, [...(outboxes.get(m.entity_id) ?? []), m]);
-    for (const w of state.values()) w.doc = withOutbox(w.doc, outboxes.get(w.doc._id) ?? []);
+    for (const w of state.values()) w.doc = withOutbox(w.doc, outboxes.get(w.doc._id) ?? [], this.sent);
     await this.write(state, batch);
     if (batch.purge.length > 0) batch.afterSend.push(() => this.repository.purge(batch.purge));
     return batch;

@@ -13,7 +13,7 @@ import {
 import type { EventStore, StoredEvent } from '@hub/event-store';
 import { ApiError, badRequest, notFound, unavailable } from '@hub/http';
 import type { MessageProducer, OutgoingMessage, TopicMirror } from '@hub/kafka';
-import { PayloadError, parsePayload } from '@hub/mapping';
+import { MAX_PAYLOAD_DEPTH, PayloadError, parsePayload, treeDepth } from '@hub/mapping';
 import {
   childTrace,
   formatTraceparent,
@@ -157,8 +157,17 @@ class Answers {
   }
 }
 
-const payloadText = (event: IncomingEvent) =>
-  typeof event.payload === 'string' ? event.payload : JSON.stringify(event.payload);
+/**
+ * The payload as stored and sent: a string as received, an object serialised. An object nested too
+ * deep to serialise is refused per event (`parsePayload`), and stored as a note saying so.
+ */
+const payloadText = (event: IncomingEvent) => {
+  if (typeof event.payload === 'string') return event.payload;
+  if (treeDepth(event.payload, MAX_PAYLOAD_DEPTH) > MAX_PAYLOAD_DEPTH) {
+    return `(not stored: nested deeper than ${MAX_PAYLOAD_DEPTH} levels)`;
+  }
+  return JSON.stringify(event.payload);
+};
 
 /**
  * Validates, routes, deduplicates and hands events over to Kafka, in named steps: check the limits,

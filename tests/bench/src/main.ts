@@ -18,6 +18,7 @@ import {
   ceilingProducer,
   consumersAlone,
   endToEnd,
+  gatewayAlone,
   ordering,
   type Run,
   ratios,
@@ -110,6 +111,7 @@ async function main(): Promise<number> {
     await step('ordering', () => ordering(run));
     await watch.stop(); // the steps below pre-fill thousands of entities
     watch = undefined;
+    await step('gateway alone', () => gatewayAlone(run));
     await step('consumers alone', () => consumersAlone(run));
     const growthTarget = await createTarget(stack.baseUrl, auth, `${runId}-growth`, true);
     await step('growth', () => writerGrowth(run, growthTarget));

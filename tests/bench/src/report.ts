@@ -23,6 +23,7 @@ export const FIGURE_KEYS = [
   'e2e.latency.p99',
   'e2e.half.offered',
   'e2e.half.latency.p99',
+  'alone.gateway',
   'alone.mapper',
   'alone.writer',
   'growth.small',
@@ -30,6 +31,7 @@ export const FIGURE_KEYS = [
   'ordering.processed',
   'ordering.visible',
   'ratio.gateway_to_producer',
+  'ratio.e2e_accepted_to_producer',
   'ratio.processed_to_database',
   'ratio.growth',
 ] as const;
