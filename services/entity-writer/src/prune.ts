@@ -72,7 +72,7 @@ export class PruneApplier {
       );
       if (purge) next._hub = { ...next._hub, purging: true };
       const message = processedMessage('deleted', update, subject, entityView(doc));
-      if (!(await this.refs.writeOne(doc, withOutbox(next, [message], this.refs.sent)))) {
+      if (!(await this.refs.writeOne(doc, withOutbox(next, [message], this.refs.sent, doc)))) {
         throw new Error(`${changeId}: the entity changed while it was being pruned; retrying`);
       }
       effects.messages.push(message);

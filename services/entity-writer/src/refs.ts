@@ -15,6 +15,7 @@ import {
   type EntitiesRepository,
   type EntityDoc,
   entityView,
+  firstWrite,
   outboxMessage,
   withApplied,
   withOutbox,
@@ -97,7 +98,7 @@ export class EntityRefs {
         _created_at: now,
         _updated_at: now,
         ...writableAttributes(ref.uniqueIds),
-        _hub: { version: 1, applied: [{ id: changeId, action: 'created', at: now }] },
+        _hub: firstWrite({ id: changeId, action: 'created', at: now }),
       };
       await this.keySets.add(source.org_id, ref.schema, found.keySet);
       const subject = { schema: ref.schema, entityId: draft._id, uniqueIds: ref.uniqueIds, changeId };
@@ -204,7 +205,7 @@ export class EntityRefs {
       );
       const subject = { schema: current._schema, entityId: current._id, uniqueIds: ref.uniqueIds, changeId };
       const message = processedMessage('updated', source as Provenance, subject, entityView(next));
-      if (await this.writeOne(current, withOutbox(next, [message], this.sent))) {
+      if (await this.writeOne(current, withOutbox(next, [message], this.sent, current))) {
         effects.messages.push(message);
         return result._id;
       }

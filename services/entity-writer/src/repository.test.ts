@@ -1,21 +1,32 @@
 import type { ProcessedEntityMessage } from '@hub/contracts';
 import { describe, expect, it } from 'vitest';
-import { APPLIED_KEPT, type EntityDoc, OUTBOX_KEPT_MS, withApplied, withOutbox } from './repository.js';
+import {
+  APPLIED_KEPT,
+  appliedChange,
+  type EntityDoc,
+  OUTBOX_KEPT_MS,
+  outboxMessage,
+  withApplied,
+  withOutbox,
+} from './repository.js';
 
 const now = Date.parse('2026-01-01T12:00:00.000Z');
-const message = (changeId: string, ageMs: number) =>
+const message = (changeId: string, ageMs: number, entity: Record<string, unknown> = {}) =>
   ({
+    action: 'updated',
+    entity,
     meta: { change_id: changeId, correlation_id: 'c', processed_at: new Date(now - ageMs).toISOString() },
   }) as ProcessedEntityMessage;
-const doc = (outbox: ProcessedEntityMessage[] = []): EntityDoc => ({
+const doc = (messages: ProcessedEntityMessage[] = []): EntityDoc => ({
   _id: 'e1',
   _org: 'o',
   _schema: 's',
   _created_at: '',
   _updated_at: '',
-  _hub: { version: 1, applied: [], outbox },
+  _hub: { version: 1, applied: [], outbox: messages.map((m) => JSON.stringify(m)) },
 });
-const ids = (d: EntityDoc) => d._hub.outbox?.map((m) => m.meta.change_id);
+const outbox = (d: EntityDoc) => (d._hub.outbox ?? []).map((m) => JSON.parse(m) as ProcessedEntityMessage);
+const ids = (d: EntityDoc) => outbox(d).map((m) => m.meta.change_id);
 const none = { has: () => false };
 
 describe('the outbox an entity is written with', () => {
@@ -24,6 +35,7 @@ describe('the outbox an entity is written with', () => {
       doc([message('old', OUTBOX_KEPT_MS + 1), message('recent', 1_000)]),
       [message('new', 0)],
       none,
+      undefined,
       now,
     );
     expect(ids(written)).toEqual(['recent', 'new']);
@@ -33,24 +45,62 @@ describe('the outbox an entity is written with', () => {
     const sent = new Set(['recent']);
     expect(
       ids(
-        withOutbox(doc([message('recent', 1_000), message('unsent', 500)]), [message('new', 0)], sent, now),
+        withOutbox(
+          doc([message('recent', 1_000), message('unsent', 500)]),
+          [message('new', 0)],
+          sent,
+          undefined,
+          now,
+        ),
       ),
     ).toEqual(['unsent', 'new']);
   });
 
   it('holds one copy of a change written again, and at most as many messages as applied changes', () => {
-    expect(ids(withOutbox(doc([message('a', 0)]), [message('a', 0)], none, now))).toEqual(['a']);
+    expect(ids(withOutbox(doc([message('a', 0)]), [message('a', 0)], none, undefined, now))).toEqual(['a']);
     const many = Array.from({ length: APPLIED_KEPT + 5 }, (_, i) => message(`m${i}`, 0));
-    const written = withOutbox(doc(many), [message('last', 0)], none, now);
-    expect(written._hub.outbox).toHaveLength(APPLIED_KEPT);
+    const written = withOutbox(doc(many), [message('last', 0)], none, undefined, now);
+    expect(outbox(written)).toHaveLength(APPLIED_KEPT);
     expect(ids(written)?.at(-1)).toBe('last');
   });
 
-  it('the applied changes keep their last APPLIED_KEPT', () => {
-    let d = doc();
-    for (let i = 0; i < APPLIED_KEPT + 3; i++) d = withApplied(d, { id: `u${i}`, action: 'updated', at: '' });
-    expect(d._hub.applied.map((c) => c.id)).toEqual(
-      Array.from({ length: APPLIED_KEPT }, (_, i) => `u${i + 3}`),
+  it('keeps a write’s last message without its entity, which comes back as the entity was written', () => {
+    const first = { ...doc(), name: 'v2' };
+    const written = withOutbox(
+      first,
+      [message('u1', 0, { name: 'v1' }), message('u2', 0, { name: 'v2' })],
+      none,
+      undefined,
+      now,
     );
+    expect(outbox(written).map((m) => m.entity)).toEqual([{ name: 'v1' }, undefined]);
+    expect(outboxMessage(written, 'u2')?.entity).toMatchObject({ name: 'v2' });
+    // A later write, before u2 was known sent, keeps u2 with the entity as it was before that write.
+    const later = withOutbox(
+      { ...written, name: 'v3' },
+      [message('u3', 0, { name: 'v3' })],
+      none,
+      written,
+      now,
+    );
+    expect(ids(later)).toEqual(['u1', 'u2', 'u3']);
+    expect(outboxMessage(later, 'u2')?.entity).toMatchObject({ name: 'v2' });
+    expect(outboxMessage(later, 'u3')?.entity).toMatchObject({ name: 'v3' });
+  });
+
+  it('the applied changes keep their last APPLIED_KEPT, and are found by their exact id', () => {
+    const at = '2026-01-01T12:00:00.000Z';
+    let d = doc();
+    for (let i = 0; i < APPLIED_KEPT + 3; i++) d = withApplied(d, { id: `u${i}`, action: 'updated', at });
+    expect(appliedChange(d, 'u2')).toBeUndefined();
+    expect(appliedChange(d, 'u3')).toEqual({ id: 'u3', action: 'updated', at });
+    expect(appliedChange(d, `u${APPLIED_KEPT + 2}`)).toBeDefined();
+    d = withApplied(d, { id: 'evt_1:0|contact.owner|0', action: 'created', at });
+    expect(appliedChange(d, 'evt_1:0|contact.owner|0')).toEqual({
+      id: 'evt_1:0|contact.owner|0',
+      action: 'created',
+      at,
+    });
+    expect(appliedChange(d, 'owner|0')).toBeUndefined(); // a suffix of an id is not the id
   });
 });

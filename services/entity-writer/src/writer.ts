@@ -10,6 +10,7 @@ import {
   type EntitiesRepository,
   type EntityDoc,
   entityView,
+  firstWrite,
   outboxMessage,
   withApplied,
   withOutbox,
@@ -83,6 +84,8 @@ export class WriteConflictError extends Error {
 /** One entity as the batch will write it. */
 interface Working {
   doc: EntityDoc;
+  /** The entity as read before this batch (absent for a new one). */
+  stored?: EntityDoc;
   /** The version the write expects (compare-and-set); undefined for a new entity. */
   baseVersion?: number;
   /** A new entity's key set (recorded before it is inserted). */
@@ -148,7 +151,8 @@ export class EntityWriter {
     // Each entity written carries the messages of this write (its outbox) in the same write.
     const outboxes = new Map<string, ProcessedEntityMessage[]>();
     for (const m of batch.messages) outboxes.set(m.entity_id, [...(outboxes.get(m.entity_id) ?? []), m]);
-    for (const w of state.values()) w.doc = withOutbox(w.doc, outboxes.get(w.doc._id) ?? [], this.sent);
+    for (const w of state.values())
+      w.doc = withOutbox(w.doc, outboxes.get(w.doc._id) ?? [], this.sent, w.stored);
     await this.write(state, batch);
     if (batch.purge.length > 0) batch.afterSend.push(() => this.repository.purge(batch.purge));
     return batch;
@@ -214,7 +218,7 @@ export class EntityWriter {
         _created_at: now,
         _updated_at: now,
         ...mergeAttributes(undefined, resolvedAttributes),
-        _hub: { version: 1, applied: [change('created')] },
+        _hub: firstWrite(change('created')),
       };
       stage.create(draft, own.keySet);
       stage.message(processedMessage('created', update, subject(draft._id), entityView(draft)));
@@ -264,7 +268,7 @@ export class EntityWriter {
             _created_at: now,
             _updated_at: now,
             ...writableAttributes(ref.uniqueIds),
-            _hub: { version: 1, applied: [{ id: changeId, action: 'created', at: now }] },
+            _hub: firstWrite({ id: changeId, action: 'created', at: now }),
           };
           stage.create(draft, target.keySet);
           const subject = { schema: ref.schema, entityId: draft._id, uniqueIds: ref.uniqueIds, changeId };
@@ -403,6 +407,7 @@ class Stage {
     const baseVersion = known ? known.baseVersion : stored?._hub.version;
     this.changes.set(doc._id, {
       doc: { ...doc, _hub: { ...doc._hub, version: baseVersion === undefined ? 1 : baseVersion + 1 } },
+      stored: known ? known.stored : stored,
       baseVersion,
       keySet: known?.keySet,
       purge,

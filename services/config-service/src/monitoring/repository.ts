@@ -2,9 +2,14 @@ import type { MonitoringRecord } from '@hub/contracts';
 import { type Collection, type Filter, insertManyNew, type MongoStore } from '@hub/mongo';
 
 /** A stored record: `_id` is the record id (deterministic, so a redelivery is a duplicate key). */
-export type MonitoringDoc = Omit<MonitoringRecord, 'id' | 'schema_version'> & {
+export type MonitoringDoc = Omit<MonitoringRecord, 'id' | 'schema_version' | 'detail'> & {
   _id: string;
   expires_at: Date;
+  /**
+   * The record's detail as one JSON string: the database encodes a string far more cheaply than a
+   * nested document, and nothing queries inside it. (Records stored before hold an object.)
+   */
+  detail: string | Record<string, unknown> | null;
 };
 
 /** Filters every monitoring query may use; the organisation and integration are always required. */
@@ -32,15 +37,15 @@ export interface RecordFilter {
 
 export type KeysetOrder = 'newest' | 'oldest';
 
-/** Keys starting with `$` are refused by MongoDB/FerretDB at any depth: stored as `_$…` (as the writer does). */
-function escapeKeys(value: unknown, toStored: boolean): unknown {
-  if (Array.isArray(value)) return value.map((v) => escapeKeys(v, toStored));
+/**
+ * Keys starting with `$` are refused by MongoDB/FerretDB at any depth: records stored with their detail
+ * as a document kept them as `_$…` (as the writer does); read back without the `_`.
+ */
+function unescapeKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unescapeKeys);
   if (!value || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    const key = toStored ? (/^_*\$/.test(k) ? `_${k}` : k) : /^_+\$/.test(k) ? k.slice(1) : k;
-    out[key] = escapeKeys(v, toStored);
-  }
+  for (const [k, v] of Object.entries(value)) out[/^_+\$/.test(k) ? k.slice(1) : k] = unescapeKeys(v);
   return out;
 }
 
@@ -50,7 +55,12 @@ export const toRecord = (doc: MonitoringDoc): MonitoringRecord => {
     schema_version: 1,
     id: _id,
     ...rest,
-    detail: detail ? (escapeKeys(detail, false) as Record<string, unknown>) : null,
+    detail:
+      typeof detail === 'string'
+        ? (JSON.parse(detail) as Record<string, unknown>)
+        : detail
+          ? (unescapeKeys(detail) as Record<string, unknown>)
+          : null,
   };
 };
 
@@ -94,7 +104,7 @@ export class MonitoringRepository {
       docs.set(id, {
         _id: id,
         ...rest,
-        detail: detail ? (escapeKeys(detail, true) as Record<string, unknown>) : null,
+        detail: detail ? JSON.stringify(detail) : null,
         expires_at: expires,
       } as MonitoringDoc);
     }
