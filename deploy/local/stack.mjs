@@ -105,7 +105,7 @@ export function ferretdbBinary() {
   );
   if (existsSync(bin)) return bin;
   requireTool('go', 'install Go 1.24+');
-  requireTool('patch', 'install patch (apt-get install patch)');
+  requireTool('git', 'install git');
   log('building FerretDB from the Go module proxy, patched (first run only, a few minutes)...');
   mkdirSync(dirs.cache, { recursive: true });
   const env = { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOFLAGS: '-mod=mod' };
@@ -128,7 +128,7 @@ export function ferretdbBinary() {
     const patched = path.join(work, 'FerretDB');
     cpSync(module.Dir, patched, { recursive: true });
     run('chmod', ['-R', 'u+w', patched]);
-    run('patch', ['-p1', '--forward', '--quiet', '-d', patched, '-i', patch]);
+    run('git', ['apply', '-p1', patch], { cwd: patched }); // outside a repository git apply works as patch does
     const main = path.join(work, 'main');
     mkdirSync(main);
     for (const f of ['go.mod', 'go.sum', 'main.go']) cpSync(path.join(src, f), path.join(main, f));

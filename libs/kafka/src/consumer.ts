@@ -35,9 +35,18 @@ export type MessageHandler = (message: IncomingMessage, attempt: number) => Prom
  * every message durable before it returns (one produce request for the batch), including the dead
  * letters of messages that can never succeed. It must be harmless to run again on the same messages:
  * when it throws, the runner handles those messages again one at a time with the `MessageHandler`
- * (retries with backoff, dead letters), so one bad message cannot hold its batch back for long.
+ * (retries with backoff, dead letters), so one bad message cannot hold its batch back for long. It may
+ * take only the first n messages (returning n): they are committed, and the rest come in the next call.
  */
-export type BatchHandler = (messages: IncomingMessage[]) => Promise<void>;
+export type BatchHandler = (messages: IncomingMessage[]) => Promise<number | void>;
+
+/** The broker could not be read or written in time (e.g. a mirror that cannot catch up): wait for it. */
+export class BrokerUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BrokerUnavailableError';
+  }
+}
 
 /** An error that no retry can fix (bad payload, expression failure, ambiguous lookup): dead-letter it at once. */
 export class PermanentError extends Error {
@@ -71,8 +80,19 @@ export interface ConsumerSettings {
   onFatal: (error: unknown) => void;
   /** Capped exponential backoff for transient failures. */
   retry?: { initialMs: number; maxMs: number };
-  /** A message still failing transiently after this many attempts is treated as permanent. Default: unlimited. */
+  /**
+   * A message still failing after this many attempts is dead-lettered (`RETRIES_EXHAUSTED`): a failure
+   * that keeps happening is deterministic (a value the database refuses, a bug), and must not block its
+   * partition. Default 10 (about a minute of backoff). Failures that say a dependency is down
+   * (`isUnavailable`) are retried for as long as it takes instead.
+   */
   maxTransientAttempts?: number;
+  /**
+   * Whether an error means a dependency is unreachable (the database, the broker): such a message is
+   * retried with backoff without limit, the partition waiting for the dependency to come back. Default:
+   * the broker's retriable connection errors (`isBrokerUnavailable`).
+   */
+  isUnavailable?: (error: unknown) => boolean;
   partitionsConsumedConcurrently?: number;
   /**
    * How long the group waits for a member that stopped heartbeating (a killed instance) before its
@@ -93,6 +113,46 @@ export interface ConsumerHealth {
   /** Joined its group and not stopping. */
   ready: boolean;
   lastProgressAt: number;
+}
+
+/** Attempts at a message (not counting waits for an unavailable dependency) before it is dead-lettered. */
+const DEFAULT_MAX_ATTEMPTS = 10;
+
+/** kafkajs errors that mean the broker cannot be reached now (retried by the client, then given up). */
+const BROKER_DOWN = new Set([
+  'BrokerUnavailableError',
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSGroupCoordinatorNotFound',
+  'KafkaJSLockTimeout',
+  'KafkaJSTimeout',
+]);
+
+/**
+ * Whether an error (or what it wraps) says the broker is unreachable or not ready (a retriable kafkajs
+ * error): worth waiting for, not a fault of the message. A refused message (`MESSAGE_TOO_LARGE`, an
+ * unknown topic) is not retriable and so not "unavailable".
+ */
+export function isBrokerUnavailable(error: unknown): boolean {
+  for (
+    let e = error as
+        | { name?: string; retriable?: boolean; originalError?: unknown; cause?: unknown }
+        | undefined,
+      depth = 0;
+    e && depth < 4;
+    depth++
+  ) {
+    if (
+      typeof e.name === 'string' &&
+      (BROKER_DOWN.has(e.name) || (e.name.startsWith('KafkaJS') && e.retriable === true))
+    )
+      return true;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return false;
 }
 
 /** Attempts at a batch before its messages are handled one at a time. */
@@ -189,6 +249,7 @@ export class ConsumerRunner {
       await consumer.run({
         autoCommit: true,
         autoCommitInterval: 500,
+        autoCommitThreshold: 1,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently,
         eachBatch: (payload) => this.processBatch(payload),
@@ -213,7 +274,7 @@ export class ConsumerRunner {
     const size = this.settings.maxBatchSize ?? 500;
     const batchHandler = this.instrumentation.batchHandler!;
     const current = () => isRunning() && !isStale() && !this.stopping;
-    for (let from = 0; from < batch.messages.length; from += size) {
+    for (let from = 0; from < batch.messages.length; ) {
       if (!current()) return;
       const chunk = batch.messages.slice(from, from + size);
       const where = {
@@ -223,7 +284,10 @@ export class ConsumerRunner {
         messages: chunk.length,
       };
       const run = () => batchHandler(chunk.map((m) => toIncoming(batch.topic, batch.partition, m)));
-      if (!(await this.tryBatch(run, where, heartbeat, current))) {
+      let handled = await this.tryBatch(run, where, heartbeat, current);
+      if (handled === undefined) {
+        if (!current()) return;
+        handled = chunk.length;
         for (const message of chunk) {
           if (!current()) return;
           await inMessageTrace(message.headers, () =>
@@ -241,7 +305,10 @@ export class ConsumerRunner {
           await heartbeat();
         }
       }
-      resolveOffset(chunk[chunk.length - 1]!.offset);
+      // What the handler took is committed before it sees more (autoCommitThreshold 1): a redelivery
+      // after a crash is never more than one handler call.
+      resolveOffset(chunk[handled - 1]!.offset);
+      from += handled;
       this.lastProgressAt = Date.now();
       await commitOffsetsIfNecessary();
       await heartbeat();
@@ -251,27 +318,27 @@ export class ConsumerRunner {
   /**
    * A batch handler with a few attempts (0.2 s to 1.6 s apart, ≈3 s in all: a database or broker that
    * restarts is often back), so a transient failure does not send the whole chunk down the slower
-   * one-message-at-a-time path. False when every attempt failed (or the consumer is stopping): the caller
-   * then isolates the messages.
+   * one-message-at-a-time path. Returns how many messages (from the first) the handler took, undefined
+   * when every attempt failed (or the consumer is stopping): the caller then isolates the messages.
    */
   private async tryBatch(
-    run: () => Promise<void>,
-    where: Record<string, unknown>,
+    run: () => Promise<number | void>,
+    where: { messages: number } & Record<string, unknown>,
     heartbeat: () => Promise<void>,
     current: () => boolean,
-  ): Promise<boolean> {
+  ): Promise<number | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await run();
-        return true;
+        const taken = await run();
+        return typeof taken === 'number' && taken >= 1 && taken <= where.messages ? taken : where.messages;
       } catch (err) {
-        if (!current()) return false;
+        if (!current()) return undefined;
         const last = attempt >= BATCH_ATTEMPTS;
         this.log.warn(
           { err, ...where, attempt },
           last ? 'batch failed; handling its messages one at a time' : 'batch failed; retrying it',
         );
-        if (last) return false;
+        if (last) return undefined;
         await this.sleep(200 * 2 ** (attempt - 1));
         await heartbeat(); // a rebalance ends the batch here
       }
@@ -282,8 +349,9 @@ export class ConsumerRunner {
     const { topic, partition, message, heartbeat } = payload;
     const incoming = toIncoming(topic, partition, message);
     const { initialMs, maxMs } = this.settings.retry ?? { initialMs: 200, maxMs: 10_000 };
-    const maxTransient = this.settings.maxTransientAttempts ?? Number.POSITIVE_INFINITY;
-    for (let attempt = 1; ; attempt++) {
+    const maxTransient = this.settings.maxTransientAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    const isUnavailable = this.settings.isUnavailable ?? isBrokerUnavailable;
+    for (let attempt = 1, unavailable = 0; ; attempt++) {
       if (this.stopping) throw new StoppingError();
       try {
         await this.settings.handler(incoming, attempt);
@@ -291,11 +359,18 @@ export class ConsumerRunner {
         return;
       } catch (err) {
         if (err instanceof StoppingError) throw err;
+        // Waiting for a dependency is not an attempt at the message.
+        if (!(err instanceof PermanentError) && isUnavailable(err)) unavailable++;
         const permanent =
           err instanceof PermanentError
             ? err
-            : attempt >= maxTransient
-              ? new PermanentError('RETRIES_EXHAUSTED', 'internal', (err as Error).message, { cause: err })
+            : attempt - unavailable >= maxTransient
+              ? new PermanentError(
+                  'RETRIES_EXHAUSTED',
+                  'internal',
+                  `failed ${attempt - unavailable} times: ${(err as Error).message}`,
+                  { cause: err },
+                )
               : undefined;
         if (permanent) {
           try {

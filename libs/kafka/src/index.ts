@@ -9,10 +9,12 @@ export {
   type TopicSpec,
 } from './client.js';
 export {
+  BrokerUnavailableError,
   type ConsumerHealth,
   ConsumerRunner,
   type ConsumerSettings,
   type IncomingMessage,
+  isBrokerUnavailable,
   type MessageHandler,
   PermanentError,
 } from './consumer.js';

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { initTracing, tracer, withSpan } from '@hub/observability';
 import { describe, expect, it } from 'vitest';
 import type { OutgoingMessage } from './client.js';
+import { BrokerUnavailableError, isBrokerUnavailable } from './consumer.js';
 import { partitionLag, sendTraced } from './instrumentation.js';
 
 const GIVEN = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -99,5 +100,21 @@ describe('sendTraced', () => {
         throw new Error('broker down');
       }),
     ).rejects.toThrow('broker down');
+  });
+});
+
+describe('isBrokerUnavailable', () => {
+  it('is true for the broker being unreachable, also when wrapped, and false for a refused message or a bug', () => {
+    const err = (name: string, retriable?: boolean, originalError?: unknown) =>
+      Object.assign(new Error(name), { name, retriable, originalError });
+    expect(isBrokerUnavailable(err('KafkaJSConnectionError', true))).toBe(true);
+    expect(
+      isBrokerUnavailable(err('KafkaJSNumberOfRetriesExceeded', false, err('KafkaJSConnectionError'))),
+    ).toBe(true);
+    expect(isBrokerUnavailable(err('KafkaJSProtocolError', true))).toBe(true); // e.g. NOT_LEADER_OR_FOLLOWER
+    expect(isBrokerUnavailable(new BrokerUnavailableError('mirror behind'))).toBe(true);
+    expect(isBrokerUnavailable(err('KafkaJSProtocolError', false))).toBe(false); // e.g. MESSAGE_TOO_LARGE
+    expect(isBrokerUnavailable(new TypeError('x is undefined'))).toBe(false);
+    expect(isBrokerUnavailable(undefined)).toBe(false);
   });
 });

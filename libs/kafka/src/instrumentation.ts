@@ -248,7 +248,7 @@ export interface ConsumerInstrumentation {
 export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): ConsumerInstrumentation {
   const { groupId, handler, onPermanentFailure } = settings;
   const metrics = settings.metrics ? ConsumerMetrics.of(settings.metrics) : undefined;
-  const maxTransient = settings.maxTransientAttempts ?? Number.POSITIVE_INFINITY;
+  const maxTransient = settings.maxTransientAttempts ?? 10;
   /** The context of each message's latest failed attempt, so its dead letter joins that span. */
   const lastAttempt = new WeakMap<IncomingMessage, Context>();
   let stopLag: (() => Promise<void>) | undefined;
@@ -277,9 +277,12 @@ export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): 
         });
         const started = performance.now();
         try {
-          await batchHandler(messages);
+          const taken = await batchHandler(messages);
           for (const span of spans) span.setStatus({ code: SpanStatusCode.OK });
-          for (const m of messages) finished(m, 'processed');
+          for (const m of messages.slice(0, typeof taken === 'number' ? taken : messages.length)) {
+            finished(m, 'processed');
+          }
+          return taken;
         } catch (err) {
           for (const span of spans) {
             failSpan(span, err);

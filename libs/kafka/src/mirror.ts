@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@hub/observability';
 import type { Admin, Consumer } from 'kafkajs';
 import type { KafkaClient } from './client.js';
-import { type IncomingMessage, toIncoming } from './consumer.js';
+import { BrokerUnavailableError, type IncomingMessage, toIncoming } from './consumer.js';
 
 export interface TopicMirrorSettings {
   topic: string;
@@ -76,7 +76,9 @@ export class TopicMirror {
     while (!this.reached(end)) {
       const left = deadline - Date.now();
       if (left <= 0)
-        throw new Error(`timed out after ${timeoutMs} ms catching up with ${this.settings.topic}`);
+        throw new BrokerUnavailableError(
+          `timed out after ${timeoutMs} ms catching up with ${this.settings.topic}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 250));
         this.waiters.push(() => {

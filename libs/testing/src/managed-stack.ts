@@ -180,6 +180,17 @@ export class ManagedStack {
     }
   }
 
+  /** The process ids of the infrastructure and of every running service instance, by name (`mapper#0`). */
+  processes(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const name of ['kafka', 'ferretdb'] as const) {
+      const pid = this.infra?.readPid(name);
+      if (pid) out[name] = pid;
+    }
+    for (const i of this.instances.values()) if (i.child.pid) out[`${i.name}#${i.index}`] = i.child.pid;
+    return out;
+  }
+
   /** SIGKILL: no shutdown hook runs, in-flight work and uncommitted offsets are abandoned. */
   async kill(name: ServiceName, index = 0): Promise<void> {
     const instance = this.instances.get(`${name}#${index}`);

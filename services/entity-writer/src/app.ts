@@ -18,6 +18,7 @@ import {
 import {
   ConsumerRunner,
   type IncomingMessage,
+  isBrokerUnavailable,
   type KafkaClient,
   type MessageProducer,
   TopicScanner,
@@ -126,13 +127,16 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     );
     for (const after of batch.afterSend) await after();
     counted(batch.results);
+    return batch.results.length;
   };
 
   const consumer = new ConsumerRunner(deps.kafka, {
     groupId: config.KAFKA_GROUP_ID,
     topics: [Topics.entityUpdates],
     batchHandler: (messages) => run(messages, 1, false),
-    handler: (message, attempt) => run([message], attempt, true),
+    handler: async (message, attempt) => {
+      await run([message], attempt, true);
+    },
     onPermanentFailure: async (message, error, attempts) => {
       deps.logger.error(
         { code: error.code, err: error, offset: message.offset },
@@ -146,6 +150,8 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
       deadLetters.inc({ code: error.code });
     },
     onFatal: deps.onFatal,
+    // The database or the broker down: wait for it; anything else failing ten times is dead-lettered.
+    isUnavailable: (err) => isUnavailableError(err) || isBrokerUnavailable(err),
     metrics,
     partitionsConsumedConcurrently: config.WRITER_CONCURRENCY,
     logger: deps.logger,

@@ -27,6 +27,7 @@ export type MessageResult =
 
 /** A batch applied: its results, the messages to send (one produce request), and what follows the send. */
 export interface AppliedBatch {
+  /** One per message taken, in order: the first `results.length` messages (see `UpdatesApplier.apply`). */
   results: MessageResult[];
   outgoing: OutgoingMessage[];
   afterSend: Array<() => Promise<void>>;
@@ -46,7 +47,8 @@ export interface ApplierDeps {
  * the batch writer together; relation_ref updates, prune scopes and meter readings are applied one at a
  * time in their place. Everything the batch produced — processed-entity messages, monitoring records,
  * dead letters of the updates that can never succeed — is returned for one send before the offsets are
- * committed.
+ * committed. It stops before the message that would give one entity more than `APPLIED_KEPT` updates:
+ * `results` covers the messages taken, and the caller hands the rest over again.
  */
 export class UpdatesApplier {
   constructor(private readonly deps: ApplierDeps) {}
@@ -58,7 +60,6 @@ export class UpdatesApplier {
     const perEntity = new Map<string, number>();
     const flush = async () => {
       if (run.length === 0) return;
-      perEntity.clear();
       const batch = await this.deps.writer.apply(run.map((r) => r.update));
       merge(effects, batch);
       batch.results.forEach((r, i) => {
@@ -82,10 +83,11 @@ export class UpdatesApplier {
         continue;
       }
       if (isEntityUpdate(update) && !hasRelationRefs(update.attributes)) {
-        // An entity keeps its last APPLIED_KEPT changes: a run never gives one entity more than that,
-        // so a redelivery of the run recognises every one of them.
+        // An entity keeps its last APPLIED_KEPT changes (and their unsent messages): one call never gives
+        // an entity more than that, so a redelivery of the call (all of it, at most: the runner commits
+        // after each call) recognises every one of them. The rest of the batch comes in the next call.
         const key = message.key ?? update.update_id;
-        if ((perEntity.get(key) ?? 0) >= APPLIED_KEPT) await flush();
+        if ((perEntity.get(key) ?? 0) >= APPLIED_KEPT) break;
         perEntity.set(key, (perEntity.get(key) ?? 0) + 1);
         run.push({ message, update });
         continue;

@@ -178,6 +178,11 @@ function printObservations(details: Run['details'], errors: Record<string, strin
         `request p50/p99 ${Math.round(p.requestLatency.p50Ms)}/${Math.round(p.requestLatency.p99Ms)} ms`,
     );
   }
+  const cpu = (details.phaseA as { cpuPerEventMs?: Record<string, number> } | undefined)?.cpuPerEventMs;
+  if (cpu) {
+    const parts = Object.entries(cpu).map(([name, ms]) => `${name} ${ms.toFixed(2)}`);
+    out(`phaseA CPU ms per processed event: ${parts.join(', ')} (2 cores = 2,000 ms per second)`);
+  }
   for (const [name, message] of Object.entries(errors)) out(`step "${name}" failed: ${message}`);
   for (const exit of exits) out(`unplanned exit: ${exit}`);
 }

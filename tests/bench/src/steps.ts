@@ -3,6 +3,7 @@ import type { ManagedStack } from '@hub/testing';
 import { configRevision } from './api.js';
 import { rawDatabase, rawProducer } from './ceilings.js';
 import { growth, mapperAlone, waitIdle, writerAlone } from './consumers.js';
+import { cpuPer, cpuTimes } from './cpu.js';
 import { closedLoop, drain, openLoop, phaseFigures, Sender } from './end-to-end.js';
 import type { Target } from './fixtures.js';
 import type { Form } from './forms.js';
@@ -101,10 +102,13 @@ export async function endToEnd(run: Run): Promise<void> {
   const { inFlight, phaseAMs, phaseBMs, drainMs } = run.form.endToEnd;
   const sender = new Sender(run.stack.baseUrl, run.targets, run.form.customers, run.random, run.runId);
   run.log(`phase A: ${inFlight} requests of 100 in flight for ${phaseAMs / 1000} s`);
+  const cpuBefore = cpuTimes(run.stack.processes());
   const a = await closedLoop(sender, inFlight, phaseAMs);
   await drain(run.watch, a, drainMs);
   const fa = phaseFigures(a, run.watch);
-  run.details.phaseA = fa;
+  // Where the machine's time went, per processed event (which component holds the rate back).
+  const cpuPerEventMs = cpuPer(cpuBefore, cpuTimes(run.stack.processes()), fa.processed);
+  run.details.phaseA = { ...fa, cpuPerEventMs };
   const section = 'end to end';
   const over = `${inFlight} requests of 100 in flight, ${run.targets.length} integrations`;
   run.figures.push(

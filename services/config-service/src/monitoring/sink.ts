@@ -10,10 +10,12 @@ import type { Registry } from '@hub/http';
 import {
   ConsumerRunner,
   type IncomingMessage,
+  isBrokerUnavailable,
   type KafkaClient,
   type MessageProducer,
   PermanentError,
 } from '@hub/kafka';
+import { isUnavailableError } from '@hub/mongo';
 import { type Logger, parseTraceparent } from '@hub/observability';
 import type { MonitoringRepository } from './repository.js';
 
@@ -94,9 +96,9 @@ export function monitoringSink(settings: SinkSettings): ConsumerRunner {
     },
     onFatal: settings.onFatal,
     partitionsConsumedConcurrently: 3,
-    // A record the database keeps refusing must not stop monitoring for good: after ~8 minutes of
-    // retries it goes to the dead-letter topic and the partition moves on.
-    maxTransientAttempts: 50,
+    // A record the database keeps refusing must not stop monitoring for good: after ten attempts it goes
+    // to the dead-letter topic and the partition moves on; the database or broker down is waited for.
+    isUnavailable: (err) => isUnavailableError(err) || isBrokerUnavailable(err),
     metrics: settings.metrics,
     logger,
   });
