@@ -1,4 +1,4 @@
-import { type Collection, type Filter, isDuplicateKeyError, type MongoStore } from '@hub/mongo';
+import { type Collection, type Filter, insertManyNew, type MongoStore } from '@hub/mongo';
 
 /** One received event as stored for `queryEvents` and `replayEvents` (collection `inbound_events`). */
 export interface StoredEvent {
@@ -62,15 +62,12 @@ export class EventStore {
   async insert(events: StoredEvent[]): Promise<void> {
     if (events.length === 0) return;
     const expires = new Date(Date.now() + this.retentionDays * 86_400_000);
-    try {
-      await this.docs.insertMany(
-        events.map(({ event_id, ...rest }) => ({ _id: event_id, ...rest, expires_at: expires })),
-        { ordered: false },
-      );
-    } catch (err) {
-      // An event id stored already: a retry that took over a dead request's claim reuses its event id.
-      if (!isDuplicateKeyError(err)) throw err;
-    }
+    // An event id stored already is skipped: a retry that took over a dead request's claim reuses its
+    // event id. Anything else (a connection cut off mid-command included) is thrown.
+    await insertManyNew(
+      this.docs,
+      events.map(({ event_id, ...rest }) => ({ _id: event_id, ...rest, expires_at: expires })),
+    );
   }
 
   /** Removes events whose hand-over failed (they were never accepted). */

@@ -38,6 +38,7 @@ export type MessageHandler = (message: IncomingMessage, attempt: number) => Prom
  * (retries with backoff, dead letters), so one bad message cannot hold its batch back for long. It may
  * take only the first n messages (returning n): they are committed, and the rest come in the next call.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: a handler that takes every message returns nothing
 export type BatchHandler = (messages: IncomingMessage[]) => Promise<number | void>;
 
 /** The broker could not be read or written in time (e.g. a mirror that cannot catch up): wait for it. */
@@ -322,7 +323,7 @@ export class ConsumerRunner {
    * when every attempt failed (or the consumer is stopping): the caller then isolates the messages.
    */
   private async tryBatch(
-    run: () => Promise<number | void>,
+    run: () => ReturnType<BatchHandler>,
     where: { messages: number } & Record<string, unknown>,
     heartbeat: () => Promise<void>,
     current: () => boolean,

@@ -172,7 +172,13 @@ export function isUnavailableError(err: unknown): boolean {
     err instanceof MongoNetworkError ||
     err instanceof MongoServerSelectionError ||
     err instanceof MongoNotConnectedError ||
-    err instanceof MongoTopologyClosedError
+    err instanceof MongoTopologyClosedError ||
+    // A bulk command cut off by the connection: the driver wraps the network error, keeping its message.
+    (err instanceof MongoBulkWriteError &&
+      [err.writeErrors].flat().filter(Boolean).length === 0 &&
+      /connection .*closed|ECONNREFUSED|ECONNRESET|not connected|timed out|Topology is closed/i.test(
+        err.message,
+      ))
   );
 }
 
@@ -201,8 +207,11 @@ export async function insertManyNew<T extends Document & { _id: string }>(
       if (isDuplicateKeyError(err) && docs.length === 1) return [docs[0]!._id];
       throw err;
     }
-    const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-    if (errors.some((e) => e.code !== 11000)) throw err;
+    // Only "these ids exist already" is an answer: a bulk error without write errors (a connection
+    // closed mid-command) or with other errors means the documents may not be stored.
+    const errors = (Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]).filter(Boolean);
+    if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
+    if (err.insertedCount + errors.length !== docs.length) throw err;
     return errors.map((e) => docs[e.index]!._id);
   }
 }
