@@ -43,7 +43,7 @@ const form = args.short
   ? { name: 'short', customers: 300, rate: 300, batch: 100, gapMs: [2_000, 6_000] as const }
   : { name: 'long', customers: 600, rate: 500, batch: 100, gapMs: [8_000, 20_000] as const };
 const plan = {
-  maxEvents: Number(args['max-events'] ?? 100_000),
+  maxEvents: Number(args['max-events'] ?? 1_000_000),
   customers: Number(args.customers ?? form.customers),
   rate: Number(args.rate ?? form.rate),
   batch: form.batch,
