@@ -49,7 +49,12 @@ try {
 }
 
 const { signToken } = await import('@hub/http');
-const token = signToken({ secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_JWT_ISSUER, orgId: 'dev-org' });
+const token = signToken({
+  secret: env.AUTH_JWT_SECRET,
+  issuer: env.AUTH_JWT_ISSUER,
+  audience: env.AUTH_JWT_AUDIENCE,
+  orgId: 'dev-org',
+});
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 process.stdout.write(`
 ERP integration hub is ready (${seconds} s).

@@ -33,6 +33,7 @@ process.stdout.write(
   `${signToken({
     secret: process.env.AUTH_JWT_SECRET ?? env.AUTH_JWT_SECRET,
     issuer: process.env.AUTH_JWT_ISSUER ?? env.AUTH_JWT_ISSUER,
+    audience: process.env.AUTH_JWT_AUDIENCE ?? env.AUTH_JWT_AUDIENCE,
     orgId: values.org,
     subject: values.subject,
     grants: values.grants.split(',').filter(Boolean),

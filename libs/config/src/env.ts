@@ -41,10 +41,65 @@ export const MongoEnv = {
   MONGO_URL: Type.String({ pattern: '^mongodb(\\+srv)?://' }),
 };
 
+/**
+ * Bearer tokens (decision 1 of API_SCOPE.md). Exactly one key source: an HS256 shared secret, a PEM public
+ * key file (RS256/ES256...), or a JWKS URL (keys chosen by the token's `kid`). Every token must carry
+ * `exp`, `iss` (= AUTH_JWT_ISSUER) and `aud` (containing AUTH_JWT_AUDIENCE).
+ */
 export const AuthEnv = {
-  AUTH_JWT_SECRET: Type.String({ minLength: 32 }),
+  /** `development` only on a developer's machine: there, the shipped development secret is accepted. */
+  HUB_ENV: Type.Union([Type.Literal('production'), Type.Literal('development')], { default: 'production' }),
+  AUTH_JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  AUTH_JWT_PUBLIC_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  AUTH_JWT_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   AUTH_JWT_ISSUER: Type.String({ minLength: 1 }),
+  AUTH_JWT_AUDIENCE: Type.String({ minLength: 1, default: 'erp-integration-hub' }),
 };
+
+/** Secrets shipped in this repository (deploy/local/dev.env, docker-compose.yml): never valid in production. */
+export const DEVELOPMENT_SECRETS: readonly string[] = ['local-development-secret-change-me-0123456789'];
+
+interface AuthEnvValues {
+  HUB_ENV: 'production' | 'development';
+  AUTH_JWT_SECRET?: string | undefined;
+  AUTH_JWT_PUBLIC_KEY_FILE?: string | undefined;
+  AUTH_JWT_JWKS_URL?: string | undefined;
+}
+
+/** The rules across AuthEnv's variables: one key source, and no development secret outside development. */
+export function authEnvProblems(config: AuthEnvValues): string[] {
+  const sources = (['AUTH_JWT_SECRET', 'AUTH_JWT_PUBLIC_KEY_FILE', 'AUTH_JWT_JWKS_URL'] as const).filter(
+    (k) => config[k] !== undefined,
+  );
+  const problems: string[] = [];
+  if (sources.length !== 1) {
+    problems.push(
+      `AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY_FILE, AUTH_JWT_JWKS_URL: set exactly one token key source (got ${sources.length === 0 ? 'none' : sources.join(' and ')})`,
+    );
+  }
+  const secret = config.AUTH_JWT_SECRET;
+  if (secret !== undefined && config.HUB_ENV !== 'development' && DEVELOPMENT_SECRETS.includes(secret)) {
+    problems.push(
+      'AUTH_JWT_SECRET: is the development secret shipped with this repository; set a secret of your own (at least 32 random characters) or a public key, or HUB_ENV=development on a developer machine',
+    );
+  }
+  return problems;
+}
+
+/**
+ * The mapping sandbox (libs/mapping): payloads are parsed and mapped in worker threads, each job under a
+ * hard deadline and each worker under a heap cap, so no configuration can stall or crash the service.
+ */
+export const mappingSandboxEnv = (defaults: { deadlineMs: number; workers: number }) => ({
+  /** Time budget of one JSONata evaluation (checked by jsonata between nodes). */
+  EXPRESSION_TIMEOUT_MS: Type.Integer({ minimum: 10, default: 500 }),
+  /** Hard limit for parsing and mapping one event (one simulation): past it the worker is stopped. */
+  MAPPING_DEADLINE_MS: Type.Integer({ minimum: 100, default: defaults.deadlineMs }),
+  /** Heap of each mapping worker in MB. */
+  MAPPING_MEMORY_MB: Type.Integer({ minimum: 32, default: 256 }),
+  /** Mapping worker threads. */
+  MAPPING_WORKERS: Type.Integer({ minimum: 1, maximum: 64, default: defaults.workers }),
+});
 
 /** Decision 8: requests per organisation per minute, across every instance and service. */
 export const RateLimitEnv = {

@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './index.js';
+import { AuthEnv, authEnvProblems, ConfigError, DEVELOPMENT_SECRETS, loadConfig } from './index.js';
 
 const Schema = Type.Object({
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8080 }),
@@ -37,5 +37,41 @@ describe('loadConfig', () => {
     expect(problems).toContain('PORT');
     expect(problems).toContain('MONGO_URL');
     expect((error as ConfigError).message).toContain('invalid configuration for svc');
+  });
+});
+
+describe('token settings (AuthEnv)', () => {
+  const AuthSchema = Type.Object({ ...AuthEnv });
+  const load = (env: Record<string, string>) => loadConfig('svc', AuthSchema, env, [authEnvProblems]);
+  const problemsOf = (env: Record<string, string>) => {
+    try {
+      load(env);
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems;
+    }
+  };
+
+  it('refuses the development secret shipped with the repository unless HUB_ENV=development', () => {
+    const env = { AUTH_JWT_SECRET: DEVELOPMENT_SECRETS[0] ?? '', AUTH_JWT_ISSUER: 'hub' };
+    expect(problemsOf(env).join()).toMatch(/AUTH_JWT_SECRET: is the development secret shipped/);
+    expect(load({ ...env, HUB_ENV: 'development' }).AUTH_JWT_AUDIENCE).toBe('erp-integration-hub');
+    expect(load({ ...env, AUTH_JWT_SECRET: 'x'.repeat(40) }).HUB_ENV).toBe('production');
+  });
+
+  it('asks for exactly one key source', () => {
+    expect(problemsOf({ AUTH_JWT_ISSUER: 'hub' }).join()).toMatch(
+      /set exactly one token key source \(got none\)/,
+    );
+    expect(
+      problemsOf({
+        AUTH_JWT_ISSUER: 'hub',
+        AUTH_JWT_SECRET: 'x'.repeat(40),
+        AUTH_JWT_JWKS_URL: 'https://idp.example/jwks.json',
+      }).join(),
+    ).toMatch(/got AUTH_JWT_SECRET and AUTH_JWT_JWKS_URL/);
+    expect(load({ AUTH_JWT_ISSUER: 'hub', AUTH_JWT_PUBLIC_KEY_FILE: '/etc/hub/jwt.pem' })).toMatchObject({
+      AUTH_JWT_PUBLIC_KEY_FILE: '/etc/hub/jwt.pem',
+    });
   });
 });

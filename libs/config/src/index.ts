@@ -22,6 +22,8 @@ export function loadConfig<S extends TObject>(
   service: string,
   schema: S,
   env: Record<string, string | undefined>,
+  /** Rules across variables, checked once the schema holds; each returns its problems. */
+  checks: ReadonlyArray<(config: Static<S>) => string[]> = [],
 ): Static<S> {
   const raw: Record<string, unknown> = {};
   for (const [key, prop] of Object.entries(schema.properties)) {
@@ -44,6 +46,8 @@ export function loadConfig<S extends TObject>(
     return `${key}: ${e.message} (got ${JSON.stringify(raw[key])})`;
   });
   if (problems.length > 0) throw new ConfigError(service, problems);
+  const crossProblems = checks.flatMap((check) => check(converted as Static<S>));
+  if (crossProblems.length > 0) throw new ConfigError(service, crossProblems);
   return converted as Static<S>;
 }
 
@@ -51,4 +55,15 @@ function isArraySchema(schema: unknown): boolean {
   return typeof schema === 'object' && schema !== null && (schema as { type?: unknown }).type === 'array';
 }
 
-export { AuthEnv, httpEnv, KafkaEnv, LogEnv, MongoEnv, RateLimitEnv, TracingEnv } from './env.js';
+export {
+  AuthEnv,
+  authEnvProblems,
+  DEVELOPMENT_SECRETS,
+  httpEnv,
+  KafkaEnv,
+  LogEnv,
+  MongoEnv,
+  mappingSandboxEnv,
+  RateLimitEnv,
+  TracingEnv,
+} from './env.js';

@@ -1,17 +1,59 @@
+import { createPublicKey, type JsonWebKeyInput } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import fastifyJwt from '@fastify/jwt';
-import { createSigner } from 'fast-jwt';
+import { type Algorithm, createSigner } from 'fast-jwt';
 import type { FastifyRequest } from 'fastify';
-import { forbidden, unauthorized } from './errors.js';
+import { ApiError, forbidden, unauthorized } from './errors.js';
 import type { HttpServer } from './server.js';
 
 export const GRANTS = { view: 'integration:view', manage: 'integration:manage' } as const;
 export type Grant = (typeof GRANTS)[keyof typeof GRANTS];
 
 export interface AuthSettings {
-  /** HS256 shared secret (at least 32 characters). */
-  secret: string;
+  /** Required `iss` of every token. */
   issuer: string;
+  /** Required in every token's `aud` (a string or an array containing it). */
+  audience: string;
+  /** Exactly one key source. HS256 shared secret (at least 32 characters). */
+  secret?: string | undefined;
+  /** A PEM public key (RSA, EC or Ed25519): RS256/PS256/ES256/EdDSA tokens, no shared secret. */
+  publicKeyFile?: string | undefined;
+  /** A JSON Web Key Set, keys chosen by the token's `kid`. */
+  jwksUrl?: string | undefined;
 }
+
+/** The services' token settings from their validated configuration (AuthEnv of libs/config). */
+export function authSettingsFrom(config: {
+  AUTH_JWT_ISSUER: string;
+  AUTH_JWT_AUDIENCE: string;
+  AUTH_JWT_SECRET?: string | undefined;
+  AUTH_JWT_PUBLIC_KEY_FILE?: string | undefined;
+  AUTH_JWT_JWKS_URL?: string | undefined;
+}): AuthSettings {
+  return {
+    issuer: config.AUTH_JWT_ISSUER,
+    audience: config.AUTH_JWT_AUDIENCE,
+    secret: config.AUTH_JWT_SECRET,
+    publicKeyFile: config.AUTH_JWT_PUBLIC_KEY_FILE,
+    jwksUrl: config.AUTH_JWT_JWKS_URL,
+  };
+}
+
+/** Every token must say when it expires, who issued it and for whom. */
+export const REQUIRED_CLAIMS = ['exp', 'iss', 'aud'] as const;
+/** A public key never verifies an HMAC token (no algorithm confusion). */
+const ASYMMETRIC: Algorithm[] = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 
 /** Who is calling: taken from the verified bearer token only. */
 export interface Principal {
@@ -37,11 +79,108 @@ declare module 'fastify' {
  * A missing or invalid token is 401; `requireGrant` makes a missing grant 403.
  */
 export async function registerAuth(app: HttpServer, settings: AuthSettings): Promise<void> {
-  await app.register(fastifyJwt, {
-    secret: settings.secret,
-    verify: { allowedIss: settings.issuer, algorithms: ['HS256'] },
-  });
+  const verify = {
+    allowedIss: settings.issuer,
+    allowedAud: settings.audience,
+    requiredClaims: [...REQUIRED_CLAIMS],
+  };
+  if (settings.secret !== undefined) {
+    await app.register(fastifyJwt, { secret: settings.secret, verify: { ...verify, algorithms: ['HS256'] } });
+  } else if (settings.publicKeyFile !== undefined) {
+    const key = readPublicKey(settings.publicKeyFile);
+    await app.register(fastifyJwt, {
+      secret: { public: key },
+      verify: { ...verify, algorithms: ASYMMETRIC },
+    });
+  } else if (settings.jwksUrl !== undefined) {
+    const keys = new JwksKeys(settings.jwksUrl);
+    await app.register(fastifyJwt, {
+      secret: {
+        public: (_request: FastifyRequest, token: unknown) =>
+          keys.keyFor((token as { header?: { kid?: unknown } }).header?.kid),
+      },
+      decode: { complete: true },
+      verify: { ...verify, algorithms: ASYMMETRIC },
+    });
+  } else {
+    throw new Error('no token key source: set a secret, a public key file or a JWKS URL');
+  }
   app.decorateRequest('principal', undefined as unknown as Principal);
+}
+
+function readPublicKey(file: string): string {
+  const pem = readFileSync(file, 'utf8');
+  const key = createPublicKey(pem); // throws on anything that is not a public key (or a private one)
+  return key.export({ type: 'spki', format: 'pem' }).toString();
+}
+
+/**
+ * The keys of a JWKS endpoint by `kid`, fetched on first use, kept 10 minutes, and fetched again (at most
+ * every 30 s) when a token names a key not seen yet, so a key rotation needs no restart.
+ */
+export class JwksKeys {
+  private keys = new Map<string, string>();
+  private fetchedAt = 0;
+  private pending: Promise<void> | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly maxAgeMs = 10 * 60_000,
+    private readonly minRefetchMs = 30_000,
+  ) {}
+
+  async keyFor(kid: unknown): Promise<string> {
+    const age = Date.now() - this.fetchedAt;
+    const known = typeof kid === 'string' ? this.keys.get(kid) : this.onlyKey();
+    if (known !== undefined && age < this.maxAgeMs) return known;
+    if (known === undefined && age < this.minRefetchMs && this.fetchedAt > 0) {
+      throw unauthorized(`invalid token: no key ${JSON.stringify(kid)} in the key set`);
+    }
+    this.pending ??= this.fetch().finally(() => {
+      this.pending = undefined;
+    });
+    await this.pending;
+    const key = typeof kid === 'string' ? this.keys.get(kid) : this.onlyKey();
+    if (key === undefined) throw unauthorized(`invalid token: no key ${JSON.stringify(kid)} in the key set`);
+    return key;
+  }
+
+  private onlyKey(): string | undefined {
+    return this.keys.size === 1 ? [...this.keys.values()][0] : undefined;
+  }
+
+  private async fetch(): Promise<void> {
+    let body: { keys?: unknown };
+    try {
+      const res = await fetch(this.url, { signal: AbortSignal.timeout(5_000) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      body = (await res.json()) as { keys?: unknown };
+    } catch (err) {
+      throw new ApiError(
+        503,
+        'SERVICE_UNAVAILABLE',
+        `token keys unavailable (${(err as Error).message}); retry`,
+        {
+          'retry-after': '5',
+        },
+      );
+    }
+    const keys = new Map<string, string>();
+    for (const jwk of Array.isArray(body.keys) ? body.keys : []) {
+      if (typeof jwk !== 'object' || jwk === null || (jwk as { use?: unknown }).use === 'enc') continue;
+      try {
+        const pem = createPublicKey({ key: jwk as JsonWebKeyInput['key'], format: 'jwk' })
+          .export({ type: 'spki', format: 'pem' })
+          .toString();
+        const kid = (jwk as { kid?: unknown }).kid;
+        keys.set(typeof kid === 'string' ? kid : `#${keys.size}`, pem);
+      } catch {
+        // a key of a type we cannot use: tokens naming it fail as unknown keys
+      }
+    }
+    this.keys = keys;
+    this.fetchedAt = Date.now();
+  }
 }
 
 export async function authenticate(request: FastifyRequest): Promise<void> {
@@ -54,6 +193,7 @@ export async function authenticate(request: FastifyRequest): Promise<void> {
   try {
     claims = await request.jwtVerify<TokenClaims>();
   } catch (err) {
+    if (err instanceof ApiError) throw err; // e.g. the key set is unreachable: 503, not the caller's fault
     throw unauthorized(`invalid token: ${(err as Error).message}`);
   }
   if (typeof claims.org_id !== 'string' || claims.org_id.length === 0) {
@@ -67,7 +207,7 @@ export async function authenticate(request: FastifyRequest): Promise<void> {
   };
 }
 
-/** A preHandler: authenticates, then checks the grant. */
+/** A route's `onRequest` hook (before the body is read): authenticates, then checks the grant. */
 export function requireGrant(grant: Grant) {
   return async (request: FastifyRequest): Promise<void> => {
     await authenticate(request);
@@ -77,12 +217,18 @@ export function requireGrant(grant: Grant) {
   };
 }
 
-export interface DevTokenOptions extends AuthSettings {
+export interface DevTokenOptions {
+  secret: string;
+  issuer: string;
+  /** Defaults to the services' default audience. */
+  audience?: string;
   orgId: string;
   subject?: string;
   grants?: string[];
   expiresInSeconds?: number;
 }
+
+export const DEFAULT_AUDIENCE = 'erp-integration-hub';
 
 /** Signs a development token (the local stack's `npm run token`). */
 export function signToken(options: DevTokenOptions): string {
@@ -90,6 +236,7 @@ export function signToken(options: DevTokenOptions): string {
     key: options.secret,
     algorithm: 'HS256',
     iss: options.issuer,
+    aud: options.audience ?? DEFAULT_AUDIENCE,
     expiresIn: (options.expiresInSeconds ?? 12 * 3600) * 1000,
   });
   return sign({

@@ -1,17 +1,21 @@
 export {
   type AuthSettings,
   authenticate,
+  authSettingsFrom,
+  DEFAULT_AUDIENCE,
   type DevTokenOptions,
   GRANTS,
   type Grant,
+  JwksKeys,
   type Principal,
+  REQUIRED_CLAIMS,
   registerAuth,
   requireGrant,
   signToken,
 } from './auth.js';
 export { ApiError, badRequest, conflict, forbidden, notFound, unauthorized, unavailable } from './errors.js';
 export { Counter, createMetrics, Gauge, Histogram, Registry, registerMetrics } from './metrics.js';
-export { combine, type ProbeResult, type Probes, registerProbes } from './probes.js';
+export { combine, type ProbeResult, type Probes, registerProbes, shared } from './probes.js';
 export { type RateLimitSettings, rateLimit, registerRateLimit } from './rate-limit.js';
 export { createHttpServer, type HttpServer, type HttpServerSettings } from './server.js';
 export { installShutdown, type ShutdownStep } from './shutdown.js';

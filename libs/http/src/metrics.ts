@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { shared } from './probes.js';
 import type { HttpServer } from './server.js';
 
 export { Counter, Gauge, Histogram, Registry };
@@ -11,8 +12,18 @@ export function createMetrics(service: string): Registry {
   return registry;
 }
 
-/** `GET /metrics` in Prometheus text format, plus request count and latency by route and status. */
-export function registerMetrics(app: HttpServer, registry: Registry): void {
+/**
+ * `GET /metrics` in Prometheus text format, plus request count and latency by route and status. With
+ * `cacheMs`, callers within that time share one rendering (for a port reachable by anyone, like the edge's).
+ */
+export function registerMetrics(
+  app: HttpServer,
+  registry: Registry,
+  options: { cacheMs?: number } = {},
+): void {
+  const render = options.cacheMs
+    ? shared(() => registry.metrics(), options.cacheMs)
+    : () => registry.metrics();
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request latency by route and status code',
@@ -29,6 +40,6 @@ export function registerMetrics(app: HttpServer, registry: Registry): void {
     );
   });
   app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
-    return reply.type(registry.contentType).send(await registry.metrics());
+    return reply.type(registry.contentType).send(await render());
   });
 }

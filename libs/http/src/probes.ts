@@ -31,6 +31,25 @@ export function registerProbes(app: HttpServer, probes: Probes): void {
   route('/readyz', probes.ready);
 }
 
+/**
+ * `fn` called at most once per `ttlMs`: callers in between (and concurrent ones) share its result. Keeps
+ * an anonymous endpoint that fans out or renders (the edge's `/readyz`, `/metrics`) from amplifying load.
+ */
+export function shared<T>(fn: () => Promise<T>, ttlMs: number): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at >= ttlMs) {
+      const value = fn();
+      last = { at: now, value };
+      value.catch(() => {
+        if (last?.value === value) last = undefined; // a failure is not kept
+      });
+    }
+    return last.value;
+  };
+}
+
 export function combine(checks: Record<string, boolean>): ProbeResult {
   return { ok: Object.values(checks).every(Boolean), checks };
 }

@@ -12,7 +12,7 @@ export interface RateLimitSettings {
 }
 
 /**
- * A preHandler (after authentication) limiting requests per organisation (decision 8): over the limit,
+ * A hook (after authentication) limiting requests per organisation (decision 8): over the limit,
  * 429 with `Retry-After` and a message naming the limit. If the counter store fails, the request is let
  * through (availability over strictness) and the failure logged.
  */
@@ -44,10 +44,12 @@ const UNLIMITED = new Set(['/healthz', '/readyz', '/metrics']);
 /**
  * Applies `rateLimit` to every route of the app except the probes and metrics: authenticates first
  * (the limit is per organisation), so a request without a valid token is 401 before it is counted.
+ * Both run in `onRequest`, before the body is read: an anonymous or throttled client cannot make the
+ * service parse and validate a 10 MB body.
  */
 export function registerRateLimit(app: HttpServer, settings: RateLimitSettings): void {
   const limit = rateLimit(settings);
-  app.addHook('preHandler', async (request) => {
+  app.addHook('onRequest', async (request) => {
     const route = request.routeOptions.url;
     if (!route || UNLIMITED.has(route)) return;
     await authenticate(request);

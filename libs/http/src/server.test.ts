@@ -34,3 +34,66 @@ describe('the error handler', () => {
     expect(res.body).not.toContain('secret');
   });
 });
+
+describe('request bodies', () => {
+  const build = () => {
+    const app = createHttpServer({
+      logger: createLogger({ service: 'http-test', level: 'silent' }),
+      bodyLimit: 64,
+    });
+    app.delete('/things/:id', async (request) => ({ deleted: true, body: request.body ?? null }));
+    app.post('/things', async (request) => ({ body: request.body }));
+    return app;
+  };
+
+  it('takes an empty body with Content-Type application/json as no body (the guide sends it on DELETE)', async () => {
+    const res = await build().inject({
+      method: 'DELETE',
+      url: '/things/1',
+      headers: { 'content-type': 'application/json' },
+      payload: '',
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ deleted: true, body: null });
+  });
+
+  it('answers our codes for body problems, never a framework code', async () => {
+    const app = build();
+    const cases = [
+      {
+        payload: '{"a":',
+        type: 'application/json',
+        status: 400,
+        code: 'BAD_REQUEST',
+        message: /not valid JSON/,
+      },
+      {
+        payload: 'x'.repeat(100),
+        type: 'application/json',
+        status: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+        message: /64 bytes/,
+      },
+      { payload: 'a=b', type: 'text/csv', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: /text\/csv/ },
+      {
+        payload: '{"__proto__":{"x":1}}',
+        type: 'application/json',
+        status: 400,
+        code: 'BAD_REQUEST',
+        message: /not valid JSON/,
+      },
+    ];
+    for (const c of cases) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/things',
+        headers: { 'content-type': c.type },
+        payload: c.payload,
+      });
+      expect(res.statusCode, c.payload).toBe(c.status);
+      expect(res.json().code).toBe(c.code);
+      expect(res.json().message).toMatch(c.message);
+      expect(res.body).not.toContain('FST_');
+    }
+  });
+});

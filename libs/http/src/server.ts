@@ -14,6 +14,11 @@ export interface HttpServerSettings {
    * they answer 503 with Retry-After, so clients retry, instead of 500.
    */
   isUnavailable?: (error: unknown) => boolean;
+  /**
+   * Parse JSON bodies, an empty one as no body (default true). The edge turns it off: it passes bodies
+   * through to the services unparsed.
+   */
+  parseJson?: boolean;
 }
 
 /**
@@ -39,6 +44,19 @@ export function createHttpServer(settings: HttpServerSettings) {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   registerTracing(app, logController);
+
+  // An empty body is no body, whatever its Content-Type says: the guide's curl style sends
+  // `Content-Type: application/json` on every request, DELETE included. Anything else is parsed by
+  // Fastify's own parser (prototype-poisoning protection kept).
+  if (settings.parseJson !== false) {
+    const parseJson = app.getDefaultJsonParser('error', 'error');
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      if (text.trim() === '') return done(null, undefined);
+      return parseJson(request, text, done);
+    });
+  }
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -70,11 +88,17 @@ export function createHttpServer(settings: HttpServerSettings) {
     }
     const status = fe.statusCode ?? 500;
     if (status < 500) {
-      const code = fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'PAYLOAD_TOO_LARGE' : fe.code || 'BAD_REQUEST';
+      // Never a framework code (FST_ERR_*) to a client: our codes, a message saying what is wrong.
+      const code =
+        fe.code && !fe.code.startsWith('FST_') ? fe.code : (CLIENT_ERROR_CODES[status] ?? 'BAD_REQUEST');
       const message =
-        fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        status === 413
           ? `request body exceeds the limit of ${settings.bodyLimit ?? 10 * 1024 * 1024} bytes`
-          : fe.message;
+          : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? `unsupported Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')}: send application/json`
+            : fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY'
+              ? 'request body is not valid JSON (or sets __proto__/constructor.prototype); Content-Type says application/json'
+              : fe.message;
       return reply.code(status).send({ code, message });
     }
     if (settings.isUnavailable?.(error)) {
@@ -104,3 +128,15 @@ export function createHttpServer(settings: HttpServerSettings) {
 }
 
 export type HttpServer = ReturnType<typeof createHttpServer>;
+
+const CLIENT_ERROR_CODES: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  406: 'NOT_ACCEPTABLE',
+  408: 'REQUEST_TIMEOUT',
+  413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  431: 'HEADERS_TOO_LARGE',
+};

@@ -38,7 +38,9 @@ export function registerTracing(app: FastifyInstance, logController: LogControll
     const route = request.routeOptions.url;
     const log = () => {
       if (!logController.isLogDisabled(request)) {
-        request.log.info({ req: request }, 'incoming request');
+        // The path only: query strings carry search values (names, customer numbers...), never logged.
+        const req = { method: request.method, url: request.url.split('?')[0], remoteAddress: request.ip };
+        request.log.info({ req }, 'incoming request');
       }
     };
     if (route && UNTRACED.has(route)) {

@@ -14,7 +14,15 @@ export {
   XML_ATTRIBUTE_PREFIX,
   XML_TEXT_KEY,
 } from './payload.js';
-export { ConfigurationError, type SimulationResult, simulate, toSimulationResponse } from './simulate.js';
+export { MappingSandbox, type SandboxJob, type SandboxOutcome, type SandboxSettings } from './sandbox.js';
+export {
+  ConfigurationError,
+  MappingBudgetError,
+  type SimulationResult,
+  simulate,
+  simulateInSandbox,
+  toSimulationResponse,
+} from './simulate.js';
 export { normaliseTimestamp } from './timestamp.js';
 export type {
   ArrayOperation,

@@ -1,6 +1,7 @@
 import { CompiledMapping } from './engine.js';
 import { DEFAULT_LIMITS, type ExpressionLimits } from './expression.js';
-import { parsePayload } from './payload.js';
+import { PayloadError, parsePayload } from './payload.js';
+import type { MappingSandbox } from './sandbox.js';
 import type {
   InboundConfiguration,
   MappingFailure,
@@ -40,6 +41,45 @@ export async function simulate(
   const tree = parsePayload(format, payload);
   const result = await CompiledMapping.compile(configuration as InboundConfiguration, limits).map(tree);
   return { response: toSimulationResponse(result), failures: result.failures };
+}
+
+/** A simulation ran past the sandbox's deadline or memory cap (or the sandbox is saturated: `busy`). */
+export class MappingBudgetError extends Error {
+  constructor(
+    message: string,
+    readonly busy = false,
+  ) {
+    super(message);
+    this.name = 'MappingBudgetError';
+  }
+}
+
+/**
+ * `simulate` in a sandbox (a worker with a hard deadline and a heap cap): what the config-service runs, so a
+ * simulated expression that never yields or eats the heap ends as MappingBudgetError, not as a stuck or
+ * dead service. Throws ConfigurationError and PayloadError like `simulate`.
+ */
+export async function simulateInSandbox(
+  sandbox: MappingSandbox,
+  configuration: unknown,
+  payload: unknown,
+  format: 'json' | 'xml' = 'json',
+): Promise<SimulationResult> {
+  const outcome = await sandbox.run({ configuration, validate: true, format, payload });
+  switch (outcome.kind) {
+    case 'result':
+      return { response: toSimulationResponse(outcome.result), failures: outcome.result.failures };
+    case 'configuration':
+      throw new ConfigurationError(outcome.problems ?? [{ path: 'configuration', message: outcome.message }]);
+    case 'payload':
+      throw new PayloadError(outcome.message);
+    case 'budget':
+      throw new MappingBudgetError(outcome.message);
+    case 'busy':
+      throw new MappingBudgetError(outcome.message, true);
+    default:
+      throw new Error(`simulation failed: ${'message' in outcome ? outcome.message : outcome.kind}`);
+  }
 }
 
 /** Projects a mapping result onto exactly the reference `MappingSimulationResponse` (drops extensions). */

@@ -110,6 +110,10 @@ export class ManagedStack {
     return this.env.AUTH_JWT_ISSUER!;
   }
 
+  get authAudience(): string {
+    return this.env.AUTH_JWT_AUDIENCE!;
+  }
+
   /** Starts Kafka and FerretDB (fresh data, the shared binary cache) and every service. */
   async start(): Promise<void> {
     if (infraOwner && infraOwner !== this.options.name) {

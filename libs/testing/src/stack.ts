@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GRANTS, signToken } from '@hub/http';
+import { DEFAULT_AUDIENCE, GRANTS, signToken } from '@hub/http';
 
 export interface StackEndpoints {
   /** The edge: the public API's base URL. */
@@ -11,6 +11,7 @@ export interface StackEndpoints {
   mongoUrl: string;
   authSecret: string;
   authIssuer: string;
+  authAudience: string;
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -41,6 +42,7 @@ export function resolveStack(env: Record<string, string | undefined> = process.e
     mongoUrl: pick('MONGO_URL') ?? 'mongodb://127.0.0.1:27017/erp_hub',
     authSecret: pick('AUTH_JWT_SECRET') ?? '',
     authIssuer: pick('AUTH_JWT_ISSUER') ?? '',
+    authAudience: pick('AUTH_JWT_AUDIENCE') ?? DEFAULT_AUDIENCE,
   };
 }
 
@@ -53,6 +55,7 @@ export function testToken(
   return signToken({
     secret: stack.authSecret,
     issuer: stack.authIssuer,
+    audience: stack.authAudience,
     orgId,
     grants,
     expiresInSeconds: 3600,

@@ -1,6 +1,7 @@
 import { Topics } from '@hub/contracts';
 import { EventStore } from '@hub/event-store';
 import {
+  authSettingsFrom,
   combine,
   createHttpServer,
   createMetrics,
@@ -10,6 +11,7 @@ import {
   registerRateLimit,
 } from '@hub/http';
 import type { KafkaClient, MessageProducer } from '@hub/kafka';
+import { MappingSandbox } from '@hub/mapping';
 import { isUnavailableError, type MongoStore, WindowCounter } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import type { ConfigServiceConfig } from './config.js';
@@ -57,7 +59,7 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     metrics,
   });
 
-  await registerAuth(app, { secret: config.AUTH_JWT_SECRET, issuer: config.AUTH_JWT_ISSUER });
+  await registerAuth(app, authSettingsFrom(config));
   const requestCounter = new WindowCounter(deps.mongo);
   registerRateLimit(app, {
     limit: config.RATE_LIMIT_PER_MINUTE,
@@ -80,7 +82,14 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   registerIntegrationRoutes(app, { repository, publisher, useCases });
   registerUseCaseRoutes(app, { repository, publisher, useCases });
   registerUseCaseChangeRoutes(app, { repository, publisher, useCases });
-  registerSimulationRoutes(app);
+  const sandbox = new MappingSandbox({
+    limits: { timeoutMs: config.EXPRESSION_TIMEOUT_MS, maxDepth: 500 },
+    deadlineMs: config.MAPPING_DEADLINE_MS,
+    memoryMb: config.MAPPING_MEMORY_MB,
+    workers: config.MAPPING_WORKERS,
+    maxQueued: 16,
+  });
+  registerSimulationRoutes(app, sandbox);
   const events = new EventStore(deps.mongo);
   await events.ensureIndexes();
   registerEventRoutes(app, { repository, events, producer: deps.producer });
@@ -93,6 +102,7 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   });
   app.addHook('onClose', async () => {
     closing = true;
+    await sandbox.close();
   });
 
   let sweeper: NodeJS.Timeout | undefined;

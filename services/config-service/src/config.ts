@@ -1,10 +1,12 @@
 import {
   AuthEnv,
+  authEnvProblems,
   httpEnv,
   KafkaEnv,
   LogEnv,
   loadConfig,
   MongoEnv,
+  mappingSandboxEnv,
   RateLimitEnv,
   TracingEnv,
 } from '@hub/config';
@@ -18,6 +20,8 @@ export const ConfigServiceEnv = Type.Object({
   ...MongoEnv,
   ...AuthEnv,
   ...RateLimitEnv,
+  /** Simulations run in their own workers; at most 16 wait, more are answered 503. */
+  ...mappingSandboxEnv({ deadlineMs: 2_000, workers: 1 }),
   /** How long monitoring records are kept (docs/monitoring.md). */
   MONITORING_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 30 }),
   /** How often monitoring records past retention are removed (by every instance; idempotent). */
@@ -30,4 +34,4 @@ export const ConfigServiceEnv = Type.Object({
 export type ConfigServiceConfig = Static<typeof ConfigServiceEnv>;
 
 export const loadConfigServiceConfig = (env: Record<string, string | undefined>) =>
-  loadConfig('config-service', ConfigServiceEnv, env);
+  loadConfig('config-service', ConfigServiceEnv, env, [authEnvProblems]);

@@ -1,7 +1,7 @@
 import proxy from '@fastify/http-proxy';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { combine, createHttpServer, createMetrics, registerMetrics, registerProbes } from '@hub/http';
+import { combine, createHttpServer, createMetrics, registerMetrics, registerProbes, shared } from '@hub/http';
 import { type Logger, traceparentOf } from '@hub/observability';
 import type { EdgeConfig } from './config.js';
 import { buildOpenApi } from './openapi.js';
@@ -19,7 +19,11 @@ export function routes(config: EdgeConfig): Array<{ prefix: string; upstream: st
 }
 
 export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
-  const app = createHttpServer({ logger: deps.logger, bodyLimit: config.EDGE_BODY_LIMIT_BYTES });
+  const app = createHttpServer({
+    logger: deps.logger,
+    bodyLimit: config.EDGE_BODY_LIMIT_BYTES,
+    parseJson: false,
+  });
   const upstreams = {
     'ingest-gateway': config.INGEST_GATEWAY_URL,
     'config-service': config.CONFIG_SERVICE_URL,
@@ -27,11 +31,13 @@ export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
     'entity-writer': config.ENTITY_WRITER_URL,
   };
 
-  registerMetrics(app, createMetrics('edge'));
+  // The edge's port is public: /metrics and the fan-out /readyz are computed at most once a second,
+  // however many anonymous callers ask.
+  registerMetrics(app, createMetrics('edge'), { cacheMs: 1_000 });
   registerProbes(app, {
     live: () => combine({ process: true }),
     // Ready only when every service behind the edge is ready.
-    ready: async () => {
+    ready: shared(async () => {
       const checks = await Promise.all(
         Object.entries(upstreams).map(async ([name, url]) => {
           try {
@@ -43,7 +49,7 @@ export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
         }),
       );
       return combine(Object.fromEntries(checks));
-    },
+    }, 1_000),
   });
 
   // Our OpenAPI document and a browsable reference page (assets served locally, no CDN).

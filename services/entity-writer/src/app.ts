@@ -6,6 +6,7 @@ import {
   Topics,
 } from '@hub/contracts';
 import {
+  authSettingsFrom,
   Counter,
   combine,
   createHttpServer,
@@ -158,7 +159,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
   });
 
   const app = createHttpServer({ logger: deps.logger, isUnavailable: isUnavailableError });
-  await registerAuth(app, { secret: config.AUTH_JWT_SECRET, issuer: config.AUTH_JWT_ISSUER });
+  await registerAuth(app, authSettingsFrom(config));
   const requestCounter = new WindowCounter(deps.mongo);
   registerRateLimit(app, {
     limit: config.RATE_LIMIT_PER_MINUTE,

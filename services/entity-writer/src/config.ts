@@ -1,5 +1,6 @@
 import {
   AuthEnv,
+  authEnvProblems,
   httpEnv,
   KafkaEnv,
   LogEnv,
@@ -25,4 +26,4 @@ export const WriterEnv = Type.Object({
 export type WriterConfig = Static<typeof WriterEnv>;
 
 export const loadWriterConfig = (env: Record<string, string | undefined>) =>
-  loadConfig('entity-writer', WriterEnv, env);
+  loadConfig('entity-writer', WriterEnv, env, [authEnvProblems]);

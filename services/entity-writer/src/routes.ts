@@ -9,7 +9,7 @@ export function registerEntityRoutes(
   repository: EntitiesRepository,
   readings: ReadingsRepository,
 ): void {
-  const view = { preHandler: requireGrant(GRANTS.view) };
+  const view = { onRequest: requireGrant(GRANTS.view) };
 
   app.get(
     '/v1/entity/:slug/:id/meter-readings',

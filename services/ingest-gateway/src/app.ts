@@ -1,6 +1,7 @@
 import { ConfigView, Topics } from '@hub/contracts';
 import { EventStore } from '@hub/event-store';
 import {
+  authSettingsFrom,
   badRequest,
   Counter,
   combine,
@@ -79,7 +80,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
   };
   let closing = false;
 
-  await registerAuth(app, { secret: config.AUTH_JWT_SECRET, issuer: config.AUTH_JWT_ISSUER });
+  await registerAuth(app, authSettingsFrom(config));
   const requestCounter = new WindowCounter(deps.mongo);
   registerRateLimit(app, {
     limit: config.RATE_LIMIT_PER_MINUTE,
@@ -112,7 +113,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
       }),
   });
 
-  const manage = { preHandler: requireGrant(GRANTS.manage) };
+  const manage = { onRequest: requireGrant(GRANTS.manage) };
   const traceparent = (h: string | string[] | undefined) => (Array.isArray(h) ? h[0] : h);
 
   app.post(

@@ -1,5 +1,6 @@
 import {
   AuthEnv,
+  authEnvProblems,
   httpEnv,
   KafkaEnv,
   LogEnv,
@@ -31,4 +32,4 @@ export const GatewayEnv = Type.Object({
 export type GatewayConfig = Static<typeof GatewayEnv>;
 
 export const loadGatewayConfig = (env: Record<string, string | undefined>) =>
-  loadConfig('ingest-gateway', GatewayEnv, env);
+  loadConfig('ingest-gateway', GatewayEnv, env, [authEnvProblems]);

@@ -21,6 +21,7 @@ import {
   type PermanentError,
   TopicMirror,
 } from '@hub/kafka';
+import { MappingSandbox } from '@hub/mapping';
 import type { Logger } from '@hub/observability';
 import type { MapperConfig } from './config.js';
 
@@ -47,12 +48,18 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
       }
     },
   });
+  const sandbox = new MappingSandbox({
+    limits: { timeoutMs: config.EXPRESSION_TIMEOUT_MS, maxDepth: 500 },
+    deadlineMs: config.MAPPING_DEADLINE_MS,
+    memoryMb: config.MAPPING_MEMORY_MB,
+    workers: config.MAPPING_WORKERS,
+  });
   const processor = new EventProcessor({
     view,
     mirror,
     producer: deps.producer,
     logger: deps.logger,
-    limits: { timeoutMs: config.EXPRESSION_TIMEOUT_MS, maxDepth: 500 },
+    sandbox,
     catchUpTimeoutMs: config.CONFIG_CATCHUP_TIMEOUT_MS,
   });
   const metrics = createMetrics('mapper');
@@ -118,6 +125,7 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
     async stopConsuming() {
       await consumer.stop();
       await mirror.stop();
+      await sandbox.close();
     },
   };
 }

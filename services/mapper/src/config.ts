@@ -1,4 +1,4 @@
-import { httpEnv, KafkaEnv, LogEnv, loadConfig, TracingEnv } from '@hub/config';
+import { httpEnv, KafkaEnv, LogEnv, loadConfig, mappingSandboxEnv, TracingEnv } from '@hub/config';
 import Type, { type Static } from 'typebox';
 
 export const MapperEnv = Type.Object({
@@ -9,8 +9,7 @@ export const MapperEnv = Type.Object({
   KAFKA_GROUP_ID: Type.String({ minLength: 1, default: 'mapper' }),
   /** Partitions of the inbound topic processed at once by this instance. */
   MAPPER_CONCURRENCY: Type.Integer({ minimum: 1, default: 3 }),
-  /** Time budget of one JSONata evaluation. */
-  EXPRESSION_TIMEOUT_MS: Type.Integer({ minimum: 10, default: 500 }),
+  ...mappingSandboxEnv({ deadlineMs: 5_000, workers: 2 }),
   CONFIG_CATCHUP_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
 });
 export type MapperConfig = Static<typeof MapperEnv>;

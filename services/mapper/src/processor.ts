@@ -18,14 +18,7 @@ import {
   PermanentError,
   type TopicMirror,
 } from '@hub/kafka';
-import {
-  CompiledMapping,
-  type ExpressionLimits,
-  type InboundConfiguration,
-  type MappingResult,
-  PayloadError,
-  parsePayload,
-} from '@hub/mapping';
+import type { MappingResult, MappingSandbox } from '@hub/mapping';
 import type { Logger } from '@hub/observability';
 import { updateMessages } from './updates.js';
 
@@ -34,18 +27,17 @@ export interface ProcessorDeps {
   mirror: TopicMirror;
   producer: MessageProducer;
   logger: Logger;
-  limits: ExpressionLimits;
+  /** Where payloads are parsed and mapped: a worker with a hard deadline and a heap cap. */
+  sandbox: MappingSandbox;
   catchUpTimeoutMs: number;
 }
 
 /**
  * Turns one inbound event into entity updates, prune scopes, meter readings and reading prune scopes with
- * the use case's mapping, compiled once per use-case revision. All of them and the dead letter of any
- * update that failed are sent in one batch before the offset is committed.
+ * the use case's mapping, compiled once per use-case revision in the sandbox's worker. All of them and the
+ * dead letter of any update that failed are sent in one batch before the offset is committed.
  */
 export class EventProcessor {
-  private readonly compiled = new Map<string, CompiledMapping>();
-
   constructor(private readonly deps: ProcessorDeps) {}
 
   /** Maps one event and sends its outputs; returns the error code of the dead letter of failed updates, if any. */
@@ -100,15 +92,27 @@ export class EventProcessor {
       offset: message.offset,
     });
 
-    const mapping = await this.mappingFor(event);
-    let payload: unknown;
-    try {
-      payload = parsePayload(event.format, event.payload);
-    } catch (err) {
-      if (err instanceof PayloadError) throw new PermanentError('PAYLOAD_INVALID', 'validation', err.message);
-      throw err;
+    const useCase = await this.useCaseOf(event);
+    const outcome = await this.deps.sandbox.run({
+      key: `${useCase.id}@${useCase.revision}`,
+      configuration: useCase.configuration ?? {},
+      format: event.format,
+      payload: event.payload,
+    });
+    let result: MappingResult;
+    switch (outcome.kind) {
+      case 'result':
+        result = outcome.result;
+        break;
+      case 'payload':
+        throw new PermanentError('PAYLOAD_INVALID', 'validation', outcome.message);
+      case 'configuration':
+        throw new PermanentError('CONFIGURATION_INVALID', 'configuration', outcome.message);
+      case 'budget':
+        throw new PermanentError('MAPPING_BUDGET_EXCEEDED', 'mapping', outcome.message);
+      default:
+        throw new Error(`mapping failed: ${'message' in outcome ? outcome.message : outcome.kind}`);
     }
-    const result = await mapping.map(payload);
 
     const headers = {
       ...message.headers,
@@ -153,7 +157,7 @@ export class EventProcessor {
     return result.failures.length > 0 ? { out, deadLetterCode: result.failures[0]!.code } : { out };
   }
 
-  private async mappingFor(event: InboundEventMessage): Promise<CompiledMapping> {
+  private async useCaseOf(event: InboundEventMessage) {
     const { view, mirror } = this.deps;
     let snapshot = view.integration(event.org_id, event.integration_id);
     if (!snapshot || snapshot.integration.revision < event.config_revision) {
@@ -180,21 +184,7 @@ export class EventProcessor {
         `use case ${event.use_case_id} no longer exists`,
       );
     }
-    const key = `${useCase.id}@${useCase.revision}`;
-    let compiled = this.compiled.get(key);
-    if (!compiled) {
-      try {
-        compiled = CompiledMapping.compile(
-          (useCase.configuration ?? {}) as InboundConfiguration,
-          this.deps.limits,
-        );
-      } catch (err) {
-        throw new PermanentError('CONFIGURATION_INVALID', 'configuration', (err as Error).message);
-      }
-      for (const k of this.compiled.keys()) if (k.startsWith(`${useCase.id}@`)) this.compiled.delete(k);
-      this.compiled.set(key, compiled);
-    }
-    return compiled;
+    return useCase;
   }
 }
 

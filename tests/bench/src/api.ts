@@ -15,7 +15,7 @@ export interface PostOutcome {
  */
 export async function createTarget(
   baseUrl: string,
-  auth: { secret: string; issuer: string },
+  auth: { secret: string; issuer: string; audience: string },
   org: string,
   grouped: boolean,
 ): Promise<Target> {

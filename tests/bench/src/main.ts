@@ -82,7 +82,7 @@ async function main(): Promise<number> {
     log(`${form.name} form, seed ${seed}; starting a stack of its own at ${stack.baseUrl}`);
     await stack.start();
     log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const auth = { secret: stack.authSecret, issuer: stack.authIssuer };
+    const auth = { secret: stack.authSecret, issuer: stack.authIssuer, audience: stack.authAudience };
     // Three organisations whose integration sends each customer as its group_id, one without group_id.
     const targets = await Promise.all(
       [true, true, true, false].map((grouped, i) =>

@@ -149,6 +149,7 @@ async function main(): Promise<number> {
     const token = signToken({
       secret: stack.authSecret,
       issuer: stack.authIssuer,
+      audience: stack.authAudience,
       orgId: org,
       expiresInSeconds: 6 * 3600,
     });

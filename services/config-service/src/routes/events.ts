@@ -77,7 +77,7 @@ export function registerEventRoutes(app: HttpServer, deps: EventRoutesDeps): voi
 
   app.post(
     '/v1/integrations/:integrationId/events',
-    { preHandler: requireGrant(GRANTS.view), schema: { params: IntegrationParams, body: QueryEventsBody } },
+    { onRequest: requireGrant(GRANTS.view), schema: { params: IntegrationParams, body: QueryEventsBody } },
     async (request) => {
       const { orgId } = request.principal;
       const { integrationId } = request.params;
@@ -108,7 +108,7 @@ export function registerEventRoutes(app: HttpServer, deps: EventRoutesDeps): voi
   app.post(
     '/v1/integrations/:integrationId/events/replay',
     {
-      preHandler: requireGrant(GRANTS.manage),
+      onRequest: requireGrant(GRANTS.manage),
       schema: { params: IntegrationParams, body: ReplayEventsBody },
     },
     async (request) => {

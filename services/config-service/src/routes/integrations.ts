@@ -1,4 +1,4 @@
-import { GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
+import { badRequest, conflict, GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
 import {
   IntegrationBody,
   IntegrationParams,
@@ -18,8 +18,8 @@ export interface IntegrationRoutesDeps {
 
 export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRoutesDeps): void {
   const { repository, publisher } = deps;
-  const view = { preHandler: requireGrant(GRANTS.view) };
-  const manage = { preHandler: requireGrant(GRANTS.manage) };
+  const view = { onRequest: requireGrant(GRANTS.view) };
+  const manage = { onRequest: requireGrant(GRANTS.manage) };
 
   const withUseCases = async (orgId: string, integrationId: string) => {
     const integration = await repository.getIntegration(orgId, integrationId);
@@ -91,6 +91,14 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
     const { use_cases: useCaseInputs = [], ...fields } = request.body;
     // Validate every embedded use case before writing anything.
     const inputs = useCaseInputs.map((u, i) => deps.useCases.validate(u, `use_cases[${i}]`));
+    const slugs = new Set<string>();
+    inputs.forEach((input, i) => {
+      if (!input.slug) return;
+      if (slugs.has(input.slug)) {
+        throw conflict(`use_cases[${i}].slug: slug "${input.slug}" is given to two use cases`, 'SLUG_TAKEN');
+      }
+      slugs.add(input.slug);
+    });
     const created = await repository.createIntegration(orgId, fields);
     for (const input of inputs) await deps.useCases.create(orgId, created.id, input, subject);
     await repository.touchIntegration(orgId, created.id);
@@ -110,30 +118,47 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
         throw notFound(`integration ${integrationId} not found`, 'INTEGRATION_NOT_FOUND');
       }
       const existing = new Map((await repository.listUseCases(orgId, integrationId)).map((u) => [u.id, u]));
-      // Validate everything before changing anything.
+      // Validate everything before changing anything. An id that is not one of this integration's use
+      // cases creates a new use case with a new id, whether or not that id exists elsewhere: another
+      // organisation's ids are never revealed (no conflict, no error that only they would cause).
+      const listed = new Set<string>();
       const plans = (desired ?? []).map((u, i) => {
         const current = u.id ? existing.get(u.id) : undefined;
-        return current
-          ? {
-              kind: 'update' as const,
-              id: current.id,
-              patch: deps.useCases.validateUpdate(current, u, `use_cases[${i}]`),
-            }
-          : { kind: 'create' as const, id: u.id, input: deps.useCases.validate(u, `use_cases[${i}]`) };
-      });
-      await repository.updateIntegration(orgId, integrationId, fields);
-      const kept = new Set<string>();
-      for (const plan of plans) {
-        if (plan.kind === 'update') {
-          await repository.updateUseCase(orgId, integrationId, plan.id, plan.patch, subject);
-          kept.add(plan.id);
-        } else {
-          kept.add((await deps.useCases.create(orgId, integrationId, plan.input, subject, plan.id)).id);
+        if (current) {
+          if (listed.has(current.id)) {
+            throw badRequest(`use_cases[${i}].id: use case ${current.id} is listed twice`);
+          }
+          listed.add(current.id);
+          return {
+            kind: 'update' as const,
+            id: current.id,
+            patch: deps.useCases.validateUpdate(current, u, `use_cases[${i}]`),
+          };
         }
+        return { kind: 'create' as const, at: i, input: deps.useCases.validate(u, `use_cases[${i}]`) };
+      });
+      // Slugs: those kept, then each created one in order; a clash is refused before any write.
+      const slugs = new Set([...listed].map((id) => existing.get(id)?.slug));
+      for (const plan of plans) {
+        if (plan.kind !== 'create' || !plan.input.slug) continue;
+        if (slugs.has(plan.input.slug)) {
+          throw conflict(
+            `use_cases[${plan.at}].slug: a use case with slug "${plan.input.slug}" already exists in this integration`,
+            'SLUG_TAKEN',
+          );
+        }
+        slugs.add(plan.input.slug);
       }
+      await repository.updateIntegration(orgId, integrationId, fields);
+      // Deletions first, so a created use case may take a slug that a deleted one had.
       if (desired) {
         for (const id of existing.keys())
-          if (!kept.has(id)) await repository.deleteUseCase(orgId, integrationId, id);
+          if (!listed.has(id)) await repository.deleteUseCase(orgId, integrationId, id);
+      }
+      for (const plan of plans) {
+        if (plan.kind === 'update')
+          await repository.updateUseCase(orgId, integrationId, plan.id, plan.patch, subject);
+        else await deps.useCases.create(orgId, integrationId, plan.input, subject);
       }
       await repository.touchIntegration(orgId, integrationId);
       await publisher.publish(orgId, integrationId, request.id);

@@ -177,8 +177,8 @@ export interface MonitoringRoutesDeps {
 /** The nine monitoring operations of the reference (docs/monitoring.md). */
 export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutesDeps): void {
   const { repository, monitoring, events, producer } = deps;
-  const view = { preHandler: requireGrant(GRANTS.view) };
-  const manage = { preHandler: requireGrant(GRANTS.manage) };
+  const view = { onRequest: requireGrant(GRANTS.view) };
+  const manage = { onRequest: requireGrant(GRANTS.manage) };
 
   /** The caller's organisation and the integration of the path, which must be theirs (else 404). */
   const scope = async (request: { principal: { orgId: string }; params: { integrationId: string } }) => {

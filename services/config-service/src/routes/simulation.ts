@@ -1,5 +1,11 @@
 import { ApiError, badRequest, GRANTS, type HttpServer, requireGrant } from '@hub/http';
-import { ConfigurationError, PayloadError, simulate } from '@hub/mapping';
+import {
+  ConfigurationError,
+  MappingBudgetError,
+  type MappingSandbox,
+  PayloadError,
+  simulateInSandbox,
+} from '@hub/mapping';
 import Type from 'typebox';
 import { convertV1Object } from '../v1-mapping.js';
 
@@ -24,10 +30,19 @@ const SimulationV1Body = Type.Object({
 
 const unprocessable = (code: string, message: string) => new ApiError(422, code, message);
 
-/** Runs the mapping engine the mapper runs, on a configuration that need not be saved. */
-async function run(configuration: unknown, payload: unknown, format: 'json' | 'xml', at: string) {
+/**
+ * Runs the mapping engine the mapper runs, on a configuration that need not be saved, in the sandbox: a
+ * simulation past its deadline or memory cap is a 422 naming the limit, and never stalls or kills the service.
+ */
+async function run(
+  sandbox: MappingSandbox,
+  configuration: unknown,
+  payload: unknown,
+  format: 'json' | 'xml',
+  at: string,
+) {
   try {
-    const { response } = await simulate(configuration, payload, format);
+    const { response } = await simulateInSandbox(sandbox, configuration, payload, format);
     return response;
   } catch (err) {
     if (err instanceof ConfigurationError) {
@@ -37,15 +52,29 @@ async function run(configuration: unknown, payload: unknown, format: 'json' | 'x
       );
     }
     if (err instanceof PayloadError) throw unprocessable('INVALID_PAYLOAD', `payload: ${err.message}`);
+    if (err instanceof MappingBudgetError) {
+      if (err.busy) {
+        throw new ApiError(503, 'SIMULATION_BUSY', `too many simulations at once: ${err.message}`, {
+          'retry-after': '2',
+        });
+      }
+      throw unprocessable('MAPPING_BUDGET_EXCEEDED', `${at}: ${err.message}`);
+    }
     throw err;
   }
 }
 
-export function registerSimulationRoutes(app: HttpServer): void {
-  const view = { preHandler: requireGrant(GRANTS.view) };
+export function registerSimulationRoutes(app: HttpServer, sandbox: MappingSandbox): void {
+  const view = { onRequest: requireGrant(GRANTS.view) };
 
   app.post('/v2/erp/updates/mapping_simulation', { ...view, schema: { body: SimulationV2Body } }, (request) =>
-    run(request.body.event_configuration, request.body.payload, request.body.format, 'event_configuration'),
+    run(
+      sandbox,
+      request.body.event_configuration,
+      request.body.payload,
+      request.body.format,
+      'event_configuration',
+    ),
   );
 
   app.post(
@@ -65,7 +94,7 @@ export function registerSimulationRoutes(app: HttpServer): void {
             `object_type "${objectType}" is not a key of mapping_configuration.mapping.events`,
           );
         }
-        return run(event, payload, format, `mapping_configuration.mapping.events.${objectType}`);
+        return run(sandbox, event, payload, format, `mapping_configuration.mapping.events.${objectType}`);
       }
       const objects = mapping.objects;
       if (!objects || typeof objects !== 'object')
@@ -78,6 +107,7 @@ export function registerSimulationRoutes(app: HttpServer): void {
         );
       }
       return run(
+        sandbox,
         convertV1Object(object),
         payload,
         format,

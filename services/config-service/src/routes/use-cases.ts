@@ -23,8 +23,8 @@ export interface UseCaseRoutesDeps {
 
 export function registerUseCaseRoutes(app: HttpServer, deps: UseCaseRoutesDeps): void {
   const { repository, publisher, useCases } = deps;
-  const view = { preHandler: requireGrant(GRANTS.view) };
-  const manage = { preHandler: requireGrant(GRANTS.manage) };
+  const view = { onRequest: requireGrant(GRANTS.view) };
+  const manage = { onRequest: requireGrant(GRANTS.manage) };
 
   const requireIntegration = async (orgId: string, integrationId: string) => {
     const integration = await repository.getIntegration(orgId, integrationId);
@@ -76,8 +76,8 @@ export function registerUseCaseRoutes(app: HttpServer, deps: UseCaseRoutesDeps):
 
 export function registerUseCaseChangeRoutes(app: HttpServer, deps: UseCaseRoutesDeps): void {
   const { repository, publisher, useCases } = deps;
-  const view = { preHandler: requireGrant(GRANTS.view) };
-  const manage = { preHandler: requireGrant(GRANTS.manage) };
+  const view = { onRequest: requireGrant(GRANTS.view) };
+  const manage = { onRequest: requireGrant(GRANTS.manage) };
   const missing = (integrationId: string, useCaseId: string) =>
     notFound(`use case ${useCaseId} not found in integration ${integrationId}`, 'USE_CASE_NOT_FOUND');
 

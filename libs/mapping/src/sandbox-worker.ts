@@ -1,0 +1,58 @@
+/**
+ * The mapping sandbox's worker thread (see sandbox.ts): parses payloads and runs compiled mappings, one job
+ * at a time, answering each on the parent port. It may be terminated at any moment (deadline) or die of its
+ * heap limit; it holds nothing that is not rebuilt from the next jobs.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { CompiledMapping } from './engine.js';
+import type { ExpressionLimits } from './expression.js';
+import { PayloadError, parsePayload } from './payload.js';
+import type { SandboxJob, SandboxOutcome } from './sandbox.js';
+import type { InboundConfiguration } from './types.js';
+import { validateInboundConfiguration } from './validate.js';
+
+const limits = (workerData as { limits: ExpressionLimits }).limits;
+/** Compiled mappings by use case (`<id>@<revision>`); a new revision replaces the older ones of its use case. */
+const compiled = new Map<string, CompiledMapping>();
+
+async function run(job: SandboxJob): Promise<SandboxOutcome> {
+  let mapping = job.key ? compiled.get(job.key) : undefined;
+  if (!mapping) {
+    if (job.configuration === undefined) return { kind: 'unknown-key' };
+    if (job.validate) {
+      const problems = validateInboundConfiguration(job.configuration);
+      if (problems.length > 0)
+        return { kind: 'configuration', message: 'invalid mapping configuration', problems };
+    }
+    try {
+      mapping = CompiledMapping.compile(job.configuration as InboundConfiguration, limits);
+    } catch (err) {
+      return { kind: 'configuration', message: (err as Error).message };
+    }
+    if (job.key) {
+      const useCase = job.key.slice(0, job.key.lastIndexOf('@') + 1);
+      for (const k of compiled.keys()) if (k.startsWith(useCase)) compiled.delete(k);
+      compiled.set(job.key, mapping);
+    }
+  }
+  let tree: unknown;
+  try {
+    tree = parsePayload(job.format, job.payload);
+  } catch (err) {
+    if (err instanceof PayloadError) return { kind: 'payload', message: err.message };
+    throw err;
+  }
+  return { kind: 'result', result: await mapping.map(tree) };
+}
+
+parentPort?.postMessage({ ready: true });
+parentPort?.on('message', (message: { id: number; job: SandboxJob }) => {
+  run(message.job).then(
+    (outcome) => parentPort?.postMessage({ id: message.id, outcome }),
+    (err: unknown) =>
+      parentPort?.postMessage({
+        id: message.id,
+        outcome: { kind: 'error', message: (err as Error)?.message ?? String(err) } satisfies SandboxOutcome,
+      }),
+  );
+});

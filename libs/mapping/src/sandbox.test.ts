@@ -1,0 +1,101 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { MappingSandbox } from './sandbox.js';
+import { MappingBudgetError, simulateInSandbox } from './simulate.js';
+
+const limits = { timeoutMs: 100, maxDepth: 500 };
+const contact = (expression: string) => ({
+  entities: [
+    {
+      entity_schema: 'contact',
+      unique_ids: ['customer_number'],
+      fields: [
+        { attribute: 'customer_number', field: 'id' },
+        { attribute: 'note', jsonataExpression: expression },
+      ],
+    },
+  ],
+});
+const noteOf = (outcome: Awaited<ReturnType<MappingSandbox['run']>>) =>
+  outcome.kind === 'result' ? outcome.result.entity_updates[0]?.attributes.note : outcome;
+
+describe('the mapping sandbox', () => {
+  const sandbox = new MappingSandbox({ limits, deadlineMs: 1_500, memoryMb: 64, workers: 1 });
+  afterAll(() => sandbox.close());
+
+  it('maps with the compiled mapping of a use-case revision, sent to the worker once', async () => {
+    const job = (id: string) => ({
+      key: 'uc-1@1',
+      configuration: contact('$uppercase(name)'),
+      format: 'json' as const,
+      payload: JSON.stringify({ id, name: 'ada' }),
+    });
+    expect(noteOf(await sandbox.run(job('1')))).toBe('ADA');
+    // The worker keeps the mapping: a job without the configuration still maps.
+    expect(noteOf(await sandbox.run({ ...job('2'), configuration: undefined }))).toBe('ADA');
+    const xml = await sandbox.run({ ...job('3'), format: 'xml', payload: '<a><b>' });
+    expect(xml.kind).toBe('payload');
+  });
+
+  it('stops a catastrophic regular expression at the hard deadline, and the next job runs', async () => {
+    const started = sandbox.started;
+    const evil = await sandbox.run({
+      key: 'uc-evil@1',
+      configuration: contact('$match(text, /(a+)+$/)'),
+      format: 'json',
+      payload: JSON.stringify({ id: '1', text: `${'a'.repeat(40)}!` }),
+    });
+    expect(evil).toMatchObject({
+      kind: 'budget',
+      message: expect.stringContaining('hard deadline of 1500 ms'),
+    });
+    const next = await sandbox.run({
+      key: 'uc-1@1',
+      configuration: contact('$uppercase(name)'),
+      format: 'json',
+      payload: JSON.stringify({ id: '4', name: 'grace' }),
+    });
+    expect(noteOf(next)).toBe('GRACE'); // a new worker, sent the configuration again
+    expect(sandbox.started).toBe(started + 1);
+  });
+
+  it('stops an expression that would use gigabytes at the heap cap, and the process lives on', async () => {
+    const huge = await sandbox.run({
+      configuration: contact('$count($sort([1..3000000], function($a, $b) { $a < $b }))'),
+      format: 'json',
+      payload: JSON.stringify({ id: '1' }),
+    });
+    expect(huge.kind).toBe('budget');
+    expect((huge as { message: string }).message).toMatch(/64 MB|hard deadline/);
+    expect(process.memoryUsage().heapUsed).toBeLessThan(1024 ** 3);
+  });
+
+  it('runs simulations with their validation problems at their paths', async () => {
+    await expect(
+      simulateInSandbox(sandbox, { entities: [{ entity_schema: 'contact', fields: [] }] }, { id: '1' }),
+    ).rejects.toMatchObject({
+      problems: [expect.objectContaining({ path: expect.stringContaining('unique_ids') })],
+    });
+    const ok = await simulateInSandbox(sandbox, contact('"x"'), { id: '7' });
+    expect(ok.response.entity_updates[0]?.unique_identifiers).toEqual({ customer_number: '7' });
+  });
+
+  it('answers busy at once when too many jobs wait', async () => {
+    const small = new MappingSandbox({ limits, deadlineMs: 1_000, memoryMb: 64, maxQueued: 1 });
+    try {
+      const slow = {
+        configuration: contact('$match(text, /(a+)+$/)'),
+        format: 'json' as const,
+        payload: { id: '1', text: `${'a'.repeat(40)}!` },
+      };
+      const first = small.run(slow);
+      const second = small.run(slow);
+      await expect(simulateInSandbox(small, contact('"x"'), { id: '1' })).rejects.toBeInstanceOf(
+        MappingBudgetError,
+      );
+      expect((await first).kind).toBe('budget');
+      expect((await second).kind).toBe('budget');
+    } finally {
+      await small.close();
+    }
+  });
+});

@@ -1,0 +1,243 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { ExpressionLimits } from './expression.js';
+import type { MappingResult } from './types.js';
+import type { ConfigurationProblem } from './validate.js';
+
+/** One event (or simulation) to parse and map in the sandbox. */
+export interface SandboxJob {
+  /**
+   * `<use case id>@<revision>`: the worker keeps the compiled mapping for the next jobs with this key.
+   * Absent: compiled for this job only (a simulation of an unsaved configuration).
+   */
+  key?: string | undefined;
+  /** The use case's inbound configuration (sent to the worker only when it may not have it yet). */
+  configuration?: unknown;
+  /** Validate the configuration first (for unsaved configurations): problems come back with their paths. */
+  validate?: boolean;
+  format: 'json' | 'xml';
+  /** A JSON/XML text, or an already-parsed JSON value. */
+  payload: unknown;
+}
+
+export type SandboxOutcome =
+  | { kind: 'result'; result: MappingResult }
+  /** The payload is not valid JSON/XML (or nested too deep). */
+  | { kind: 'payload'; message: string }
+  /** The configuration does not validate or compile. */
+  | { kind: 'configuration'; message: string; problems?: ConfigurationProblem[] }
+  /** The job ran past its deadline or its memory cap: the worker was stopped and replaced. */
+  | { kind: 'budget'; message: string }
+  /** Too many jobs waiting (`maxQueued`): try again later. */
+  | { kind: 'busy'; message: string }
+  /** Anything else (a defect): not the event's fault, so callers retry. */
+  | { kind: 'error'; message: string }
+  /** Internal: the worker no longer has the key's mapping; the sandbox resends the configuration. */
+  | { kind: 'unknown-key' };
+
+export interface SandboxSettings {
+  limits: ExpressionLimits;
+  /** Hard wall-clock limit of one job (parse and map one event); past it the worker is terminated. */
+  deadlineMs: number;
+  /** Heap (old generation) of the worker in MB; a job that needs more kills only the worker. */
+  memoryMb: number;
+}
+
+interface Pending {
+  id: number;
+  job: SandboxJob;
+  resolve: (outcome: SandboxOutcome) => void;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * Runs mappings in worker threads that can really be stopped (issue 10, item 3). jsonata checks its time
+ * budget only between nodes, so a built-in (`$match` with a catastrophic regular expression, `$sort` of a
+ * huge range) runs past it and may exhaust the heap. Here each job has a hard deadline and each worker a
+ * heap cap: a job past either ends as a `budget` outcome, its worker is replaced, and the next job runs.
+ * Jobs are queued in order and taken by the first idle worker (`workers` of them, so one stuck job does
+ * not hold the others back); compiled mappings live in the workers, sent once per use-case revision.
+ */
+export class MappingSandbox {
+  private readonly lanes: Lane[];
+  private readonly queue: Pending[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    private readonly settings: SandboxSettings & {
+      /** Worker threads (default 1). */
+      workers?: number;
+      /** Jobs waiting beyond this are answered `busy` at once (default: unbounded). */
+      maxQueued?: number;
+    },
+  ) {
+    this.lanes = Array.from(
+      { length: Math.max(1, settings.workers ?? 1) },
+      () => new Lane(settings, () => this.pump()),
+    );
+  }
+
+  /** Workers started so far, replacements included. */
+  get started(): number {
+    return this.lanes.reduce((n, lane) => n + lane.started, 0);
+  }
+
+  run(job: SandboxJob): Promise<SandboxOutcome> {
+    if (this.closed) return Promise.resolve({ kind: 'error', message: 'the mapping sandbox is closed' });
+    if (this.settings.maxQueued !== undefined && this.queue.length >= this.settings.maxQueued) {
+      return Promise.resolve({
+        kind: 'busy',
+        message: `${this.queue.length} mappings are waiting; retry shortly`,
+      });
+    }
+    return new Promise((resolve) => {
+      this.queue.push({ id: this.nextId++, job, resolve });
+      this.pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.queue.splice(0))
+      p.resolve({ kind: 'error', message: 'the mapping sandbox is closed' });
+    await Promise.all(this.lanes.map((lane) => lane.close()));
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    for (const lane of this.lanes) {
+      if (this.queue.length === 0) return;
+      if (lane.idle) lane.start(this.queue.shift()!);
+    }
+  }
+}
+
+/** One worker thread and the job it runs. */
+class Lane {
+  private worker: Worker | undefined;
+  /** Keys whose configuration the current worker has been sent. */
+  private readonly known = new Set<string>();
+  private current: Pending | undefined;
+  /** The current worker has loaded its modules (it says so with its first message). */
+  private ready = false;
+  started = 0;
+
+  constructor(
+    private readonly settings: SandboxSettings,
+    private readonly onIdle: () => void,
+  ) {}
+
+  get idle(): boolean {
+    return this.current === undefined;
+  }
+
+  start(pending: Pending): void {
+    this.current = pending;
+    this.post(pending);
+    if (this.ready) this.arm(pending);
+  }
+
+  /** The deadline runs from when the worker can start the job (a new worker's boot is not the job's). */
+  private arm(pending: Pending): void {
+    if (pending.timer) return;
+    pending.timer = setTimeout(() => {
+      const worker = this.worker;
+      this.worker = undefined;
+      void worker?.terminate();
+      this.finish(pending, {
+        kind: 'budget',
+        message: `mapping this event took longer than its hard deadline of ${this.settings.deadlineMs} ms (a JSONata built-in such as $match or $sort, or a range, that never yields); the evaluation was stopped`,
+      });
+    }, this.settings.deadlineMs);
+  }
+
+  async close(): Promise<void> {
+    if (this.current)
+      this.finish(this.current, { kind: 'error', message: 'the mapping sandbox is closed' }, false);
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
+  }
+
+  private post(pending: Pending, forceConfiguration = false): void {
+    const worker = this.ensureWorker();
+    const { key } = pending.job;
+    const send = forceConfiguration || key === undefined || !this.known.has(key);
+    worker.postMessage({
+      id: pending.id,
+      job: { ...pending.job, configuration: send ? pending.job.configuration : undefined },
+    });
+    if (key !== undefined) this.known.add(key);
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const entry = workerEntry();
+    const worker = new Worker(entry.file, {
+      eval: entry.eval,
+      workerData: { limits: this.settings.limits },
+      resourceLimits: { maxOldGenerationSizeMb: this.settings.memoryMb, maxYoungGenerationSizeMb: 16 },
+    });
+    worker.unref();
+    this.started++;
+    this.known.clear();
+    this.ready = false;
+    worker.on('message', (message: { id: number; outcome: SandboxOutcome } | { ready: true }) => {
+      if (this.worker !== worker) return;
+      if ('ready' in message) {
+        this.ready = true;
+        if (this.current) this.arm(this.current);
+        return;
+      }
+      const pending = this.current;
+      if (this.worker !== worker || !pending || pending.id !== message.id) return;
+      if (message.outcome.kind === 'unknown-key') {
+        this.post(pending, true);
+        return;
+      }
+      this.finish(pending, message.outcome);
+    });
+    const died = (outcome: SandboxOutcome) => {
+      if (this.worker !== worker) return; // an old worker, already replaced
+      this.worker = undefined;
+      if (this.current) this.finish(this.current, outcome);
+    };
+    worker.on('error', (err: Error & { code?: string }) => {
+      // Out of memory is the job's doing; anything else (the worker failed to start...) is not the
+      // event's fault: an `error` outcome, which callers retry.
+      died(
+        err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? {
+              kind: 'budget',
+              message: `mapping this event needed more than the sandbox's ${this.settings.memoryMb} MB of memory; the evaluation was stopped`,
+            }
+          : { kind: 'error', message: `the mapping sandbox failed: ${err.message}` },
+      );
+    });
+    worker.on('exit', (code) =>
+      died({ kind: 'error', message: `the mapping sandbox exited (code ${code})` }),
+    );
+    this.worker = worker;
+    return worker;
+  }
+
+  private finish(pending: Pending, outcome: SandboxOutcome, next = true): void {
+    clearTimeout(pending.timer);
+    if (this.current === pending) this.current = undefined;
+    pending.resolve(outcome);
+    if (next) this.onIdle();
+  }
+}
+
+/** The worker's module: the compiled one next to this file, or the TypeScript source through tsx (tests). */
+function workerEntry(): { file: URL | string; eval: boolean } {
+  const compiled = new URL('./sandbox-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(compiled))) return { file: compiled, eval: false };
+  const source = new URL('./sandbox-worker.ts', import.meta.url).href;
+  return {
+    file: `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(source)}); })`,
+    eval: true,
+  };
+}
