@@ -97,3 +97,27 @@ describe('request bodies', () => {
     }
   });
 });
+
+describe('undeclared methods', () => {
+  it('answer 405 with Allow on an existing path (before any body is read), 404 elsewhere', async () => {
+    const app = createHttpServer({
+      logger: createLogger({ service: 'http-test', level: 'silent' }),
+      allowedMethods: (path) => (path === '/public' ? ['GET'] : []),
+    });
+    app.get('/things/:id', async () => ({}));
+    app.delete('/things/:id', async () => ({}));
+    const trace = await app.inject({ method: 'TRACE', url: '/things/7' });
+    expect(trace.statusCode).toBe(405);
+    expect(trace.headers.allow).toBe('DELETE, GET, HEAD');
+    expect(trace.json()).toMatchObject({ code: 'METHOD_NOT_ALLOWED' });
+    const post = await app.inject({
+      method: 'POST',
+      url: '/things/7',
+      payload: 'x',
+      headers: { 'content-type': 'text/csv' },
+    });
+    expect(post.statusCode).toBe(405);
+    expect((await app.inject({ method: 'POST', url: '/public' })).headers.allow).toBe('GET');
+    expect((await app.inject({ method: 'GET', url: '/nothing/here' })).statusCode).toBe(404);
+  });
+});

@@ -19,6 +19,11 @@ export interface HttpServerSettings {
    * through to the services unparsed.
    */
   parseJson?: boolean;
+  /**
+   * Methods a path answers beyond this server's own routes (the edge: the public API's, from the OpenAPI
+   * document), for the 405 of an undeclared method.
+   */
+  allowedMethods?: (path: string) => readonly string[];
 }
 
 /**
@@ -45,6 +50,30 @@ export function createHttpServer(settings: HttpServerSettings) {
 
   registerTracing(app, logController);
 
+  // An existing path with an undeclared method is 405 with `Allow`, not 404; checked before any body is
+  // read (Fastify would otherwise ask a QUERY or TRACE request for its Content-Type first).
+  const known: Array<{ pattern: RegExp; methods: string[] }> = [];
+  app.addHook('onRoute', (route) => {
+    if (route.url.includes('*')) return; // a proxy's catch-all says nothing about a path
+    const methods = (Array.isArray(route.method) ? route.method : [route.method]).map(String);
+    known.push({ pattern: pathPattern(route.url), methods });
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.is404) return;
+    const path = request.url.split('?')[0] ?? request.url;
+    const allowed = new Set(settings.allowedMethods?.(path) ?? []);
+    for (const k of known) if (k.pattern.test(path)) for (const m of k.methods) allowed.add(m);
+    allowed.delete(request.method);
+    if (allowed.size === 0) return;
+    const list = [...allowed].sort().join(', ');
+    reply.header('allow', list);
+    throw new ApiError(
+      405,
+      'METHOD_NOT_ALLOWED',
+      `${request.method} is not allowed on ${path}; allowed: ${list}`,
+    );
+  });
+
   // An empty body is no body, whatever its Content-Type says: the guide's curl style sends
   // `Content-Type: application/json` on every request, DELETE included. Anything else is parsed by
   // Fastify's own parser (prototype-poisoning protection kept).
@@ -60,6 +89,9 @@ export function createHttpServer(settings: HttpServerSettings) {
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // Answered before the body was read (401, 403, 429, 415...): the connection cannot carry another
+    // request, so say so; a keep-alive client (the edge) would otherwise reuse it and get a reset.
+    if (!request.raw.complete) reply.header('connection', 'close');
   });
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
@@ -128,6 +160,19 @@ export function createHttpServer(settings: HttpServerSettings) {
 }
 
 export type HttpServer = ReturnType<typeof createHttpServer>;
+
+/** A Fastify route (`/a/:id/b`) or an OpenAPI path template (`/a/{id}/b`) as a regular expression. */
+export function pathPattern(template: string): RegExp {
+  const escaped = template
+    .split('/')
+    .map((segment) =>
+      segment.startsWith(':') || /^\{[^}]+\}$/.test(segment)
+        ? '[^/]+'
+        : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
+    .join('/');
+  return new RegExp(`^${escaped}/?$`);
+}
 
 const CLIENT_ERROR_CODES: Record<number, string> = {
   400: 'BAD_REQUEST',

@@ -1,5 +1,6 @@
 import type { IntegrationRecord, UseCaseRecord } from '@hub/contracts';
 import Type from 'typebox';
+import { REFERENCE_SCHEMAS } from './reference-schemas.js';
 
 /** API shapes: the stored records without our internal revision counter. */
 export function integrationView(record: IntegrationRecord): Record<string, unknown> {
@@ -18,24 +19,31 @@ export const UseCaseParams = Type.Object({
   useCaseId: Type.String({ format: 'uuid' }),
 });
 
+/**
+ * The reference's own schemas of the free-form fields (src/reference-schemas.ts, generated): what we store
+ * is given back, so it must have the documented types (a fuzzer found `{}` returned where a string is
+ * documented).
+ */
+const reference = (name: string) => Type.Unsafe<Record<string, unknown>>(REFERENCE_SCHEMAS[name] ?? {});
+
 /** `IntegrationEditableFields` (unknown extra properties are tolerated and ignored, decision 3). */
 export const IntegrationBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 255 }),
   description: Type.Optional(Type.String({ maxLength: 1000 })),
-  access_token_ids: Type.Optional(Type.Array(Type.String())),
-  app_ids: Type.Optional(Type.Array(Type.String())),
-  environment_config: Type.Optional(Type.Array(Type.Object({}))),
-  settings: Type.Optional(Type.Object({})),
+  access_token_ids: Type.Optional(Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })),
+  app_ids: Type.Optional(Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })),
+  environment_config: Type.Optional(Type.Array(reference('EnvironmentFieldConfig'), { maxItems: 500 })),
+  settings: Type.Optional(reference('IntegrationSettings')),
   integration_type: Type.Optional(Type.Union([Type.Literal('erp'), Type.Literal('connector')])),
-  connector_config: Type.Optional(Type.Object({})),
+  connector_config: Type.Optional(reference('ConnectorConfig')),
   protected: Type.Optional(Type.Boolean()),
-  _manifest: Type.Optional(Type.Array(Type.String())),
+  _manifest: Type.Optional(Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })),
 });
 
 export const UseCaseBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 255 }),
   slug: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$', minLength: 1, maxLength: 255 })),
-  type: Type.String({ minLength: 1 }),
+  type: Type.String({ minLength: 1, maxLength: 64 }),
   enabled: Type.Boolean(),
   configuration: Type.Optional(Type.Object({})),
   change_description: Type.Optional(Type.String({ maxLength: 2000 })),
@@ -55,7 +63,7 @@ export const V2IntegrationBody = Type.Intersect([
 export const UseCaseUpdateBody = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   slug: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$', minLength: 1, maxLength: 255 })),
-  type: Type.Optional(Type.String({ minLength: 1 })),
+  type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   enabled: Type.Optional(Type.Boolean()),
   configuration: Type.Optional(Type.Object({})),
   change_description: Type.Optional(Type.String({ maxLength: 2000 })),

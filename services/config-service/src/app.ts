@@ -44,7 +44,11 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   const repository = new IntegrationsRepository(deps.mongo);
   await repository.ensureIndexes();
   const publisher = new ConfigPublisher(repository, deps.producer);
-  const useCases = new UseCaseService(repository);
+  const useCases = new UseCaseService(repository, {
+    integrationsPerOrg: config.MAX_INTEGRATIONS_PER_ORG,
+    useCasesPerIntegration: config.MAX_USE_CASES_PER_INTEGRATION,
+    configurationBytes: config.MAX_CONFIGURATION_BYTES,
+  });
   let closing = false;
   const monitoring = new MonitoringRepository(deps.mongo, config.MONITORING_RETENTION_DAYS);
   await monitoring.ensureIndexes();
@@ -99,6 +103,7 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     events,
     producer: deps.producer,
     traceMaxSpans: config.MONITORING_TRACE_MAX_SPANS,
+    scanMaxRecords: config.MONITORING_SCAN_MAX_RECORDS,
   });
   app.addHook('onClose', async () => {
     closing = true;

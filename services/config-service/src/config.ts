@@ -28,6 +28,12 @@ export const ConfigServiceEnv = Type.Object({
   MONITORING_SWEEP_INTERVAL_MS: Type.Integer({ minimum: 1000, default: 10 * 60 * 1000 }),
   /** The consumer group of the monitoring sink (`erp.monitoring.events` → Mongo). */
   MONITORING_GROUP_ID: Type.String({ minLength: 1, default: 'config-service-monitoring' }),
+  /** Records one statistics or time-series request may aggregate; more is 400 QUERY_TOO_LARGE. */
+  MONITORING_SCAN_MAX_RECORDS: Type.Integer({ minimum: 100, default: 200_000 }),
+  /** Quotas per organisation: every gateway and mapper holds every configuration in memory. */
+  MAX_INTEGRATIONS_PER_ORG: Type.Integer({ minimum: 1, default: 200 }),
+  MAX_USE_CASES_PER_INTEGRATION: Type.Integer({ minimum: 1, default: 100 }),
+  MAX_CONFIGURATION_BYTES: Type.Integer({ minimum: 1024, maximum: 8 * 1024 * 1024, default: 256 * 1024 }),
   /** Spans returned by `getMonitoringTraceByCorrelation` at most (then `truncated`). */
   MONITORING_TRACE_MAX_SPANS: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
 });

@@ -103,6 +103,10 @@ export class IntegrationsRepository {
     return toIntegration(doc);
   }
 
+  async countIntegrations(orgId: string): Promise<number> {
+    return this.integrations.countDocuments({ orgId });
+  }
+
   async listIntegrations(orgId: string): Promise<IntegrationRecord[]> {
     const docs = await this.integrations.find({ orgId }).sort({ created_at: 1 }).limit(1000).toArray();
     return docs.map(toIntegration);
@@ -189,7 +193,7 @@ export class IntegrationsRepository {
         slug,
         type: input.type,
         enabled: input.enabled,
-        ...(input.configuration !== undefined ? { configuration: input.configuration } : {}),
+        ...(input.configuration !== undefined ? { configuration: pack(input.configuration) } : {}),
         ...(input.change_description ? { change_description: input.change_description } : {}),
         ...(changedBy ? { changed_by: changedBy } : {}),
         created_at: now,
@@ -227,7 +231,7 @@ export class IntegrationsRepository {
       const set: Partial<UseCaseDoc> = {
         ...(patch.name !== undefined ? { name: patch.name } : {}),
         ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
-        ...(patch.configuration !== undefined ? { configuration: patch.configuration } : {}),
+        ...(patch.configuration !== undefined ? { configuration: pack(patch.configuration) } : {}),
         updated_at: now,
         revision: revision + 1,
         ...(changedBy ? { changed_by: changedBy } : {}),
@@ -280,7 +284,11 @@ export class IntegrationsRepository {
       .sort({ history_created_at: -1, _id: -1 })
       .limit(limit)
       .toArray();
-    return docs.map(({ _id, orgId: _o, ...rest }) => ({ id: _id, ...rest }));
+    return docs.map(({ _id, orgId: _o, ...rest }) => ({
+      id: _id,
+      ...rest,
+      ...(rest.configuration !== undefined ? { configuration: unpack(rest.configuration) } : {}),
+    }));
   }
 
   /** Maps an app component to an integration; `exists` when mapped elsewhere and not overwriting. */
@@ -324,18 +332,36 @@ export class IntegrationsRepository {
   }
 }
 
+/**
+ * Client-shaped objects (an integration's settings, environment and connector configuration, a use case's
+ * configuration) are stored as JSON text: their keys are the client's, and a key with NUL, `.` or `$`, or
+ * an array in an array (FerretDB), would fail the write with a 500. Read back as they were sent; documents
+ * written before this are objects and are read as they are.
+ */
+const OPAQUE_INTEGRATION_FIELDS = ['environment_config', 'settings', 'connector_config'] as const;
+
+const pack = (value: unknown) => (value === undefined ? undefined : JSON.stringify(value));
+const unpack = (value: unknown) => (typeof value === 'string' ? JSON.parse(value) : value);
+
 function pickEditable(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of EDITABLE_INTEGRATION_FIELDS) if (fields[f] !== undefined) out[f] = fields[f];
+  for (const f of OPAQUE_INTEGRATION_FIELDS) if (out[f] !== undefined) out[f] = pack(out[f]);
   return out;
 }
 
 function toIntegration(doc: IntegrationDoc): IntegrationRecord {
   const { _id, ...rest } = doc;
-  return { id: _id, ...rest };
+  const record: Record<string, unknown> = { id: _id, ...rest };
+  for (const f of OPAQUE_INTEGRATION_FIELDS) if (record[f] !== undefined) record[f] = unpack(record[f]);
+  return record as unknown as IntegrationRecord;
 }
 
 function toUseCase(doc: UseCaseDoc): UseCaseRecord {
   const { _id, orgId: _org, ...rest } = doc;
-  return { id: _id, ...rest };
+  return {
+    id: _id,
+    ...rest,
+    ...(rest.configuration !== undefined ? { configuration: unpack(rest.configuration) } : {}),
+  };
 }

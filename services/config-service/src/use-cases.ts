@@ -21,9 +21,60 @@ export interface UseCaseUpdate {
   change_description?: string;
 }
 
+/**
+ * Quotas per organisation (issue 10, item 5): every gateway and mapper holds every configuration in memory,
+ * and an integration's snapshot travels as one Kafka message.
+ */
+export interface ConfigurationQuotas {
+  integrationsPerOrg: number;
+  useCasesPerIntegration: number;
+  /** A use case's configuration as JSON, in bytes. */
+  configurationBytes: number;
+}
+
+export const DEFAULT_QUOTAS: ConfigurationQuotas = {
+  integrationsPerOrg: 200,
+  useCasesPerIntegration: 100,
+  configurationBytes: 256 * 1024,
+};
+
+const limitExceeded = (message: string) => badRequest(message, 'LIMIT_EXCEEDED');
+
 /** Use-case rules shared by the v1 routes and the v2 embedded use cases. */
 export class UseCaseService {
-  constructor(private readonly repository: IntegrationsRepository) {}
+  constructor(
+    private readonly repository: IntegrationsRepository,
+    readonly quotas: ConfigurationQuotas = DEFAULT_QUOTAS,
+  ) {}
+
+  /** 400 LIMIT_EXCEEDED when an integration would hold more use cases than the quota. */
+  checkUseCaseCount(count: number, at = 'use_cases'): void {
+    if (count > this.quotas.useCasesPerIntegration) {
+      throw limitExceeded(
+        `${at}: an integration holds at most ${this.quotas.useCasesPerIntegration} use cases (this would make ${count})`,
+      );
+    }
+  }
+
+  /** 400 LIMIT_EXCEEDED when the organisation already has as many integrations as its quota allows. */
+  async checkIntegrationCount(orgId: string): Promise<void> {
+    const count = await this.repository.countIntegrations(orgId);
+    if (count >= this.quotas.integrationsPerOrg) {
+      throw limitExceeded(
+        `an organisation holds at most ${this.quotas.integrationsPerOrg} integrations; delete one before creating another`,
+      );
+    }
+  }
+
+  private checkConfigurationSize(configuration: unknown, at: string): void {
+    if (configuration === undefined) return;
+    const bytes = Buffer.byteLength(JSON.stringify(configuration));
+    if (bytes > this.quotas.configurationBytes) {
+      throw limitExceeded(
+        `${at}.configuration: ${bytes} bytes of JSON, over the limit of ${this.quotas.configurationBytes} bytes`,
+      );
+    }
+  }
 
   /** Checks the type and, for inbound use cases, the whole mapping configuration; 400 lists every problem. */
   validate(body: UseCaseRequest, at = 'body'): UseCaseInput {
@@ -38,6 +89,7 @@ export class UseCaseService {
         'UNSUPPORTED_USE_CASE_TYPE',
       );
     }
+    this.checkConfigurationSize(body.configuration, at);
     if (body.type === 'inbound') checkInboundConfiguration(body.configuration, at);
     return {
       name: body.name,
@@ -57,6 +109,7 @@ export class UseCaseService {
     if (body.type !== undefined && body.type !== current.type) {
       throw badRequest(`${at}.type: a use case's type cannot change (it is "${current.type}")`);
     }
+    this.checkConfigurationSize(body.configuration, at);
     if (current.type === 'inbound') checkInboundConfiguration(body.configuration, at);
     return {
       ...(body.name !== undefined ? { name: body.name } : {}),

@@ -1,7 +1,15 @@
 import proxy from '@fastify/http-proxy';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { combine, createHttpServer, createMetrics, registerMetrics, registerProbes, shared } from '@hub/http';
+import {
+  combine,
+  createHttpServer,
+  createMetrics,
+  pathPattern,
+  registerMetrics,
+  registerProbes,
+  shared,
+} from '@hub/http';
 import { type Logger, traceparentOf } from '@hub/observability';
 import type { EdgeConfig } from './config.js';
 import { buildOpenApi } from './openapi.js';
@@ -19,7 +27,18 @@ export function routes(config: EdgeConfig): Array<{ prefix: string; upstream: st
 }
 
 export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
+  const document = buildOpenApi(config.PUBLIC_BASE_URL);
+  const templates = Object.entries(document.paths as Record<string, Record<string, unknown>>).map(
+    ([template, item]) => ({
+      pattern: pathPattern(template),
+      methods: Object.keys(item)
+        .filter((m) => m !== 'parameters')
+        .map((m) => m.toUpperCase()),
+    }),
+  );
   const app = createHttpServer({
+    // A public path with an undeclared method (TRACE, QUERY... which the proxy does not forward): 405.
+    allowedMethods: (path) => templates.filter((t) => t.pattern.test(path)).flatMap((t) => t.methods),
     logger: deps.logger,
     bodyLimit: config.EDGE_BODY_LIMIT_BYTES,
     parseJson: false,
@@ -53,7 +72,6 @@ export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
   });
 
   // Our OpenAPI document and a browsable reference page (assets served locally, no CDN).
-  const document = buildOpenApi(config.PUBLIC_BASE_URL);
   await app.register(swagger, { mode: 'static', specification: { document: document as never } });
   await app.register(swaggerUi, {
     routePrefix: '/docs',
@@ -76,6 +94,7 @@ export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
         // A service that is restarting or gone answers like the services do when *their* dependencies
         // are: 503 with Retry-After (504 on a timeout), so clients retry instead of giving up on a 500.
         onError: (reply, { error }) => {
+          if (reply.sent) return; // the service answered, then the connection went: nothing more to say
           const timeout = /timeout/i.test(error.name) || /timeout/i.test(error.message);
           reply.log.warn({ err: error, upstream }, 'upstream unavailable');
           void reply

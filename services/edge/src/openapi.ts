@@ -151,15 +151,76 @@ export function buildOpenApi(
     }
     if (Object.keys(kept).some((k) => k !== 'parameters')) paths[p] = kept;
   }
+  const all: Json = { ...paths, ...ourPaths };
+  for (const item of Object.values(all) as Json[]) {
+    for (const [method, op] of Object.entries(item)) {
+      if (method !== 'parameters' && op && typeof op === 'object') documentOurAnswers(op as Json);
+    }
+  }
   const info = reference.info as Json;
+  const components = reference.components as Json;
   return {
     ...reference,
+    components: {
+      ...components,
+      responses: { ...(components.responses as Json), ...OUR_RESPONSES },
+    },
     info: {
       title: 'ERP integration hub API',
       version: '0.1.0',
       description: `Compatible with ${info.title} ${info.version} for the operations listed here; see docs/api-differences.md for deliberate differences.`,
     },
     servers: [{ url: baseUrl }],
-    paths: { ...paths, ...ourPaths },
+    paths: all,
   };
+}
+
+const errorBody = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorResponseBase' } } },
+});
+
+/** Answers of ours that the reference does not declare (docs/api-differences.md), in its error shape. */
+const OUR_RESPONSES: Json = {
+  PayloadTooLarge: errorBody('The request body is over the limit (`PAYLOAD_TOO_LARGE`)'),
+  UnsupportedMediaType: errorBody('The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`)'),
+  Unprocessable: errorBody('The configuration or payload cannot be mapped, or a limit was reached'),
+  TooManyRequests: errorBody('Over the per-organisation rate limit (`RATE_LIMITED`); see `Retry-After`'),
+  ServiceUnavailable: errorBody(
+    'A dependency or the service behind the base URL is unavailable or too slow; retry after `Retry-After`',
+  ),
+};
+
+const BODY_METHODS = new Set(['post', 'put', 'patch']);
+
+/**
+ * Declares every status an operation can answer (issue 10, item 13): the reference leaves out 400 for
+ * malformed parameters, 403, 404 on several operations, 409, 413/415 for bodies, 422, 429 and 503/504.
+ * Declaring them changes nothing for a client written for the reference: it still gets the same shapes.
+ */
+function documentOurAnswers(op: Json): void {
+  const responses = { ...((op.responses as Json | undefined) ?? {}) };
+  const add = (status: string, ref: string) => {
+    if (!(status in responses)) responses[status] = { $ref: `#/components/responses/${ref}` };
+  };
+  const open = Array.isArray(op.security) && op.security.length === 0;
+  const hasBody = op.requestBody !== undefined;
+  const operationId = String(op.operationId ?? '');
+  if (!open) {
+    add('400', 'BadRequest');
+    add('401', 'Unauthorized');
+    add('403', 'Forbidden');
+    add('404', 'NotFound');
+    add('429', 'TooManyRequests');
+    add('500', 'InternalServerError');
+  }
+  if (hasBody || BODY_METHODS.has(String(op.method))) {
+    add('413', 'PayloadTooLarge');
+    add('415', 'UnsupportedMediaType');
+  }
+  if (/UseCase|IntegrationV2|AppMapping/.test(operationId)) add('409', 'Conflict');
+  if (/simulateMapping/.test(operationId)) add('422', 'Unprocessable');
+  add('503', 'ServiceUnavailable');
+  add('504', 'ServiceUnavailable');
+  op.responses = responses;
 }

@@ -67,7 +67,10 @@ export function registerEntityRoutes(
         const problem = searchKeyProblem(key);
         if (problem) throw badRequest(`query parameter ${JSON.stringify(key)}: ${problem}`, 'QUERY_INVALID');
       }
-      const limit = Math.min(Math.max(Number(rawLimit ?? 50), 1), 500);
+      const limit = Number(rawLimit ?? 50);
+      if (limit < 1 || limit > 500) {
+        throw badRequest(`limit: must be between 1 and 500 (got ${rawLimit})`, 'QUERY_INVALID');
+      }
       const docs = await repository.search(
         request.principal.orgId,
         request.params.slug,

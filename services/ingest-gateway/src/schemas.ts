@@ -1,6 +1,9 @@
 import Type from 'typebox';
 
-/** Request schemas of the events endpoints, from the reference (unknown properties tolerated, decision 3). */
+/**
+ * Request schemas of the events endpoints, from the reference (unknown properties tolerated, decision 3).
+ * Every free string has a length limit of ours (the reference sets none): names 255, types 64.
+ */
 
 const Payload = Type.Union([Type.String({ minLength: 2 }), Type.Object({}, { minProperties: 1 })]);
 const DeduplicationId = Type.String({ pattern: '^[a-zA-Z0-9_-]+$', minLength: 1, maxLength: 255 });
@@ -8,7 +11,7 @@ const Format = Type.Union([Type.Literal('json'), Type.Literal('xml')], { default
 
 export const ErpEventV2 = Type.Object({
   event_type: Type.Union([Type.Literal('CREATE'), Type.Literal('UPDATE'), Type.Literal('DELETE')]),
-  object_type: Type.String({ minLength: 1 }),
+  object_type: Type.String({ minLength: 1, maxLength: 255 }),
   timestamp: Type.String({ format: 'date-time' }),
   format: Format,
   payload: Payload,
@@ -24,11 +27,11 @@ export const ErpUpdatesEventsV2Request = Type.Object({
 });
 
 export const ErpEventV3 = Type.Object({
-  event_name: Type.Optional(Type.String({ minLength: 1 })),
+  event_name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   use_case_slug: Type.Optional(
     Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$', minLength: 1, maxLength: 255 }),
   ),
-  event_type: Type.Optional(Type.String()),
+  event_type: Type.Optional(Type.String({ maxLength: 64 })),
   timestamp: Type.String({ format: 'date-time' }),
   format: Format,
   payload: Payload,

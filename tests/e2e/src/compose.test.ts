@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '@hub/config';
+import { authEnvProblems, loadConfig } from '@hub/config';
 import { ConfigServiceEnv } from '@hub/config-service/config';
 import { EdgeEnv } from '@hub/edge/config';
 import { WriterEnv } from '@hub/entity-writer/config';
@@ -38,14 +38,22 @@ describe('docker-compose.yml', () => {
   });
 
   it.each(Object.entries(schemas))('gives %s a configuration its schema accepts', (name, schema) => {
-    const env = compose.services[name]?.environment ?? {};
+    // Compose's own interpolation with nothing exported: `${VAR:-default}` is the default.
+    const env = Object.fromEntries(
+      Object.entries(compose.services[name]?.environment ?? {}).map(([k, v]) => [
+        k,
+        String(v).replace(/\$\{\w+:-([^}]*)\}/g, '$1'),
+      ]),
+    );
     const properties = schema.properties as Record<string, { default?: unknown }>;
     const required = ((schema.required ?? []) as string[]).filter(
       (k) => properties[k]?.default === undefined,
     );
     expect(required.length).toBeGreaterThan(0);
     for (const key of required) expect(env, `${name} needs ${key}`).toHaveProperty(key);
-    expect(() => loadConfig(name, schema, env)).not.toThrow();
+    const checks =
+      'HUB_ENV' in properties ? [(c: Record<string, unknown>) => authEnvProblems(c as never)] : [];
+    expect(() => loadConfig(name, schema, env, checks)).not.toThrow();
   });
 
   it('points the edge at every service and brokers/databases at the compose hosts', () => {

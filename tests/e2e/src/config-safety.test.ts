@@ -156,3 +156,59 @@ describe('a declarative PUT', () => {
     }
   });
 });
+
+describe('limits on what one organisation stores and sends', () => {
+  it('refuses a configuration over the size quota, too many use cases and over-long strings, naming each', async () => {
+    const api = newOrg('quota');
+    const big = useCase('big', {
+      configuration: {
+        entities: [
+          {
+            entity_schema: 'contact',
+            unique_ids: ['customer_number'],
+            fields: [
+              { attribute: 'customer_number', field: 'id' },
+              { attribute: 'blob', jsonataExpression: `"${'a'.repeat(300_000)}"` },
+            ],
+          },
+        ],
+      },
+    });
+    const checks: Array<[string, unknown, RegExp]> = [
+      [
+        'configuration size',
+        { name: 'q', use_cases: [big] },
+        /use_cases\[0\]\.configuration: \d+ bytes of JSON, over the limit of 262144 bytes/,
+      ],
+      [
+        'use-case count',
+        { name: 'q', use_cases: Array.from({ length: 101 }, (_, i) => useCase(`u${i}`)) },
+        /at most 100 use cases/,
+      ],
+    ];
+    for (const [name, body, message] of checks) {
+      const res = await api.request<{ code: string; message: string }>('POST', '/v2/integrations', body);
+      expect(res.status, name).toBe(400);
+      expect(res.body.code, name).toBe('LIMIT_EXCEEDED');
+      expect(res.body.message, name).toMatch(message);
+    }
+    const created = await api.request<V2Integration>('POST', '/v2/integrations', {
+      name: 'q',
+      use_cases: [useCase('c')],
+    });
+    const long = await api.request<{ code: string; message: string }>('POST', '/v2/erp/updates/events', {
+      integration_id: created.body.id,
+      events: [
+        {
+          event_type: 'UPDATE',
+          object_type: 'x'.repeat(300),
+          timestamp: new Date().toISOString(),
+          format: 'json',
+          payload: '{"id":"1"}',
+        },
+      ],
+    });
+    expect(long.status).toBe(400);
+    expect(long.body.message).toMatch(/events\[0\]\.object_type: must NOT have more than 255 characters/);
+  });
+});

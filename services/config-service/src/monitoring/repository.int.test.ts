@@ -55,6 +55,20 @@ describe('MonitoringRepository', () => {
     expect(await repository.insert(record('evt_new'))).toBe('duplicate');
   });
 
+  it('aggregates at most the configured number of records per request', async () => {
+    const scanOrg = uniqueName('mon-scan');
+    await repository.insertMany(
+      Array.from({ length: 5 }, (_, i) => ({ ...record(`evt_scan_${i}`), org_id: scanOrg })),
+    );
+    const scan = async (max: number) => {
+      const out: string[] = [];
+      for await (const r of repository.scan(scanOrg, 'I', {}, max)) out.push(r.event_id);
+      return out;
+    };
+    expect((await scan(5)).length).toBe(5);
+    await expect(scan(3)).rejects.toMatchObject({ statusCode: 400, code: 'QUERY_TOO_LARGE' });
+  });
+
   it('never reads another organisation or integration', async () => {
     await repository.insert(record('evt_mine'));
     expect(await repository.page(uniqueName('other'), 'I', {}, 10, 'v2')).toEqual([]);

@@ -1,4 +1,5 @@
 import type { MonitoringRecord } from '@hub/contracts';
+import { ApiError } from '@hub/http';
 import { type Collection, type Filter, insertManyNew, type MongoStore } from '@hub/mongo';
 
 /** A stored record: `_id` is the record id (deterministic, so a redelivery is a duplicate key). */
@@ -69,6 +70,17 @@ export const toRecord = (doc: MonitoringDoc): MonitoringRecord => {
  * the organisation and integration. Records are kept for `retentionDays` after they were stored:
  * expired ones are hidden from reads and removed by `sweep` (no TTL index on FerretDB).
  */
+/** A statistics query matched more records than one request may aggregate: 400 QUERY_TOO_LARGE. */
+export class ScanTooLargeError extends ApiError {
+  constructor(readonly max: number) {
+    super(
+      400,
+      'QUERY_TOO_LARGE',
+      `the query matches more than ${max} monitoring records; narrow from_date/to_date (or filter by use case)`,
+    );
+  }
+}
+
 export class MonitoringRepository {
   private readonly docs: Collection<MonitoringDoc>;
 
@@ -193,12 +205,24 @@ export class MonitoringRepository {
     return docs.map(toRecord);
   }
 
-  /** Every matching record (projected to what aggregation needs), streamed. */
-  async *scan(orgId: string, integrationId: string, f: RecordFilter): AsyncGenerator<MonitoringRecord> {
-    const cursor = this.docs.find(this.filter(orgId, integrationId, f), {
-      projection: { detail: 0, message: 0 },
-    });
-    for await (const doc of cursor) yield toRecord({ ...doc, message: '', detail: null });
+  /**
+   * Every matching record (projected to what aggregation needs), streamed; at most `max` of them: one more
+   * throws ScanTooLargeError, so a statistics request never holds more than `max` records in memory.
+   */
+  async *scan(
+    orgId: string,
+    integrationId: string,
+    f: RecordFilter,
+    max: number,
+  ): AsyncGenerator<MonitoringRecord> {
+    const cursor = this.docs
+      .find(this.filter(orgId, integrationId, f), { projection: { detail: 0, message: 0 } })
+      .limit(max + 1);
+    let seen = 0;
+    for await (const doc of cursor) {
+      if (++seen > max) throw new ScanTooLargeError(max);
+      yield toRecord({ ...doc, message: '', detail: null });
+    }
   }
 
   async sweep(now = new Date()): Promise<number> {

@@ -36,6 +36,7 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
 
   app.post('/v1/integrations', { ...manage, schema: { body: IntegrationBody } }, async (request, reply) => {
     const { orgId } = request.principal;
+    await deps.useCases.checkIntegrationCount(orgId);
     const created = await repository.createIntegration(orgId, request.body);
     await publisher.publish(orgId, created.id, request.id);
     return reply.code(201).send(integrationView(created));
@@ -90,6 +91,7 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
     const { orgId, subject } = request.principal;
     const { use_cases: useCaseInputs = [], ...fields } = request.body;
     // Validate every embedded use case before writing anything.
+    deps.useCases.checkUseCaseCount(useCaseInputs.length);
     const inputs = useCaseInputs.map((u, i) => deps.useCases.validate(u, `use_cases[${i}]`));
     const slugs = new Set<string>();
     inputs.forEach((input, i) => {
@@ -99,6 +101,7 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
       }
       slugs.add(input.slug);
     });
+    await deps.useCases.checkIntegrationCount(orgId);
     const created = await repository.createIntegration(orgId, fields);
     for (const input of inputs) await deps.useCases.create(orgId, created.id, input, subject);
     await repository.touchIntegration(orgId, created.id);
@@ -117,6 +120,7 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
       if (!(await repository.getIntegration(orgId, integrationId))) {
         throw notFound(`integration ${integrationId} not found`, 'INTEGRATION_NOT_FOUND');
       }
+      if (desired) deps.useCases.checkUseCaseCount(desired.length);
       const existing = new Map((await repository.listUseCases(orgId, integrationId)).map((u) => [u.id, u]));
       // Validate everything before changing anything. An id that is not one of this integration's use
       // cases creates a new use case with a new id, whether or not that id exists elsewhere: another

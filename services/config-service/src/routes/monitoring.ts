@@ -172,6 +172,8 @@ export interface MonitoringRoutesDeps {
   events: EventStore;
   producer: MessageProducer;
   traceMaxSpans: number;
+  /** Records one statistics or time-series request may aggregate (bounded memory per request). */
+  scanMaxRecords: number;
 }
 
 /** The nine monitoring operations of the reference (docs/monitoring.md). */
@@ -208,7 +210,7 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
   };
   const collect = async (orgId: string, integrationId: string, f: RecordFilter) => {
     const out: MonitoringRecord[] = [];
-    for await (const r of monitoring.scan(orgId, integrationId, f)) out.push(r);
+    for await (const r of monitoring.scan(orgId, integrationId, f, deps.scanMaxRecords)) out.push(r);
     return out;
   };
 
@@ -285,7 +287,9 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
       const from = iso(q.from_date)!;
       const to = iso(q.to_date) ?? new Date().toISOString();
       const starts = bucketStarts(from, to, interval);
-      if (typeof starts === 'string') throw badRequest(starts, 'TOO_MANY_BUCKETS');
+      if (typeof starts === 'string') {
+        throw badRequest(starts, starts.includes('is before') ? 'INVALID_DATE_RANGE' : 'TOO_MANY_BUCKETS');
+      }
       const direction: string = q.direction ?? 'both';
       const inbound =
         direction === 'outbound'
@@ -371,7 +375,12 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
         // Events received: distinct event ids recorded by the gateway; no level breakdown (reference).
         const byUseCase = new Map<string, Set<string>>();
         const all = new Set<string>();
-        for await (const r of monitoring.scan(orgId, integrationId, { ...filter, stages: INCOMING_STAGES })) {
+        for await (const r of monitoring.scan(
+          orgId,
+          integrationId,
+          { ...filter, stages: INCOMING_STAGES },
+          deps.scanMaxRecords,
+        )) {
           all.add(r.event_id);
           const set = byUseCase.get(r.use_case_id) ?? new Set<string>();
           set.add(r.event_id);
@@ -410,7 +419,9 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
       const from = iso(q.from_date)!;
       const to = iso(q.to_date) ?? new Date().toISOString();
       const starts = bucketStarts(from, to, interval);
-      if (typeof starts === 'string') throw badRequest(starts, 'TOO_MANY_BUCKETS');
+      if (typeof starts === 'string') {
+        throw badRequest(starts, starts.includes('is before') ? 'INVALID_DATE_RANGE' : 'TOO_MANY_BUCKETS');
+      }
       const known =
         q.group_by === 'use_case'
           ? new Set((await repository.listUseCases(orgId, integrationId)).map((u) => u.id))

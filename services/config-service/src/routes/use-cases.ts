@@ -51,6 +51,7 @@ export function registerUseCaseRoutes(app: HttpServer, deps: UseCaseRoutesDeps):
       const { integrationId } = request.params;
       const input = useCases.validate(request.body);
       await requireIntegration(orgId, integrationId);
+      useCases.checkUseCaseCount((await repository.listUseCases(orgId, integrationId)).length + 1);
       const created = await useCases.create(orgId, integrationId, input, subject);
       await repository.touchIntegration(orgId, integrationId);
       await publisher.publish(orgId, integrationId, request.id);

@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// `npm run fuzz` (long form) and `npm run fuzz -- --quick`: installs and builds what is missing, then
+// runs Schemathesis against our /openapi.json (tests/fuzz) on a stack of its own. Options: --quick --seed N.
+import { spawnSync } from 'node:child_process';
+import { REPO } from '../deploy/local/stack.mjs';
+import { build, ensureInstalled } from './lib/setup.mjs';
+
+ensureInstalled();
+build();
+const result = spawnSync('npx', ['tsx', 'tests/fuzz/src/main.ts', ...process.argv.slice(2)], {
+  cwd: REPO,
+  stdio: 'inherit',
+});
+process.exit(result.status ?? 1);
