@@ -1,8 +1,8 @@
 // Runs the services of the local stack as child processes of the calling script.
-import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { dirs, REPO, sleep } from '../../deploy/local/stack.mjs';
+import { supervise } from './supervise.mjs';
 
 /**
  * Ports: the edge on HUB_PORT_BASE (8080), then gateway +1, config-service +2, mapper +3, writer +4.
@@ -48,72 +48,68 @@ export async function isReady(port) {
 }
 
 /**
- * Starts every service with the local stack's configuration. Each service's JSON log goes to
- * .local/logs/<service>.log; lines at warn level and above are echoed (`echo` decides where).
+ * Starts every service with the local stack's configuration, each supervised like an orchestrator would
+ * (scripts/lib/supervise.mjs: an unexpected exit is a visible line and a restart after a backoff). Each
+ * service's JSON log goes to .local/logs/<service>.log; lines at warn level and above are echoed (`echo`
+ * decides where).
  */
 export function startServices(env, { echo } = {}) {
   mkdirSync(dirs.logs, { recursive: true });
-  const children = new Map();
+  const supervised = new Map();
   for (const service of SERVICES) {
     const file = createWriteStream(path.join(dirs.logs, `${service.name}.log`), { flags: 'a' });
     // HUB_NODE_ARGS: extra arguments for every service's node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
     // (profiles written when the services stop).
     const nodeArgs = (process.env.HUB_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(
-      process.execPath,
-      [...nodeArgs, path.join(REPO, 'services', service.name, 'dist/main.js')],
-      {
-        cwd: REPO,
-        env: { ...process.env, ...env, PORT: String(service.port) },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    for (const stream of [child.stdout, child.stderr]) {
-      stream.pipe(file, { end: false });
-      if (echo) {
-        let buffered = '';
-        stream.on('data', (chunk) => {
-          buffered += chunk;
-          const lines = buffered.split('\n');
-          buffered = lines.pop() ?? '';
-          for (const line of lines) echo(service.name, line);
-        });
+    const attach = (child) => {
+      for (const stream of [child.stdout, child.stderr]) {
+        stream.pipe(file, { end: false });
+        if (echo) {
+          let buffered = '';
+          stream.on('data', (chunk) => {
+            buffered += chunk;
+            const lines = buffered.split('\n');
+            buffered = lines.pop() ?? '';
+            for (const line of lines) echo(service.name, line);
+          });
+        }
       }
-    }
-    child.on('exit', (code, signal) => {
-      children.delete(service.name);
-      if (!stopping)
-        log(`${service.name} exited (${signal ?? code}); see ${path.join(dirs.logs, `${service.name}.log`)}`);
-    });
-    children.set(service.name, child);
+    };
+    supervised.set(
+      service.name,
+      supervise({
+        name: service.name,
+        command: process.execPath,
+        args: [...nodeArgs, path.join(REPO, 'services', service.name, 'dist/main.js')],
+        options: {
+          cwd: REPO,
+          env: { ...process.env, ...env, PORT: String(service.port) },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+        attach,
+        log: (line) => log(`${line}; see ${path.join(dirs.logs, `${service.name}.log`)}`),
+      }),
+    );
   }
-  let stopping = false;
   return {
-    children,
+    supervised,
     async waitReady(timeoutMs = 120_000) {
       const deadline = Date.now() + timeoutMs;
       for (const service of SERVICES) {
+        const s = supervised.get(service.name);
         while (!(await isReady(service.port))) {
-          if (!children.has(service.name))
+          if (s.state.failedAtStartUp)
             throw new Error(`${service.name} exited during start-up; see ${dirs.logs}`);
           if (Date.now() > deadline)
             throw new Error(`${service.name} not ready within ${timeoutMs} ms; see ${dirs.logs}`);
           await sleep(200);
         }
+        s.markReady();
       }
     },
     /** SIGTERM in reverse start order, each given up to graceMs, then SIGKILL. */
     async stop(graceMs = 20_000) {
-      stopping = true;
-      for (const service of [...SERVICES].reverse()) {
-        const child = children.get(service.name);
-        if (!child || child.exitCode !== null) continue;
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-        await exited;
-        clearTimeout(timer);
-      }
+      for (const service of [...SERVICES].reverse()) await supervised.get(service.name).stop(graceMs);
     },
   };
 }

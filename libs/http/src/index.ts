@@ -18,4 +18,4 @@ export { Counter, createMetrics, Gauge, Histogram, Registry, registerMetrics } f
 export { combine, type ProbeResult, type Probes, registerProbes, shared } from './probes.js';
 export { type RateLimitSettings, rateLimit, registerRateLimit } from './rate-limit.js';
 export { createHttpServer, type HttpServer, type HttpServerSettings, pathPattern } from './server.js';
-export { installShutdown, type ShutdownStep } from './shutdown.js';
+export { exitOnSignalsAndCrashes, installShutdown, type ShutdownStep } from './shutdown.js';

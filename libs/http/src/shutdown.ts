@@ -42,3 +42,41 @@ export function installShutdown(
     return running;
   };
 }
+
+/**
+ * How a service ends, whatever ends it: SIGTERM or SIGINT is one info line, then the ordered shutdown and its
+ * exit code; an uncaught exception or an unhandled rejection is one fatal line with the error, then the
+ * same ordered shutdown (offsets of finished work committed, producers flushed) and exit 1, so the
+ * orchestrator restarts a clean process. A second failure during that shutdown is logged, not fatal again.
+ */
+export function exitOnSignalsAndCrashes(
+  logger: Logger,
+  shutdown: () => Promise<number>,
+  exit: (code: number) => void = (code) => process.exit(code),
+): void {
+  let ending = false;
+  const end = async (code: number | undefined) => {
+    const shutdownCode = await shutdown();
+    exit(code ?? shutdownCode);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'shutting down');
+      if (!ending) {
+        ending = true;
+        void end(undefined);
+      }
+    });
+  }
+  const crash = (kind: string) => (err: unknown) => {
+    if (ending) {
+      logger.error({ err, kind }, `${kind} during shutdown`);
+      return;
+    }
+    ending = true;
+    logger.fatal({ err, kind }, `${kind}: shutting down`);
+    void end(1);
+  };
+  process.on('uncaughtException', crash('uncaught exception'));
+  process.on('unhandledRejection', crash('unhandled rejection'));
+}

@@ -71,21 +71,20 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     hit: (key, windowMs, limit) => requestCounter.hit(key, windowMs, limit),
   });
   registerMetrics(app, metrics);
+  const sinks = config.CONFIG_SERVICE_ROLE !== 'api';
+  const serves = config.CONFIG_SERVICE_ROLE !== 'sink';
   registerProbes(app, {
-    live: () => combine({ process: true, monitoringSink: sink.health().alive }),
+    live: () => combine({ process: true, ...(sinks ? { monitoringSink: sink.health().alive } : {}) }),
     ready: async () =>
       combine({
         accepting: !closing,
-        monitoringSink: sink.health().ready,
+        ...(sinks ? { monitoringSink: sink.health().ready } : {}),
         mongo: await deps.mongo.ping().then(
           () => true,
           () => false,
         ),
       }),
   });
-  registerIntegrationRoutes(app, { repository, publisher, useCases });
-  registerUseCaseRoutes(app, { repository, publisher, useCases });
-  registerUseCaseChangeRoutes(app, { repository, publisher, useCases });
   const sandbox = new MappingSandbox({
     limits: { timeoutMs: config.EXPRESSION_TIMEOUT_MS, maxDepth: 500 },
     deadlineMs: config.MAPPING_DEADLINE_MS,
@@ -93,18 +92,23 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     workers: config.MAPPING_WORKERS,
     maxQueued: 16,
   });
-  registerSimulationRoutes(app, sandbox);
   const events = new EventStore(deps.mongo);
   await events.ensureIndexes();
-  registerEventRoutes(app, { repository, events, producer: deps.producer });
-  registerMonitoringRoutes(app, {
-    repository,
-    monitoring,
-    events,
-    producer: deps.producer,
-    traceMaxSpans: config.MONITORING_TRACE_MAX_SPANS,
-    scanMaxRecords: config.MONITORING_SCAN_MAX_RECORDS,
-  });
+  if (serves) {
+    registerIntegrationRoutes(app, { repository, publisher, useCases });
+    registerUseCaseRoutes(app, { repository, publisher, useCases });
+    registerUseCaseChangeRoutes(app, { repository, publisher, useCases });
+    registerSimulationRoutes(app, sandbox);
+    registerEventRoutes(app, { repository, events, producer: deps.producer });
+    registerMonitoringRoutes(app, {
+      repository,
+      monitoring,
+      events,
+      producer: deps.producer,
+      traceMaxSpans: config.MONITORING_TRACE_MAX_SPANS,
+      scanMaxRecords: config.MONITORING_SCAN_MAX_RECORDS,
+    });
+  }
   app.addHook('onClose', async () => {
     closing = true;
     await sandbox.close();
@@ -123,6 +127,7 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     app,
     /** Starts the monitoring sink (resolves once it runs) and the retention sweeper. */
     start: async () => {
+      if (!sinks) return; // the API alone
       await sink.start();
       sweeper = setInterval(sweep, config.MONITORING_SWEEP_INTERVAL_MS);
       sweeper.unref();
@@ -131,7 +136,7 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     /** Stops the sweeper and the sink: finishes the in-flight record, commits, leaves the group. */
     stopSink: async () => {
       if (sweeper) clearInterval(sweeper);
-      await sink.stop();
+      if (sinks) await sink.stop();
     },
   };
 }

@@ -26,6 +26,14 @@ export const ConfigServiceEnv = Type.Object({
   MONITORING_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 30 }),
   /** How often monitoring records past retention are removed (by every instance; idempotent). */
   MONITORING_SWEEP_INTERVAL_MS: Type.Integer({ minimum: 1000, default: 10 * 60 * 1000 }),
+  /**
+   * What this instance runs (one image, separable roles): `api` the public configuration, events and
+   * monitoring APIs, `sink` the monitoring sink (`erp.monitoring.events` → Mongo) and its retention sweeper,
+   * `all` both (the local stack). The sink then scales apart from the API.
+   */
+  CONFIG_SERVICE_ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('sink')], {
+    default: 'all',
+  }),
   /** The consumer group of the monitoring sink (`erp.monitoring.events` → Mongo). */
   MONITORING_GROUP_ID: Type.String({ minLength: 1, default: 'config-service-monitoring' }),
   /** Records one statistics or time-series request may aggregate; more is 400 QUERY_TOO_LARGE. */

@@ -1,4 +1,4 @@
-import { installShutdown } from '@hub/http';
+import { exitOnSignalsAndCrashes, installShutdown } from '@hub/http';
 import { KafkaClient } from '@hub/kafka';
 import { MongoStore } from '@hub/mongo';
 import { createLogger, initTracing } from '@hub/observability';
@@ -46,12 +46,7 @@ try {
     ],
     config.SHUTDOWN_TIMEOUT_MS,
   );
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, async () => {
-      logger.info({ signal }, 'shutting down');
-      process.exit(await shutdown());
-    });
-  }
+  exitOnSignalsAndCrashes(logger, shutdown);
 } catch (err) {
   logger.fatal({ err }, 'config-service failed to start');
   process.exit(1);

@@ -1,4 +1,4 @@
-import { installShutdown } from '@hub/http';
+import { exitOnSignalsAndCrashes, installShutdown } from '@hub/http';
 import { createLogger, initTracing } from '@hub/observability';
 import { buildEdge } from './app.js';
 import { loadEdgeConfig } from './config.js';
@@ -22,12 +22,7 @@ try {
     ],
     config.SHUTDOWN_TIMEOUT_MS,
   );
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, async () => {
-      logger.info({ signal }, 'shutting down');
-      process.exit(await shutdown());
-    });
-  }
+  exitOnSignalsAndCrashes(logger, shutdown);
 } catch (err) {
   logger.fatal({ err }, 'edge failed to start');
   process.exit(1);

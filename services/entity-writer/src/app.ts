@@ -167,18 +167,19 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     hit: (key, windowMs, limit) => requestCounter.hit(key, windowMs, limit),
   });
   registerMetrics(app, metrics);
+  const consumes = config.WRITER_ROLE !== 'api';
   registerProbes(app, {
-    live: () => combine({ consumeLoop: consumer.health().alive }),
+    live: () => combine(consumes ? { consumeLoop: consumer.health().alive } : { process: true }),
     ready: async () =>
       combine({
-        consumer: consumer.health().ready,
+        ...(consumes ? { consumer: consumer.health().ready } : {}),
         mongo: await deps.mongo.ping().then(
           () => true,
           () => false,
         ),
       }),
   });
-  registerEntityRoutes(app, repository, readings);
+  if (config.WRITER_ROLE !== 'consumer') registerEntityRoutes(app, repository, readings);
 
   let sweeper: NodeJS.Timeout | undefined;
   const sweep = async () => {
@@ -194,6 +195,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
   return {
     app,
     start: async () => {
+      if (!consumes) return; // the read API alone
       await consumer.start();
       sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
       sweeper.unref();
@@ -201,7 +203,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     },
     stopConsuming: async () => {
       if (sweeper) clearInterval(sweeper);
-      await consumer.stop();
+      if (consumes) await consumer.stop();
       await scanner.stop();
     },
   };

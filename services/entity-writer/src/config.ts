@@ -20,6 +20,13 @@ export const WriterEnv = Type.Object({
   ...AuthEnv,
   ...RateLimitEnv,
   KAFKA_GROUP_ID: Type.String({ minLength: 1, default: 'entity-writer' }),
+  /**
+   * What this instance runs (one image, separable roles): `consumer` writes entity updates, `api` serves
+   * the entity reads, `all` both (the local stack). Reads then scale apart from writes.
+   */
+  WRITER_ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('consumer')], {
+    default: 'all',
+  }),
   /** Partitions of the entity-updates topic processed at once by this instance. */
   WRITER_CONCURRENCY: Type.Integer({ minimum: 1, default: 3 }),
 });

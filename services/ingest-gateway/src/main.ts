@@ -1,4 +1,4 @@
-import { installShutdown } from '@hub/http';
+import { exitOnSignalsAndCrashes, installShutdown } from '@hub/http';
 import { KafkaClient } from '@hub/kafka';
 import { MongoStore } from '@hub/mongo';
 import { createLogger, initTracing } from '@hub/observability';
@@ -39,6 +39,7 @@ try {
   const shutdown = installShutdown(
     logger,
     [
+      { name: 'stop the sweeper', run: async () => clearInterval(sweeper) },
       { name: 'stop http intake and drain requests', run: () => gateway.app.close() },
       { name: 'stop config mirror', run: () => gateway.stopMirror() },
       { name: 'close kafka producer', run: () => producer.close() },
@@ -47,13 +48,7 @@ try {
     ],
     config.SHUTDOWN_TIMEOUT_MS,
   );
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, async () => {
-      clearInterval(sweeper);
-      logger.info({ signal }, 'shutting down');
-      process.exit(await shutdown());
-    });
-  }
+  exitOnSignalsAndCrashes(logger, shutdown);
 } catch (err) {
   logger.fatal({ err }, 'ingest-gateway failed to start');
   process.exit(1);

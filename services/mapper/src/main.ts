@@ -1,4 +1,4 @@
-import { installShutdown } from '@hub/http';
+import { exitOnSignalsAndCrashes, installShutdown } from '@hub/http';
 import { KafkaClient } from '@hub/kafka';
 import { createLogger, initTracing } from '@hub/observability';
 import { buildMapper, TOPICS_OWNED } from './app.js';
@@ -40,12 +40,7 @@ try {
     ],
     config.SHUTDOWN_TIMEOUT_MS,
   );
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, async () => {
-      logger.info({ signal }, 'shutting down');
-      process.exit(await shutdown());
-    });
-  }
+  exitOnSignalsAndCrashes(logger, shutdown);
 } catch (err) {
   logger.fatal({ err }, 'mapper failed to start');
   process.exit(1);

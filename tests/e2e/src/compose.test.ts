@@ -73,4 +73,35 @@ describe('docker-compose.yml', () => {
       expect(dockerfile).toContain(`services/${name}/dist/main.js`);
     }
   });
+
+  it('restarts every service and the infrastructure, and starts each only when what it needs is healthy', () => {
+    const services = compose.services as Record<
+      string,
+      {
+        restart?: string;
+        healthcheck?: { test?: unknown };
+        depends_on?: Record<string, { condition?: string }>;
+      }
+    >;
+    for (const name of [...Object.keys(schemas), 'kafka', 'mongo']) {
+      expect(services[name]?.restart, name).toBe('unless-stopped');
+      expect(services[name]?.healthcheck?.test, name).toBeTruthy();
+    }
+    for (const name of Object.keys(schemas)) {
+      const needs = Object.entries(services[name]?.depends_on ?? {});
+      expect(needs.length, name).toBeGreaterThan(0);
+      for (const [dependency, how] of needs)
+        expect(how.condition, `${name} -> ${dependency}`).toBe('service_healthy');
+    }
+  });
+
+  it('runs the Kafka version the local stack tests, and services on the current Node LTS', () => {
+    const pom = readFileSync(path.join(repoRoot, 'deploy/local/kafka/pom.xml'), 'utf8');
+    const version = /<kafka\.version>([^<]+)</.exec(pom)?.[1];
+    expect(compose.services.kafka?.image).toBe(`apache/kafka:${version}`);
+    for (const name of Object.keys(schemas)) {
+      const dockerfile = readFileSync(path.join(repoRoot, `services/${name}/Dockerfile`), 'utf8');
+      expect(dockerfile.match(/^FROM node:(\d+)/gm), name).toEqual(['FROM node:26', 'FROM node:26']);
+    }
+  });
 });
