@@ -343,7 +343,7 @@ export async function startFerretdb() {
     // WAL with synchronous=NORMAL: a commit survives the process being killed (what the chaos test
     // does), not a power cut; fine for a development and test database, and faster than FULL.
     '-sqlite-params',
-    '_pragma=synchronous(NORMAL)',
+    process.env.FERRETDB_SQLITE_PARAMS ?? '_pragma=synchronous(NORMAL)',
     // FERRETDB_PPROF=127.0.0.1:6060 serves Go's profiler (go tool pprof http://127.0.0.1:6060/debug/pprof/profile).
     ...(process.env.FERRETDB_PPROF ? ['-pprof', process.env.FERRETDB_PPROF] : []),
   ]);

@@ -129,13 +129,19 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     start: async () => {
       if (!sinks) return; // the API alone
       await sink.start();
-      sweeper = setInterval(sweep, config.MONITORING_SWEEP_INTERVAL_MS);
+      // Not at start-up (on FerretDB the sweep reads every record): at a random point of the interval.
+      const interval = config.MONITORING_SWEEP_INTERVAL_MS;
+      sweeper = setTimeout(function next() {
+        void sweep().finally(() => {
+          sweeper = setTimeout(next, interval);
+          sweeper.unref();
+        });
+      }, Math.random() * interval);
       sweeper.unref();
-      void sweep();
     },
     /** Stops the sweeper and the sink: finishes the in-flight record, commits, leaves the group. */
     stopSink: async () => {
-      if (sweeper) clearInterval(sweeper);
+      if (sweeper) clearTimeout(sweeper);
       if (sinks) await sink.stop();
     },
   };

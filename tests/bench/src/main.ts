@@ -28,9 +28,15 @@ import {
 
 const REPO = path.resolve(import.meta.dirname, '../../..');
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, seed: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    seed: { type: 'string' },
+    /** Only these steps (comma-separated names as logged, e.g. `growth`): for a focused measurement. */
+    only: { type: 'string' },
+  },
 });
 const form = FORMS[args.quick ? 'quick' : 'long'];
+const only = args.only ? new Set(args.only.split(',').map((s) => s.trim())) : undefined;
 const seed = Number(args.seed ?? Date.now() % 1_000_000);
 const runId = `bench-${seed}-${Date.now().toString(36)}`;
 const outDir = path.join(REPO, '.local/bench');
@@ -66,6 +72,7 @@ async function main(): Promise<number> {
   const figures: Run['figures'] = [];
   const details: Run['details'] = {};
   const step = async (name: string, body: () => Promise<void>) => {
+    if (only && name !== 'warm-up' && !only.has(name)) return;
     const at = Date.now();
     log(`${name}...`);
     try {
