@@ -1,3 +1,4 @@
+import { Gauge, type Registry } from 'prom-client';
 import type { HttpServer } from './server.js';
 
 export interface ProbeResult {
@@ -13,8 +14,42 @@ export interface Probes {
   ready: () => ProbeResult | Promise<ProbeResult>;
 }
 
-/** `GET /healthz` and `GET /readyz`: 200 when ok, 503 otherwise, with the named checks in the body. */
-export function registerProbes(app: HttpServer, probes: Probes): void {
+/**
+ * `GET /healthz` and `GET /readyz`: 200 when ok, 503 otherwise, with the named checks in the body. With a
+ * registry, readiness is also a metric evaluated at each scrape: `hub_ready` (1/0) and
+ * `hub_readiness_check{check}` (1/0 per named check, e.g. `mongo`), what the alert rules watch
+ * (deploy/prometheus/alerts.yml).
+ */
+export function registerProbes(app: HttpServer, probes: Probes, registry?: Registry): void {
+  if (registry) {
+    // One evaluation per scrape, shared by both gauges (each collects before it is rendered).
+    const evaluate = shared(
+      () =>
+        Promise.resolve()
+          .then(() => probes.ready())
+          .catch((): ProbeResult => ({ ok: false, checks: { probe: false } })),
+      500,
+    );
+    new Gauge({
+      name: 'hub_ready',
+      help: 'Whether this instance is ready (its /readyz answers 200) at scrape time',
+      registers: [registry],
+      async collect() {
+        this.set((await evaluate()).ok ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'hub_readiness_check',
+      help: 'Each named readiness check of this instance at scrape time (1 passing, 0 failing)',
+      labelNames: ['check'] as const,
+      registers: [registry],
+      async collect() {
+        const result = await evaluate();
+        this.reset();
+        for (const [name, ok] of Object.entries(result.checks)) this.set({ check: name }, ok ? 1 : 0);
+      },
+    });
+  }
   const route = (path: string, probe: () => ProbeResult | Promise<ProbeResult>) =>
     app.get(path, { logLevel: 'warn' }, async (_request, reply) => {
       let result: ProbeResult;

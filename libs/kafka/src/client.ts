@@ -35,6 +35,23 @@ export interface TopicSpec {
   partitions: number;
   compacted?: boolean;
   retentionMs?: number;
+  /** Copies of each partition (default: the broker's `default.replication.factor`). */
+  replicationFactor?: number;
+  /** Copies that must acknowledge a write with acks=all (`min.insync.replicas`). */
+  minInsyncReplicas?: number;
+}
+
+/** How services treat their topics at boot (`KAFKA_TOPICS`): create what is missing, or only check. */
+export type TopicsMode = 'create' | 'check';
+
+/** A topic is missing or not as planned: the service refuses to start, saying what and how to fix it. */
+export class TopicsNotReadyError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `topics not as planned (run \`npm run topics -- --apply\` or the provisioning job):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+    this.name = 'TopicsNotReadyError';
+  }
 }
 
 /**
@@ -53,6 +70,9 @@ export function topicConfig(spec: TopicSpec): Array<{ name: string; value: strin
     { name: 'cleanup.policy', value: spec.compacted ? 'compact' : 'delete' },
     ...(spec.retentionMs ? [{ name: 'retention.ms', value: String(spec.retentionMs) }] : []),
     { name: 'max.message.bytes', value: String(MAX_MESSAGE_BYTES) },
+    ...(spec.minInsyncReplicas
+      ? [{ name: 'min.insync.replicas', value: String(spec.minInsyncReplicas) }]
+      : []),
   ];
 }
 
@@ -127,6 +147,7 @@ export class KafkaClient {
                 topics: missing.map((s) => ({
                   topic: s.topic,
                   numPartitions: s.partitions,
+                  ...(s.replicationFactor ? { replicationFactor: s.replicationFactor } : {}),
                   configEntries: topicConfig(s),
                 })),
               })
@@ -154,6 +175,109 @@ export class KafkaClient {
     } finally {
       await admin.disconnect();
     }
+  }
+
+  /**
+   * At boot: `create` makes missing topics (the local stack, compose); `check` only verifies them and
+   * throws TopicsNotReadyError listing every difference (production, where topics are provisioned apart).
+   */
+  async prepareTopics(specs: TopicSpec[], mode: TopicsMode): Promise<void> {
+    if (mode === 'create') return this.ensureTopics(specs);
+    const problems = await this.checkTopics(specs);
+    if (problems.length > 0) throw new TopicsNotReadyError(problems);
+  }
+
+  /**
+   * Every way the topics differ from their specs, one line each: missing, fewer partitions (a
+   * single-partition topic must have exactly one: its order is global), fewer replicas, another cleanup
+   * policy, a lower message limit or `min.insync.replicas`. Empty when all are as planned.
+   */
+  async checkTopics(specs: TopicSpec[]): Promise<string[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const problems: string[] = specs
+        .filter((s) => !existing.has(s.topic))
+        .map((s) => `${s.topic}: missing`);
+      const present = specs.filter((s) => existing.has(s.topic));
+      if (present.length === 0) return problems;
+      const { topics } = await admin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: present.map((s) => ({ type: TOPIC_RESOURCE, name: s.topic })),
+      });
+      for (const spec of present) {
+        const meta = topics.find((t) => t.name === spec.topic);
+        const partitions = meta?.partitions.length ?? 0;
+        if (spec.partitions === 1 ? partitions !== 1 : partitions < spec.partitions) {
+          problems.push(`${spec.topic}: ${partitions} partitions, planned ${spec.partitions}`);
+        }
+        const replicas = Math.min(...(meta?.partitions.map((p) => p.replicas.length) ?? [0]));
+        if (spec.replicationFactor && replicas < spec.replicationFactor) {
+          problems.push(`${spec.topic}: replication factor ${replicas}, planned ${spec.replicationFactor}`);
+        }
+        const config = new Map(
+          described.resources
+            .find((r) => r.resourceName === spec.topic)
+            ?.configEntries.map((e) => [e.configName, e.configValue] as const) ?? [],
+        );
+        const policy = spec.compacted ? 'compact' : 'delete';
+        if (config.get('cleanup.policy') !== policy) {
+          problems.push(`${spec.topic}: cleanup.policy ${config.get('cleanup.policy')}, planned ${policy}`);
+        }
+        if (Number(config.get('max.message.bytes') ?? 0) < MAX_MESSAGE_BYTES) {
+          problems.push(
+            `${spec.topic}: max.message.bytes ${config.get('max.message.bytes')}, planned at least ${MAX_MESSAGE_BYTES}`,
+          );
+        }
+        if (
+          spec.minInsyncReplicas &&
+          Number(config.get('min.insync.replicas') ?? 1) < spec.minInsyncReplicas
+        ) {
+          problems.push(
+            `${spec.topic}: min.insync.replicas ${config.get('min.insync.replicas')}, planned ${spec.minInsyncReplicas}`,
+          );
+        }
+        if (spec.retentionMs && Number(config.get('retention.ms')) !== spec.retentionMs) {
+          problems.push(
+            `${spec.topic}: retention.ms ${config.get('retention.ms')}, planned ${spec.retentionMs}`,
+          );
+        }
+      }
+      return problems;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /**
+   * Makes the topics as planned: creates the missing ones, adds partitions, sets each topic's configuration
+   * to its spec. Replication factor is not changed in place (a reassignment is an operator's decision): it
+   * stays in the returned problems. Returns what is still not as planned.
+   */
+  async applyTopics(specs: TopicSpec[]): Promise<string[]> {
+    await this.ensureTopics(specs);
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
+      const grow = specs.filter(
+        (s) => (topics.find((t) => t.name === s.topic)?.partitions.length ?? 0) < s.partitions,
+      );
+      if (grow.length > 0) {
+        await admin.createPartitions({
+          topicPartitions: grow.map((s) => ({ topic: s.topic, count: s.partitions })),
+        });
+      }
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: specs.map((s) => ({ type: TOPIC_RESOURCE, name: s.topic, configEntries: topicConfig(s) })),
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    return this.checkTopics(specs);
   }
 
   /**

@@ -7,6 +7,8 @@ export {
   MessageProducer,
   type OutgoingMessage,
   type TopicSpec,
+  type TopicsMode,
+  TopicsNotReadyError,
 } from './client.js';
 export {
   BrokerUnavailableError,
@@ -21,3 +23,4 @@ export {
 export { measureLag, partitionLag } from './instrumentation.js';
 export { TopicMirror, type TopicMirrorSettings } from './mirror.js';
 export { partitionOfKey, type ScanSettings, scanTopic, TopicScanner } from './scan.js';
+export { plannedTopics, type TopicPlanSettings, topicPlan } from './topics.js';

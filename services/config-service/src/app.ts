@@ -73,18 +73,22 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   registerMetrics(app, metrics);
   const sinks = config.CONFIG_SERVICE_ROLE !== 'api';
   const serves = config.CONFIG_SERVICE_ROLE !== 'sink';
-  registerProbes(app, {
-    live: () => combine({ process: true, ...(sinks ? { monitoringSink: sink.health().alive } : {}) }),
-    ready: async () =>
-      combine({
-        accepting: !closing,
-        ...(sinks ? { monitoringSink: sink.health().ready } : {}),
-        mongo: await deps.mongo.ping().then(
-          () => true,
-          () => false,
-        ),
-      }),
-  });
+  registerProbes(
+    app,
+    {
+      live: () => combine({ process: true, ...(sinks ? { monitoringSink: sink.health().alive } : {}) }),
+      ready: async () =>
+        combine({
+          accepting: !closing,
+          ...(sinks ? { monitoringSink: sink.health().ready } : {}),
+          mongo: await deps.mongo.ping().then(
+            () => true,
+            () => false,
+          ),
+        }),
+    },
+    metrics,
+  );
   const sandbox = new MappingSandbox({
     limits: { timeoutMs: config.EXPRESSION_TIMEOUT_MS, maxDepth: 500 },
     deadlineMs: config.MAPPING_DEADLINE_MS,

@@ -52,24 +52,29 @@ export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
 
   // The edge's port is public: /metrics and the fan-out /readyz are computed at most once a second,
   // however many anonymous callers ask.
-  registerMetrics(app, createMetrics('edge'), { cacheMs: 1_000 });
-  registerProbes(app, {
-    live: () => combine({ process: true }),
-    // Ready only when every service behind the edge is ready.
-    ready: shared(async () => {
-      const checks = await Promise.all(
-        Object.entries(upstreams).map(async ([name, url]) => {
-          try {
-            const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
-            return [name, res.ok] as const;
-          } catch {
-            return [name, false] as const;
-          }
-        }),
-      );
-      return combine(Object.fromEntries(checks));
-    }, 1_000),
-  });
+  const metrics = createMetrics('edge');
+  registerMetrics(app, metrics, { cacheMs: 1_000 });
+  registerProbes(
+    app,
+    {
+      live: () => combine({ process: true }),
+      // Ready only when every service behind the edge is ready.
+      ready: shared(async () => {
+        const checks = await Promise.all(
+          Object.entries(upstreams).map(async ([name, url]) => {
+            try {
+              const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+              return [name, res.ok] as const;
+            } catch {
+              return [name, false] as const;
+            }
+          }),
+        );
+        return combine(Object.fromEntries(checks));
+      }, 1_000),
+    },
+    metrics,
+  );
 
   // Our OpenAPI document and a browsable reference page (assets served locally, no CDN).
   await app.register(swagger, { mode: 'static', specification: { document: document as never } });

@@ -168,17 +168,21 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
   });
   registerMetrics(app, metrics);
   const consumes = config.WRITER_ROLE !== 'api';
-  registerProbes(app, {
-    live: () => combine(consumes ? { consumeLoop: consumer.health().alive } : { process: true }),
-    ready: async () =>
-      combine({
-        ...(consumes ? { consumer: consumer.health().ready } : {}),
-        mongo: await deps.mongo.ping().then(
-          () => true,
-          () => false,
-        ),
-      }),
-  });
+  registerProbes(
+    app,
+    {
+      live: () => combine(consumes ? { consumeLoop: consumer.health().alive } : { process: true }),
+      ready: async () =>
+        combine({
+          ...(consumes ? { consumer: consumer.health().ready } : {}),
+          mongo: await deps.mongo.ping().then(
+            () => true,
+            () => false,
+          ),
+        }),
+    },
+    metrics,
+  );
   if (config.WRITER_ROLE !== 'consumer') registerEntityRoutes(app, repository, readings);
 
   let sweeper: NodeJS.Timeout | undefined;

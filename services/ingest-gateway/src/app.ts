@@ -100,18 +100,22 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
     for (const r of result.results) ingested.inc({ version, status: r.status });
     return result;
   };
-  registerProbes(app, {
-    live: () => combine({ process: true }),
-    ready: async () =>
-      combine({
-        accepting: !closing,
-        config: mirror.isReady(),
-        mongo: await deps.mongo.ping().then(
-          () => true,
-          () => false,
-        ),
-      }),
-  });
+  registerProbes(
+    app,
+    {
+      live: () => combine({ process: true }),
+      ready: async () =>
+        combine({
+          accepting: !closing,
+          config: mirror.isReady(),
+          mongo: await deps.mongo.ping().then(
+            () => true,
+            () => false,
+          ),
+        }),
+    },
+    metrics,
+  );
 
   const manage = { onRequest: requireGrant(GRANTS.manage) };
   const traceparent = (h: string | string[] | undefined) => (Array.isArray(h) ? h[0] : h);

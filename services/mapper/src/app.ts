@@ -111,10 +111,14 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
 
   const app = createHttpServer({ logger: deps.logger });
   registerMetrics(app, metrics);
-  registerProbes(app, {
-    live: () => combine({ consumeLoop: consumer.health().alive }),
-    ready: () => combine({ config: mirror.isReady(), consumer: consumer.health().ready }),
-  });
+  registerProbes(
+    app,
+    {
+      live: () => combine({ consumeLoop: consumer.health().alive }),
+      ready: () => combine({ config: mirror.isReady(), consumer: consumer.health().ready }),
+    },
+    metrics,
+  );
 
   return {
     app,

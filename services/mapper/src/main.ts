@@ -1,5 +1,5 @@
 import { exitOnSignalsAndCrashes, installShutdown } from '@hub/http';
-import { KafkaClient } from '@hub/kafka';
+import { KafkaClient, plannedTopics } from '@hub/kafka';
 import { createLogger, initTracing } from '@hub/observability';
 import { buildMapper, TOPICS_OWNED } from './app.js';
 import { loadMapperConfig } from './config.js';
@@ -19,7 +19,15 @@ try {
     compression: config.KAFKA_COMPRESSION,
     logger,
   });
-  await kafka.ensureTopics(TOPICS_OWNED(config.KAFKA_TOPIC_PARTITIONS));
+  const planned = plannedTopics(
+    {
+      partitions: config.KAFKA_TOPIC_PARTITIONS,
+      replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+      minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS,
+    },
+    TOPICS_OWNED(config.KAFKA_TOPIC_PARTITIONS).map((t) => t.topic),
+  );
+  await kafka.prepareTopics(planned, config.KAFKA_TOPICS);
   const producer = await kafka.producer();
   const mapper = buildMapper(config, {
     logger,
