@@ -23,4 +23,10 @@ export {
 export { measureLag, partitionLag } from './instrumentation.js';
 export { TopicMirror, type TopicMirrorSettings } from './mirror.js';
 export { partitionOfKey, type ScanSettings, scanTopic, TopicScanner } from './scan.js';
-export { plannedTopics, type TopicPlanSettings, topicPlan } from './topics.js';
+export {
+  plannedTopics,
+  prepareOwnTopics,
+  type TopicEnv,
+  type TopicPlanSettings,
+  topicPlan,
+} from './topics.js';

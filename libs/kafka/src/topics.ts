@@ -1,5 +1,5 @@
 import { Topics } from '@hub/contracts';
-import type { TopicSpec } from './client.js';
+import type { KafkaClient, TopicSpec, TopicsMode } from './client.js';
 
 export interface TopicPlanSettings {
   /** Partitions of every keyed topic: the parallelism ceiling of each consumer group. */
@@ -31,4 +31,28 @@ export function topicPlan(settings: TopicPlanSettings): TopicSpec[] {
 /** The plan's specs of the named topics (a service's own), in the plan's settings. */
 export function plannedTopics(settings: TopicPlanSettings, topics: string[]): TopicSpec[] {
   return topicPlan(settings).filter((s) => topics.includes(s.topic));
+}
+
+/** The topic settings of a service's configuration (KafkaEnv of libs/config). */
+export interface TopicEnv {
+  KAFKA_TOPIC_PARTITIONS: number;
+  KAFKA_REPLICATION_FACTOR?: number | undefined;
+  KAFKA_MIN_INSYNC_REPLICAS?: number | undefined;
+  KAFKA_TOPICS: TopicsMode;
+}
+
+/** At boot: a service's own topics, created or only checked (`KAFKA_TOPICS`) against the plan. */
+export function prepareOwnTopics(kafka: KafkaClient, config: TopicEnv, owned: TopicSpec[]): Promise<void> {
+  const settings = {
+    partitions: config.KAFKA_TOPIC_PARTITIONS,
+    replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+    minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS,
+  };
+  return kafka.prepareTopics(
+    plannedTopics(
+      settings,
+      owned.map((t) => t.topic),
+    ),
+    config.KAFKA_TOPICS,
+  );
 }

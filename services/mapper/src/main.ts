@@ -1,5 +1,5 @@
 import { exitOnSignalsAndCrashes, installShutdown } from '@hub/http';
-import { KafkaClient, plannedTopics } from '@hub/kafka';
+import { KafkaClient, prepareOwnTopics } from '@hub/kafka';
 import { createLogger, initTracing } from '@hub/observability';
 import { buildMapper, TOPICS_OWNED } from './app.js';
 import { loadMapperConfig } from './config.js';
@@ -19,15 +19,7 @@ try {
     compression: config.KAFKA_COMPRESSION,
     logger,
   });
-  const planned = plannedTopics(
-    {
-      partitions: config.KAFKA_TOPIC_PARTITIONS,
-      replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-      minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS,
-    },
-    TOPICS_OWNED(config.KAFKA_TOPIC_PARTITIONS).map((t) => t.topic),
-  );
-  await kafka.prepareTopics(planned, config.KAFKA_TOPICS);
+  await prepareOwnTopics(kafka, config, TOPICS_OWNED(config.KAFKA_TOPIC_PARTITIONS));
   const producer = await kafka.producer();
   const mapper = buildMapper(config, {
     logger,
