@@ -96,8 +96,10 @@ async function main(): Promise<number> {
       values.seed,
       '--max-examples',
       values.quick ? '8' : '60',
+      // One worker: with two, Hypothesis's example cache raced between threads and failed a run with an
+      // internal FlakyFailure (no finding about the API, but exit 1).
       '--workers',
-      '2',
+      '1',
       '--request-timeout',
       '30',
       '--generation-database',
