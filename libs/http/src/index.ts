@@ -17,5 +17,6 @@ export { ApiError, badRequest, conflict, forbidden, notFound, unauthorized, unav
 export { Counter, createMetrics, Gauge, Histogram, Registry, registerMetrics } from './metrics.js';
 export { combine, type ProbeResult, type Probes, registerProbes, shared } from './probes.js';
 export { type RateLimitSettings, rateLimit, registerRateLimit } from './rate-limit.js';
+export { everyIntervalFromRandomStart } from './schedule.js';
 export { createHttpServer, type HttpServer, type HttpServerSettings, pathPattern } from './server.js';
 export { exitOnSignalsAndCrashes, installShutdown, type ShutdownStep } from './shutdown.js';

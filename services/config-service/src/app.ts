@@ -5,6 +5,7 @@ import {
   combine,
   createHttpServer,
   createMetrics,
+  everyIntervalFromRandomStart,
   registerAuth,
   registerMetrics,
   registerProbes,
@@ -118,7 +119,7 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     await sandbox.close();
   });
 
-  let sweeper: NodeJS.Timeout | undefined;
+  let stopSweeper: (() => void) | undefined;
   const sweep = async () => {
     try {
       const removed = await monitoring.sweep();
@@ -133,19 +134,11 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     start: async () => {
       if (!sinks) return; // the API alone
       await sink.start();
-      // Not at start-up (on FerretDB the sweep reads every record): at a random point of the interval.
-      const interval = config.MONITORING_SWEEP_INTERVAL_MS;
-      sweeper = setTimeout(function next() {
-        void sweep().finally(() => {
-          sweeper = setTimeout(next, interval);
-          sweeper.unref();
-        });
-      }, Math.random() * interval);
-      sweeper.unref();
+      stopSweeper = everyIntervalFromRandomStart(sweep, config.MONITORING_SWEEP_INTERVAL_MS);
     },
     /** Stops the sweeper and the sink: finishes the in-flight record, commits, leaves the group. */
     stopSink: async () => {
-      if (sweeper) clearTimeout(sweeper);
+      stopSweeper?.();
       if (sinks) await sink.stop();
     },
   };

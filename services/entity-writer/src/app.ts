@@ -11,6 +11,7 @@ import {
   combine,
   createHttpServer,
   createMetrics,
+  everyIntervalFromRandomStart,
   registerAuth,
   registerMetrics,
   registerProbes,
@@ -185,7 +186,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
   );
   if (config.WRITER_ROLE !== 'consumer') registerEntityRoutes(app, repository, readings);
 
-  let sweeper: NodeJS.Timeout | undefined;
+  let stopSweeper: (() => void) | undefined;
   const sweep = async () => {
     try {
       const cutoff = new Date(Date.now() - SOFT_DELETE_RETENTION_MS).toISOString();
@@ -201,19 +202,10 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     start: async () => {
       if (!consumes) return; // the read API alone
       await consumer.start();
-      // Not at start-up: on FerretDB the sweep's filter is not pushed down, so it reads every entity;
-      // a restarting or scaling writer must not pay that while it catches up (measured: the growth step
-      // of `npm run bench`). Each instance sweeps at its own random point of the interval.
-      sweeper = setTimeout(function next() {
-        void sweep().finally(() => {
-          sweeper = setTimeout(next, SWEEP_INTERVAL_MS);
-          sweeper.unref();
-        });
-      }, Math.random() * SWEEP_INTERVAL_MS);
-      sweeper.unref();
+      stopSweeper = everyIntervalFromRandomStart(sweep, SWEEP_INTERVAL_MS);
     },
     stopConsuming: async () => {
-      if (sweeper) clearTimeout(sweeper);
+      stopSweeper?.();
       if (consumes) await consumer.stop();
       await scanner.stop();
     },
