@@ -4,22 +4,37 @@
 // Starts Kafka, FerretDB and the services for the run when they are not already up, and stops what it
 // started afterwards.
 import { spawnSync } from 'node:child_process';
-import { down, kafkaAnswers, mongoAnswers, REPO, up, useFreshData } from '../deploy/local/stack.mjs';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { down, LOCAL, kafkaAnswers, mongoAnswers, REPO, up, useFreshData } from '../deploy/local/stack.mjs';
 import { containersUp, dockerAvailable } from './lib/containers.mjs';
 import { isReady, SERVICES, stackEnv, startServices } from './lib/services.mjs';
 import { build, devEnv, ensureInstalled } from './lib/setup.mjs';
+import { summary } from './lib/test-summary.mjs';
 
+const steps = [];
 const step = (name, cmd, args, env = process.env) => {
   process.stderr.write(`\n[test] ${name}: ${cmd} ${args.join(' ')}\n`);
+  const started = Date.now();
   const result = spawnSync(cmd, args, { cwd: REPO, stdio: 'inherit', env });
-  return result.status ?? 1;
+  const code = result.status ?? 1;
+  steps.push({ name, code, seconds: (Date.now() - started) / 1000 });
+  return code;
+};
+// The test runner's counts, read back from its JSON report for the summary at the very end (a CI log shows
+// its tail; the runner's own summary is far above the fuzzer's, the benchmark's and the chaos test's output).
+const VITEST_REPORT = path.join(LOCAL, 'test-results/vitest.json');
+rmSync(VITEST_REPORT, { force: true });
+const finish = (code) => {
+  process.stdout.write(`\n${summary(steps, VITEST_REPORT, code)}\n`);
+  process.exit(code);
 };
 
 ensureInstalled();
 build();
 let code = step('lint', 'npx', ['biome', 'check', '.']);
 if (code === 0) code = step('typecheck', 'npx', ['turbo', 'run', 'typecheck', '--output-logs=errors-only']);
-if (code !== 0) process.exit(code);
+if (code !== 0) finish(code);
 
 const env = stackEnv(devEnv());
 // Infrastructure: the local stack (Kafka from Maven Central, FerretDB from the Go proxy), or, with
@@ -38,7 +53,8 @@ try {
   } else {
     process.stderr.write('[test] reusing the services already running\n');
   }
-  code = step('tests', 'npx', ['vitest', 'run', '--config', 'vitest.all.config.ts'], {
+  const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=${VITEST_REPORT}`];
+  code = step('tests', 'npx', ['vitest', 'run', '--config', 'vitest.all.config.ts', ...reporters], {
     ...process.env,
     ...env,
     HUB_BASE_URL: env.HUB_BASE_URL,
@@ -60,4 +76,4 @@ if (code === 0) code = step('benchmark, quick form', 'npx', ['tsx', 'tests/bench
 // The chaos test's short form (issue 5), on a stack of its own: SIGKILLs and restarts services, the broker
 // and the database under load, then fails on any lost or duplicated change. `npm run chaos` is the long form.
 if (code === 0) code = step('chaos test, short form', 'npx', ['tsx', 'tests/chaos/src/main.ts', '--short']);
-process.exit(code);
+finish(code);
