@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { down, LOCAL, kafkaAnswers, mongoAnswers, REPO, up, useFreshData } from '../deploy/local/stack.mjs';
+import { down, kafkaAnswers, LOCAL, mongoAnswers, REPO, up, useFreshData } from '../deploy/local/stack.mjs';
 import { containersUp, dockerAvailable } from './lib/containers.mjs';
 import { isReady, SERVICES, stackEnv, startServices } from './lib/services.mjs';
 import { build, devEnv, ensureInstalled } from './lib/setup.mjs';
