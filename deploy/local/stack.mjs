@@ -12,6 +12,10 @@
 // Plain Node with no dependencies, so it works before `npm install`. Environment overrides:
 // HUB_LOCAL_DIR (cache and data), HUB_CACHE_DIR (the cache alone), KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), MONGO_PORT (27017),
 // FERRETDB_PPROF (an address for Go's profiler, e.g. 127.0.0.1:6060).
+//
+// Both also listen the way managed services are reached, to try and test the secure settings: Kafka with
+// SASL_SSL (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512) on KAFKA_PORT + 2 (9094) and FerretDB with TLS on
+// MONGO_PORT + 1 (27018), with a CA and certificates the stack makes once under .local/tls (openssl).
 
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -35,6 +39,10 @@ export const LOCAL = path.resolve(process.env.HUB_LOCAL_DIR ?? path.join(REPO, '
 const KAFKA_PORT = Number(process.env.KAFKA_PORT ?? 9092);
 const CONTROLLER_PORT = Number(process.env.KAFKA_CONTROLLER_PORT ?? 9093);
 const MONGO_PORT = Number(process.env.MONGO_PORT ?? 27017);
+const KAFKA_SECURE_PORT = KAFKA_PORT + 2;
+const MONGO_TLS_PORT = MONGO_PORT + 1;
+/** The secure listener's one user (development only, like deploy/local/dev.env's secret). */
+const SASL_USER = { name: 'hub', password: 'local-development-kafka-password' };
 const CLUSTER_ID = '4L6g3nShT-eMCtK--X86sw';
 
 const dirs = {
@@ -140,6 +148,83 @@ export function ferretdbBinary() {
     rmSync(work, { recursive: true, force: true });
   }
   return bin;
+}
+
+// ---------- certificates ----------
+
+/**
+ * A CA and a certificate for 127.0.0.1 and localhost signed by it, made once with openssl under
+ * .local/tls: `ca` is what clients trust, `bundle` the key and certificate in one PEM (Kafka's keystore).
+ */
+export function localCertificates() {
+  const dir = path.join(LOCAL, 'tls');
+  const files = {
+    ca: path.join(dir, 'ca.pem'),
+    cert: path.join(dir, 'server.pem'),
+    key: path.join(dir, 'server.key'),
+    bundle: path.join(dir, 'server-bundle.pem'),
+  };
+  if (existsSync(files.bundle)) return files;
+  requireTool('openssl', 'install openssl');
+  const work = `${dir}.tmp-${process.pid}`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const ssl = (...args) => execFileSync('openssl', args, { cwd: work, stdio: 'ignore' });
+  ssl(
+    ...[
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '3650',
+    ],
+    ...['-subj', '/CN=erp-integration-hub local CA', '-addext', 'basicConstraints=critical,CA:TRUE'],
+    ...['-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+  );
+  ssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+    '-subj',
+    '/CN=localhost',
+  );
+  writeFileSync(
+    path.join(work, 'server.ext'),
+    'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n',
+  );
+  ssl(
+    ...['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial'],
+    ...['-out', 'server.pem', '-days', '825', '-extfile', 'server.ext'],
+  );
+  const read = (f) => readFileSync(path.join(work, f), 'utf8');
+  writeFileSync(path.join(work, 'server-bundle.pem'), read('server.key') + read('server.pem'));
+  for (const f of ['server.csr', 'server.ext', 'ca.srl']) rmSync(path.join(work, f));
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(work, dir);
+  log(`made a local CA and a certificate for 127.0.0.1 under ${dir}`);
+  return files;
+}
+
+/** How to reach the secure listeners (tests of the TLS and SASL settings; trying them by hand). */
+export function secureEndpoints() {
+  return {
+    kafkaBrokers: `127.0.0.1:${KAFKA_SECURE_PORT}`,
+    mongoUrl: `mongodb://127.0.0.1:${MONGO_TLS_PORT}/erp_hub?tls=true`,
+    caFile: path.join(LOCAL, 'tls', 'ca.pem'),
+    username: SASL_USER.name,
+    password: SASL_USER.password,
+  };
 }
 
 // ---------- processes ----------
@@ -296,7 +381,11 @@ function kafkaProperties() {
   const text = readFileSync(path.join(here, 'kafka/server.properties.template'), 'utf8')
     .replaceAll('{{DATA_DIR}}', dataDir)
     .replaceAll('{{PORT}}', String(KAFKA_PORT))
-    .replaceAll('{{CONTROLLER_PORT}}', String(CONTROLLER_PORT));
+    .replaceAll('{{CONTROLLER_PORT}}', String(CONTROLLER_PORT))
+    .replaceAll('{{SECURE_PORT}}', String(KAFKA_SECURE_PORT))
+    .replaceAll('{{TLS_BUNDLE}}', localCertificates().bundle)
+    .replaceAll('{{SASL_USER}}', SASL_USER.name)
+    .replaceAll('{{SASL_PASSWORD}}', SASL_USER.password);
   mkdirSync(dirs.run, { recursive: true });
   const file = path.join(dirs.run, 'server.properties');
   writeFileSync(file, text);
@@ -309,13 +398,33 @@ export async function startKafka() {
   requireTool('java', 'install a JDK 17+');
   const props = kafkaProperties();
   const cp = `${lib}/*`;
+  // The SCRAM credentials of the secure listener's user are stored in the cluster's metadata, written when
+  // the storage is formatted (the tool that adds them later is not among the broker's jars we fetch).
+  const scramMarker = path.join(dirs.data, 'kafka', '.scram-users');
+  const fresh = !existsSync(path.join(dirs.data, 'kafka', 'meta.properties'));
+  const scram = ['SCRAM-SHA-256', 'SCRAM-SHA-512'];
   execFileSync(
     'java',
-    ['-cp', cp, 'kafka.tools.StorageTool', 'format', '--ignore-formatted', '-t', CLUSTER_ID, '-c', props],
-    {
-      stdio: 'ignore',
-    },
+    [
+      ...[
+        '-cp',
+        cp,
+        'kafka.tools.StorageTool',
+        'format',
+        '--ignore-formatted',
+        '-t',
+        CLUSTER_ID,
+        '-c',
+        props,
+      ],
+      ...scram.flatMap((m) => [
+        '--add-scram',
+        `${m}=[name=${SASL_USER.name},password=${SASL_USER.password}]`,
+      ]),
+    ],
+    { stdio: 'ignore' },
   );
+  if (fresh) writeFileSync(scramMarker, scram.join('\n'));
   startDetached('kafka', 'java', [
     ...(process.env.KAFKA_JVM_OPTS ?? '-Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20')
       .split(' ')
@@ -329,15 +438,22 @@ export async function startKafka() {
     props,
   ]);
   await waitFor('Kafka', () => kafkaAnswers(), 90_000, 'kafka');
+  if (!existsSync(scramMarker)) {
+    log(
+      `kafka: ${dirs.data} was formatted before the secure listener existed: SCRAM logins on 127.0.0.1:${KAFKA_SECURE_PORT} fail until \`node deploy/local/stack.mjs reset\` (PLAIN works)`,
+    );
+  }
   return 'started';
 }
 
 export async function startFerretdb() {
   if (await mongoAnswers()) return 'already running';
   const bin = ferretdbBinary();
+  const tls = localCertificates();
   startDetached('ferretdb', bin, [
     '-listen',
     `127.0.0.1:${MONGO_PORT}`,
+    ...['-listen-tls', `127.0.0.1:${MONGO_TLS_PORT}`, '-tls-cert-file', tls.cert, '-tls-key-file', tls.key],
     '-dir',
     path.join(dirs.data, 'ferretdb'),
     // WAL with synchronous=NORMAL: a commit survives the process being killed (what the chaos test

@@ -1,7 +1,7 @@
 // Runs the services of the local stack as child processes of the calling script.
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { dirs, REPO, sleep } from '../../deploy/local/stack.mjs';
+import { dirs, REPO, secureEndpoints, sleep } from '../../deploy/local/stack.mjs';
 import { supervise } from './supervise.mjs';
 
 /**
@@ -22,6 +22,7 @@ export const SERVICES = [
 
 /** The stack's configuration with this machine's ports applied over deploy/local/dev.env. */
 export function stackEnv(base) {
+  const secure = secureEndpoints();
   const url = (name) => `http://127.0.0.1:${SERVICES.find((s) => s.name === name).port}`;
   return {
     ...base,
@@ -33,6 +34,13 @@ export function stackEnv(base) {
     ENTITY_WRITER_URL: url('entity-writer'),
     HUB_BASE_URL: url('edge'),
     PUBLIC_BASE_URL: url('edge'),
+    // The broker's SASL_SSL and the database's TLS listeners (deploy/local/stack.mjs), for the tests of
+    // the secure connection settings; the services themselves use the plain ones above.
+    LOCAL_KAFKA_SECURE_BROKERS: secure.kafkaBrokers,
+    LOCAL_KAFKA_SASL_USERNAME: secure.username,
+    LOCAL_KAFKA_SASL_PASSWORD: secure.password,
+    LOCAL_MONGO_TLS_URL: secure.mongoUrl,
+    LOCAL_TLS_CA_FILE: secure.caFile,
   };
 }
 

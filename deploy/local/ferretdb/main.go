@@ -1,7 +1,8 @@
 // Command ferretdb runs FerretDB v1 embedded, with its SQLite backend, for the local stack and tests.
 //
 // Embedding skips the version file that `go install` of the CLI lacks (FerretDB issue 2982)
-// and turns telemetry off. Usage: ferretdb -listen 127.0.0.1:27017 -dir /abs/data/dir
+// and turns telemetry off. Usage: ferretdb -listen 127.0.0.1:27017 -dir /abs/data/dir, and optionally a TLS
+// listener beside it: -listen-tls 127.0.0.1:27018 -tls-cert-file server.pem -tls-key-file server.key.
 package main
 
 import (
@@ -23,6 +24,10 @@ func main() {
 	dir := flag.String("dir", "", "directory for the SQLite databases (created if missing)")
 	params := flag.String("sqlite-params", "", "query parameters of the SQLite URL, e.g. _pragma=synchronous(NORMAL)")
 	pprof := flag.String("pprof", "", "address to serve Go's /debug/pprof on (profiling; empty: off)")
+	listenTLS := flag.String("listen-tls", "", "TCP address of a TLS listener (empty: none)")
+	tlsCert := flag.String("tls-cert-file", "", "the TLS listener's certificate (PEM)")
+	tlsKey := flag.String("tls-key-file", "", "the TLS listener's private key (PEM)")
+	tlsCA := flag.String("tls-ca-file", "", "CA (PEM) that client certificates must be signed by (empty: none asked)")
 	flag.Parse()
 
 	if *dir == "" {
@@ -39,7 +44,13 @@ func main() {
 	}
 
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Listener: ferretdb.ListenerConfig{
+			TCP:         *listen,
+			TLS:         *listenTLS,
+			TLSCertFile: *tlsCert,
+			TLSKeyFile:  *tlsKey,
+			TLSCAFile:   *tlsCA,
+		},
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + abs + "/" + query(*params),
 	})
@@ -55,7 +66,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	fmt.Fprintf(os.Stderr, "ferretdb: listening on %s, data in %s\n", *listen, abs)
+	fmt.Fprintf(os.Stderr, "ferretdb: listening on %s (TLS: %q), data in %s\n", *listen, *listenTLS, abs)
 	f.Run(ctx)
 }
 

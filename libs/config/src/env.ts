@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import Type from 'typebox';
 
 /** Configuration fragments shared by the services; each service composes its schema from these. */
@@ -43,11 +44,103 @@ export const KafkaEnv = {
    * 0.12 ms of CPU per event and cost the services 0.3 ms (docs/adr/0009).
    */
   KAFKA_COMPRESSION: Type.Union([Type.Literal('none'), Type.Literal('gzip')], { default: 'none' }),
+  /**
+   * TLS to the brokers (a managed Kafka's SASL_SSL listener). The CA file is needed only when the brokers'
+   * certificates are not signed by a public CA; the certificate and key files only for mutual TLS.
+   */
+  KAFKA_SSL: Type.Boolean({ default: false }),
+  KAFKA_SSL_CA_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  KAFKA_SSL_CERT_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  KAFKA_SSL_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  /** Only to try a broker with a self-signed certificate: `false` accepts any certificate. */
+  KAFKA_SSL_REJECT_UNAUTHORIZED: Type.Boolean({ default: true }),
+  /** SASL authentication: PLAIN (e.g. Confluent Cloud API keys) or SCRAM (e.g. Amazon MSK, Aiven). */
+  KAFKA_SASL_MECHANISM: Type.Optional(
+    Type.Union([Type.Literal('plain'), Type.Literal('scram-sha-256'), Type.Literal('scram-sha-512')]),
+  ),
+  KAFKA_SASL_USERNAME: Type.Optional(Type.String({ minLength: 1 })),
+  KAFKA_SASL_PASSWORD: Type.Optional(Type.String({ minLength: 1, secret: true })),
 };
 
+interface KafkaSecurityValues {
+  KAFKA_SSL: boolean;
+  KAFKA_SSL_CA_FILE?: string | undefined;
+  KAFKA_SSL_CERT_FILE?: string | undefined;
+  KAFKA_SSL_KEY_FILE?: string | undefined;
+  KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512' | undefined;
+  KAFKA_SASL_USERNAME?: string | undefined;
+  KAFKA_SASL_PASSWORD?: string | undefined;
+}
+
+/**
+ * The rules across KafkaEnv's security variables: files that exist, a certificate with its key, SASL with a
+ * user and a password, and no PLAIN password sent in clear text (PLAIN without TLS).
+ */
+export function kafkaEnvProblems(config: KafkaSecurityValues): string[] {
+  const problems = readableFiles(config, ['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE']);
+  const tlsFiles = (['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'] as const).filter(
+    (k) => config[k] !== undefined,
+  );
+  if (!config.KAFKA_SSL && tlsFiles.length > 0) {
+    problems.push(`${tlsFiles.join(', ')}: set, but KAFKA_SSL is not true (the files would not be used)`);
+  }
+  if ((config.KAFKA_SSL_CERT_FILE === undefined) !== (config.KAFKA_SSL_KEY_FILE === undefined)) {
+    problems.push(
+      'KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE: mutual TLS needs both the certificate and its key',
+    );
+  }
+  const credentials = (['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const).filter(
+    (k) => config[k] !== undefined,
+  );
+  if (config.KAFKA_SASL_MECHANISM === undefined && credentials.length > 0) {
+    problems.push(
+      `${credentials.join(', ')}: set, but KAFKA_SASL_MECHANISM is not (plain, scram-sha-256 or scram-sha-512)`,
+    );
+  }
+  if (config.KAFKA_SASL_MECHANISM !== undefined && credentials.length < 2) {
+    problems.push(
+      `KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD: KAFKA_SASL_MECHANISM=${config.KAFKA_SASL_MECHANISM} needs both`,
+    );
+  }
+  if (config.KAFKA_SASL_MECHANISM === 'plain' && !config.KAFKA_SSL) {
+    problems.push(
+      'KAFKA_SASL_MECHANISM: plain without KAFKA_SSL=true would send the password in clear text; use TLS or SCRAM',
+    );
+  }
+  return problems;
+}
+
+/**
+ * MongoDB: the URL carries the credentials and the options (`mongodb+srv://user:password@cluster/db` for
+ * Atlas, `?tls=true`...); a private CA and a client certificate (PEM with its key) can be given as files.
+ */
 export const MongoEnv = {
-  MONGO_URL: Type.String({ pattern: '^mongodb(\\+srv)?://' }),
+  MONGO_URL: Type.String({ pattern: '^mongodb(\\+srv)?://', secret: true }),
+  MONGO_TLS_CA_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  MONGO_TLS_CERT_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
 };
+
+/** MongoEnv's files exist and can be read. */
+export function mongoEnvProblems(config: {
+  MONGO_TLS_CA_FILE?: string | undefined;
+  MONGO_TLS_CERT_KEY_FILE?: string | undefined;
+}): string[] {
+  return readableFiles(config, ['MONGO_TLS_CA_FILE', 'MONGO_TLS_CERT_KEY_FILE']);
+}
+
+function readableFiles<K extends string>(config: Partial<Record<K, unknown>>, keys: readonly K[]): string[] {
+  const problems: string[] = [];
+  for (const key of keys) {
+    const file = config[key];
+    if (typeof file !== 'string') continue;
+    try {
+      accessSync(file, constants.R_OK);
+    } catch (err) {
+      problems.push(`${key}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  return problems;
+}
 
 /**
  * Bearer tokens (decision 1 of API_SCOPE.md). Exactly one key source: an HS256 shared secret, a PEM public
@@ -57,7 +150,7 @@ export const MongoEnv = {
 export const AuthEnv = {
   /** `development` only on a developer's machine: there, the shipped development secret is accepted. */
   HUB_ENV: Type.Union([Type.Literal('production'), Type.Literal('development')], { default: 'production' }),
-  AUTH_JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  AUTH_JWT_SECRET: Type.Optional(Type.String({ minLength: 32, secret: true })),
   AUTH_JWT_PUBLIC_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
   AUTH_JWT_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   AUTH_JWT_ISSUER: Type.String({ minLength: 1 }),

@@ -74,4 +74,11 @@ describe('token settings (AuthEnv)', () => {
       AUTH_JWT_PUBLIC_KEY_FILE: '/etc/hub/jwt.pem',
     });
   });
+
+  it('never repeats a secret it refuses, only its length', () => {
+    const problems = problemsOf({ AUTH_JWT_ISSUER: 'hub', AUTH_JWT_SECRET: 'short-but-secret' }).join('\n');
+    expect(problems).toContain('AUTH_JWT_SECRET: ');
+    expect(problems).toContain('a value of 16 characters, not shown');
+    expect(problems).not.toContain('short-but-secret');
+  });
 });

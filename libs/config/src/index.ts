@@ -43,12 +43,24 @@ export function loadConfig<S extends TObject>(
       const missing = (e.params as { requiredProperties?: string[] }).requiredProperties ?? [];
       return `${missing.join(', ')}: required but not set`;
     }
-    return `${key}: ${e.message} (got ${JSON.stringify(raw[key])})`;
+    const got = isSecret(schema.properties[key]) ? redacted(raw[key]) : JSON.stringify(raw[key]);
+    return `${key}: ${e.message} (got ${got})`;
   });
   if (problems.length > 0) throw new ConfigError(service, problems);
   const crossProblems = checks.flatMap((check) => check(converted as Static<S>));
   if (crossProblems.length > 0) throw new ConfigError(service, crossProblems);
   return converted as Static<S>;
+}
+
+/** Variables whose schema says `secret: true` (passwords, keys, URLs with credentials) never appear in a message. */
+function isSecret(schema: unknown): boolean {
+  return typeof schema === 'object' && schema !== null && (schema as { secret?: unknown }).secret === true;
+}
+
+function redacted(value: unknown): string {
+  return typeof value === 'string'
+    ? `a value of ${value.length} characters, not shown`
+    : 'a value, not shown';
 }
 
 function isArraySchema(schema: unknown): boolean {
@@ -61,9 +73,11 @@ export {
   DEVELOPMENT_SECRETS,
   httpEnv,
   KafkaEnv,
+  kafkaEnvProblems,
   LogEnv,
   MongoEnv,
   mappingSandboxEnv,
+  mongoEnvProblems,
   RateLimitEnv,
   TracingEnv,
 } from './env.js';

@@ -10,11 +10,11 @@ import {
   Partitioners,
   type Producer,
 } from 'kafkajs';
+import type { KafkaConnection } from './connection.js';
 import { sendTraced } from './instrumentation.js';
 
-export interface KafkaSettings {
+export interface KafkaSettings extends KafkaConnection {
   clientId: string;
-  brokers: string[];
   logger: Logger;
   /** How long to keep trying to reach the brokers at connect time. */
   connectionTimeoutMs?: number;
@@ -119,7 +119,11 @@ export class KafkaClient {
     this.kafka = new Kafka({
       clientId: settings.clientId,
       brokers: settings.brokers,
-      connectionTimeout: 3_000,
+      ...(settings.ssl ? { ssl: settings.ssl } : {}),
+      ...(settings.sasl ? { sasl: settings.sasl } : {}),
+      // TLS and SASL handshakes add round trips: a managed cluster across a network needs more than 3 s.
+      connectionTimeout: settings.ssl || settings.sasl ? 10_000 : 3_000,
+      authenticationTimeout: 10_000,
       requestTimeout: 30_000,
       retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 8 },
       logLevel: logLevel.INFO,

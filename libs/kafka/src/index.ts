@@ -10,6 +10,7 @@ export {
   type TopicsMode,
   TopicsNotReadyError,
 } from './client.js';
+export { type KafkaConnection, type KafkaConnectionEnv, kafkaConnectionFrom } from './connection.js';
 export {
   BrokerUnavailableError,
   type ConsumerHealth,

@@ -6,6 +6,7 @@ import {
   type IndexDescription,
   MongoBulkWriteError,
   MongoClient,
+  type MongoClientOptions,
   MongoNetworkError,
   MongoNotConnectedError,
   MongoServerError,
@@ -32,6 +33,32 @@ export interface MongoSettings {
   database?: string;
   logger: Logger;
   appName: string;
+  /** A private CA (PEM) for a `tls=true` URL, and a client certificate with its key (PEM) for mutual TLS. */
+  tlsCAFile?: string | undefined;
+  tlsCertificateKeyFile?: string | undefined;
+}
+
+/** The connection part of MongoSettings from a service's configuration (MongoEnv of libs/config). */
+export function mongoConnectionFrom(env: {
+  MONGO_URL: string;
+  MONGO_TLS_CA_FILE?: string | undefined;
+  MONGO_TLS_CERT_KEY_FILE?: string | undefined;
+}): Pick<MongoSettings, 'url' | 'tlsCAFile' | 'tlsCertificateKeyFile'> {
+  return {
+    url: env.MONGO_URL,
+    tlsCAFile: env.MONGO_TLS_CA_FILE,
+    tlsCertificateKeyFile: env.MONGO_TLS_CERT_KEY_FILE,
+  };
+}
+
+/** The driver's TLS options for the settings' files (TLS on when either is given). */
+function tlsOptions(settings: MongoSettings): MongoClientOptions {
+  if (!settings.tlsCAFile && !settings.tlsCertificateKeyFile) return {};
+  return {
+    tls: true,
+    ...(settings.tlsCAFile ? { tlsCAFile: settings.tlsCAFile } : {}),
+    ...(settings.tlsCertificateKeyFile ? { tlsCertificateKeyFile: settings.tlsCertificateKeyFile } : {}),
+  };
 }
 
 /**
@@ -45,6 +72,7 @@ export class MongoStore {
     readonly db: Db,
     private readonly logger: Logger,
     private readonly url: string,
+    private readonly tls: MongoClientOptions,
     /**
      * The server is FerretDB (the local stack and tests), not MongoDB. FerretDB 1.24 answers a query from
      * an index only for `_id` (patched, ADR 8); filters on any other field are evaluated over the rows.
@@ -53,7 +81,9 @@ export class MongoStore {
   ) {}
 
   static async connect(settings: MongoSettings): Promise<MongoStore> {
+    const tls = tlsOptions(settings);
     const client = new MongoClient(settings.url, {
+      ...tls,
       appName: settings.appName,
       serverSelectionTimeoutMS: 10_000,
       connectTimeoutMS: 5_000,
@@ -77,6 +107,7 @@ export class MongoStore {
       db,
       settings.logger.child({ component: 'mongo', db: db.databaseName }),
       settings.url,
+      tls,
       'ferretdbVersion' in info,
     );
     await store.ping();
@@ -134,7 +165,11 @@ export class MongoStore {
         if (!isUnavailableError(err)) return;
         failingSince ??= Date.now();
         if (Date.now() - failingSince < afterMs) return;
-        const probe = new MongoClient(this.url, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000 });
+        const probe = new MongoClient(this.url, {
+          ...this.tls,
+          serverSelectionTimeoutMS: 5_000,
+          connectTimeoutMS: 5_000,
+        });
         try {
           await probe.connect();
           await probe.db('admin').command({ ping: 1 });

@@ -1,6 +1,7 @@
 export { collectTopic, type TopicCollector } from './collector.js';
 export { eventually } from './eventually.js';
 export { type ApiClient, apiClient } from './http.js';
+export { killInstances, type ServiceInstance, spawnInstance, startInstance } from './instance.js';
 export {
   ManagedStack,
   type ManagedStackOptions,

@@ -12,6 +12,14 @@ export interface StackEndpoints {
   authSecret: string;
   authIssuer: string;
   authAudience: string;
+  /** The broker's SASL_SSL and the database's TLS listeners of the local stack (deploy/local/stack.mjs). */
+  secure: {
+    kafkaBrokers: string[];
+    username: string;
+    password: string;
+    mongoUrl: string;
+    caFile: string;
+  };
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -43,6 +51,14 @@ export function resolveStack(env: Record<string, string | undefined> = process.e
     authSecret: pick('AUTH_JWT_SECRET') ?? '',
     authIssuer: pick('AUTH_JWT_ISSUER') ?? '',
     authAudience: pick('AUTH_JWT_AUDIENCE') ?? DEFAULT_AUDIENCE,
+    // npm test sets these (scripts/lib/services.mjs); the defaults are those of the local stack's ports.
+    secure: {
+      kafkaBrokers: (env.LOCAL_KAFKA_SECURE_BROKERS ?? '127.0.0.1:9094').split(','),
+      username: env.LOCAL_KAFKA_SASL_USERNAME ?? 'hub',
+      password: env.LOCAL_KAFKA_SASL_PASSWORD ?? 'local-development-kafka-password',
+      mongoUrl: env.LOCAL_MONGO_TLS_URL ?? 'mongodb://127.0.0.1:27018/erp_hub?tls=true',
+      caFile: env.LOCAL_TLS_CA_FILE ?? path.join(repoRoot, '.local/tls/ca.pem'),
+    },
   };
 }
 

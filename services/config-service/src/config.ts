@@ -3,10 +3,12 @@ import {
   authEnvProblems,
   httpEnv,
   KafkaEnv,
+  kafkaEnvProblems,
   LogEnv,
   loadConfig,
   MongoEnv,
   mappingSandboxEnv,
+  mongoEnvProblems,
   RateLimitEnv,
   TracingEnv,
 } from '@hub/config';
@@ -48,4 +50,4 @@ export const ConfigServiceEnv = Type.Object({
 export type ConfigServiceConfig = Static<typeof ConfigServiceEnv>;
 
 export const loadConfigServiceConfig = (env: Record<string, string | undefined>) =>
-  loadConfig('config-service', ConfigServiceEnv, env, [authEnvProblems]);
+  loadConfig('config-service', ConfigServiceEnv, env, [authEnvProblems, kafkaEnvProblems, mongoEnvProblems]);

@@ -1,6 +1,6 @@
 import { exitOnSignalsAndCrashes, installShutdown } from '@hub/http';
-import { KafkaClient, prepareOwnTopics } from '@hub/kafka';
-import { MongoStore } from '@hub/mongo';
+import { KafkaClient, kafkaConnectionFrom, prepareOwnTopics } from '@hub/kafka';
+import { MongoStore, mongoConnectionFrom } from '@hub/mongo';
 import { createLogger, initTracing } from '@hub/observability';
 import { buildApp, TOPICS_OWNED } from './app.js';
 import { loadConfigServiceConfig } from './config.js';
@@ -16,13 +16,17 @@ const tracing = initTracing({
 try {
   const kafka = new KafkaClient({
     clientId: 'config-service',
-    brokers: config.KAFKA_BROKERS,
+    ...kafkaConnectionFrom(config),
     compression: config.KAFKA_COMPRESSION,
     logger,
   });
   await prepareOwnTopics(kafka, config, TOPICS_OWNED(config.KAFKA_TOPIC_PARTITIONS));
   const producer = await kafka.producer();
-  const mongo = await MongoStore.connect({ url: config.MONGO_URL, logger, appName: 'config-service' });
+  const mongo = await MongoStore.connect({
+    ...mongoConnectionFrom(config),
+    logger,
+    appName: 'config-service',
+  });
   mongo.watchdog(() => process.exit(1)); // a wedged client: the orchestrator restarts us
   const service = await buildApp(config, {
     logger,

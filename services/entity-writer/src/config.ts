@@ -3,9 +3,11 @@ import {
   authEnvProblems,
   httpEnv,
   KafkaEnv,
+  kafkaEnvProblems,
   LogEnv,
   loadConfig,
   MongoEnv,
+  mongoEnvProblems,
   RateLimitEnv,
   TracingEnv,
 } from '@hub/config';
@@ -33,4 +35,4 @@ export const WriterEnv = Type.Object({
 export type WriterConfig = Static<typeof WriterEnv>;
 
 export const loadWriterConfig = (env: Record<string, string | undefined>) =>
-  loadConfig('entity-writer', WriterEnv, env, [authEnvProblems]);
+  loadConfig('entity-writer', WriterEnv, env, [authEnvProblems, kafkaEnvProblems, mongoEnvProblems]);

@@ -3,9 +3,11 @@ import {
   authEnvProblems,
   httpEnv,
   KafkaEnv,
+  kafkaEnvProblems,
   LogEnv,
   loadConfig,
   MongoEnv,
+  mongoEnvProblems,
   RateLimitEnv,
   TracingEnv,
 } from '@hub/config';
@@ -32,4 +34,4 @@ export const GatewayEnv = Type.Object({
 export type GatewayConfig = Static<typeof GatewayEnv>;
 
 export const loadGatewayConfig = (env: Record<string, string | undefined>) =>
-  loadConfig('ingest-gateway', GatewayEnv, env, [authEnvProblems]);
+  loadConfig('ingest-gateway', GatewayEnv, env, [authEnvProblems, kafkaEnvProblems, mongoEnvProblems]);

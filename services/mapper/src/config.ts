@@ -1,4 +1,12 @@
-import { httpEnv, KafkaEnv, LogEnv, loadConfig, mappingSandboxEnv, TracingEnv } from '@hub/config';
+import {
+  httpEnv,
+  KafkaEnv,
+  kafkaEnvProblems,
+  LogEnv,
+  loadConfig,
+  mappingSandboxEnv,
+  TracingEnv,
+} from '@hub/config';
 import Type, { type Static } from 'typebox';
 
 export const MapperEnv = Type.Object({
@@ -15,4 +23,4 @@ export const MapperEnv = Type.Object({
 export type MapperConfig = Static<typeof MapperEnv>;
 
 export const loadMapperConfig = (env: Record<string, string | undefined>) =>
-  loadConfig('mapper', MapperEnv, env);
+  loadConfig('mapper', MapperEnv, env, [kafkaEnvProblems]);

@@ -1,5 +1,5 @@
 import { exitOnSignalsAndCrashes, installShutdown } from '@hub/http';
-import { KafkaClient, prepareOwnTopics } from '@hub/kafka';
+import { KafkaClient, kafkaConnectionFrom, prepareOwnTopics } from '@hub/kafka';
 import { createLogger, initTracing } from '@hub/observability';
 import { buildMapper, TOPICS_OWNED } from './app.js';
 import { loadMapperConfig } from './config.js';
@@ -15,7 +15,7 @@ const tracing = initTracing({
 try {
   const kafka = new KafkaClient({
     clientId: 'mapper',
-    brokers: config.KAFKA_BROKERS,
+    ...kafkaConnectionFrom(config),
     compression: config.KAFKA_COMPRESSION,
     logger,
   });

@@ -4,17 +4,20 @@
  * setting). An API instance serves and never joins the consumer group; a consumer/sink instance joins it,
  * serves no API, and stops cleanly on SIGTERM.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KafkaClient } from '@hub/kafka';
 import { createLogger } from '@hub/observability';
-import { apiClient, devEnv, eventually, resolveStack, testToken, uniqueName } from '@hub/testing';
+import {
+  apiClient,
+  killInstances,
+  resolveStack,
+  type ServiceInstance,
+  startInstance,
+  testToken,
+  uniqueName,
+} from '@hub/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const stack = resolveStack();
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const children: ChildProcess[] = [];
 let kafka: KafkaClient;
 
 beforeAll(() => {
@@ -24,39 +27,10 @@ beforeAll(() => {
     logger: createLogger({ service: 'test', level: 'warn' }),
   });
 });
-afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterAll(killInstances);
 
-/** One more instance of a service (its built dist), with the test stack's configuration and a role. */
-async function instance(service: string, port: number, env: Record<string, string>) {
-  const child = spawn(process.execPath, [path.join(repo, 'services', service, 'dist/main.js')], {
-    env: {
-      ...devEnv(),
-      ...process.env,
-      KAFKA_BROKERS: stack.kafkaBrokers.join(','),
-      MONGO_URL: stack.mongoUrl,
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  for (const stream of [child.stdout, child.stderr])
-    stream?.on('data', (chunk) => (output = (output + chunk).slice(-2_000)));
-  const base = `http://127.0.0.1:${port}`;
-  const ready = await eventually(
-    async () => {
-      const res = await fetch(`${base}/readyz`).catch(() => undefined);
-      return res?.ok ? ((await res.json()) as Record<string, unknown>) : undefined;
-    },
-    60_000,
-    `${service} on ${port} ready (its last output: ${output})`,
-  );
-  return { child, base, ready };
-}
+const instance = (service: string, port: number, env: Record<string, string>): Promise<ServiceInstance> =>
+  startInstance(stack, service, port, env);
 
 async function members(groupId: string): Promise<number> {
   const admin = await kafka.admin();
@@ -67,12 +41,6 @@ async function members(groupId: string): Promise<number> {
     await admin.disconnect();
   }
 }
-
-const stopped = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => resolve(code));
-    child.kill('SIGTERM');
-  });
 
 describe('separable roles', () => {
   it('runs the entity read API without the consumer, and the consumer without the API', async () => {
@@ -94,8 +62,8 @@ describe('separable roles', () => {
     expect(consumer.ready).toMatchObject({ consumer: true });
     expect((await apiClient(consumer.base, token).request('GET', '/v1/entity/contact')).status).toBe(404);
     expect(await members('entity-writer')).toBe(before + 1);
-    expect(await stopped(consumer.child)).toBe(0);
-    expect(await stopped(api.child)).toBe(0);
+    expect(await consumer.stop()).toBe(0);
+    expect(await api.stop()).toBe(0);
   });
 
   it('runs the configuration API without the monitoring sink, and the sink without the API', async () => {
@@ -116,7 +84,7 @@ describe('separable roles', () => {
     expect(sink.ready).toMatchObject({ monitoringSink: true });
     expect((await apiClient(sink.base, token).request('GET', '/v2/integrations')).status).toBe(404);
     expect(await members(group)).toBe(before + 1);
-    expect(await stopped(sink.child)).toBe(0);
-    expect(await stopped(api.child)).toBe(0);
+    expect(await sink.stop()).toBe(0);
+    expect(await api.stop()).toBe(0);
   });
 });
