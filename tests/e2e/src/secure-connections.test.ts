@@ -24,6 +24,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 const stack = resolveStack();
 const logger = createLogger({ service: 'secure-connections-test', level: 'silent' });
 afterAll(killInstances);
+/** The containers of `HUB_INFRA=containers` (testcontainers' Kafka and MongoDB images) have no such listeners. */
+const onLocalStack = process.env.HUB_INFRA !== 'containers';
 
 /** The secure settings as a deployment sets them (environment variables), for the local listeners. */
 const secureEnv = (mechanism: string, password = stack.secure.password): Record<string, string> => ({
@@ -52,7 +54,7 @@ async function listTopics(env: Record<string, string>): Promise<string[]> {
   }
 }
 
-describe('Kafka over TLS with SASL', () => {
+describe.runIf(onLocalStack)('Kafka over TLS with SASL', () => {
   it.each(['scram-sha-512', 'scram-sha-256', 'plain'])('connects with %s', async (mechanism) => {
     const topics = await listTopics(secureEnv(mechanism));
     expect(topics).toContain('erp.inbound.events');
@@ -70,7 +72,7 @@ describe('Kafka over TLS with SASL', () => {
   });
 });
 
-describe('MongoDB over TLS', () => {
+describe.runIf(onLocalStack)('MongoDB over TLS', () => {
   it('connects with the CA file and refuses a server it cannot verify', async () => {
     const config = load(secureEnv('plain'));
     const store = await MongoStore.connect({
@@ -88,7 +90,7 @@ describe('MongoDB over TLS', () => {
   }, 30_000);
 });
 
-describe('a service on the secure listeners', () => {
+describe.runIf(onLocalStack)('a service on the secure listeners', () => {
   it('accepts events with Kafka on SCRAM over TLS and MongoDB on TLS, and the pipeline processes them', async () => {
     const token = testToken(stack, uniqueName('secure'));
     const api = apiClient(stack.baseUrl, token);
