@@ -215,10 +215,16 @@ describe('the web console, in Chromium against the running stack', () => {
       .poll(() => page.getByLabel('Payload', { exact: true }).inputValue())
       .toMatch(/"customerId": "C-42"/);
 
+    // The picked event's recorded failure, and the saved mapping reproducing it: nothing mapped.
+    await seen(page.locator('.outcomes')).toContain('UNIQUE_ID_MISSING');
+    const result = page.locator('.result');
+    await page.getByRole('button', { name: 'Run simulation' }).click();
+    await seen(result).toContain('Entity updates (0)');
+    await seen(result).toContain('Nothing was mapped');
+
     const editor = page.getByLabel('Mapping configuration (JSON)');
     await editor.fill((await editor.inputValue()).replace('"customerNo"', '"customerId"'));
     await page.getByRole('button', { name: 'Run simulation' }).click();
-    const result = page.locator('.result');
     await seen(result).toContain('Entity updates (1)');
     await seen(result.getByRole('row', { name: /customer_number/ })).toContain('"C-42"');
     await seen(result.getByRole('row', { name: /first_name/ })).toContain('"Ada"');

@@ -1,6 +1,13 @@
 import { useEffect, useId, useState } from 'react';
-import { api, paths, type SimulationResponse, type StoredEvent, type UseCase } from '../api';
-import { ConfigEditor, configurationProblems, ErrorMessage, Json, time } from '../components';
+import {
+  api,
+  type InboundOutcome,
+  paths,
+  type SimulationResponse,
+  type StoredEvent,
+  type UseCase,
+} from '../api';
+import { ConfigEditor, configurationProblems, ErrorMessage, Json, Status, time } from '../components';
 import { useLoad } from '../hooks';
 import { href } from '../router';
 import { IntegrationNav } from './IntegrationNav';
@@ -24,6 +31,7 @@ export function PlaygroundPage({ integrationId, useCaseId }: { integrationId: st
   const [error, setError] = useState<unknown>();
   const [saveError, setSaveError] = useState<unknown>();
   const [saved, setSaved] = useState<string>();
+  const [outcomes, setOutcomes] = useState<InboundOutcome[]>();
 
   useEffect(() => {
     if (useCase.data) setText(JSON.stringify(useCase.data.configuration ?? {}, null, 2));
@@ -34,6 +42,15 @@ export function PlaygroundPage({ integrationId, useCaseId }: { integrationId: st
     if (!event) return;
     setFormat(event.format);
     setPayload(event.format === 'json' ? pretty(event.payload) : event.payload);
+    // What became of it when the mapper ran it: the failure the edited configuration should fix.
+    setOutcomes(undefined);
+    api<{ data: InboundOutcome[] }>('POST', paths.outcomes(integrationId), {
+      event_id: eventId,
+      limit: 20,
+    }).then(
+      (page) => setOutcomes(page.data),
+      () => setOutcomes([]),
+    );
   };
 
   const run = async () => {
@@ -110,6 +127,20 @@ export function PlaygroundPage({ integrationId, useCaseId }: { integrationId: st
             value={payload}
             onChange={(e) => setPayload(e.target.value)}
           />
+          {outcomes && (
+            <div className="outcomes">
+              <h3>Recorded outcome of this event</h3>
+              {outcomes.length === 0 && <p>None recorded (yet).</p>}
+              <ul>
+                {outcomes.map((o) => (
+                  <li key={o.id}>
+                    <Status value={o.status} /> {o.error_code && <code>{o.error_code}</code>}{' '}
+                    {o.error_message}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          )}
         </div>
         <div className="pane">
           <h2>Configuration (unsaved)</h2>
@@ -171,6 +202,12 @@ function Result({ result }: { result: SimulationResponse }) {
           </table>
         </div>
       ))}
+      {result.entity_updates.length === 0 && result.meter_readings_updates.length === 0 && (
+        <p className="notice" role="status">
+          Nothing was mapped. The simulation leaves out what fails (for example an entity whose unique id has
+          no value in the payload); the recorded outcome of a picked event says why the mapper failed.
+        </p>
+      )}
       <h3>Meter readings ({result.meter_readings_updates.length})</h3>
       {result.meter_readings_updates.length > 0 && <Json value={result.meter_readings_updates} />}
       <h3>Prune scopes ({prunes.length})</h3>
