@@ -19,6 +19,8 @@ export interface Browser {
   context: BrowserContext;
   /** Every URL a page of this browser asked for. */
   requested: string[];
+  /** Every error a page logged to its console (a CSP violation is one). */
+  consoleErrors: string[];
   newPage(): Promise<Page>;
   close(): Promise<void>;
 }
@@ -33,10 +35,15 @@ export async function launchChromium(): Promise<Browser> {
     viewport: { width: 1366, height: 768 },
   });
   const requested: string[] = [];
+  const consoleErrors: string[] = [];
   context.on('request', (request) => requested.push(request.url()));
+  context.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
   return {
     context,
     requested,
+    consoleErrors,
     newPage: () => context.newPage(),
     async close() {
       await context.close();

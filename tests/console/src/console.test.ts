@@ -118,6 +118,33 @@ describe('the web console, in Chromium against the running stack', () => {
     await page.getByRole('link', { name: 'SAP (console)' }).click();
   });
 
+  it('edits and deletes integrations', async () => {
+    await page.goto(CONSOLE);
+    await page.getByLabel('Name', { exact: true }).fill('Short-lived');
+    await page.getByRole('button', { name: 'Create integration' }).click();
+    await page.getByRole('heading', { name: 'Use cases', exact: true }).waitFor();
+
+    await page.getByRole('link', { name: 'Integrations', exact: true }).first().click();
+    const sap = page.getByRole('row').filter({ hasText: 'SAP (console)' });
+    await sap.getByRole('button', { name: 'Edit' }).click();
+    const form = page.getByRole('row').filter({ has: page.getByRole('button', { name: 'Save' }) });
+    await form.getByLabel('Description').fill('Customers and contracts from SAP');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await seen(sap).toContain('Customers and contracts from SAP');
+
+    const doomed = page.getByRole('row').filter({ hasText: 'Short-lived' });
+    await doomed.getByRole('button', { name: 'Delete' }).click();
+    await doomed.getByRole('button', { name: 'Yes, delete' }).click();
+    await seen(page.locator('table')).not.toContain('Short-lived');
+    const listed = await api.request<{ integrations: Array<{ name: string; description?: string }> }>(
+      'GET',
+      '/v1/integrations',
+    );
+    expect(listed.body.integrations).toEqual([
+      expect.objectContaining({ name: 'SAP (console)', description: 'Customers and contracts from SAP' }),
+    ]);
+  });
+
   it('creates a use case whose mapping reads the customer number from the wrong field', async () => {
     const configuration = {
       entities: [
@@ -132,6 +159,7 @@ describe('the web console, in Chromium against the running stack', () => {
         },
       ],
     };
+    await page.getByRole('link', { name: 'SAP (console)' }).click();
     await page.getByLabel('Name', { exact: true }).fill('Customer Sync');
     await page.getByLabel('Mapping configuration (JSON)').fill(JSON.stringify(configuration, null, 2));
     await page.getByRole('button', { name: 'Create use case' }).click();
@@ -157,6 +185,24 @@ describe('the web console, in Chromium against the running stack', () => {
       `/v1/integrations/${integrationId}/use-cases/${useCaseId}`,
     );
     expect(stored.body.configuration.entities[0]?.entity_schema).toBe('contact');
+  });
+
+  it('disables and enables the use case', async () => {
+    const enabled = async () =>
+      (
+        await api.request<{ enabled: boolean }>(
+          'GET',
+          `/v1/integrations/${integrationId}/use-cases/${useCaseId}`,
+        )
+      ).body.enabled;
+    await page.getByRole('link', { name: 'Use cases', exact: true }).click();
+    const row = page.getByRole('row').filter({ hasText: 'customer-sync' });
+    await row.getByRole('button', { name: 'Disable Customer Sync' }).click();
+    await seen(row).toContain('disabled');
+    expect(await enabled()).toBe(false);
+    await row.getByRole('button', { name: 'Enable Customer Sync' }).click();
+    await seen(row).toContain('enabled');
+    expect(await enabled()).toBe(true);
   });
 
   it('sends an event through the API; the console lists it failed and traces it to the dead letter', async () => {
@@ -232,10 +278,21 @@ describe('the web console, in Chromium against the running stack', () => {
 
     await page.getByRole('button', { name: 'Save configuration' }).click();
     await seen(page.getByRole('status')).toContain('Configuration saved');
+
+    // The use case is this version now; its history keeps the one the playground replaced.
+    await page.getByRole('link', { name: 'Customer Sync' }).click();
+    await seen(page.getByText(/^This version:/)).toContain('saved from the mapping playground');
+    const history = page.locator('section', { has: page.getByRole('heading', { name: 'History' }) });
+    const replaced = history.getByRole('row').nth(1);
+    await seen(replaced).toContain('enabled in the console');
+    await replaced.getByText('Show').click();
+    await seen(replaced).toContain('"customerNo"');
   });
 
   it('replays the failed event and shows the entity it wrote', async () => {
     await page.goto(`${CONSOLE}#/integrations/${integrationId}/events?correlation_id=${correlationId}`);
+    await page.getByLabel('Status').selectOption('error');
+    await page.getByRole('button', { name: 'Search' }).click();
     const row = page.getByRole('row').filter({ hasText: eventId });
     await seen(row).toContain('UNIQUE_ID_MISSING');
     await row.getByRole('checkbox').check();
@@ -279,8 +336,9 @@ describe('the web console, in Chromium against the running stack', () => {
     await shot(page, 'monitoring');
   });
 
-  it('asked nothing of any other machine', () => {
+  it('asked nothing of any other machine, and broke no rule of its Content-Security-Policy', () => {
     expect(browser.requested.length).toBeGreaterThan(10);
     expect(remoteOrigins(browser.requested)).toEqual([]);
+    expect(browser.consoleErrors.filter((e) => /Content.Security.Policy/i.test(e))).toEqual([]);
   });
 });

@@ -54,6 +54,7 @@ export function UseCasePage({ integrationId, useCaseId }: { integrationId: strin
       });
       setSaved(`Saved at ${time(updated.updated_at)}.`);
       setChange('');
+      useCase.reload();
       history.reload();
     } catch (err) {
       setError(err);
@@ -68,6 +69,12 @@ export function UseCasePage({ integrationId, useCaseId }: { integrationId: strin
         {useCase.data && <Status value={useCase.data.enabled ? 'enabled' : 'disabled'} />}
       </h1>
       <ErrorMessage error={useCase.error} />
+      {useCase.data && (
+        <p className="muted">
+          This version: {time(useCase.data.updated_at)}
+          {useCase.data.change_description ? ` · ${useCase.data.change_description}` : ''}
+        </p>
+      )}
       <p className="links">
         <a href={href('integrations', integrationId, 'use-cases', useCaseId, 'playground')}>
           Open in the mapping playground
@@ -133,7 +140,7 @@ export function UseCasePage({ integrationId, useCaseId }: { integrationId: strin
           <table>
             <thead>
               <tr>
-                <th>Recorded at</th>
+                <th>Replaced at</th>
                 <th>Name</th>
                 <th>State</th>
                 <th>Change</th>
