@@ -1,4 +1,4 @@
-import { type ReactNode, useId, useRef, useState } from 'react';
+import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { ApiError, problemsOf } from './api';
 import { locate } from './json-path';
 
@@ -31,15 +31,24 @@ export const time = (iso: string | null | undefined) =>
 /** A button that asks once more before it does something that cannot be undone. */
 export function ConfirmButton({ label, onConfirm }: { label: string; onConfirm: () => void }) {
   const [asking, setAsking] = useState(false);
+  const confirm = useRef<HTMLButtonElement>(null);
+  const ask = useRef<HTMLButtonElement>(null);
+  const started = useRef(false);
+  // Focus follows the question (and comes back when it is cancelled), so the keyboard is never lost.
+  useEffect(() => {
+    if (asking) confirm.current?.focus();
+    else if (started.current) ask.current?.focus();
+    started.current = true;
+  }, [asking]);
   if (!asking)
     return (
-      <button type="button" className="danger" onClick={() => setAsking(true)}>
+      <button ref={ask} type="button" className="danger" onClick={() => setAsking(true)}>
         {label}
       </button>
     );
   return (
     <span className="confirm">
-      <button type="button" className="danger" onClick={onConfirm}>
+      <button ref={confirm} type="button" className="danger" onClick={onConfirm}>
         Yes, {label.toLowerCase()}
       </button>
       <button type="button" onClick={() => setAsking(false)}>

@@ -186,6 +186,16 @@ export function EventsPage({ integrationId, query }: { integrationId: string; qu
             <span>{selected.size} selected</span>
             <button
               type="button"
+              disabled={pages.length === 0}
+              onClick={() => setSelected(new Set(pages.map((o) => o.event_id)))}
+            >
+              Select all shown
+            </button>
+            <button type="button" disabled={selected.size === 0} onClick={() => setSelected(new Set())}>
+              Clear selection
+            </button>
+            <button
+              type="button"
               disabled={selected.size === 0 || selected.size > MAX_REPLAY}
               onClick={() => void replay()}
             >
