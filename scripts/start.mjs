@@ -60,6 +60,7 @@ process.stdout.write(`
 ERP integration hub is ready (${seconds} s).
 
   Base URL:   ${env.HUB_BASE_URL}
+  Console:    ${env.HUB_BASE_URL}/console/#token=${token}
   Readiness:  ${env.HUB_BASE_URL}/readyz
   Logs:       .local/logs/<service>.log
   Token (organisation "dev-org", 12 h; another one: npm run --silent token -- --org <org>):

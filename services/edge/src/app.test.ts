@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServerRaw, type RequestListener } from 'node:http';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createLogger } from '@hub/observability';
 import { describe, expect, it } from 'vitest';
 import { buildEdge } from './app.js';
@@ -70,6 +73,70 @@ describe('the edge’s public probes', () => {
     } finally {
       await app.close();
       upstream.server.close();
+    }
+  });
+});
+
+describe('the web console at /console', () => {
+  const edgeWith = async (consoleDir: string) => {
+    const down = `http://127.0.0.1:${await closedPort()}`;
+    const config = loadEdgeConfig({
+      INGEST_GATEWAY_URL: down,
+      CONFIG_SERVICE_URL: down,
+      MAPPER_URL: down,
+      ENTITY_WRITER_URL: down,
+      CONSOLE_DIR: consoleDir,
+      LOG_LEVEL: 'silent',
+    });
+    return buildEdge(config, { logger: createLogger({ service: 'edge-test', level: 'silent' }) });
+  };
+
+  it('serves the built page without a token, under a strict CSP; hashed assets cached for good', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'console-'));
+    mkdirSync(path.join(dir, 'assets'));
+    writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>Hub console</title>');
+    writeFileSync(path.join(dir, 'assets/index-AbC123.js'), 'console.log(1)');
+    const app = await edgeWith(dir);
+    try {
+      const bare = await app.inject({ method: 'GET', url: '/console' });
+      expect(bare.statusCode).toBe(302);
+      expect(bare.headers.location).toBe('/console/');
+
+      const page = await app.inject({ method: 'GET', url: '/console/' });
+      expect(page.statusCode).toBe(200);
+      expect(page.headers['content-type']).toContain('text/html');
+      expect(page.body).toContain('Hub console');
+      const csp = String(page.headers['content-security-policy']);
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain("connect-src 'self'");
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(page.headers['cache-control']).toBe('no-cache');
+
+      const asset = await app.inject({ method: 'GET', url: '/console/assets/index-AbC123.js' });
+      expect(asset.statusCode).toBe(200);
+      expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      expect(asset.headers['content-security-policy']).toBe(csp);
+
+      expect((await app.inject({ method: 'GET', url: '/console/assets/missing.js' })).statusCode).toBe(404);
+      // The API keeps its own rules: no token, no answer (here: no service behind it either).
+      expect((await app.inject({ method: 'GET', url: '/v2/integrations' })).statusCode).toBe(503);
+      expect((await app.inject({ method: 'GET', url: '/docs' })).statusCode).toBeLessThan(400);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('says so in plain text when the console was not built', async () => {
+    const app = await edgeWith(path.join(tmpdir(), 'no-console-here'));
+    try {
+      const res = await app.inject({ method: 'GET', url: '/console/' });
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['content-type']).toContain('text/plain');
+      expect(res.body).toContain('not built');
+      expect(res.body).toContain('npm run build');
+    } finally {
+      await app.close();
     }
   });
 });

@@ -12,6 +12,7 @@ import {
 } from '@hub/http';
 import { type Logger, traceparentOf } from '@hub/observability';
 import type { EdgeConfig } from './config.js';
+import { DEFAULT_CONSOLE_DIR, registerConsole } from './console.js';
 import { buildOpenApi } from './openapi.js';
 
 /** Path routing in front of the services: one base URL for the whole public API, as the hosted API has. */
@@ -83,6 +84,8 @@ export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
     uiConfig: { docExpansion: 'list', deepLinking: true },
   });
   app.get('/openapi.json', async () => document);
+  // The web console: static files calling the public API above with the user's token.
+  await registerConsole(app, config.CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR);
 
   for (const { prefix, upstream } of routes(config)) {
     await app.register(proxy, {

@@ -15,6 +15,8 @@ export const EdgeEnv = Type.Object({
   PUBLIC_BASE_URL: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8080' }),
   /** Larger than any service's own limit, so the service answers with its precise message. */
   EDGE_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 32 * 1024 * 1024 }),
+  /** The built web console served at /console/ (default: web/console/dist of this repository). */
+  CONSOLE_DIR: Type.Optional(Type.String({ minLength: 1 })),
 });
 export type EdgeConfig = Static<typeof EdgeEnv>;
 
