@@ -23,6 +23,7 @@ import { IntegrationsRepository } from './repository.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerIntegrationRoutes } from './routes/integrations.js';
 import { registerMonitoringRoutes } from './routes/monitoring.js';
+import { pipelineGroups, registerPipelineRoutes } from './routes/pipeline.js';
 import { registerSimulationRoutes } from './routes/simulation.js';
 import { registerUseCaseChangeRoutes, registerUseCaseRoutes } from './routes/use-cases.js';
 import { UseCaseService } from './use-cases.js';
@@ -112,6 +113,14 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
       producer: deps.producer,
       traceMaxSpans: config.MONITORING_TRACE_MAX_SPANS,
       scanMaxRecords: config.MONITORING_SCAN_MAX_RECORDS,
+    });
+    registerPipelineRoutes(app, {
+      kafka: deps.kafka,
+      groups: pipelineGroups({
+        mapper: config.MAPPER_GROUP_ID,
+        writer: config.WRITER_GROUP_ID,
+        monitoring: config.MONITORING_GROUP_ID,
+      }),
     });
   }
   app.addHook('onClose', async () => {

@@ -38,6 +38,9 @@ export const ConfigServiceEnv = Type.Object({
   }),
   /** The consumer group of the monitoring sink (`erp.monitoring.events` → Mongo). */
   MONITORING_GROUP_ID: Type.String({ minLength: 1, default: 'config-service-monitoring' }),
+  /** The mapper's and the entity-writer's consumer groups (their KAFKA_GROUP_ID), whose lag `/v2/hub/pipeline` shows. */
+  MAPPER_GROUP_ID: Type.String({ minLength: 1, default: 'mapper' }),
+  WRITER_GROUP_ID: Type.String({ minLength: 1, default: 'entity-writer' }),
   /** Records one statistics or time-series request may aggregate; more is 400 QUERY_TOO_LARGE. */
   MONITORING_SCAN_MAX_RECORDS: Type.Integer({ minimum: 100, default: 200_000 }),
   /** Quotas per organisation: every gateway and mapper holds every configuration in memory. */

@@ -325,7 +325,7 @@ describe('the web console, in Chromium against the running stack', () => {
     expect(JSON.stringify(found.body)).toContain('"first_name":"Ada"');
   });
 
-  it('charts the outcomes and counts the errors by code', async () => {
+  it('charts the outcomes, counts the errors by code and shows the consumer lag and dead letters', async () => {
     await page.goto(`${CONSOLE}#/integrations/${integrationId}/monitoring`);
     await page.getByRole('heading', { name: 'Monitoring' }).waitFor();
     const stats = page.locator('dl.stats');
@@ -333,6 +333,20 @@ describe('the web console, in Chromium against the running stack', () => {
     await seen(stats.locator('div', { hasText: 'Success' }).first()).toContain('1');
     await seen(page.getByRole('list', { name: 'Errors by code' })).toContain('UNIQUE_ID_MISSING');
     await page.getByRole('img', { name: 'Outcomes by status over time' }).locator('canvas').waitFor();
+    const lag = page.getByRole('table', { name: 'Consumer lag' });
+    for (const [group, topic] of [
+      ['mapper', 'erp.inbound.events'],
+      ['entity-writer', 'erp.entity.updates'],
+      ['config-service-monitoring', 'erp.monitoring.events'],
+    ]) {
+      await seen(lag.getByRole('row').filter({ hasText: group }).first()).toMatch(
+        new RegExp(`${topic}\\s+\\d+`),
+      );
+    }
+    // The failed event of this test went to the dead-letter topic, so at least one is retained.
+    await seen(page.getByText(/Dead letters retained on erp\.dead-letters: [1-9]/)).toContain(
+      'erp.dead-letters',
+    );
     await shot(page, 'monitoring');
   });
 

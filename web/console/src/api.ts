@@ -208,5 +208,6 @@ export const paths = {
     `/v2/integrations/${encodeURIComponent(id)}/monitoring/traces/${encodeURIComponent(correlationId)}`,
   statsV2: (id: string) => `/v2/integrations/${encodeURIComponent(id)}/monitoring/stats`,
   timeSeriesV1: (id: string) => `/v1/integrations/${encodeURIComponent(id)}/monitoring/timeseries`,
+  pipeline: '/v2/hub/pipeline',
   entity: (slug: string, id: string) => `/v1/entity/${encodeURIComponent(slug)}/${encodeURIComponent(id)}`,
 };

@@ -34,6 +34,16 @@ interface StatsV1 {
 interface StatsByCode {
   breakdown?: Array<{ code: string; total_events: number; error_count: number }>;
 }
+interface Pipeline {
+  measured_at: string;
+  consumer_groups: Array<{
+    group: string;
+    topic: string;
+    lag: number;
+    partitions: Array<{ partition: number; lag: number }>;
+  }>;
+  dead_letters: { topic: string; retained: number };
+}
 interface Series {
   buckets: Array<{
     timestamp: string;
@@ -47,7 +57,7 @@ export function MonitoringPage({ integrationId }: { integrationId: string }) {
   const data = useLoad(async () => {
     const { ms, interval } = RANGES[range];
     const from = new Date(Date.now() - ms).toISOString();
-    const [stats, codes, series] = await Promise.all([
+    const [stats, codes, series, pipeline] = await Promise.all([
       api<StatsV1>('POST', `${paths.integration(integrationId)}/monitoring/stats`, { from_date: from }),
       api<StatsByCode>('POST', paths.statsV2(integrationId), { from_date: from, group_by: 'code' }),
       api<Series>('POST', paths.timeSeriesV1(integrationId), {
@@ -55,8 +65,9 @@ export function MonitoringPage({ integrationId }: { integrationId: string }) {
         interval,
         direction: 'inbound',
       }),
+      api<Pipeline>('GET', paths.pipeline),
     ]);
-    return { stats: stats.inbound, codes, series };
+    return { stats: stats.inbound, codes, series, pipeline };
   }, `${integrationId}:${range}`);
 
   const errors = (data.data?.codes.breakdown ?? [])
@@ -129,12 +140,49 @@ export function MonitoringPage({ integrationId }: { integrationId: string }) {
           ))}
         </ul>
       </Section>
-      <p className="hint">
-        Consumer lag and per-service dead-letter totals are Prometheus metrics on each service's own port (
-        <code>hub_consumer_lag</code>, <code>hub_dead_letters_total</code>), not behind the public base URL:
-        see the Grafana dashboard in <code>deploy/grafana</code>.
-      </p>
+      {data.data && <PipelineSection pipeline={data.data.pipeline} />}
     </>
+  );
+}
+
+/** The hub's own pipeline, shared by every organisation: what each consumer group has yet to process. */
+function PipelineSection({ pipeline }: { pipeline: Pipeline }) {
+  return (
+    <Section title="Pipeline (all organisations)">
+      <table aria-label="Consumer lag">
+        <thead>
+          <tr>
+            <th scope="col">Consumer group</th>
+            <th scope="col">Topic</th>
+            <th scope="col">Messages behind</th>
+            <th scope="col">Partitions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {pipeline.consumer_groups.map((g) => (
+            <tr key={g.group}>
+              <td>
+                <code>{g.group}</code>
+              </td>
+              <td>
+                <code>{g.topic}</code>
+              </td>
+              <td>{g.lag}</td>
+              <td>{g.partitions.map((p) => `${p.partition}: ${p.lag}`).join(' · ')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p>
+        Dead letters retained on <code>{pipeline.dead_letters.topic}</code>:{' '}
+        <strong>{pipeline.dead_letters.retained}</strong>
+      </p>
+      <p className="hint">
+        Measured on the broker at {time(pipeline.measured_at)}; the same figures as the services'{' '}
+        <code>hub_consumer_lag</code> gauges. Per-service <code>hub_dead_letters_total</code> counts are in
+        the Grafana dashboard (<code>deploy/grafana</code>).
+      </p>
+    </Section>
   );
 }
 

@@ -1,0 +1,61 @@
+import { Topics } from '@hub/contracts';
+import { GRANTS, type HttpServer, requireGrant, shared, unavailable } from '@hub/http';
+import { type KafkaClient, measureLag } from '@hub/kafka';
+
+export interface PipelineGroup {
+  group: string;
+  topic: string;
+}
+
+/** The consumer groups of the pipeline, in the order events pass them. */
+export function pipelineGroups(ids: { mapper: string; writer: string; monitoring: string }): PipelineGroup[] {
+  return [
+    { group: ids.mapper, topic: Topics.inboundEvents },
+    { group: ids.writer, topic: Topics.entityUpdates },
+    { group: ids.monitoring, topic: Topics.monitoringEvents },
+  ];
+}
+
+/**
+ * `GET /v2/hub/pipeline` (ours, not in the reference; the web console's monitoring page shows it): how many
+ * messages each consumer group has yet to process on its topic, per partition, and how many dead letters
+ * the dead-letter topic retains. The same figures as the `hub_consumer_lag` gauge of each consumer, but
+ * measured on the broker, so they are whole whatever instance answers. They describe the hub's own
+ * pipeline, shared by every organisation, and no organisation's data. Measured at most once a second
+ * however many callers ask.
+ */
+export function registerPipelineRoutes(
+  app: HttpServer,
+  deps: { kafka: KafkaClient; groups: PipelineGroup[] },
+) {
+  const measure = shared(async () => {
+    const admin = await deps.kafka.admin();
+    try {
+      const groups = await Promise.all(
+        deps.groups.map(async ({ group, topic }) => {
+          const partitions = await measureLag(admin, group, [topic]);
+          return {
+            group,
+            topic,
+            lag: partitions.reduce((sum, p) => sum + p.lag, 0),
+            partitions: partitions.map(({ partition, lag }) => ({ partition, lag })),
+          };
+        }),
+      );
+      const deadLetters = await admin.fetchTopicOffsets(Topics.deadLetters);
+      const retained = deadLetters.reduce((sum, p) => sum + Number(BigInt(p.high) - BigInt(p.low)), 0);
+      return {
+        measured_at: new Date().toISOString(),
+        consumer_groups: groups,
+        dead_letters: { topic: Topics.deadLetters, retained },
+      };
+    } finally {
+      await admin.disconnect();
+    }
+  }, 1_000);
+  app.get('/v2/hub/pipeline', { onRequest: requireGrant(GRANTS.view) }, () =>
+    measure().catch((err: Error) => {
+      throw unavailable(`the broker could not be asked for the pipeline's figures (${err.message}); retry`);
+    }),
+  );
+}
