@@ -9,7 +9,18 @@ import { type Browser, launchChromium, remoteOrigins } from './browser.js';
 
 const stack = resolveStack();
 const CONSOLE = `${stack.baseUrl}/console/`;
-const SCREENSHOTS = fileURLToPath(new URL('../../../docs/console/', import.meta.url));
+/**
+ * Where the screenshots of each screen go: `.local/screenshots/console` on every run (so a test run leaves
+ * the tree clean), `docs/console` (what the README shows) with CONSOLE_SCREENSHOTS=docs.
+ */
+const SCREENSHOTS = fileURLToPath(
+  new URL(
+    process.env.CONSOLE_SCREENSHOTS === 'docs'
+      ? '../../../docs/console/'
+      : '../../../.local/screenshots/console/',
+    import.meta.url,
+  ),
+);
 
 /** A token like the stack's, expired an hour ago. */
 function expiredToken(orgId: string): string {
@@ -80,6 +91,8 @@ describe('the web console, in Chromium against the running stack', () => {
 
   it('signs in with the keyboard alone', async () => {
     await page.goto(CONSOLE);
+    // The page is drawn by its script after it loads: wait for the form before pressing keys.
+    await page.getByLabel('Token (JWT)').waitFor();
     await page.keyboard.press('Tab');
     expect(await page.getByLabel('Token (JWT)').evaluate((el) => el === document.activeElement)).toBe(true);
     await page.keyboard.type(token);

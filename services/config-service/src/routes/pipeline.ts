@@ -38,7 +38,9 @@ export function registerPipelineRoutes(
             group,
             topic,
             lag: partitions.reduce((sum, p) => sum + p.lag, 0),
-            partitions: partitions.map(({ partition, lag }) => ({ partition, lag })),
+            partitions: partitions
+              .map(({ partition, lag }) => ({ partition, lag }))
+              .sort((a, b) => a.partition - b.partition),
           };
         }),
       );
