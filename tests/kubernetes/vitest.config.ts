@@ -6,6 +6,7 @@ export default defineProject({
   test: {
     name: '@hub/kubernetes',
     include: ['src/**/*.test.ts'],
+    globalSetup: ['src/tools.setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 20 * 60_000,
   },
