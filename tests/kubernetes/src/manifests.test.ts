@@ -1,8 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '@hub/config';
+import { ConfigServiceEnv } from '@hub/config-service/config';
 import { Topics } from '@hub/contracts';
+import { EdgeEnv } from '@hub/edge/config';
+import { WriterEnv } from '@hub/entity-writer/config';
+import { GatewayEnv } from '@hub/ingest-gateway/config';
 import { TopicsCommandEnv, topicPlan } from '@hub/kafka';
+import { MapperEnv } from '@hub/mapper/config';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { REPO } from '../../../deploy/local/stack.mjs';
@@ -29,6 +34,22 @@ beforeAll(() => {
 });
 
 const SECRET_NAME = 'erp-hub-secrets';
+/**
+ * Kafka and Mongo connection settings being added to the services' configuration in parallel (TLS, SASL):
+ * wired through the ConfigMap and the Secret by these names before every service reads them.
+ */
+const CONNECTION_SETTINGS = [
+  'KAFKA_SSL',
+  'KAFKA_SSL_CA_FILE',
+  'KAFKA_SSL_CERT_FILE',
+  'KAFKA_SSL_KEY_FILE',
+  'KAFKA_SSL_REJECT_UNAUTHORIZED',
+  'KAFKA_SASL_MECHANISM',
+  'KAFKA_SASL_USERNAME',
+  'KAFKA_SASL_PASSWORD',
+  'MONGO_TLS_CA_FILE',
+  'MONGO_TLS_CERT_KEY_FILE',
+];
 const SECRET_KEYS = ['AUTH_JWT_SECRET', 'MONGO_URL', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'];
 
 interface Workload {
@@ -99,6 +120,37 @@ describe.each(['base', 'production'])('the %s render', (overlay) => {
         w.name,
       ).toEqual([w.config.PORT]);
       expect(w.config.HOST, w.name).toBe('0.0.0.0');
+    }
+  });
+
+  it('sets no variable that no service reads (a misspelt setting would be ignored silently)', () => {
+    const known = new Set([
+      ...[EdgeEnv, GatewayEnv, ConfigServiceEnv, MapperEnv, WriterEnv, TopicsCommandEnv].flatMap((schema) =>
+        Object.keys(schema.properties),
+      ),
+      ...CONNECTION_SETTINGS,
+    ]);
+    for (const map of ofKind(docs(), 'ConfigMap')) {
+      for (const key of Object.keys(map.data ?? {}))
+        expect(known, `ConfigMap ${map.metadata.name}`).toContain(key);
+    }
+    for (const c of [...workloads(docs()).map((w) => w.container), ...jobContainers(docs())]) {
+      for (const e of c.env ?? []) expect(known, c.name).toContain(e.name);
+    }
+  });
+
+  it('points every *_FILE setting at a file mounted in every container that reads it', () => {
+    for (const d of [...ofKind(docs(), 'Deployment'), ...ofKind(docs(), 'Job')]) {
+      for (const c of d.spec.template.spec.containers as Container[]) {
+        const mounts = (c as { volumeMounts?: Array<{ mountPath: string }> }).volumeMounts ?? [];
+        for (const [key, value] of Object.entries(containerEnv(docs(), c))) {
+          if (!key.endsWith('_FILE')) continue;
+          expect(
+            mounts.some((m) => value.startsWith(`${m.mountPath}/`)),
+            `${d.metadata.name}: ${key}=${value}`,
+          ).toBe(true);
+        }
+      }
     }
   });
 
