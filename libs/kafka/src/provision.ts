@@ -31,6 +31,8 @@ export async function runTopicsCommand(
     replicationFactor: config.KAFKA_REPLICATION_FACTOR,
     minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS,
   });
+  // The same connection as the services' (main.ts): when their Kafka TLS/SASL settings (KAFKA_SSL*,
+  // KAFKA_SASL_*) reach KafkaEnv and KafkaSettings, pass them here too, or the Job cannot reach such brokers.
   const kafka = new KafkaClient({
     clientId: 'topics',
     brokers: config.KAFKA_BROKERS,

@@ -429,6 +429,29 @@ describe.each(['base', 'production'])('the %s render', (overlay) => {
   });
 });
 
+describe('the services’ code', () => {
+  it('writes no file, so the read-only root filesystem holds (only /tmp is writable)', () => {
+    const writes =
+      /\b(writeFile|writeFileSync|appendFile|appendFileSync|createWriteStream|mkdir|mkdirSync|mkdtemp|rename|renameSync)\s*\(/;
+    const offenders: string[] = [];
+    const roots = [
+      ...readdirSync(path.join(REPO, 'services')).map((s) => path.join(REPO, 'services', s, 'src')),
+      // libs/testing is test code only: no service imports it.
+      ...readdirSync(path.join(REPO, 'libs'))
+        .filter((l) => l !== 'testing')
+        .map((l) => path.join(REPO, 'libs', l, 'src')),
+    ].filter((d) => existsSync(d));
+    for (const root of roots) {
+      for (const file of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
+        if (!file.endsWith('.ts') || file.endsWith('.test.ts')) continue;
+        const text = readFileSync(path.join(root, file), 'utf8');
+        if (writes.test(text)) offenders.push(path.relative(REPO, path.join(root, file)));
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+});
+
 describe('the production render', () => {
   const docs = () => renders.production as Doc[];
 
