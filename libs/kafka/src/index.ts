@@ -23,6 +23,7 @@ export {
 } from './consumer.js';
 export { measureLag, partitionLag } from './instrumentation.js';
 export { TopicMirror, type TopicMirrorSettings } from './mirror.js';
+export { runTopicsCommand, TopicsCommandEnv } from './provision.js';
 export { partitionOfKey, type ScanSettings, scanTopic, TopicScanner } from './scan.js';
 export {
   plannedTopics,

@@ -3,7 +3,10 @@
  * cleanup policy, size limit, min.insync.replicas), made as planned by `apply`, and a service in
  * `KAFKA_TOPICS=check` mode refusing to start on a missing topic with a message that says which.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { KafkaClient, TopicsNotReadyError, topicPlan } from '@hub/kafka';
 import { createLogger } from '@hub/observability';
 import { devEnv, resolveStack } from '@hub/testing';
@@ -29,6 +32,26 @@ describe('topic provisioning', () => {
   it('finds the running stack’s topics as planned', async () => {
     const partitions = Number(process.env.KAFKA_TOPIC_PARTITIONS ?? devEnv().KAFKA_TOPIC_PARTITIONS ?? 6);
     expect(await kafka.checkTopics(topicPlan({ partitions }))).toEqual([]);
+  });
+
+  it('the images’ provisioning command (the Kubernetes Job) checks the same plan and says so', async () => {
+    const partitions = Number(process.env.KAFKA_TOPIC_PARTITIONS ?? devEnv().KAFKA_TOPIC_PARTITIONS ?? 6);
+    const cli = fileURLToPath(new URL('../../../libs/kafka/dist/topics-cli.js', import.meta.url));
+    const run = (env: Record<string, string>) =>
+      promisify(execFile)(process.execPath, [cli, '--check'], {
+        env: { ...process.env, KAFKA_BROKERS: stack.kafkaBrokers.join(','), ...env },
+        timeout: 60_000,
+      }).then(
+        ({ stdout }) => ({ code: 0, stdout }),
+        (err: { code?: number; stdout?: string }) => ({ code: err.code, stdout: err.stdout ?? '' }),
+      );
+    const asPlanned = await run({ KAFKA_TOPIC_PARTITIONS: String(partitions) });
+    expect(asPlanned.stdout).toContain('all 6 topics as planned');
+    expect(asPlanned.code).toBe(0);
+    // More partitions than the topics have (only checked: nothing is changed).
+    const more = await run({ KAFKA_TOPIC_PARTITIONS: String(partitions + 1) });
+    expect(more.stdout).toContain(`erp.inbound.events: ${partitions} partitions, planned ${partitions + 1}`);
+    expect(more.code).toBe(1);
   });
 
   it('names every difference of a misconfigured topic, and apply makes it as planned', async () => {
