@@ -9,5 +9,6 @@ export {
   type StackPorts,
   sumSeries,
 } from './managed-stack.js';
+export { type OrgWithUseCase, orgWithUseCase } from './org.js';
 export { seededRandom } from './random.js';
 export { devEnv, resolveStack, type StackEndpoints, testToken, uniqueName } from './stack.js';

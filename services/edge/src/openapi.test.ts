@@ -21,7 +21,7 @@ describe('our OpenAPI document', () => {
 
   it('adds our entity reads and probes, with our base URL', () => {
     expect(operationIds).toEqual(
-      expect.arrayContaining(['getEntity', 'searchEntities', 'liveness', 'readiness']),
+      expect.arrayContaining(['getEntity', 'searchEntities', 'getPipeline', 'liveness', 'readiness']),
     );
     expect(doc.servers).toEqual([{ url: 'http://127.0.0.1:8080' }]);
   });

@@ -104,6 +104,62 @@ const ourPaths: Json = {
       },
     },
   },
+  '/v2/hub/pipeline': {
+    get: {
+      operationId: 'getPipeline',
+      tags: ['Operations (hub)'],
+      summary: "The pipeline's consumer lag and retained dead letters",
+      description:
+        "Measured on the broker (at most once a second): what each consumer group has yet to process on its topic, per partition, and how many dead letters the dead-letter topic retains. Figures of the hub itself, shared by every organisation; no organisation's data.",
+      responses: {
+        '200': {
+          description: 'The figures',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['measured_at', 'consumer_groups', 'dead_letters'],
+                properties: {
+                  measured_at: { type: 'string', format: 'date-time' },
+                  consumer_groups: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      required: ['group', 'topic', 'lag', 'partitions'],
+                      properties: {
+                        group: { type: 'string' },
+                        topic: { type: 'string' },
+                        lag: { type: 'integer', minimum: 0 },
+                        partitions: {
+                          type: 'array',
+                          items: {
+                            type: 'object',
+                            required: ['partition', 'lag'],
+                            properties: {
+                              partition: { type: 'integer', minimum: 0 },
+                              lag: { type: 'integer', minimum: 0 },
+                            },
+                          },
+                        },
+                      },
+                    },
+                  },
+                  dead_letters: {
+                    type: 'object',
+                    required: ['topic', 'retained'],
+                    properties: { topic: { type: 'string' }, retained: { type: 'integer', minimum: 0 } },
+                  },
+                },
+              },
+            },
+          },
+        },
+        '401': { $ref: '#/components/responses/Unauthorized' },
+        '403': { $ref: '#/components/responses/Forbidden' },
+        '503': { description: 'The broker could not be asked; retry' },
+      },
+    },
+  },
   '/healthz': {
     get: {
       operationId: 'liveness',

@@ -10,6 +10,7 @@ import {
   apiClient,
   collectTopic,
   eventually,
+  orgWithUseCase,
   resolveStack,
   type TopicCollector,
   testToken,
@@ -43,35 +44,7 @@ const configuration = (note: string) => ({
   ],
 });
 
-async function orgWith(note: string) {
-  const api = apiClient(stack.baseUrl, testToken(stack, uniqueName('budget')));
-  const created = await api.request<{ id: string }>('POST', '/v2/integrations', {
-    name: 'budget',
-    use_cases: [{ name: 'customer', type: 'inbound', enabled: true, configuration: configuration(note) }],
-  });
-  expect(created.status).toBe(201);
-  const send = async (payload: Record<string, unknown>) => {
-    const res = await api.request<{ results: Array<{ status: string; event_id: string }> }>(
-      'POST',
-      '/v2/erp/updates/events',
-      {
-        integration_id: created.body.id,
-        events: [
-          {
-            event_type: 'UPDATE',
-            object_type: 'customer',
-            timestamp: new Date().toISOString(),
-            format: 'json',
-            payload: JSON.stringify(payload),
-          },
-        ],
-      },
-    );
-    expect(res.body.results[0]!.status).toBe('success');
-    return res.body.results[0]!.event_id;
-  };
-  return { api, send, integrationId: created.body.id };
-}
+const orgWith = (note: string) => orgWithUseCase(stack, 'budget', configuration(note));
 
 const contact = (api: ApiClient, id: string) =>
   eventually(

@@ -13,11 +13,10 @@ import {
   devEnv,
   eventually,
   killInstances,
+  orgWithUseCase,
   resolveStack,
   spawnInstance,
   startInstance,
-  testToken,
-  uniqueName,
 } from '@hub/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -92,28 +91,15 @@ describe.runIf(onLocalStack)('MongoDB over TLS', () => {
 
 describe.runIf(onLocalStack)('a service on the secure listeners', () => {
   it('accepts events with Kafka on SCRAM over TLS and MongoDB on TLS, and the pipeline processes them', async () => {
-    const token = testToken(stack, uniqueName('secure'));
-    const api = apiClient(stack.baseUrl, token);
-    const integration = await api.request<{ id: string }>('POST', '/v2/integrations', {
-      name: 'secure',
-      use_cases: [
+    const { api, token, integrationId } = await orgWithUseCase(stack, 'secure', {
+      entities: [
         {
-          name: 'customer',
-          type: 'inbound',
-          enabled: true,
-          configuration: {
-            entities: [
-              {
-                entity_schema: 'contact',
-                unique_ids: ['customer_number'],
-                fields: [{ attribute: 'customer_number', field: 'customerId' }],
-              },
-            ],
-          },
+          entity_schema: 'contact',
+          unique_ids: ['customer_number'],
+          fields: [{ attribute: 'customer_number', field: 'customerId' }],
         },
       ],
     });
-    expect(integration.status).toBe(201);
     const gateway = await startInstance(stack, 'ingest-gateway', 24281, {
       ...secureEnv('scram-sha-512'),
       KAFKA_TOPICS: 'check',
@@ -124,7 +110,7 @@ describe.runIf(onLocalStack)('a service on the secure listeners', () => {
       'POST',
       '/v2/erp/updates/events',
       {
-        integration_id: integration.body.id,
+        integration_id: integrationId,
         events: [
           {
             event_type: 'UPDATE',

@@ -13,6 +13,7 @@ import {
   apiClient,
   collectTopic,
   eventually,
+  orgWithUseCase,
   resolveStack,
   type TopicCollector,
   testToken,
@@ -35,36 +36,8 @@ const contactFields = [
   { attribute: 'first_name', field: 'firstName' },
 ];
 
-async function orgWithContacts(prefix: string, entities: Array<Record<string, unknown>>) {
-  const org = uniqueName(prefix);
-  const api = apiClient(stack.baseUrl, testToken(stack, org));
-  const created = await api.request<{ id: string }>('POST', '/v2/integrations', {
-    name: prefix,
-    use_cases: [{ name: 'customer', type: 'inbound', enabled: true, configuration: { entities } }],
-  });
-  expect(created.status).toBe(201);
-  const send = async (payload: Record<string, unknown>) => {
-    const res = await api.request<{ results: Array<{ status: string; event_id: string }> }>(
-      'POST',
-      '/v2/erp/updates/events',
-      {
-        integration_id: created.body.id,
-        events: [
-          {
-            event_type: 'UPDATE',
-            object_type: 'customer',
-            timestamp: new Date().toISOString(),
-            format: 'json',
-            payload: JSON.stringify(payload),
-          },
-        ],
-      },
-    );
-    expect(res.body.results[0]!.status).toBe('success');
-    return res.body.results[0]!.event_id;
-  };
-  return { org, api, send, integrationId: created.body.id };
-}
+const orgWithContacts = (prefix: string, entities: Array<Record<string, unknown>>) =>
+  orgWithUseCase(stack, prefix, { entities });
 
 const contacts = async (api: ApiClient) =>
   (await api.request<{ results: Array<Record<string, unknown>> }>('GET', '/v1/entity/contact')).body.results;

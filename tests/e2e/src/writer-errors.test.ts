@@ -11,6 +11,7 @@ import {
   apiClient,
   collectTopic,
   eventually,
+  orgWithUseCase,
   resolveStack,
   type TopicCollector,
   testToken,
@@ -31,36 +32,8 @@ afterAll(async () => {
   await processed?.stop();
 });
 
-async function integration(configuration: Record<string, unknown>) {
-  const org = uniqueName('writer-errors');
-  const api = apiClient(stack.baseUrl, testToken(stack, org));
-  const created = await api.request<{ id: string }>('POST', '/v2/integrations', {
-    name: 'errors',
-    use_cases: [{ name: 'errors', type: 'inbound', enabled: true, configuration }],
-  });
-  expect(created.status).toBe(201);
-  const send = async (payload: Record<string, unknown>) => {
-    const res = await api.request<{ results: Array<{ status: string; event_id: string }> }>(
-      'POST',
-      '/v2/erp/updates/events',
-      {
-        integration_id: created.body.id,
-        events: [
-          {
-            event_type: 'UPDATE',
-            object_type: 'x',
-            timestamp: new Date().toISOString(),
-            format: 'json',
-            payload,
-          },
-        ],
-      },
-    );
-    expect(res.body.results[0]!.status).toBe('success');
-    return res.body.results[0]!.event_id;
-  };
-  return { org, api, send, integrationId: created.body.id };
-}
+const integration = (configuration: Record<string, unknown>) =>
+  orgWithUseCase(stack, 'writer-errors', configuration, { objectType: 'x', useCaseName: 'errors' });
 
 const deadLetterOf = (eventId: string) =>
   eventually(
