@@ -42,6 +42,32 @@ describe('the edge when a service behind it is down', () => {
       await app.close();
     }
   });
+
+  it('is not ready with EDGE_READINESS=upstreams (the default), and stays ready with self', async () => {
+    const down = `http://127.0.0.1:${await closedPort()}`;
+    const urls = {
+      INGEST_GATEWAY_URL: down,
+      CONFIG_SERVICE_URL: down,
+      MAPPER_URL: down,
+      ENTITY_WRITER_URL: down,
+    };
+    const logger = createLogger({ service: 'edge-test', level: 'silent' });
+    const byDefault = await buildEdge(loadEdgeConfig({ ...urls, LOG_LEVEL: 'silent' }), { logger });
+    const self = await buildEdge(loadEdgeConfig({ ...urls, LOG_LEVEL: 'silent', EDGE_READINESS: 'self' }), {
+      logger,
+    });
+    try {
+      const notReady = await byDefault.inject({ method: 'GET', url: '/readyz' });
+      expect(notReady.statusCode).toBe(503);
+      expect(notReady.json()).toMatchObject({ 'ingest-gateway': false, 'entity-writer': false });
+      const ready = await self.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).toBe(200);
+      expect(ready.json()).toEqual({ status: 'ok', serving: true });
+    } finally {
+      await byDefault.close();
+      await self.close();
+    }
+  });
 });
 
 describe('the edge’s public probes', () => {

@@ -59,20 +59,24 @@ export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
     app,
     {
       live: () => combine({ process: true }),
-      // Ready only when every service behind the edge is ready.
-      ready: shared(async () => {
-        const checks = await Promise.all(
-          Object.entries(upstreams).map(async ([name, url]) => {
-            try {
-              const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
-              return [name, res.ok] as const;
-            } catch {
-              return [name, false] as const;
-            }
-          }),
-        );
-        return combine(Object.fromEntries(checks));
-      }, 1_000),
+      // Ready only when every service behind the edge is ready (EDGE_READINESS=upstreams), or when the
+      // edge itself serves (self).
+      ready:
+        config.EDGE_READINESS === 'self'
+          ? () => combine({ serving: true })
+          : shared(async () => {
+              const checks = await Promise.all(
+                Object.entries(upstreams).map(async ([name, url]) => {
+                  try {
+                    const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+                    return [name, res.ok] as const;
+                  } catch {
+                    return [name, false] as const;
+                  }
+                }),
+              );
+              return combine(Object.fromEntries(checks));
+            }, 1_000),
     },
     metrics,
   );
