@@ -34,3 +34,22 @@ describe('a service that crashes', () => {
     });
   }
 });
+
+describe('the ordered shutdown when its log cannot be written', () => {
+  it('still ends at its time limit, with exit code 1', async () => {
+    const { installShutdown } = await import('./shutdown.js');
+    const broken = () => {
+      throw Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+    };
+    const logger = { info: broken, error: broken, warn: broken, fatal: broken } as never;
+    const shutdown = installShutdown(
+      logger,
+      [
+        { name: 'finishes', run: async () => undefined },
+        { name: 'hangs', run: () => new Promise(() => undefined) },
+      ],
+      200,
+    );
+    await expect(shutdown()).resolves.toBe(1);
+  });
+});

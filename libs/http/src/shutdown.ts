@@ -19,8 +19,8 @@ export function installShutdown(
   return () => {
     running ??= new Promise<number>((resolve) => {
       const timer = setTimeout(() => {
-        logger.error({ timeoutMs }, 'shutdown timed out; exiting anyway');
-        resolve(1);
+        resolve(1); // first: the exit must not depend on the log line below being written
+        quietly(() => logger.error({ timeoutMs }, 'shutdown timed out; exiting anyway'));
       }, timeoutMs);
       timer.unref();
       (async () => {
@@ -29,10 +29,10 @@ export function installShutdown(
           const started = Date.now();
           try {
             await step.run();
-            logger.info({ step: step.name, ms: Date.now() - started }, 'shutdown step done');
+            quietly(() => logger.info({ step: step.name, ms: Date.now() - started }, 'shutdown step done'));
           } catch (err) {
             code = 1;
-            logger.error({ err, step: step.name }, 'shutdown step failed');
+            quietly(() => logger.error({ err, step: step.name }, 'shutdown step failed'));
           }
         }
         clearTimeout(timer);
@@ -56,27 +56,39 @@ export function exitOnSignalsAndCrashes(
 ): void {
   let ending = false;
   const end = async (code: number | undefined) => {
-    const shutdownCode = await shutdown();
+    const shutdownCode = await shutdown().catch(() => 1);
     exit(code ?? shutdownCode);
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
-      logger.info({ signal }, 'shutting down');
       if (!ending) {
         ending = true;
         void end(undefined);
       }
+      quietly(() => logger.info({ signal }, 'shutting down'));
     });
   }
   const crash = (kind: string) => (err: unknown) => {
     if (ending) {
-      logger.error({ err, kind }, `${kind} during shutdown`);
+      quietly(() => logger.error({ err, kind }, `${kind} during shutdown`));
       return;
     }
     ending = true;
-    logger.fatal({ err, kind }, `${kind}: shutting down`);
     void end(1);
+    quietly(() => logger.fatal({ err, kind }, `${kind}: shutting down`));
   };
   process.on('uncaughtException', crash('uncaught exception'));
   process.on('unhandledRejection', crash('unhandled rejection'));
+}
+
+/**
+ * A log line written while the process ends: when it cannot be written (its standard output went away,
+ * EPIPE), it is lost; it never stops the shutdown or becomes a crash of its own.
+ */
+function quietly(log: () => void): void {
+  try {
+    log();
+  } catch {
+    // nowhere left to say it
+  }
 }

@@ -21,6 +21,11 @@ export interface LoggerSettings {
 /**
  * A pino logger with the project's conventions. Every line written inside a span (an HTTP request, a
  * consumed message, see `initTracing`) carries that span's `trace_id` and `span_id`.
+ *
+ * Lines go to standard output as they are logged (synchronous writes), not through pino's default
+ * asynchronous buffer: that buffer is flushed at exit in a loop that retries a failed write for ever, so
+ * a service whose output pipe had gone away (EPIPE) never exited after SIGTERM. Written at once, a line
+ * that cannot be written is dropped (pino's EPIPE handling) and nothing is left to flush at exit.
  */
 export function createLogger(settings: LoggerSettings, destination?: pino.DestinationStream): Logger {
   const options: LoggerOptions = {
@@ -34,5 +39,5 @@ export function createLogger(settings: LoggerSettings, destination?: pino.Destin
     mixin: () => activeTraceIds() ?? {},
     ...settings.options,
   };
-  return destination ? pino(options, destination) : pino(options);
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
 }
