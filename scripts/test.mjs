@@ -3,7 +3,7 @@
 // the chaos test's short form.
 // Starts Kafka, FerretDB and the services for the run when they are not already up, and stops what it
 // started afterwards.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { down, kafkaAnswers, LOCAL, mongoAnswers, REPO, up, useFreshData } from '../deploy/local/stack.mjs';
@@ -13,14 +13,23 @@ import { build, devEnv, ensureInstalled } from './lib/setup.mjs';
 import { summary } from './lib/test-summary.mjs';
 
 const steps = [];
-const step = (name, cmd, args, env = process.env) => {
-  process.stderr.write(`\n[test] ${name}: ${cmd} ${args.join(' ')}\n`);
-  const started = Date.now();
-  const result = spawnSync(cmd, args, { cwd: REPO, stdio: 'inherit', env });
-  const code = result.status ?? 1;
-  steps.push({ name, code, seconds: (Date.now() - started) / 1000 });
-  return code;
-};
+/**
+ * Runs one step and resolves with its exit code. Never synchronously: while the tests run, this process
+ * also reads the services' output (startServices), and a service blocks once its output pipe is full
+ * (its log lines are written as they are logged).
+ */
+const step = (name, cmd, args, env = process.env) =>
+  new Promise((resolve) => {
+    process.stderr.write(`\n[test] ${name}: ${cmd} ${args.join(' ')}\n`);
+    const started = Date.now();
+    const child = spawn(cmd, args, { cwd: REPO, stdio: 'inherit', env });
+    const done = (code) => {
+      steps.push({ name, code, seconds: (Date.now() - started) / 1000 });
+      resolve(code);
+    };
+    child.once('error', () => done(1));
+    child.once('exit', (code) => done(code ?? 1));
+  });
 // The test runner's counts, read back from its JSON report for the summary at the very end (a CI log shows
 // its tail; the runner's own summary is far above the fuzzer's, the benchmark's and the chaos test's output).
 const VITEST_REPORT = path.join(LOCAL, 'test-results/vitest.json');
@@ -32,8 +41,9 @@ const finish = (code) => {
 
 ensureInstalled();
 build();
-let code = step('lint', 'npx', ['biome', 'check', '.']);
-if (code === 0) code = step('typecheck', 'npx', ['turbo', 'run', 'typecheck', '--output-logs=errors-only']);
+let code = await step('lint', 'npx', ['biome', 'check', '.']);
+if (code === 0)
+  code = await step('typecheck', 'npx', ['turbo', 'run', 'typecheck', '--output-logs=errors-only']);
 if (code !== 0) finish(code);
 
 const env = stackEnv(devEnv());
@@ -54,7 +64,7 @@ try {
     process.stderr.write('[test] reusing the services already running\n');
   }
   const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=${VITEST_REPORT}`];
-  code = step('tests', 'npx', ['vitest', 'run', '--config', 'vitest.all.config.ts', ...reporters], {
+  code = await step('tests', 'npx', ['vitest', 'run', '--config', 'vitest.all.config.ts', ...reporters], {
     ...process.env,
     ...env,
     HUB_BASE_URL: env.HUB_BASE_URL,
@@ -69,11 +79,14 @@ try {
 }
 // The API fuzzer's quick form (issue 10): Schemathesis against our /openapi.json on a stack of its own; fails
 // on any finding that tests/fuzz/baseline.json does not record as deliberate. `npm run fuzz` is the long form.
-if (code === 0) code = step('API fuzzing, quick form', 'npx', ['tsx', 'tests/fuzz/src/main.ts', '--quick']);
+if (code === 0)
+  code = await step('API fuzzing, quick form', 'npx', ['tsx', 'tests/fuzz/src/main.ts', '--quick']);
 // The benchmark's quick form (issue 11), on a stack of its own: fails when it could not run or measure every
 // figure, never on a speed. `npm run bench` is the long form.
-if (code === 0) code = step('benchmark, quick form', 'npx', ['tsx', 'tests/bench/src/main.ts', '--quick']);
+if (code === 0)
+  code = await step('benchmark, quick form', 'npx', ['tsx', 'tests/bench/src/main.ts', '--quick']);
 // The chaos test's short form (issue 5), on a stack of its own: SIGKILLs and restarts services, the broker
 // and the database under load, then fails on any lost or duplicated change. `npm run chaos` is the long form.
-if (code === 0) code = step('chaos test, short form', 'npx', ['tsx', 'tests/chaos/src/main.ts', '--short']);
+if (code === 0)
+  code = await step('chaos test, short form', 'npx', ['tsx', 'tests/chaos/src/main.ts', '--short']);
 finish(code);
