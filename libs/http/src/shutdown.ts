@@ -79,6 +79,9 @@ export function exitOnSignalsAndCrashes(
   };
   process.on('uncaughtException', crash('uncaught exception'));
   process.on('unhandledRejection', crash('unhandled rejection'));
+  // The end of start-up: from here a stop is ordered (before, SIGTERM ends the process at once, which the
+  // delivery guarantees allow: nothing acknowledged is lost, an unfinished message is delivered again).
+  quietly(() => logger.info('started; SIGTERM or SIGINT stops it in order'));
 }
 
 /**

@@ -24,7 +24,7 @@ describe('a service that can no longer write its log', () => {
         child.stdout?.on('data', check);
         check();
       });
-    await logged('joined consumer group');
+    await logged('started; SIGTERM or SIGINT stops it in order');
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     // The pipe goes away in the middle of the ordered shutdown: its next lines cannot be written.
