@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { devEnv } from './stack.js';
@@ -153,14 +153,15 @@ export class ManagedStack {
   async startInstance(name: ServiceName, index: number, timeoutMs = 90_000): Promise<void> {
     const port = this.portOf(name, index);
     mkdirSync(this.logDir, { recursive: true });
-    const log = createWriteStream(path.join(this.logDir, `${name}-${index}.log`), { flags: 'a' });
+    // The instance writes its log file itself: through a pipe, it would wait whenever this process is
+    // busy (a synchronous step of the fuzzer or the chaos test), since its log lines are written as logged.
+    const log = openSync(path.join(this.logDir, `${name}-${index}.log`), 'a');
     const child = spawn(process.execPath, [path.join(repoRoot, 'services', name, 'dist/main.js')], {
       cwd: repoRoot,
       env: { ...process.env, ...this.env, PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', log, log],
     });
-    child.stdout?.pipe(log, { end: false });
-    child.stderr?.pipe(log, { end: false });
+    closeSync(log);
     const instance: Instance = { name, index, port, child, planned: false };
     const id = `${name}#${index}`;
     this.instances.set(id, instance);
