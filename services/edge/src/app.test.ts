@@ -17,17 +17,25 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+const logger = createLogger({ service: 'edge-test', level: 'silent' });
+
+/** An edge whose four services are all at `upstream`, with `env` over that configuration. */
+const edgeAt = (upstream: string, env: Record<string, string> = {}) =>
+  buildEdge(
+    loadEdgeConfig({
+      INGEST_GATEWAY_URL: upstream,
+      CONFIG_SERVICE_URL: upstream,
+      MAPPER_URL: upstream,
+      ENTITY_WRITER_URL: upstream,
+      LOG_LEVEL: 'silent',
+      ...env,
+    }),
+    { logger },
+  );
+
 describe('the edge when a service behind it is down', () => {
   it('answers 503 with Retry-After and a coded body, so the client retries', async () => {
-    const down = `http://127.0.0.1:${await closedPort()}`;
-    const config = loadEdgeConfig({
-      INGEST_GATEWAY_URL: down,
-      CONFIG_SERVICE_URL: down,
-      MAPPER_URL: down,
-      ENTITY_WRITER_URL: down,
-      LOG_LEVEL: 'silent',
-    });
-    const app = await buildEdge(config, { logger: createLogger({ service: 'edge-test', level: 'silent' }) });
+    const app = await edgeAt(`http://127.0.0.1:${await closedPort()}`);
     try {
       const res = await app.inject({
         method: 'POST',
@@ -45,17 +53,8 @@ describe('the edge when a service behind it is down', () => {
 
   it('is not ready with EDGE_READINESS=upstreams (the default), and stays ready with self', async () => {
     const down = `http://127.0.0.1:${await closedPort()}`;
-    const urls = {
-      INGEST_GATEWAY_URL: down,
-      CONFIG_SERVICE_URL: down,
-      MAPPER_URL: down,
-      ENTITY_WRITER_URL: down,
-    };
-    const logger = createLogger({ service: 'edge-test', level: 'silent' });
-    const byDefault = await buildEdge(loadEdgeConfig({ ...urls, LOG_LEVEL: 'silent' }), { logger });
-    const self = await buildEdge(loadEdgeConfig({ ...urls, LOG_LEVEL: 'silent', EDGE_READINESS: 'self' }), {
-      logger,
-    });
+    const byDefault = await edgeAt(down);
+    const self = await edgeAt(down, { EDGE_READINESS: 'self' });
     try {
       const notReady = await byDefault.inject({ method: 'GET', url: '/readyz' });
       expect(notReady.statusCode).toBe(503);
@@ -78,14 +77,7 @@ describe('the edge’s public probes', () => {
       res.end('{"status":"ok"}');
     });
     const url = await upstream.url;
-    const config = loadEdgeConfig({
-      INGEST_GATEWAY_URL: url,
-      CONFIG_SERVICE_URL: url,
-      MAPPER_URL: url,
-      ENTITY_WRITER_URL: url,
-      LOG_LEVEL: 'silent',
-    });
-    const app = await buildEdge(config, { logger: createLogger({ service: 'edge-test', level: 'silent' }) });
+    const app = await edgeAt(url);
     try {
       const answers = await Promise.all(
         Array.from({ length: 50 }, () => app.inject({ method: 'GET', url: '/readyz' })),
@@ -104,18 +96,8 @@ describe('the edge’s public probes', () => {
 });
 
 describe('the web console at /console', () => {
-  const edgeWith = async (consoleDir: string) => {
-    const down = `http://127.0.0.1:${await closedPort()}`;
-    const config = loadEdgeConfig({
-      INGEST_GATEWAY_URL: down,
-      CONFIG_SERVICE_URL: down,
-      MAPPER_URL: down,
-      ENTITY_WRITER_URL: down,
-      CONSOLE_DIR: consoleDir,
-      LOG_LEVEL: 'silent',
-    });
-    return buildEdge(config, { logger: createLogger({ service: 'edge-test', level: 'silent' }) });
-  };
+  const edgeWith = async (consoleDir: string) =>
+    edgeAt(`http://127.0.0.1:${await closedPort()}`, { CONSOLE_DIR: consoleDir });
 
   it('serves the built page without a token, under a strict CSP; hashed assets cached for good', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'console-'));
