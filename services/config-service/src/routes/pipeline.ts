@@ -1,6 +1,6 @@
 import { Topics } from '@hub/contracts';
 import { GRANTS, type HttpServer, requireGrant, shared, unavailable } from '@hub/http';
-import { type KafkaClient, measureLag } from '@hub/kafka';
+import { type KafkaClient, measureLag, partitionLag } from '@hub/kafka';
 
 export interface PipelineGroup {
   group: string;
@@ -28,9 +28,13 @@ export function registerPipelineRoutes(
   app: HttpServer,
   deps: { kafka: KafkaClient; groups: PipelineGroup[] },
 ) {
+  // One admin connection, made at the first request and kept; dropped after a failure, made again next time.
+  let connected: ReturnType<KafkaClient['admin']> | undefined;
   const measure = shared(async () => {
-    const admin = await deps.kafka.admin();
+    connected ??= deps.kafka.admin();
+    const current = connected;
     try {
+      const admin = await current;
       const groups = await Promise.all(
         deps.groups.map(async ({ group, topic }) => {
           const partitions = await measureLag(admin, group, [topic]);
@@ -45,16 +49,23 @@ export function registerPipelineRoutes(
         }),
       );
       const deadLetters = await admin.fetchTopicOffsets(Topics.deadLetters);
-      const retained = deadLetters.reduce((sum, p) => sum + Number(BigInt(p.high) - BigInt(p.low)), 0);
+      const retained = deadLetters.reduce((sum, p) => sum + partitionLag(p.high, p.low, undefined), 0);
       return {
         measured_at: new Date().toISOString(),
         consumer_groups: groups,
         dead_letters: { topic: Topics.deadLetters, retained },
       };
-    } finally {
-      await admin.disconnect();
+    } catch (err) {
+      if (connected === current) connected = undefined;
+      void current.then((a) => a.disconnect()).catch(() => undefined);
+      throw err;
     }
   }, 1_000);
+  app.addHook('onClose', async () => {
+    const open = connected;
+    connected = undefined;
+    await (await open?.catch(() => undefined))?.disconnect().catch(() => undefined);
+  });
   app.get('/v2/hub/pipeline', { onRequest: requireGrant(GRANTS.view) }, () =>
     measure().catch((err: Error) => {
       throw unavailable(`the broker could not be asked for the pipeline's figures (${err.message}); retry`);
