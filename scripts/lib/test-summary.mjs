@@ -50,6 +50,11 @@ export function summary(steps, reportPath, code) {
     lines.push(` Test Files  ${fileParts.join(' | ')} (${counts.files})`);
     lines.push(`      Tests  ${testParts.join(' | ')} (${counts.tests})`);
     for (const name of counts.failedFiles) lines.push(`  failed: ${name}`);
+    // The plain closing line CI reads to count what ran ("N passed, N failed" alone on a line): without
+    // it, the fuzzer's pytest-style "== 2 warnings in 164s ==" above was taken for a run of no test.
+    lines.push(
+      `tests: ${counts.passed} passed, ${counts.failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ''}`,
+    );
   }
   return lines.join('\n');
 }
