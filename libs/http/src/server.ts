@@ -76,9 +76,12 @@ export function createHttpServer(settings: HttpServerSettings) {
 
   // An empty body is no body, whatever its Content-Type says: the guide's curl style sends
   // `Content-Type: application/json` on every request, DELETE included. Anything else is parsed by
-  // Fastify's own parser (prototype-poisoning protection kept).
+  // Fastify's own parser with JSON.parse's semantics: a key `__proto__` or `constructor` is an ordinary own
+  // property (JSON.parse defines it, it never sets a prototype), kept like any other key the schema allows
+  // (free-form payloads and settings may carry it; refusing it was a fuzzer finding, ST202). Code that
+  // copies client keys must define properties (spread, Object.fromEntries), never assign them.
   if (settings.parseJson !== false) {
-    const parseJson = app.getDefaultJsonParser('error', 'error');
+    const parseJson = app.getDefaultJsonParser('ignore', 'ignore');
     app.removeContentTypeParser('application/json');
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
       const text = typeof body === 'string' ? body : body.toString('utf8');
@@ -129,7 +132,7 @@ export function createHttpServer(settings: HttpServerSettings) {
           : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
             ? `unsupported Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')}: send application/json`
             : fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY'
-              ? 'request body is not valid JSON (or sets __proto__/constructor.prototype); Content-Type says application/json'
+              ? 'request body is not valid JSON; Content-Type says application/json'
               : fe.message;
       return reply.code(status).send({ code, message });
     }

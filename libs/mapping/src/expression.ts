@@ -57,9 +57,8 @@ function normalise(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(normalise);
   if (value && typeof value === 'object' && !(value instanceof Date)) {
     if (typeof value === 'function') return undefined;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = normalise(v);
-    return out;
+    // fromEntries defines each key: a payload key `__proto__` stays a key instead of setting a prototype.
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalise(v)]));
   }
   return value;
 }

@@ -17,10 +17,12 @@ export const RESERVED_ATTRIBUTES = new Set([
 ]);
 
 export function writableAttributes(attributes: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(attributes))
-    if (!RESERVED_ATTRIBUTES.has(k) && !k.includes('.') && !k.startsWith('$')) out[k] = v;
-  return out;
+  // fromEntries defines each key: an attribute named `__proto__` stays an attribute, never a prototype.
+  return Object.fromEntries(
+    Object.entries(attributes).filter(
+      ([k]) => !RESERVED_ATTRIBUTES.has(k) && !k.includes('.') && !k.startsWith('$'),
+    ),
+  );
 }
 
 export type LookupCondition = { path: string; value: unknown };
