@@ -40,3 +40,29 @@ describe('convertV1Object', () => {
     ]);
   });
 });
+
+describe('convertV1Object on a large body (issue 19: it ran on the event loop, quadratic)', () => {
+  it('reads each field a bounded number of times, however many entities the fields name', () => {
+    const n = 3000;
+    let reads = 0;
+    const plain = Array.from({ length: n }, (_, i) => ({ entity: `e${i}`, attribute: 'a', field: `f${i}` }));
+    // Counts every element read: the quadratic version read n × n (9,000,000) elements here.
+    const fields = new Proxy(plain, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && /^\d+$/.test(key)) reads++;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const converted = convertV1Object({ unique_ids: { e0: { remote: 'a', other: 'b' } }, fields });
+    expect(converted.entities).toHaveLength(n);
+    expect(converted.entities[0]).toEqual({
+      entity_schema: 'e0',
+      unique_ids: ['a', 'b'],
+      fields: [
+        { attribute: 'b', field: 'other' },
+        { attribute: 'a', field: 'f0' },
+      ],
+    });
+    expect(reads).toBeLessThanOrEqual(2 * n);
+  });
+});

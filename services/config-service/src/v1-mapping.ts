@@ -10,26 +10,36 @@ export function convertV1Object(object: unknown): { entities: Array<Record<strin
     unique_ids?: Record<string, string[] | Record<string, string>>;
     fields?: Array<{ entity?: string; attribute?: string; field?: string; jsonataExpression?: string }>;
   };
-  const order: string[] = [];
-  const seen = (entity: string) => {
-    if (!order.includes(entity)) order.push(entity);
+  // One pass over the fields, grouped by entity in first-seen order (a Map keeps insertion order): the
+  // work grows linearly with the body, so a large simulation body cannot hold the event loop (issue 19).
+  const byEntity = new Map<string, Array<Record<string, unknown>>>();
+  const group = (entity: string) => {
+    const fields = byEntity.get(entity) ?? [];
+    if (fields.length === 0) byEntity.set(entity, fields);
+    return fields;
   };
-  for (const entity of Object.keys(o.unique_ids ?? {})) seen(entity);
-  for (const f of o.fields ?? []) if (f.entity) seen(f.entity);
+  for (const entity of Object.keys(o.unique_ids ?? {})) group(entity);
+  for (const f of o.fields ?? []) {
+    if (!f.entity) continue;
+    const { entity, ...rest } = f;
+    group(entity).push(rest);
+  }
 
   return {
-    entities: order.map((entity) => {
+    entities: [...byEntity].map(([entity, fields]) => {
       const ids = o.unique_ids?.[entity];
-      const fields: Array<Record<string, unknown>> = (o.fields ?? [])
-        .filter((f) => f.entity === entity)
-        .map(({ entity: _e, ...rest }) => rest);
       let uniqueIds: string[] = [];
       if (Array.isArray(ids)) uniqueIds = ids;
       else if (ids) {
+        const mapped = new Set(fields.map((f) => f.attribute));
+        const added: Array<Record<string, unknown>> = [];
         for (const [remote, local] of Object.entries(ids)) {
           uniqueIds.push(local);
-          if (!fields.some((f) => f.attribute === local)) fields.unshift({ attribute: local, field: remote });
+          if (mapped.has(local)) continue;
+          mapped.add(local);
+          added.unshift({ attribute: local, field: remote });
         }
+        fields.unshift(...added);
       }
       return { entity_schema: entity, unique_ids: uniqueIds, fields };
     }),
