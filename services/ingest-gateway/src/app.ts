@@ -117,7 +117,18 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
     metrics,
   );
 
-  const manage = { onRequest: requireGrant(GRANTS.manage) };
+  // The events limit is checked before the schema is: validation (every problem collected) of a 10 MB body
+  // of `{}` items would build millions of error objects first (issue 19). Same answer as checkLimits.
+  const eventsWithinLimit = async (request: { body: unknown }) => {
+    const events = (request.body as { events?: unknown } | undefined)?.events;
+    if (Array.isArray(events) && events.length > config.MAX_EVENTS_PER_REQUEST) {
+      throw badRequest(
+        `events: ${events.length} events exceed the limit of ${config.MAX_EVENTS_PER_REQUEST} events per request`,
+        'LIMIT_EXCEEDED',
+      );
+    }
+  };
+  const manage = { onRequest: requireGrant(GRANTS.manage), preValidation: eventsWithinLimit };
   const traceparent = (h: string | string[] | undefined) => (Array.isArray(h) ? h[0] : h);
 
   app.post(

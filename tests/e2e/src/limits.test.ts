@@ -84,4 +84,18 @@ describe('request and payload limits', () => {
     expect(res.body.message).toContain('events[0].payload');
     expect(res.body.message).toContain('1048576 bytes per payload');
   });
+
+  it('refuses more events than the limit before validating them, naming the limit', async () => {
+    const api = apiClient(stack.baseUrl, testToken(stack, uniqueName('limits')));
+    const integration = await api.request<{ id: string }>('POST', '/v2/integrations', { name: 'limits' });
+    // 200,000 empty events (1.2 MB): each would be four schema problems if validated first.
+    const res = await api.request<{ code: string; message: string }>(
+      'POST',
+      '/v2/erp/updates/events',
+      `{"integration_id":"${integration.body.id}","events":[${Array(200_000).fill('{}').join(',')}]}`,
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('LIMIT_EXCEEDED');
+    expect(res.body.message).toBe('events: 200000 events exceed the limit of 1000 events per request');
+  });
 });
