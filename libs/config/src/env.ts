@@ -155,6 +155,11 @@ export const AuthEnv = {
   AUTH_JWT_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   AUTH_JWT_ISSUER: Type.String({ minLength: 1 }),
   AUTH_JWT_AUDIENCE: Type.String({ minLength: 1, default: 'erp-integration-hub' }),
+  /**
+   * The longest a token may still be valid: one whose `exp` lies further ahead is refused (401), so a
+   * leaked long-lived token is no master key. Default 24 h.
+   */
+  AUTH_JWT_MAX_LIFETIME_SECONDS: Type.Integer({ minimum: 60, default: 86_400 }),
 };
 
 /** Secrets shipped in this repository (deploy/local/dev.env, docker-compose.yml): never valid in production. */
@@ -167,6 +172,9 @@ interface AuthEnvValues {
   AUTH_JWT_JWKS_URL?: string | undefined;
 }
 
+/** http:// to this machine only (a key server beside the service, as in tests). */
+const LOOPBACK_HTTP = /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/i;
+
 /** The rules across AuthEnv's variables: one key source, and no development secret outside development. */
 export function authEnvProblems(config: AuthEnvValues): string[] {
   const sources = (['AUTH_JWT_SECRET', 'AUTH_JWT_PUBLIC_KEY_FILE', 'AUTH_JWT_JWKS_URL'] as const).filter(
@@ -176,6 +184,12 @@ export function authEnvProblems(config: AuthEnvValues): string[] {
   if (sources.length !== 1) {
     problems.push(
       `AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY_FILE, AUTH_JWT_JWKS_URL: set exactly one token key source (got ${sources.length === 0 ? 'none' : sources.join(' and ')})`,
+    );
+  }
+  const jwks = config.AUTH_JWT_JWKS_URL;
+  if (jwks !== undefined && !/^https:\/\//i.test(jwks) && !LOOPBACK_HTTP.test(jwks)) {
+    problems.push(
+      'AUTH_JWT_JWKS_URL: must be an https:// URL (keys fetched over plain http can be replaced on the way, and with them every token); http:// is accepted for a loopback address only',
     );
   }
   const secret = config.AUTH_JWT_SECRET;

@@ -75,6 +75,15 @@ describe('token settings (AuthEnv)', () => {
     });
   });
 
+  it('takes a key set over https, or over http from this machine only', () => {
+    const jwks = (url: string) => problemsOf({ AUTH_JWT_ISSUER: 'hub', AUTH_JWT_JWKS_URL: url }).join();
+    expect(jwks('https://idp.example/jwks.json')).toBe('');
+    expect(jwks('http://127.0.0.1:8443/jwks.json')).toBe('');
+    expect(jwks('http://localhost/jwks.json')).toBe('');
+    expect(jwks('http://idp.example/jwks.json')).toMatch(/AUTH_JWT_JWKS_URL: must be an https:\/\/ URL/);
+    expect(jwks('http://127.0.0.1.attacker.example/jwks.json')).toMatch(/must be an https/);
+  });
+
   it('never repeats a secret it refuses, only its length', () => {
     const problems = problemsOf({ AUTH_JWT_ISSUER: 'hub', AUTH_JWT_SECRET: 'short-but-secret' }).join('\n');
     expect(problems).toContain('AUTH_JWT_SECRET: ');

@@ -83,6 +83,25 @@ describe('bearer tokens', () => {
     }
   });
 
+  it('refuses a token valid for longer than the maximum lifetime (default 24 h), naming it', async () => {
+    const { app } = await build({ secret: SECRET });
+    const day = signToken({ secret: SECRET, issuer: ISSUER, orgId: 'org-a', expiresInSeconds: 86_400 });
+    expect((await post(app, day)).statusCode).toBe(200);
+    const year = signToken({
+      secret: SECRET,
+      issuer: ISSUER,
+      orgId: 'org-a',
+      expiresInSeconds: 365 * 86_400,
+    });
+    const refused = await post(app, year);
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json().message).toMatch(
+      /valid for longer than this hub accepts \(exp more than 86400 s ahead/,
+    );
+    const { app: strict } = await build({ secret: SECRET, maxLifetimeSeconds: 3600 });
+    expect((await post(strict, day)).statusCode).toBe(401);
+  });
+
   it('authenticates and rate-limits before the body is read or validated', async () => {
     let hits = 0;
     const { app, parsed } = await build({ secret: SECRET }, () => {

@@ -20,6 +20,8 @@ export interface AuthSettings {
   publicKeyFile?: string | undefined;
   /** A JSON Web Key Set, keys chosen by the token's `kid`. */
   jwksUrl?: string | undefined;
+  /** A token whose `exp` lies further ahead than this is refused (default 24 h). */
+  maxLifetimeSeconds?: number | undefined;
 }
 
 /** The services' token settings from their validated configuration (AuthEnv of libs/config). */
@@ -29,6 +31,7 @@ export function authSettingsFrom(config: {
   AUTH_JWT_SECRET?: string | undefined;
   AUTH_JWT_PUBLIC_KEY_FILE?: string | undefined;
   AUTH_JWT_JWKS_URL?: string | undefined;
+  AUTH_JWT_MAX_LIFETIME_SECONDS?: number | undefined;
 }): AuthSettings {
   return {
     issuer: config.AUTH_JWT_ISSUER,
@@ -36,6 +39,7 @@ export function authSettingsFrom(config: {
     secret: config.AUTH_JWT_SECRET,
     publicKeyFile: config.AUTH_JWT_PUBLIC_KEY_FILE,
     jwksUrl: config.AUTH_JWT_JWKS_URL,
+    maxLifetimeSeconds: config.AUTH_JWT_MAX_LIFETIME_SECONDS,
   };
 }
 
@@ -72,7 +76,13 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
   }
+  interface FastifyInstance {
+    /** The longest remaining validity a token may have, in seconds (AuthSettings.maxLifetimeSeconds). */
+    tokenMaxLifetimeSeconds: number;
+  }
 }
+
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 86_400;
 
 /**
  * Bearer-token auth: every route except the probes requires a valid JWT naming `org_id`.
@@ -106,6 +116,7 @@ export async function registerAuth(app: HttpServer, settings: AuthSettings): Pro
     throw new Error('no token key source: set a secret, a public key file or a JWKS URL');
   }
   app.decorateRequest('principal', undefined as unknown as Principal);
+  app.decorate('tokenMaxLifetimeSeconds', settings.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS);
 }
 
 function readPublicKey(file: string): string {
@@ -189,12 +200,18 @@ export async function authenticate(request: FastifyRequest): Promise<void> {
   if (!header || !/^Bearer\s+\S+/i.test(header)) {
     throw unauthorized('missing bearer token: send "Authorization: Bearer <token>"');
   }
-  let claims: TokenClaims;
+  let claims: TokenClaims & { exp?: unknown };
   try {
-    claims = await request.jwtVerify<TokenClaims>();
+    claims = await request.jwtVerify<TokenClaims & { exp?: unknown }>();
   } catch (err) {
     if (err instanceof ApiError) throw err; // e.g. the key set is unreachable: 503, not the caller's fault
     throw unauthorized(`invalid token: ${(err as Error).message}`);
+  }
+  const maxLifetime = request.server.tokenMaxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
+  if (typeof claims.exp === 'number' && claims.exp - Date.now() / 1000 > maxLifetime + 60) {
+    throw unauthorized(
+      `invalid token: it is valid for longer than this hub accepts (exp more than ${maxLifetime} s ahead; issue tokens of at most that lifetime)`,
+    );
   }
   if (typeof claims.org_id !== 'string' || claims.org_id.length === 0) {
     throw unauthorized('invalid token: it names no organisation (claim org_id)');
