@@ -110,6 +110,28 @@ describe('the web console, in Chromium against the running stack', () => {
     await linked.close();
   });
 
+  it('does not switch organisation on a link’s token alone: it asks, and switches only when told', async () => {
+    const tab = await browser.newPage();
+    await tab.goto(`${CONSOLE}#token=${token}`);
+    await tab.getByText(`organisation ${org}`).waitFor();
+    const other = uniqueName('console-other');
+    const dialog = tab.getByRole('alertdialog', { name: 'Switch organisation?' });
+    // A link opened in the signed-in tab (a hash change), then again after the page was left (a new load).
+    await tab.goto(`${CONSOLE}#token=${testToken(stack, other)}`);
+    await seen(dialog).toContain(`A link asks to sign you in as organisation ${other}`);
+    expect(tab.url()).not.toContain('token=');
+    await tab.getByRole('button', { name: 'Stay' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await tab.getByText(`organisation ${org}`).waitFor();
+    await tab.goto('about:blank');
+    await tab.goto(`${CONSOLE}#token=${testToken(stack, other)}`);
+    await seen(dialog).toContain(`You are signed in as organisation ${org}`);
+    await tab.getByText(`organisation ${org} ·`).waitFor();
+    await tab.getByRole('button', { name: `Switch to organisation ${other}` }).click();
+    await tab.getByText(`organisation ${other} ·`).waitFor();
+    await tab.close();
+  });
+
   it('creates an integration', async () => {
     await page.getByLabel('Name', { exact: true }).fill('SAP (console)');
     await page.getByLabel('Description').fill('Customers from SAP, set up in the browser');

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { type ApiError, onUnauthorized, takeTokenFromFragment, token, tokenClaims } from './api';
+import { type ApiError, onUnauthorized, pending, takeTokenFromFragment, token, tokenClaims } from './api';
 import { EntityPage } from './pages/Entity';
 import { EventsPage } from './pages/Events';
 import { IntegrationPage } from './pages/Integration';
@@ -16,6 +16,7 @@ export function App() {
   const [signedIn, setSignedIn] = useState(() => token.get() !== null);
   const [reason, setReason] = useState<string>();
   const [session, setSession] = useState(0);
+  const [offered, setOffered] = useState(() => pending.get());
 
   useEffect(
     () =>
@@ -29,7 +30,9 @@ export function App() {
   // A `#token=` link opened in a tab where the console already runs.
   useEffect(() => {
     const take = () => {
-      if (!takeTokenFromFragment()) return;
+      const taken = takeTokenFromFragment();
+      if (taken === 'pending') setOffered(pending.get());
+      if (taken !== 'signed-in') return;
       setReason(undefined);
       setSignedIn(true);
       setSession((n) => n + 1);
@@ -50,8 +53,37 @@ export function App() {
     );
   }
   const claims = tokenClaims(token.get() ?? '');
+  const offeredClaims = offered ? tokenClaims(offered) : undefined;
   return (
     <>
+      {offered && (
+        <div className="notice" role="alertdialog" aria-label="Switch organisation?">
+          <p>
+            A link asks to sign you in as <strong>organisation {offeredClaims?.org ?? '(unnamed)'}</strong>.
+            You are signed in as organisation {claims?.org ?? '(unnamed)'}. Nothing changes unless you switch.
+          </p>
+          <button
+            type="button"
+            onClick={() => {
+              pending.accept();
+              setOffered(undefined);
+              setReason(undefined);
+              setSession((n) => n + 1);
+            }}
+          >
+            Switch to organisation {offeredClaims?.org ?? '(unnamed)'}
+          </button>{' '}
+          <button
+            type="button"
+            onClick={() => {
+              pending.dismiss();
+              setOffered(undefined);
+            }}
+          >
+            Stay
+          </button>
+        </div>
+      )}
       <a className="skip" href="#main">
         Skip to content
       </a>

@@ -9,14 +9,38 @@ export const token = {
   clear: () => sessionStorage.removeItem(TOKEN_KEY),
 };
 
-/** `#token=<jwt>` (the link `npm start` prints): kept, then removed from the address bar and history. */
-export function takeTokenFromFragment(): boolean {
+/**
+ * `#token=<jwt>` (the link `npm start` prints): removed from the address bar and history at once. In a tab
+ * that is not signed in, it signs in (`'signed-in'`). In a tab already signed in with another token it
+ * changes nothing by itself (`'pending'`): a link must not silently switch a person to another organisation
+ * (login CSRF); the console asks, and `acceptPendingToken` switches.
+ */
+export function takeTokenFromFragment(): 'signed-in' | 'pending' | false {
   const match = /^#token=([^&]+)/.exec(window.location.hash);
   if (!match?.[1]) return false;
-  token.set(decodeURIComponent(match[1]));
   window.history.replaceState(null, '', `${window.location.pathname}#/`);
-  return true;
+  const offered = decodeURIComponent(match[1]).trim();
+  const current = token.get();
+  if (current !== null && current !== offered) {
+    pendingToken = offered;
+    return 'pending';
+  }
+  token.set(offered);
+  return 'signed-in';
 }
+
+/** A token a link offered while another one was in use (memory only, never stored). */
+let pendingToken: string | undefined;
+export const pending = {
+  get: (): string | undefined => pendingToken,
+  accept: (): void => {
+    if (pendingToken !== undefined) token.set(pendingToken);
+    pendingToken = undefined;
+  },
+  dismiss: (): void => {
+    pendingToken = undefined;
+  },
+};
 
 /** What the token says about itself (not verified here: the services verify it on every call). */
 export function tokenClaims(value: string): { org?: string; grants?: string[]; exp?: number } | undefined {
