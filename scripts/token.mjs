@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Prints a development JWT for the local stack, and nothing else:
-//   npm run --silent token -- --org <org> [--grants integration:view,integration:manage] [--hours 12]
+//   npm run --silent token -- --org <org> [--grants integration:view,integration:manage[,hub:operate]] [--hours 12]
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';

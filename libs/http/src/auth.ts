@@ -6,7 +6,15 @@ import type { FastifyRequest } from 'fastify';
 import { ApiError, forbidden, unauthorized } from './errors.js';
 import type { HttpServer } from './server.js';
 
-export const GRANTS = { view: 'integration:view', manage: 'integration:manage' } as const;
+/**
+ * What a token may do: an organisation's `view` and `manage` of its own integrations, and `operate`, the hub
+ * operator's view of the shared pipeline (no organisation's data, but every organisation's load).
+ */
+export const GRANTS = {
+  view: 'integration:view',
+  manage: 'integration:manage',
+  operate: 'hub:operate',
+} as const;
 export type Grant = (typeof GRANTS)[keyof typeof GRANTS];
 
 export interface AuthSettings {

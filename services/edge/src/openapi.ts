@@ -110,7 +110,7 @@ const ourPaths: Json = {
       tags: ['Operations (hub)'],
       summary: "The pipeline's consumer lag and retained dead letters",
       description:
-        "Measured on the broker (at most once a second): what each consumer group has yet to process on its topic, per partition, and how many dead letters the dead-letter topic retains. Figures of the hub itself, shared by every organisation; no organisation's data.",
+        "Measured on the broker (at most once a second): what each consumer group has yet to process on its topic, per partition, and how many dead letters the dead-letter topic retains. Figures of the hub itself, shared by every organisation; no organisation's data. Needs the operator's grant `hub:operate` (an organisation's grants are answered 403).",
       responses: {
         '200': {
           description: 'The figures',

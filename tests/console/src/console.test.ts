@@ -47,7 +47,8 @@ const shot = (page: Page, name: string) =>
 
 describe('the web console, in Chromium against the running stack', () => {
   const org = uniqueName('console-org');
-  const token = testToken(stack, org);
+  // The operator's grant too: the monitoring page shows the pipeline's figures to operators only.
+  const token = testToken(stack, org, ['integration:view', 'integration:manage', 'hub:operate']);
   const api = apiClient(stack.baseUrl, token);
   const correlationId = randomUUID();
   let browser: Browser;

@@ -19,14 +19,19 @@ interface Pipeline {
 }
 
 describe('the pipeline figures', () => {
-  it('needs a token with the view grant', async () => {
+  it('needs the operator’s grant: an organisation’s token, however privileged, is 403', async () => {
     expect((await apiClient(stack.baseUrl).request('GET', '/v2/hub/pipeline')).status).toBe(401);
-    const noView = apiClient(stack.baseUrl, testToken(stack, uniqueName('pipeline'), []));
-    expect((await noView.request('GET', '/v2/hub/pipeline')).status).toBe(403);
+    const organisation = apiClient(stack.baseUrl, testToken(stack, uniqueName('pipeline')));
+    const refused = await organisation.request<{ message: string }>('GET', '/v2/hub/pipeline');
+    expect(refused.status).toBe(403);
+    expect(refused.body.message).toBe('token lacks the grant hub:operate');
   });
 
   it('shows every consumer group of the pipeline with each partition, and counts a new dead letter', async () => {
-    const api = apiClient(stack.baseUrl, testToken(stack, uniqueName('pipeline')));
+    const api = apiClient(
+      stack.baseUrl,
+      testToken(stack, uniqueName('pipeline'), ['integration:view', 'hub:operate']),
+    );
     const before = await api.request<Pipeline>('GET', '/v2/hub/pipeline');
     expect(before.status).toBe(200);
     expect(before.body.consumer_groups.map((g) => [g.group, g.topic])).toEqual([

@@ -77,6 +77,8 @@ async function main(): Promise<number> {
       issuer: stack.authIssuer,
       audience: stack.authAudience,
       orgId: `fuzz-${Date.now()}`,
+      // The operator's grant too, so the pipeline operation is exercised rather than answered 403.
+      grants: ['integration:view', 'integration:manage', 'hub:operate'],
       expiresInSeconds: 6 * 3600,
     });
     mkdirSync(REPORTS, { recursive: true });

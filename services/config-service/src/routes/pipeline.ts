@@ -21,7 +21,7 @@ export function pipelineGroups(ids: { mapper: string; writer: string; monitoring
  * messages each consumer group has yet to process on its topic, per partition, and how many dead letters
  * the dead-letter topic retains. The same figures as the `hub_consumer_lag` gauge of each consumer, but
  * measured on the broker, so they are whole whatever instance answers. They describe the hub's own
- * pipeline, shared by every organisation, and no organisation's data. Measured at most once a second
+ * pipeline, shared by every organisation, and no organisation's data: operators only (grant hub:operate). Measured at most once a second
  * however many callers ask.
  */
 export function registerPipelineRoutes(
@@ -66,9 +66,15 @@ export function registerPipelineRoutes(
     connected = undefined;
     await (await open?.catch(() => undefined))?.disconnect().catch(() => undefined);
   });
-  app.get('/v2/hub/pipeline', { onRequest: requireGrant(GRANTS.view) }, () =>
+  // The operator's grant, not an organisation's: the figures show every organisation's load (partitions are
+  // keyed by integration id, so a tenant could watch another's traffic). A failure's cause goes to the log
+  // only: the broker's message names hosts and ports.
+  app.get('/v2/hub/pipeline', { onRequest: requireGrant(GRANTS.operate) }, (request) =>
     measure().catch((err: Error) => {
-      throw unavailable(`the broker could not be asked for the pipeline's figures (${err.message}); retry`);
+      request.log.warn({ err }, 'the broker could not be asked for the pipeline figures');
+      throw unavailable(
+        `the broker could not be asked for the pipeline's figures; retry (request id ${request.id})`,
+      );
     }),
   );
 }
