@@ -79,8 +79,48 @@ describe('the mapping sandbox', () => {
     expect(ok.response.entity_updates[0]?.unique_identifiers).toEqual({ customer_number: '7' });
   });
 
-  it('answers busy at once when too many jobs wait', async () => {
-    const small = new MappingSandbox({ limits, deadlineMs: 1_000, memoryMb: 64, maxQueued: 1 });
+  it('takes each tenant’s jobs in turn: one tenant’s backlog neither delays nor refuses another’s', async () => {
+    const shared = new MappingSandbox({
+      limits,
+      deadlineMs: 300,
+      memoryMb: 64,
+      workers: 1,
+      maxQueuedPerTenant: 3,
+    });
+    try {
+      const finished: string[] = [];
+      const slow = (tenant: string, name: string) =>
+        shared
+          .run({
+            tenant,
+            configuration: contact('$match(text, /(a+)+$/)'),
+            format: 'json',
+            payload: { id: name, text: `${'a'.repeat(40)}!` },
+          })
+          .then((outcome) => {
+            finished.push(name);
+            return outcome.kind;
+          });
+      // The noisy tenant: one job running, three waiting (its limit), and a fifth refused at once.
+      const noisy = [slow('noisy', 'n1'), slow('noisy', 'n2'), slow('noisy', 'n3'), slow('noisy', 'n4')];
+      expect(await slow('noisy', 'n5')).toBe('busy');
+      // Another tenant is neither refused nor queued behind the noisy tenant's backlog.
+      const quiet = shared
+        .run({ tenant: 'quiet', configuration: contact('"x"'), format: 'json', payload: { id: 'q' } })
+        .then((outcome) => {
+          finished.push('q');
+          return outcome.kind;
+        });
+      expect(await quiet).toBe('result');
+      expect(await Promise.all(noisy)).toEqual(['budget', 'budget', 'budget', 'budget']);
+      expect(finished.slice(0, 3)).toEqual(['n5', 'n1', 'q']);
+    } finally {
+      await shared.close();
+    }
+  }, 60_000);
+
+  it('answers busy at once when too many jobs of one tenant wait', async () => {
+    const small = new MappingSandbox({ limits, deadlineMs: 1_000, memoryMb: 64, maxQueuedPerTenant: 1 });
     try {
       const slow = {
         configuration: contact('$match(text, /(a+)+$/)'),
@@ -97,5 +137,5 @@ describe('the mapping sandbox', () => {
     } finally {
       await small.close();
     }
-  });
+  }, 30_000);
 });

@@ -19,6 +19,12 @@ export interface SandboxJob {
   format: 'json' | 'xml';
   /** A JSON/XML text, or an already-parsed JSON value. */
   payload: unknown;
+  /**
+   * Whose job this is (an organisation id): waiting jobs are taken from each tenant in turn, and
+   * `maxQueuedPerTenant` counts per tenant, so one tenant's backlog neither delays nor refuses another's.
+   * Absent: one shared tenant.
+   */
+  tenant?: string | undefined;
 }
 
 export type SandboxOutcome =
@@ -56,12 +62,16 @@ interface Pending {
  * budget only between nodes, so a built-in (`$match` with a catastrophic regular expression, `$sort` of a
  * huge range) runs past it and may exhaust the heap. Here each job has a hard deadline and each worker a
  * heap cap: a job past either ends as a `budget` outcome, its worker is replaced, and the next job runs.
- * Jobs are queued in order and taken by the first idle worker (`workers` of them, so one stuck job does
- * not hold the others back); compiled mappings live in the workers, sent once per use-case revision.
+ * Jobs wait in one queue per tenant, and an idle worker (`workers` of them, so one stuck job does not hold
+ * the others back) takes the next job of each tenant in turn (round robin): a tenant with a thousand slow
+ * jobs waiting delays another tenant's job by at most one job per worker. Compiled mappings live in the
+ * workers, sent once per use-case revision.
  */
 export class MappingSandbox {
   private readonly lanes: Lane[];
-  private readonly queue: Pending[] = [];
+  /** Waiting jobs per tenant, and when each tenant was last served (the least recently served goes next). */
+  private readonly queues = new Map<string, { jobs: Pending[]; lastServed: number }>();
+  private served = 0;
   private nextId = 1;
   private closed = false;
 
@@ -69,8 +79,8 @@ export class MappingSandbox {
     private readonly settings: SandboxSettings & {
       /** Worker threads (default 1). */
       workers?: number;
-      /** Jobs waiting beyond this are answered `busy` at once (default: unbounded). */
-      maxQueued?: number;
+      /** A tenant's jobs waiting beyond this are answered `busy` at once (default: unbounded). */
+      maxQueuedPerTenant?: number;
     },
   ) {
     this.lanes = Array.from(
@@ -86,31 +96,53 @@ export class MappingSandbox {
 
   run(job: SandboxJob): Promise<SandboxOutcome> {
     if (this.closed) return Promise.resolve({ kind: 'error', message: 'the mapping sandbox is closed' });
-    if (this.settings.maxQueued !== undefined && this.queue.length >= this.settings.maxQueued) {
+    const tenant = job.tenant ?? '';
+    const queue = this.queues.get(tenant) ?? { jobs: [], lastServed: 0 };
+    const limit = this.settings.maxQueuedPerTenant;
+    if (limit !== undefined && queue.jobs.length >= limit) {
       return Promise.resolve({
         kind: 'busy',
-        message: `${this.queue.length} mappings are waiting; retry shortly`,
+        message: `${queue.jobs.length} mappings of this organisation are waiting; retry shortly`,
       });
     }
+    this.queues.set(tenant, queue);
     return new Promise((resolve) => {
-      this.queue.push({ id: this.nextId++, job, resolve });
+      queue.jobs.push({ id: this.nextId++, job, resolve });
       this.pump();
     });
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const p of this.queue.splice(0))
-      p.resolve({ kind: 'error', message: 'the mapping sandbox is closed' });
+    for (const { jobs } of this.queues.values())
+      for (const p of jobs.splice(0)) p.resolve({ kind: 'error', message: 'the mapping sandbox is closed' });
+    this.queues.clear();
     await Promise.all(this.lanes.map((lane) => lane.close()));
   }
 
   private pump(): void {
     if (this.closed) return;
     for (const lane of this.lanes) {
-      if (this.queue.length === 0) return;
-      if (lane.idle) lane.start(this.queue.shift()!);
+      if (!lane.idle) continue;
+      const next = this.takeNext();
+      if (!next) return;
+      lane.start(next);
     }
+  }
+
+  /**
+   * The first waiting job of the tenant served least recently (a tenant new to the queue first, then in
+   * turn). Tenants with nothing waiting are forgotten once many are known, so the scan stays short.
+   */
+  private takeNext(): Pending | undefined {
+    let pick: { jobs: Pending[]; lastServed: number } | undefined;
+    for (const queue of this.queues.values())
+      if (queue.jobs.length > 0 && (!pick || queue.lastServed < pick.lastServed)) pick = queue;
+    if (!pick) return undefined;
+    pick.lastServed = ++this.served;
+    if (this.queues.size > 1_000)
+      for (const [tenant, queue] of this.queues) if (queue.jobs.length === 0) this.queues.delete(tenant);
+    return pick.jobs.shift();
   }
 }
 

@@ -64,8 +64,10 @@ export async function simulateInSandbox(
   configuration: unknown,
   payload: unknown,
   format: 'json' | 'xml' = 'json',
+  /** Whose simulation (an organisation id): the sandbox takes each organisation's jobs in turn. */
+  tenant?: string,
 ): Promise<SimulationResult> {
-  const outcome = await sandbox.run({ configuration, validate: true, format, payload });
+  const outcome = await sandbox.run({ configuration, validate: true, format, payload, tenant });
   switch (outcome.kind) {
     case 'result':
       return { response: toSimulationResponse(outcome.result), failures: outcome.result.failures };

@@ -96,7 +96,8 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     deadlineMs: config.MAPPING_DEADLINE_MS,
     memoryMb: config.MAPPING_MEMORY_MB,
     workers: config.MAPPING_WORKERS,
-    maxQueued: 16,
+    // Per organisation: one organisation's 16 waiting simulations answer it `SIMULATION_BUSY`, not others.
+    maxQueuedPerTenant: 16,
   });
   const events = new EventStore(deps.mongo);
   await events.ensureIndexes();

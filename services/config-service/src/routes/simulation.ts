@@ -40,9 +40,10 @@ async function run(
   payload: unknown,
   format: 'json' | 'xml',
   at: string,
+  orgId: string,
 ) {
   try {
-    const { response } = await simulateInSandbox(sandbox, configuration, payload, format);
+    const { response } = await simulateInSandbox(sandbox, configuration, payload, format, orgId);
     return response;
   } catch (err) {
     if (err instanceof ConfigurationError) {
@@ -54,9 +55,14 @@ async function run(
     if (err instanceof PayloadError) throw unprocessable('INVALID_PAYLOAD', `payload: ${err.message}`);
     if (err instanceof MappingBudgetError) {
       if (err.busy) {
-        throw new ApiError(503, 'SIMULATION_BUSY', `too many simulations at once: ${err.message}`, {
-          'retry-after': '2',
-        });
+        throw new ApiError(
+          503,
+          'SIMULATION_BUSY',
+          `too many simulations of this organisation at once: ${err.message}`,
+          {
+            'retry-after': '2',
+          },
+        );
       }
       throw unprocessable('MAPPING_BUDGET_EXCEEDED', `${at}: ${err.message}`);
     }
@@ -74,6 +80,7 @@ export function registerSimulationRoutes(app: HttpServer, sandbox: MappingSandbo
       request.body.payload,
       request.body.format,
       'event_configuration',
+      request.principal.orgId,
     ),
   );
 
@@ -94,7 +101,14 @@ export function registerSimulationRoutes(app: HttpServer, sandbox: MappingSandbo
             `object_type "${objectType}" is not a key of mapping_configuration.mapping.events`,
           );
         }
-        return run(sandbox, event, payload, format, `mapping_configuration.mapping.events.${objectType}`);
+        return run(
+          sandbox,
+          event,
+          payload,
+          format,
+          `mapping_configuration.mapping.events.${objectType}`,
+          request.principal.orgId,
+        );
       }
       const objects = mapping.objects;
       if (!objects || typeof objects !== 'object')
@@ -112,6 +126,7 @@ export function registerSimulationRoutes(app: HttpServer, sandbox: MappingSandbo
         payload,
         format,
         `mapping_configuration.mapping.objects.${objectType}`,
+        request.principal.orgId,
       );
     },
   );
