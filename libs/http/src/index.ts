@@ -13,6 +13,7 @@ export {
   requireGrant,
   signToken,
 } from './auth.js';
+export { PerKeyConcurrency } from './concurrency.js';
 export { ApiError, badRequest, conflict, forbidden, notFound, unauthorized, unavailable } from './errors.js';
 export { Counter, createMetrics, Gauge, Histogram, Registry, registerMetrics } from './metrics.js';
 export { combine, type ProbeResult, type Probes, registerProbes, shared } from './probes.js';

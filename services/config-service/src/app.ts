@@ -114,6 +114,7 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
       producer: deps.producer,
       traceMaxSpans: config.MONITORING_TRACE_MAX_SPANS,
       scanMaxRecords: config.MONITORING_SCAN_MAX_RECORDS,
+      aggregationsPerOrganisation: config.MONITORING_AGGREGATIONS_PER_ORG,
     });
     registerPipelineRoutes(app, {
       kafka: deps.kafka,

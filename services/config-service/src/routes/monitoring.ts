@@ -1,6 +1,6 @@
 import { canonicalJson, type MonitoringRecord, monitoringMessage, monitoringRecord } from '@hub/contracts';
 import type { EventStore } from '@hub/event-store';
-import { badRequest, GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
+import { badRequest, GRANTS, type HttpServer, notFound, PerKeyConcurrency, requireGrant } from '@hub/http';
 import type { MessageProducer } from '@hub/kafka';
 import Type from 'typebox';
 import { IntegrationParams } from '../api.js';
@@ -174,6 +174,8 @@ export interface MonitoringRoutesDeps {
   traceMaxSpans: number;
   /** Records one statistics or time-series request may aggregate (bounded memory per request). */
   scanMaxRecords: number;
+  /** Aggregations (statistics, time series) one organisation may run at once on this instance. */
+  aggregationsPerOrganisation: number;
 }
 
 /** The nine monitoring operations of the reference (docs/monitoring.md). */
@@ -208,11 +210,15 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
     }
     return { from: iso(from), to: iso(to) };
   };
-  const collect = async (orgId: string, integrationId: string, f: RecordFilter) => {
-    const out: MonitoringRecord[] = [];
-    for await (const r of monitoring.scan(orgId, integrationId, f, deps.scanMaxRecords)) out.push(r);
-    return out;
-  };
+  // Each aggregation may hold scanMaxRecords records: one organisation runs a bounded number at once, so
+  // its heavy requests cannot take every other organisation's memory and database time (issue 19).
+  const aggregations = new PerKeyConcurrency(deps.aggregationsPerOrganisation, 'monitoring aggregations');
+  const collect = (orgId: string, integrationId: string, f: RecordFilter) =>
+    aggregations.run(orgId, async () => {
+      const out: MonitoringRecord[] = [];
+      for await (const r of monitoring.scan(orgId, integrationId, f, deps.scanMaxRecords)) out.push(r);
+      return out;
+    });
 
   // v1: the final records (one per outcome of an event or of one of its updates).
   app.post(
@@ -375,17 +381,19 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
         // Events received: distinct event ids recorded by the gateway; no level breakdown (reference).
         const byUseCase = new Map<string, Set<string>>();
         const all = new Set<string>();
-        for await (const r of monitoring.scan(
-          orgId,
-          integrationId,
-          { ...filter, stages: INCOMING_STAGES },
-          deps.scanMaxRecords,
-        )) {
-          all.add(r.event_id);
-          const set = byUseCase.get(r.use_case_id) ?? new Set<string>();
-          set.add(r.event_id);
-          byUseCase.set(r.use_case_id, set);
-        }
+        await aggregations.run(orgId, async () => {
+          for await (const r of monitoring.scan(
+            orgId,
+            integrationId,
+            { ...filter, stages: INCOMING_STAGES },
+            deps.scanMaxRecords,
+          )) {
+            all.add(r.event_id);
+            const set = byUseCase.get(r.use_case_id) ?? new Set<string>();
+            set.add(r.event_id);
+            byUseCase.set(r.use_case_id, set);
+          }
+        });
         return {
           total_events: all.size,
           success_count: 0,
