@@ -44,4 +44,18 @@ describe('readingMatch', () => {
       'timestamp "yesterday" is not an ISO date-time',
     );
   });
+
+  it('refuses a direction or an external id that is not a plain value, before it reaches a filter', () => {
+    const withAttributes = (attributes: Record<string, unknown>) => ({ ...reading, attributes });
+    const ts = reading.attributes.timestamp;
+    expect(
+      readingMatch('o', 'strict-date', withAttributes({ timestamp: ts, direction: { $ne: null } })),
+    ).toBe('direction must be a string, not {"$ne":null}');
+    expect(readingMatch('o', 'external_id', withAttributes({ external_id: { $gt: '' } }))).toBe(
+      'external_id must be a string or a number, not {"$gt":""}',
+    );
+    expect(readingMatch('o', 'external_id', withAttributes({ external_id: 7 }))).toMatchObject({
+      filter: { external_id: 7 },
+    });
+  });
 });

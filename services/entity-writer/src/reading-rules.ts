@@ -35,9 +35,16 @@ export function readingMatch(
   matching: ReadingMatching,
   r: ReadingIdentity,
 ): { filter: Record<string, unknown>; createKey: string } | string {
+  const direction = r.attributes.direction ?? null;
+  if (direction !== null && typeof direction !== 'string') {
+    return `direction must be a string, not ${JSON.stringify(direction)}`;
+  }
   if (matching === 'external_id') {
     const externalId = r.attributes.external_id;
     if (externalId == null || externalId === '') return 'external_id is empty';
+    if (typeof externalId !== 'string' && typeof externalId !== 'number') {
+      return `external_id must be a string or a number, not ${JSON.stringify(externalId)}`;
+    }
     return {
       filter: { _org: org, meter_id: r.meterId, external_id: externalId },
       createKey: JSON.stringify(['external_id', org, r.meterId, externalId]),
@@ -45,7 +52,6 @@ export function readingMatch(
   }
   const day = berlinDay(r.attributes.timestamp);
   if (!day) return `timestamp ${JSON.stringify(r.attributes.timestamp)} is not an ISO date-time`;
-  const direction = (r.attributes.direction as string | undefined) ?? null;
   return {
     filter: { _org: org, meter_id: r.meterId, counter_id: r.counterId, direction, berlin_day: day },
     createKey: JSON.stringify(['strict-date', org, r.meterId, r.counterId, direction, day]),

@@ -84,8 +84,10 @@ export class ReadingsApplier {
       }
       if (current?._hub.applied.includes(update.update_id)) return 'unchanged';
       const now = new Date().toISOString();
+      // The reading's meter is the one resolved from `meter`: a mapped `meter_id` attribute is not kept.
+      const { meter_id: _mapped, ...kept } = attributes;
       const fields = {
-        ...attributes,
+        ...kept,
         counter_id: counterId,
         direction: (attributes.direction as string | undefined) ?? null,
         berlin_day: berlinDay(attributes.timestamp) ?? null,
@@ -96,10 +98,11 @@ export class ReadingsApplier {
         continue;
       }
       const doc: Omit<ReadingDoc, '_id'> = {
-        _org: update.org_id,
-        meter_id: meterId,
         _created_at: now,
         ...fields,
+        // After the mapped attributes: a mapped `meter_id` never moves a reading to another meter.
+        _org: update.org_id,
+        meter_id: meterId,
         _hub: { create_key: match.createKey, version: 1, applied: [update.update_id] },
       };
       if (await this.readings.create(doc)) return 'created';
