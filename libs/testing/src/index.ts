@@ -16,7 +16,13 @@ export {
   type FailCommandSpec,
   type FailPointMode,
 } from './mongo-faults.js';
-export { type InjectorStats, MongoFaultInjector, type MongoFaultInjectorOptions } from './mongo-injector.js';
+export {
+  type InjectorStats,
+  type JournalEntry,
+  MongoFaultInjector,
+  type MongoFaultInjectorOptions,
+  type SeenCommand,
+} from './mongo-injector.js';
 export { type OrgWithUseCase, orgWithUseCase } from './org.js';
 export { seededRandom } from './random.js';
 export { devEnv, resolveStack, type StackEndpoints, testToken, uniqueName } from './stack.js';

@@ -33,6 +33,11 @@ export interface FailCommandData {
   blockTimeMS?: number;
   /** Only commands of clients that gave this application name in their handshake. */
   appName?: string;
+  /**
+   * Only commands on this collection (`insert: 'entities'`...). An extension of this injector: MongoDB's
+   * fail point has no such filter, so a test that uses it runs on the injector only.
+   */
+  collection?: string;
 }
 
 export interface FailCommandSpec {
@@ -198,10 +203,11 @@ export class FailPoint {
   }
 
   /** Whether the fail point fires for this command (and counts it when it does); its data when it does. */
-  fire(command: string, appName: string | undefined): FailCommandData | undefined {
+  fire(command: string, appName: string | undefined, collection?: string): FailCommandData | undefined {
     const { mode, data } = this.spec;
     if (mode === 'off' || !data || !data.failCommands.includes(command)) return undefined;
     if (data.appName !== undefined && data.appName !== appName) return undefined;
+    if (data.collection !== undefined && data.collection !== collection) return undefined;
     if (typeof mode === 'object') {
       if ('times' in mode) {
         if (this.remaining <= 0) return undefined;

@@ -16,7 +16,7 @@ import {
   withWriteConcernError,
 } from './mongo-faults.js';
 import {
-  commandName,
+  commandHead,
   decodeOpMsg,
   decodeOpQuery,
   decodeOpReply,
@@ -28,6 +28,7 @@ import {
   OP_MSG,
   OP_QUERY,
   OP_REPLY,
+  type OpMsg,
 } from './mongo-wire.js';
 
 export interface MongoFaultInjectorOptions {
@@ -56,6 +57,28 @@ export interface InjectorStats {
 }
 
 type Rewrite = (reply: Document) => Document;
+
+/** One command as the injector saw it, in arrival order (`journal`). */
+export interface JournalEntry {
+  /** `Date.now()` when it arrived. */
+  at: number;
+  command: string;
+  /** The collection, for commands that name one first (`insert`, `find`, `update`...). */
+  collection?: string;
+  appName?: string;
+  /** Forwarded, or what was injected instead (or on top: `writeConcernError`). */
+  outcome: 'forwarded' | 'failed' | 'closed' | 'writeConcernError' | 'refusedByElection' | 'answered';
+}
+
+/** What `onCommand` is given: the command, whose client, and its message decoded on demand. */
+export interface SeenCommand {
+  command: string;
+  collection?: string;
+  appName?: string;
+  message(): OpMsg;
+}
+
+const JOURNAL_LIMIT = 20_000;
 
 interface Connection {
   client: net.Socket;
@@ -89,6 +112,10 @@ export class MongoFaultInjector {
   private nextRequestId = 1 << 30;
   private controls = new Set<HttpServer>();
   stats: InjectorStats = emptyStats();
+  /** The last commands (up to 20,000), oldest first. */
+  readonly journal: JournalEntry[] = [];
+  /** Called for every OP_MSG command before anything is done with it (a test's look at what was sent). */
+  onCommand: ((seen: SeenCommand) => void) | undefined;
 
   private constructor(
     private readonly server: net.Server,
@@ -311,8 +338,20 @@ export class MongoFaultInjector {
 
   /** One message from a client: answered here, forwarded (maybe with its answer to change), or cut off. */
   private async request(conn: Connection, frame: Frame): Promise<void> {
-    const name = commandName(frame);
+    const head = commandHead(frame);
+    const name = head?.name ?? null;
     if (name) this.stats.commands[name] = (this.stats.commands[name] ?? 0) + 1;
+    const entry: JournalEntry = {
+      at: Date.now(),
+      command: name ?? `op ${frame.opCode}`,
+      outcome: 'forwarded',
+    };
+    if (head?.target !== undefined) entry.collection = head.target;
+    if (conn.appName !== undefined) entry.appName = conn.appName;
+    if (this.journal.push(entry) > JOURNAL_LIMIT) this.journal.splice(0, this.journal.length - JOURNAL_LIMIT);
+    const outcome = (o: JournalEntry['outcome']) => {
+      entry.outcome = o;
+    };
     if (frame.opCode === OP_QUERY && name && HELLO_COMMANDS.has(name)) {
       conn.appName ??= appNameOf(decodeOpQuery(frame).query);
       return this.forward(conn, frame, this.helloRewrite());
@@ -335,23 +374,35 @@ export class MongoFaultInjector {
       name === 'replSetStepUp' ||
       name === 'injectorStats'
     ) {
+      outcome('answered');
       return answer(this.command(decodeOpMsg(frame, true).body));
     }
     // FerretDB has no sessions to end; MongoDB answers ok (drivers send it when they close).
-    if (name === 'endSessions') return answer({ ok: 1 });
+    if (name === 'endSessions') {
+      outcome('answered');
+      return answer({ ok: 1 });
+    }
+    this.onCommand?.({
+      command: name,
+      ...(head?.target !== undefined ? { collection: head.target } : {}),
+      ...(conn.appName !== undefined ? { appName: conn.appName } : {}),
+      message: () => decodeOpMsg(frame),
+    });
 
-    const fired = this.failPoint.active ? this.failPoint.fire(name, conn.appName) : undefined;
-    if (fired) return this.inject(conn, frame, name, fired, answer);
+    const fired = this.failPoint.active ? this.failPoint.fire(name, conn.appName, head?.target) : undefined;
+    if (fired) return this.inject(conn, frame, name, fired, answer, outcome);
     const election = this.electionSpec;
     if (election) {
       const body = decodeOpMsg(frame).body;
       if (WRITE_COMMANDS.has(name)) {
+        outcome('refusedByElection');
         this.stats.refusedByElection++;
         const code = election.code ?? 10107;
         return answer(errorReply(code, serverLabels(code, name, 'txnNumber' in body)));
       }
       const mode = body.$readPreference?.mode;
       if (READ_COMMANDS.has(name) && (mode === undefined || mode === 'primary')) {
+        outcome('refusedByElection');
         this.stats.refusedByElection++;
         return answer(errorReply(13435, []));
       }
@@ -366,9 +417,11 @@ export class MongoFaultInjector {
     name: string,
     data: FailCommandData,
     answer: (doc: Document) => void,
+    outcome: (o: JournalEntry['outcome']) => void,
   ): Promise<void> {
     if (data.blockConnection && data.blockTimeMS) await sleep(data.blockTimeMS);
     if (data.closeConnection) {
+      outcome('closed');
       this.stats.closed++;
       conn.client.destroy();
       conn.upstream.destroy();
@@ -376,6 +429,7 @@ export class MongoFaultInjector {
     }
     const retryableWrite = 'txnNumber' in decodeOpMsg(frame).body;
     if (data.errorCode !== undefined) {
+      outcome('failed');
       this.stats.failed++;
       return answer(
         errorReply(data.errorCode, data.errorLabels ?? serverLabels(data.errorCode, name, retryableWrite)),
@@ -383,6 +437,7 @@ export class MongoFaultInjector {
     }
     const wce = data.writeConcernError;
     if (wce) {
+      outcome('writeConcernError');
       this.stats.writeConcernErrors++;
       return this.forward(conn, frame, (reply) => withWriteConcernError(reply, wce, name, retryableWrite));
     }

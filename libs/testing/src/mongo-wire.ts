@@ -69,6 +69,14 @@ export interface OpMsg {
 
 /** The first key of a message's command document, read without decoding the rest (null: not a command). */
 export function commandName(frame: Frame): string | null {
+  return commandHead(frame)?.name ?? null;
+}
+
+/**
+ * The first element of a message's command document without decoding the rest: the command's name and,
+ * when it is a string, its value (the collection of `insert`, `find`...).
+ */
+export function commandHead(frame: Frame): { name: string; target?: string } | null {
   let at: number;
   if (frame.opCode === OP_MSG) {
     at = HEADER + 4;
@@ -82,10 +90,14 @@ export function commandName(frame: Frame): string | null {
     return null;
   }
   // A document: int32 size, then elements (type byte, cstring key, value); the first element's key.
+  const type = frame.raw[at + 4];
   const keyStart = at + 5;
   const keyEnd = frame.raw.indexOf(0, keyStart);
-  if (frame.raw[at + 4] === 0 || keyEnd < 0) return null;
-  return frame.raw.toString('utf8', keyStart, keyEnd);
+  if (type === 0 || keyEnd < 0) return null;
+  const name = frame.raw.toString('utf8', keyStart, keyEnd);
+  if (type !== 2) return { name };
+  const length = frame.raw.readInt32LE(keyEnd + 1);
+  return { name, target: frame.raw.toString('utf8', keyEnd + 5, keyEnd + 4 + length) };
 }
 
 /**
