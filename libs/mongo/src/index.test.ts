@@ -1,29 +1,52 @@
-// The error handling of libs/mongo with errors as the real driver throws them: FerretDB (the test stack's
-// MONGO_URL) behind the fault injector of libs/testing, which presents it as a replica set primary and
-// answers chosen commands as MongoDB does during a failover.
+// The error handling of libs/mongo with errors as the real driver throws them. The failures are set with
+// MongoDB's own `configureFailPoint` (`failCommand`), sent through the driver: here to the fault injector of
+// libs/testing in front of FerretDB (the test stack's MONGO_URL), which presents a replica set primary and
+// implements that fail point; with MONGO_FAILPOINTS=server to the database itself, a MongoDB replica set
+// started with `enableTestCommands=1` (the containers lane, HUB_INFRA=containers).
 import { createLogger } from '@hub/observability';
-import { MongoFaultInjector, resolveStack, uniqueName } from '@hub/testing';
+import {
+  type FailCommandData,
+  type FailPointMode,
+  MongoFaultInjector,
+  resolveStack,
+  uniqueName,
+} from '@hub/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { insertManyNew, isDuplicateKeyError, isUnavailableError, MongoStore } from './index.js';
 
 const stack = resolveStack();
-let injector: MongoFaultInjector;
+const onServer = process.env.MONGO_FAILPOINTS === 'server';
+let injector: MongoFaultInjector | undefined;
 let store: MongoStore;
 
 beforeAll(async () => {
-  injector = await MongoFaultInjector.start({ upstream: new URL(stack.mongoUrl).host });
+  let url = new URL(stack.mongoUrl);
+  url.pathname = '/hub_mongo_lib_test';
+  if (!onServer) {
+    injector = await MongoFaultInjector.start({ upstream: url.host });
+    url = new URL(injector.url('hub_mongo_lib_test'));
+  }
   store = await MongoStore.connect({
-    url: injector.url('hub_mongo_lib_test'),
+    url: url.toString(),
     logger: createLogger({ service: 'mongo-lib-test', level: 'silent' }),
     appName: 'mongo-lib-test',
   });
 });
-afterEach(() => injector.reset());
+afterEach(() => failCommand('off'));
 afterAll(async () => {
   await store?.db.dropDatabase().catch(() => undefined);
   await store?.close();
   await injector?.close();
 });
+
+/** MongoDB's `failCommand` fail point, for this test's client only. */
+async function failCommand(mode: FailPointMode, data?: Omit<FailCommandData, 'appName'>): Promise<void> {
+  await store.client.db('admin').command({
+    configureFailPoint: 'failCommand',
+    mode,
+    ...(data ? { data: { ...data, appName: 'mongo-lib-test' } } : {}),
+  });
+}
 
 const fresh = async (ids: string[] = []) => {
   const col = store.collection<{ _id: string; v?: number }>(uniqueName('docs'));
@@ -60,10 +83,7 @@ describe('insertManyNew', () => {
       [100, 'replication interrupted'],
     ] as const) {
       const col = await fresh(['b']);
-      injector.failCommand({
-        mode: { times: 1 },
-        data: { failCommands: ['insert'], writeConcernError: wce(code, errmsg) },
-      });
+      await failCommand({ times: 1 }, { failCommands: ['insert'], writeConcernError: wce(code, errmsg) });
       const err = await thrown(() => insertManyNew(col, [{ _id: 'a' }, { _id: 'b' }, { _id: 'c' }]));
       expect((err as Error).name).toBe('MongoBulkWriteError');
       expect(String((err as Error).message)).toContain(errmsg);
@@ -73,17 +93,14 @@ describe('insertManyNew', () => {
 
   it('throws a write concern error without duplicates', async () => {
     const col = await fresh();
-    injector.failCommand({
-      mode: { times: 1 },
-      data: { failCommands: ['insert'], writeConcernError: wce() },
-    });
+    await failCommand({ times: 1 }, { failCommands: ['insert'], writeConcernError: wce() });
     await expect(insertManyNew(col, [{ _id: 'a' }, { _id: 'b' }])).rejects.toThrow('waiting for replication');
   });
 
   it('throws when the connection closes under the command, and that error is "unavailable"', async () => {
     const col = await fresh();
     // Twice: a retryable write is retried once by the driver itself.
-    injector.failCommand({ mode: { times: 2 }, data: { failCommands: ['insert'], closeConnection: true } });
+    await failCommand({ times: 2 }, { failCommands: ['insert'], closeConnection: true });
     const err = await thrown(() => insertManyNew(col, [{ _id: 'a' }, { _id: 'b' }]));
     expect(isUnavailableError(err)).toBe(true);
   });
@@ -93,33 +110,25 @@ describe('isUnavailableError, with the errors of an election', () => {
   for (const code of [10107, 11602, 189, 91]) {
     it(`is true for ${code} on a write, alone and wrapped in a bulk error, whether the driver retried or not`, async () => {
       const col = await fresh();
-      // hello keeps saying primary, so the driver's one retry meets the same error.
-      const election = injector.election({ seconds: 30, code, hello: 'primary' });
-      try {
-        const one = await thrown(() => col.insertOne({ _id: 'x' }));
-        expect((one as { code?: number }).code).toBe(code);
-        expect(isUnavailableError(one)).toBe(true);
-        const bulk = await thrown(() => insertManyNew(col, [{ _id: 'y' }, { _id: 'z' }]));
-        expect((bulk as Error).name).toBe('MongoBulkWriteError');
-        expect(isUnavailableError(bulk)).toBe(true);
-        const update = await thrown(() => col.updateMany({}, { $set: { v: 1 } }));
-        expect(isUnavailableError(update)).toBe(true);
-      } finally {
-        injector.endElection();
-        await election;
-      }
+      // Twice: a retryable write (labelled RetryableWriteError by the server) is retried once by the driver.
+      await failCommand({ times: 2 }, { failCommands: ['insert'], errorCode: code });
+      const one = await thrown(() => col.insertOne({ _id: 'x' }));
+      expect((one as { code?: number }).code).toBe(code);
+      expect(isUnavailableError(one)).toBe(true);
+      await failCommand({ times: 2 }, { failCommands: ['insert'], errorCode: code });
+      const bulk = await thrown(() => insertManyNew(col, [{ _id: 'y' }, { _id: 'z' }]));
+      expect((bulk as Error).name).toBe('MongoBulkWriteError');
+      expect(isUnavailableError(bulk)).toBe(true);
+      // An update of many documents is not a retryable write: the first error is the caller's.
+      await failCommand({ times: 1 }, { failCommands: ['update'], errorCode: code });
+      expect(isUnavailableError(await thrown(() => col.updateMany({}, { $set: { v: 1 } })))).toBe(true);
     });
   }
 
   it('is true for a read refused by a stepped-down primary (13435), false for a duplicate key', async () => {
     const col = await fresh(['a']);
-    const election = injector.election({ seconds: 30, hello: 'primary' });
-    try {
-      expect(isUnavailableError(await thrown(() => col.find().toArray()))).toBe(true);
-    } finally {
-      injector.endElection();
-      await election;
-    }
+    await failCommand({ times: 2 }, { failCommands: ['find'], errorCode: 13435 });
+    expect(isUnavailableError(await thrown(() => col.find().toArray()))).toBe(true);
     const dup = await thrown(() => col.insertOne({ _id: 'a' }));
     expect(isDuplicateKeyError(dup)).toBe(true);
     expect(isUnavailableError(dup)).toBe(false);
@@ -129,12 +138,11 @@ describe('isUnavailableError, with the errors of an election', () => {
 describe('retryable writes', () => {
   it('one NotWritablePrimary with RetryableWriteError is retried by the driver: the caller never sees it', async () => {
     const col = await fresh();
-    injector.failCommand({
-      mode: { times: 1 },
-      data: { failCommands: ['insert'], errorCode: 10107, errorLabels: ['RetryableWriteError'] },
-    });
+    await failCommand(
+      { times: 1 },
+      { failCommands: ['insert'], errorCode: 10107, errorLabels: ['RetryableWriteError'] },
+    );
     await col.insertOne({ _id: 'once' });
-    expect(injector.failPointEntered).toBe(1);
     expect(await col.countDocuments({ _id: 'once' })).toBe(1);
   });
 });
