@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { down, kafkaAnswers, LOCAL, mongoAnswers, REPO, up, useFreshData } from '../deploy/local/stack.mjs';
-import { containersUp, dockerAvailable } from './lib/containers.mjs';
+import { containerRuntimeProblem, containersUp } from './lib/containers.mjs';
 import { isReady, SERVICES, stackEnv, startServices } from './lib/services.mjs';
 import { build, devEnv, ensureInstalled } from './lib/setup.mjs';
 import { summary } from './lib/test-summary.mjs';
@@ -40,6 +40,16 @@ const finish = (code) => {
 };
 
 ensureInstalled();
+// Asked for containers without a container runtime: stop at once, naming why (never a silent fallback).
+if (process.env.HUB_INFRA === 'containers') {
+  const problem = await containerRuntimeProblem();
+  if (problem) {
+    process.stderr.write(
+      `[test] HUB_INFRA=containers needs a Docker engine, and none answers here: ${problem}. Unset HUB_INFRA to run on the local stack.\n`,
+    );
+    process.exit(1);
+  }
+}
 build();
 let code = await step('lint', 'npx', ['biome', 'check', '.']);
 if (code === 0)
@@ -48,9 +58,21 @@ if (code !== 0) finish(code);
 
 const env = stackEnv(devEnv());
 // Infrastructure: the local stack (Kafka from Maven Central, FerretDB from the Go proxy), or, with
-// HUB_INFRA=containers and a Docker engine, the real Kafka and MongoDB images through testcontainers.
-const useContainers = process.env.HUB_INFRA === 'containers' && dockerAvailable();
-const containers = useContainers ? await containersUp() : undefined;
+// HUB_INFRA=containers, the real Kafka image and a MongoDB replica set through testcontainers: without a
+// Docker engine that stops here, naming why, rather than testing something else than was asked for.
+const useContainers = process.env.HUB_INFRA === 'containers';
+let containers;
+if (useContainers) {
+  try {
+    containers = await containersUp({
+      kafkaPort: Number(process.env.KAFKA_PORT ?? 9092),
+      mongoPort: Number(process.env.MONGO_PORT ?? 27017),
+    });
+  } catch (err) {
+    process.stderr.write(`[test] ${err.message}\n`);
+    finish(1);
+  }
+}
 if (!useContainers && !(await kafkaAnswers()) && !(await mongoAnswers())) useFreshData('test-data');
 const infra = useContainers ? { kafka: false, ferretdb: false } : await up();
 let services;
@@ -67,6 +89,7 @@ try {
   code = await step('tests', 'npx', ['vitest', 'run', '--config', 'vitest.all.config.ts', ...reporters], {
     ...process.env,
     ...env,
+    ...containers?.env,
     HUB_BASE_URL: env.HUB_BASE_URL,
   });
 } catch (err) {

@@ -111,6 +111,14 @@ export function kafkaEnvProblems(config: KafkaSecurityValues): string[] {
 }
 
 /**
+ * `development` only on a developer's machine: there, the shipped development secret is accepted. In
+ * `production` (the default) a service also refuses a database that cannot keep writes across a failover.
+ */
+export const HubEnv = Type.Union([Type.Literal('production'), Type.Literal('development')], {
+  default: 'production',
+});
+
+/**
  * MongoDB: the URL carries the credentials and the options (`mongodb+srv://user:password@cluster/db` for
  * Atlas, `?tls=true`...); a private CA and a client certificate (PEM with its key) can be given as files.
  */
@@ -118,6 +126,13 @@ export const MongoEnv = {
   MONGO_URL: Type.String({ pattern: '^mongodb(\\+srv)?://', secret: true }),
   MONGO_TLS_CA_FILE: Type.Optional(Type.String({ minLength: 1 })),
   MONGO_TLS_CERT_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * With HUB_ENV=production a service refuses to start on a MongoDB that cannot keep an acknowledged
+   * write across a failover: a standalone server, or a write concern below majority set by MONGO_URL
+   * (docs/adr/0013). `true` accepts that risk (a test system on one mongod, say). FerretDB is never refused.
+   */
+  MONGO_ALLOW_WEAK_DURABILITY: Type.Boolean({ default: false }),
+  HUB_ENV: HubEnv,
 };
 
 /** MongoEnv's files exist and can be read. */
@@ -148,8 +163,7 @@ function readableFiles<K extends string>(config: Partial<Record<K, unknown>>, ke
  * `exp`, `iss` (= AUTH_JWT_ISSUER) and `aud` (containing AUTH_JWT_AUDIENCE).
  */
 export const AuthEnv = {
-  /** `development` only on a developer's machine: there, the shipped development secret is accepted. */
-  HUB_ENV: Type.Union([Type.Literal('production'), Type.Literal('development')], { default: 'production' }),
+  HUB_ENV: HubEnv,
   AUTH_JWT_SECRET: Type.Optional(Type.String({ minLength: 32, secret: true })),
   AUTH_JWT_PUBLIC_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
   AUTH_JWT_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),

@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import { describe, expect, it } from 'vitest';
-import { AuthEnv, authEnvProblems, ConfigError, DEVELOPMENT_SECRETS, loadConfig } from './index.js';
+import { AuthEnv, authEnvProblems, ConfigError, DEVELOPMENT_SECRETS, loadConfig, MongoEnv } from './index.js';
 
 const Schema = Type.Object({
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8080 }),
@@ -89,5 +89,27 @@ describe('token settings (AuthEnv)', () => {
     expect(problems).toContain('AUTH_JWT_SECRET: ');
     expect(problems).toContain('a value of 16 characters, not shown');
     expect(problems).not.toContain('short-but-secret');
+  });
+});
+
+describe('database settings (MongoEnv)', () => {
+  const MongoSchema = Type.Object({ ...MongoEnv });
+  const url = 'mongodb://db-0.db:27017,db-1.db:27017/hub?replicaSet=rs0';
+
+  it('is production and strict about durability unless told otherwise', () => {
+    expect(loadConfig('svc', MongoSchema, { MONGO_URL: url })).toMatchObject({
+      HUB_ENV: 'production',
+      MONGO_ALLOW_WEAK_DURABILITY: false,
+    });
+    expect(
+      loadConfig('svc', MongoSchema, { MONGO_URL: url, MONGO_ALLOW_WEAK_DURABILITY: 'true' })
+        .MONGO_ALLOW_WEAK_DURABILITY,
+    ).toBe(true);
+  });
+
+  it('names MONGO_ALLOW_WEAK_DURABILITY when its value is not a boolean', () => {
+    expect(() =>
+      loadConfig('svc', MongoSchema, { MONGO_URL: url, MONGO_ALLOW_WEAK_DURABILITY: 'maybe' }),
+    ).toThrow(/MONGO_ALLOW_WEAK_DURABILITY/);
   });
 });

@@ -71,6 +71,7 @@ export {
   AuthEnv,
   authEnvProblems,
   DEVELOPMENT_SECRETS,
+  HubEnv,
   httpEnv,
   KafkaEnv,
   kafkaEnvProblems,

@@ -7,13 +7,17 @@ import {
   MongoBulkWriteError,
   MongoClient,
   type MongoClientOptions,
-  MongoNetworkError,
-  MongoNotConnectedError,
-  MongoServerError,
-  MongoServerSelectionError,
-  MongoTopologyClosedError,
 } from 'mongodb';
+import {
+  type DatabaseCapabilities,
+  databaseOptions,
+  describeCapabilities,
+  detectCapabilities,
+  durabilityProblems,
+} from './capabilities.js';
+import { isDuplicateKeyError, isUnavailableError, writeConcernErrorOf, writeErrorsOf } from './errors.js';
 import { traceCommands } from './tracing.js';
+import { runInTransaction, type Transaction } from './transactions.js';
 
 export type {
   AnyBulkWriteOperation,
@@ -26,6 +30,24 @@ export type {
   UpdateFilter,
   WithId,
 } from 'mongodb';
+export {
+  capabilitiesFrom,
+  type DatabaseCapabilities,
+  describeCapabilities,
+  durabilityProblems,
+  HUB_WRITE_CONCERN,
+  isMajorityWriteConcern,
+  type Topology,
+  WEAK_DURABILITY_SETTING,
+} from './capabilities.js';
+export {
+  isDuplicateKeyError,
+  isUnavailableError,
+  UNAVAILABLE_CODES,
+  UNAVAILABLE_LABELS,
+  writeConcernErrorOf,
+} from './errors.js';
+export { NO_TRANSACTION, type Transaction } from './transactions.js';
 
 export interface MongoSettings {
   url: string;
@@ -36,6 +58,12 @@ export interface MongoSettings {
   /** A private CA (PEM) for a `tls=true` URL, and a client certificate with its key (PEM) for mutual TLS. */
   tlsCAFile?: string | undefined;
   tlsCertificateKeyFile?: string | undefined;
+  /**
+   * Refuse to connect to a MongoDB that cannot keep an acknowledged write across a failover (a standalone
+   * server, a write concern below majority), unless `allowWeakDurability` (docs/adr/0013).
+   */
+  production?: boolean | undefined;
+  allowWeakDurability?: boolean | undefined;
 }
 
 /** The connection part of MongoSettings from a service's configuration (MongoEnv of libs/config). */
@@ -43,11 +71,18 @@ export function mongoConnectionFrom(env: {
   MONGO_URL: string;
   MONGO_TLS_CA_FILE?: string | undefined;
   MONGO_TLS_CERT_KEY_FILE?: string | undefined;
-}): Pick<MongoSettings, 'url' | 'tlsCAFile' | 'tlsCertificateKeyFile'> {
+  HUB_ENV?: 'production' | 'development' | undefined;
+  MONGO_ALLOW_WEAK_DURABILITY?: boolean | undefined;
+}): Pick<
+  MongoSettings,
+  'url' | 'tlsCAFile' | 'tlsCertificateKeyFile' | 'production' | 'allowWeakDurability'
+> {
   return {
     url: env.MONGO_URL,
     tlsCAFile: env.MONGO_TLS_CA_FILE,
     tlsCertificateKeyFile: env.MONGO_TLS_CERT_KEY_FILE,
+    production: env.HUB_ENV === 'production',
+    allowWeakDurability: env.MONGO_ALLOW_WEAK_DURABILITY === true,
   };
 }
 
@@ -63,8 +98,8 @@ function tlsOptions(settings: MongoSettings): MongoClientOptions {
 
 /**
  * The one MongoDB connection of a service. Only this library imports the driver; repositories in the
- * services get typed collections from it. Works against MongoDB and FerretDB alike, so it uses neither
- * transactions, change streams nor TTL indexes.
+ * services get typed collections from it. Works against MongoDB and FerretDB alike: what differs is
+ * chosen from `capabilities`, detected once at connect (docs/adr/0013), never by the services.
  */
 export class MongoStore {
   private constructor(
@@ -73,12 +108,17 @@ export class MongoStore {
     private readonly logger: Logger,
     private readonly url: string,
     private readonly tls: MongoClientOptions,
-    /**
-     * The server is FerretDB (the local stack and tests), not MongoDB. FerretDB 1.24 answers a query from
-     * an index only for `_id` (patched, ADR 8); filters on any other field are evaluated over the rows.
-     */
-    readonly isFerretDB: boolean,
+    /** What the database can do, detected at connect (capabilities.ts). */
+    readonly capabilities: DatabaseCapabilities,
   ) {}
+
+  /**
+   * The server is FerretDB (the local stack and tests), not MongoDB. FerretDB 1.24 answers a query from
+   * an index only for `_id` (patched, ADR 8); filters on any other field are evaluated over the rows.
+   */
+  get isFerretDB(): boolean {
+    return this.capabilities.server === 'FerretDB';
+  }
 
   static async connect(settings: MongoSettings): Promise<MongoStore> {
     const tls = tlsOptions(settings);
@@ -87,7 +127,9 @@ export class MongoStore {
       appName: settings.appName,
       serverSelectionTimeoutMS: 10_000,
       connectTimeoutMS: 5_000,
-      retryWrites: false,
+      // No `retryWrites` here: the driver's default (on) or the connection string's choice. It applies
+      // where the server can (sessions, not standalone), so FerretDB, a standalone server, is unaffected.
+      // No write or read concern here either: they are chosen per server below, on the database handle.
       maxPoolSize: 20,
       // Polling server monitoring: with the default ('auto'), a FerretDB restart within a second or so of
       // connecting left the client unable to select the server for good (every operation failed with
@@ -100,19 +142,43 @@ export class MongoStore {
     });
     if (isExporting()) traceCommands(client);
     await client.connect();
-    const db = client.db(settings.database);
-    const info = await db.admin().command({ buildInfo: 1 });
+    let capabilities: DatabaseCapabilities;
+    try {
+      capabilities = await detectCapabilities(client);
+      const problems = durabilityProblems(capabilities, {
+        production: settings.production === true,
+        allowWeakDurability: settings.allowWeakDurability === true,
+      });
+      if (problems.length > 0) {
+        throw new Error(
+          `refusing to start on this database (HUB_ENV=production):\n  ${problems.join('\n  ')}`,
+        );
+      }
+    } catch (err) {
+      await client.close().catch(() => undefined);
+      throw err;
+    }
+    const db = client.db(settings.database, databaseOptions(capabilities));
     const store = new MongoStore(
       client,
       db,
       settings.logger.child({ component: 'mongo', db: db.databaseName }),
       settings.url,
       tls,
-      'ferretdbVersion' in info,
+      capabilities,
     );
     await store.ping();
-    store.logger.info('connected to mongo');
+    store.logger.info({ capabilities }, describeCapabilities(capabilities));
     return store;
+  }
+
+  /**
+   * Runs `fn` as one transaction where the database has them (MongoDB replica set or sharded), as
+   * separate writes where not (FerretDB); `fn` passes `tx` into every read and write it makes
+   * (`{ ...tx }` in the driver call's options) and has no other effect (it may run again). transactions.ts.
+   */
+  withTransaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    return runInTransaction(this.client, this.capabilities, fn);
   }
 
   collection<T extends Document>(name: string): Collection<T> {
@@ -201,30 +267,10 @@ export class MongoStore {
   }
 }
 
-/** The database could not be reached or the connection broke: worth a retry, not a bug. */
-export function isUnavailableError(err: unknown): boolean {
-  return (
-    err instanceof MongoNetworkError ||
-    err instanceof MongoServerSelectionError ||
-    err instanceof MongoNotConnectedError ||
-    err instanceof MongoTopologyClosedError ||
-    // A bulk command cut off by the connection: the driver wraps the network error, keeping its message.
-    (err instanceof MongoBulkWriteError &&
-      [err.writeErrors].flat().filter(Boolean).length === 0 &&
-      /connection .*closed|ECONNREFUSED|ECONNRESET|not connected|timed out|Topology is closed/i.test(
-        err.message,
-      ))
-  );
-}
-
-/** A unique index rejected the write (error 11000), e.g. two writers upserting the same key at once. */
-export function isDuplicateKeyError(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === 11000;
-}
-
 /**
  * Inserts documents in one command, skipping those whose `_id` (or another unique key) exists already;
- * returns the `_id`s that were skipped. Any other error is thrown. Works the same on MongoDB and FerretDB
+ * returns the `_id`s that were skipped. Any other error is thrown, and so is a write concern error even
+ * beside duplicates (nothing of that command is known to be stored). Works the same on MongoDB and FerretDB
  * (which, unordered, falls back to one insert per document after a duplicate).
  */
 export async function insertManyNew<T extends Document & { _id: string }>(
@@ -242,9 +288,12 @@ export async function insertManyNew<T extends Document & { _id: string }>(
       if (isDuplicateKeyError(err) && docs.length === 1) return [docs[0]!._id];
       throw err;
     }
-    // Only "these ids exist already" is an answer: a bulk error without write errors (a connection
-    // closed mid-command) or with other errors means the documents may not be stored.
-    const errors = (Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]).filter(Boolean);
+    // Only "these ids exist already" is an answer. A write concern error (beside duplicates or not) means
+    // the inserts that were applied may be rolled back; a bulk error without write errors (a connection
+    // closed mid-command) or with other errors means the documents may not be stored. Either is thrown,
+    // and `isUnavailableError` calls the first two "retry later".
+    if (writeConcernErrorOf(err)) throw err;
+    const errors = writeErrorsOf(err);
     if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
     if (err.insertedCount + errors.length !== docs.length) throw err;
     return errors.map((e) => docs[e.index]!._id);

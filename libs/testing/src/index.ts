@@ -9,6 +9,20 @@ export {
   type StackPorts,
   sumSeries,
 } from './managed-stack.js';
+export {
+  CODE_NAMES,
+  type ElectionSpec,
+  type FailCommandData,
+  type FailCommandSpec,
+  type FailPointMode,
+} from './mongo-faults.js';
+export {
+  type InjectorStats,
+  type JournalEntry,
+  MongoFaultInjector,
+  type MongoFaultInjectorOptions,
+  type SeenCommand,
+} from './mongo-injector.js';
 export { type OrgWithUseCase, orgWithUseCase } from './org.js';
 export { seededRandom } from './random.js';
 export { devEnv, resolveStack, type StackEndpoints, testToken, uniqueName } from './stack.js';

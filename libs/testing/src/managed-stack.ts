@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MongoFaultInjector } from './mongo-injector.js';
 import { devEnv } from './stack.js';
 
 export type ServiceName = 'config-service' | 'ingest-gateway' | 'mapper' | 'entity-writer' | 'edge';
@@ -21,6 +22,11 @@ export interface ManagedStackOptions {
   ports: StackPorts;
   /** Set for every service over deploy/local/dev.env, e.g. `{ RATE_LIMIT_PER_MINUTE: '1000000' }`. */
   env?: Record<string, string>;
+  /**
+   * A port for a MongoFaultInjector in front of FerretDB (in this process): the services then reach the
+   * database through it, as a replica set primary whose failures the caller injects (`stack.injector`).
+   */
+  mongoInjectorPort?: number;
 }
 
 const OFFSET: Record<ServiceName, number> = {
@@ -70,6 +76,7 @@ export class ManagedStack {
   /** Every SIGTERM stop: the exit code (0 = ordered shutdown completed) and how long it took. */
   readonly gracefulStops: Array<{ instance: string; code: number | null; ms: number }> = [];
   private closing = false;
+  private faults: MongoFaultInjector | undefined;
 
   constructor(private readonly options: ManagedStackOptions) {
     const { ports } = options;
@@ -80,7 +87,9 @@ export class ManagedStack {
     this.env = {
       ...devEnv(),
       KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
-      MONGO_URL: `mongodb://127.0.0.1:${ports.mongo}/erp_hub`,
+      MONGO_URL: options.mongoInjectorPort
+        ? `mongodb://127.0.0.1:${options.mongoInjectorPort}/erp_hub`
+        : `mongodb://127.0.0.1:${ports.mongo}/erp_hub`,
       INGEST_GATEWAY_URL: url('ingest-gateway'),
       CONFIG_SERVICE_URL: url('config-service'),
       MAPPER_URL: url('mapper'),
@@ -98,8 +107,20 @@ export class ManagedStack {
     return [this.env.KAFKA_BROKERS!];
   }
 
+  /** The database itself (FerretDB), also when the services reach it through the injector. */
   get mongoUrl(): string {
+    return `mongodb://127.0.0.1:${this.ports.mongo}/erp_hub`;
+  }
+
+  /** What the services use: the injector's URL when there is one. */
+  get serviceMongoUrl(): string {
     return this.env.MONGO_URL!;
+  }
+
+  /** The fault injector between the services and the database (`mongoInjectorPort`). */
+  get injector(): MongoFaultInjector {
+    if (!this.faults) throw new Error(`the managed stack "${this.options.name}" has no mongoInjectorPort`);
+    return this.faults;
   }
 
   get authSecret(): string {
@@ -135,6 +156,12 @@ export class ManagedStack {
     }
     this.infra.useFreshData('data');
     await this.infra.up();
+    if (this.options.mongoInjectorPort) {
+      this.faults = await MongoFaultInjector.start({
+        upstream: `127.0.0.1:${this.ports.mongo}`,
+        port: this.options.mongoInjectorPort,
+      });
+    }
     for (const name of START_ORDER) await this.startInstance(name, 0);
   }
 
@@ -250,6 +277,7 @@ export class ManagedStack {
     for (const name of STOP_ORDER) {
       for (const index of this.running(name)) await this.stop(name, index, 15_000);
     }
+    await this.faults?.close();
     await this.infra?.down();
   }
 }

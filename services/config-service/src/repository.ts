@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IntegrationRecord, UseCaseRecord } from '@hub/contracts';
-import { type Collection, isDuplicateKeyError, type MongoStore } from '@hub/mongo';
+import {
+  type Collection,
+  isDuplicateKeyError,
+  type MongoStore,
+  NO_TRANSACTION,
+  type Transaction,
+} from '@hub/mongo';
 import { slugify, uniqueSlug } from './slug.js';
 
 type IntegrationDoc = Omit<IntegrationRecord, 'id'> & { _id: string };
@@ -72,6 +78,15 @@ export class IntegrationsRepository {
     this.appMappings = store.collection<AppMappingDoc>('app_mappings');
   }
 
+  /**
+   * Runs `fn` as one transaction where the database has them (a use case's change with its history and
+   * the integration's revision, all or nothing); as separate writes where not. `fn` passes `tx` to every
+   * method it calls, and may run more than once.
+   */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.store.withTransaction(fn);
+  }
+
   async ensureIndexes(): Promise<void> {
     await this.store.ensureIndexes('integrations', [
       { key: { orgId: 1, created_at: 1 }, name: 'org_created' },
@@ -122,6 +137,7 @@ export class IntegrationsRepository {
     orgId: string,
     id: string,
     fields: Record<string, unknown>,
+    tx: Transaction = NO_TRANSACTION,
   ): Promise<IntegrationRecord | undefined> {
     const unset = Object.fromEntries(
       EDITABLE_INTEGRATION_FIELDS.filter((f) => fields[f] === undefined).map((f) => [f, '' as const]),
@@ -133,40 +149,52 @@ export class IntegrationsRepository {
         ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}),
         $inc: { revision: 1 },
       },
-      { returnDocument: 'after' },
+      { returnDocument: 'after', ...tx },
     );
     return doc ? toIntegration(doc) : undefined;
   }
 
   /** Marks a change to the integration's use cases: bumps its revision so caches take the new snapshot. */
-  async touchIntegration(orgId: string, id: string): Promise<void> {
+  async touchIntegration(orgId: string, id: string, tx: Transaction = NO_TRANSACTION): Promise<void> {
     await this.integrations.updateOne(
       { _id: id, orgId },
       { $set: { updated_at: new Date().toISOString() }, $inc: { revision: 1 } },
+      { ...tx },
     );
   }
 
-  /** Deletes the integration and, in cascade, its use cases. */
+  /** Deletes the integration and, in cascade, its use cases (one transaction where the database has them). */
   async deleteIntegration(orgId: string, id: string): Promise<boolean> {
-    const result = await this.integrations.deleteOne({ _id: id, orgId });
-    if (result.deletedCount === 0) return false;
-    await this.useCases.deleteMany({ integrationId: id, orgId });
-    await this.history.deleteMany({ integrationId: id, orgId });
-    await this.appMappings.deleteMany({ integration_id: id, orgId });
-    return true;
+    return this.transaction(async (tx) => {
+      const result = await this.integrations.deleteOne({ _id: id, orgId }, { ...tx });
+      if (result.deletedCount === 0) return false;
+      await this.useCases.deleteMany({ integrationId: id, orgId }, { ...tx });
+      await this.history.deleteMany({ integrationId: id, orgId }, { ...tx });
+      await this.appMappings.deleteMany({ integration_id: id, orgId }, { ...tx });
+      return true;
+    });
   }
 
-  async listUseCases(orgId: string, integrationId: string): Promise<UseCaseRecord[]> {
+  async listUseCases(
+    orgId: string,
+    integrationId: string,
+    tx: Transaction = NO_TRANSACTION,
+  ): Promise<UseCaseRecord[]> {
     const docs = await this.useCases
-      .find({ orgId, integrationId })
+      .find({ orgId, integrationId }, { ...tx })
       .sort({ created_at: 1 })
       .limit(1000)
       .toArray();
     return docs.map(toUseCase);
   }
 
-  async getUseCase(orgId: string, integrationId: string, id: string): Promise<UseCaseRecord | undefined> {
-    const doc = await this.useCases.findOne({ _id: id, orgId, integrationId });
+  async getUseCase(
+    orgId: string,
+    integrationId: string,
+    id: string,
+    tx: Transaction = NO_TRANSACTION,
+  ): Promise<UseCaseRecord | undefined> {
+    const doc = await this.useCases.findOne({ _id: id, orgId, integrationId }, { ...tx });
     return doc ? toUseCase(doc) : undefined;
   }
 
@@ -177,11 +205,12 @@ export class IntegrationsRepository {
     input: UseCaseInput,
     changedBy: string | undefined,
     id?: string,
+    tx: Transaction = NO_TRANSACTION,
   ): Promise<UseCaseRecord | 'slug_taken'> {
     for (let attempt = 0; attempt < 5; attempt++) {
       let slug = input.slug;
       if (!slug) {
-        const taken = new Set((await this.listUseCases(orgId, integrationId)).map((u) => u.slug));
+        const taken = new Set((await this.listUseCases(orgId, integrationId, tx)).map((u) => u.slug));
         slug = uniqueSlug(slugify(input.name), taken);
       }
       const now = new Date().toISOString();
@@ -201,7 +230,7 @@ export class IntegrationsRepository {
         revision: 1,
       };
       try {
-        await this.useCases.insertOne(doc);
+        await this.useCases.insertOne(doc, { ...tx });
         return toUseCase(doc);
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
@@ -222,9 +251,10 @@ export class IntegrationsRepository {
     id: string,
     patch: UseCasePatch,
     changedBy: string | undefined,
+    tx: Transaction = NO_TRANSACTION,
   ): Promise<UseCaseRecord | undefined> {
     for (let attempt = 0; attempt < 10; attempt++) {
-      const current = await this.useCases.findOne({ _id: id, orgId, integrationId });
+      const current = await this.useCases.findOne({ _id: id, orgId, integrationId }, { ...tx });
       if (!current) return undefined;
       const now = new Date().toISOString();
       const { _id, revision, ...previous } = current;
@@ -244,24 +274,27 @@ export class IntegrationsRepository {
       const updated = await this.useCases.findOneAndUpdate(
         { _id: id, orgId, integrationId, revision },
         { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) },
-        { returnDocument: 'after' },
+        { returnDocument: 'after', ...tx },
       );
       if (!updated) continue; // a concurrent update won: re-read and try again
-      await this.history.insertOne({
-        ...previous,
-        _id: randomUUID(),
-        useCaseId: id,
-        history_created_at: now,
-      });
+      await this.history.insertOne(
+        { ...previous, _id: randomUUID(), useCaseId: id, history_created_at: now },
+        { ...tx },
+      );
       return toUseCase(updated);
     }
     throw new Error(`use case ${id} is being updated concurrently; retry`);
   }
 
-  async deleteUseCase(orgId: string, integrationId: string, id: string): Promise<boolean> {
-    const result = await this.useCases.deleteOne({ _id: id, orgId, integrationId });
+  async deleteUseCase(
+    orgId: string,
+    integrationId: string,
+    id: string,
+    tx: Transaction = NO_TRANSACTION,
+  ): Promise<boolean> {
+    const result = await this.useCases.deleteOne({ _id: id, orgId, integrationId }, { ...tx });
     if (result.deletedCount === 0) return false;
-    await this.history.deleteMany({ useCaseId: id, orgId });
+    await this.history.deleteMany({ useCaseId: id, orgId }, { ...tx });
     return true;
   }
 

@@ -1,6 +1,7 @@
 import { SUPPORTED_USE_CASE_TYPES, USE_CASE_TYPES, type UseCaseRecord } from '@hub/contracts';
 import { badRequest, conflict } from '@hub/http';
 import { validateInboundConfiguration } from '@hub/mapping';
+import type { Transaction } from '@hub/mongo';
 import type { IntegrationsRepository, UseCaseInput, UseCasePatch } from './repository.js';
 
 export interface UseCaseRequest {
@@ -125,8 +126,9 @@ export class UseCaseService {
     input: UseCaseInput,
     changedBy: string,
     id?: string,
+    tx?: Transaction,
   ): Promise<UseCaseRecord> {
-    const created = await this.repository.createUseCase(orgId, integrationId, input, changedBy, id);
+    const created = await this.repository.createUseCase(orgId, integrationId, input, changedBy, id, tx);
     if (created === 'slug_taken') {
       throw conflict(`a use case with slug "${input.slug}" already exists in this integration`, 'SLUG_TAKEN');
     }

@@ -7,6 +7,7 @@ import {
   appliedChange,
   type EntitiesRepository,
   type EntityDoc,
+  type EntityKey,
   entityView,
   outboxMessage,
   withApplied,
@@ -42,7 +43,7 @@ export class PruneApplier {
     if (await this.runs.done(update.org_id, update.update_id)) return { ...outcome, already_applied: true };
     const purge = update.deletion_mode === 'purge';
     const candidates = await this.inScope(update);
-    const purged: string[] = [];
+    const purged: EntityKey[] = [];
     for (const doc of candidates) {
       const changeId = `${update.update_id}|${doc._id}`;
       const subject = { schema: doc._schema, entityId: doc._id, uniqueIds: { _id: doc._id }, changeId };
@@ -56,7 +57,7 @@ export class PruneApplier {
           ...subject,
         });
         effects.current.set(doc._id, doc);
-        if (doc._hub.purging) purged.push(doc._id);
+        if (doc._hub.purging) purged.push({ _id: doc._id, _org: doc._org });
         continue;
       }
       if (doc._deleted_at && !purge) continue; // soft-deleted already: not in a delete scope
@@ -77,7 +78,7 @@ export class PruneApplier {
       }
       effects.messages.push(message);
       if (purge) {
-        purged.push(doc._id);
+        purged.push({ _id: doc._id, _org: doc._org });
         outcome.purged++;
       } else {
         outcome.deleted++;

@@ -77,7 +77,7 @@ export class ReadingsRepository {
   /** Compare-and-set write of a reading's attributes; `false` when another write came first. */
   async update(current: ReadingDoc, set: Record<string, unknown>, updateId: string): Promise<boolean> {
     const result = await this.docs.updateOne(
-      { _id: current._id, '_hub.version': current._hub.version },
+      { _id: current._id, _org: current._org, '_hub.version': current._hub.version },
       {
         $set: {
           ...set,

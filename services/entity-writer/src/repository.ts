@@ -181,13 +181,21 @@ export class EntitiesRepository {
     ]);
   }
 
-  /** The stored entities with these ids, any organisation (the caller checks `_org`). */
-  async getMany(ids: string[]): Promise<Map<string, EntityDoc>> {
+  /**
+   * The stored entities with these ids, each looked for in its organisation. One query per organisation,
+   * `{_org, _id}`: on a sharded cluster (shard key `{_org: 1, _id: 1}`, docs/adr/0013) it goes to the one
+   * shard holding them, and FerretDB still answers it from its `_id` index (ADR 8).
+   */
+  async getMany(keys: EntityKey[]): Promise<Map<string, EntityDoc>> {
     const out = new Map<string, EntityDoc>();
-    if (ids.length === 0) return out;
-    const unique = [...new Set(ids)];
-    const filter = (unique.length === 1 ? { _id: unique[0] } : { _id: { $in: unique } }) as Filter<EntityDoc>;
-    for (const doc of await this.docs.find(filter).toArray()) out.set(doc._id, decode(doc));
+    await Promise.all(
+      [...idsByOrg(keys)].map(async ([org, ids]) => {
+        const filter = (
+          ids.length === 1 ? { _id: ids[0], _org: org } : { _id: { $in: ids }, _org: org }
+        ) as Filter<EntityDoc>;
+        for (const doc of await this.docs.find(filter).toArray()) out.set(doc._id, decode(doc));
+      }),
+    );
     return out;
   }
 
@@ -266,21 +274,31 @@ export class EntitiesRepository {
     const result = await this.docs.bulkWrite(
       written.map((doc, i) => ({
         replaceOne: {
-          filter: { _id: doc._id, '_hub.version': items[i]!.expectedVersion } as Filter<EntityDoc>,
+          filter: {
+            _id: doc._id,
+            _org: doc._org,
+            '_hub.version': items[i]!.expectedVersion,
+          } as Filter<EntityDoc>,
           replacement: encodeKeys(withLinks(doc)),
         },
       })),
       { ordered: false },
     );
     if (result.matchedCount === items.length) return [];
-    const stored = await this.getMany(written.map((d) => d._id));
+    const stored = await this.getMany(written);
     return written.filter((doc) => stored.get(doc._id)?._hub.write !== doc._hub.write).map((doc) => doc._id);
   }
 
-  async purge(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.docs.deleteMany(
-      (ids.length === 1 ? { _id: ids[0] } : { _id: { $in: ids } }) as Filter<EntityDoc>,
+  /** Removes these entities for good (one delete per organisation, routed by `{_org, _id}`). */
+  async purge(keys: EntityKey[]): Promise<void> {
+    await Promise.all(
+      [...idsByOrg(keys)].map(([org, ids]) =>
+        this.docs.deleteMany(
+          (ids.length === 1
+            ? { _id: ids[0], _org: org }
+            : { _id: { $in: ids }, _org: org }) as Filter<EntityDoc>,
+        ),
+      ),
     );
   }
 
@@ -310,4 +328,20 @@ export class EntitiesRepository {
 /** The entity with `_hub.links` derived from its relation attributes (what prune scopes query). */
 function withLinks(doc: EntityDoc): EntityDoc {
   return { ...doc, _hub: { ...doc._hub, links: linkedEntityIds(doc) } };
+}
+
+/** An entity's identity with its organisation: `_org` is the shard key's prefix, so every by-id query carries it. */
+export interface EntityKey {
+  _id: string;
+  _org: string;
+}
+
+/** Distinct ids grouped by organisation. */
+function idsByOrg(keys: EntityKey[]): Map<string, string[]> {
+  const out = new Map<string, Set<string>>();
+  for (const { _id, _org } of keys) {
+    const ids = out.get(_org) ?? new Set<string>();
+    out.set(_org, ids.add(_id));
+  }
+  return new Map([...out].map(([org, ids]) => [org, [...ids]]));
 }

@@ -115,8 +115,7 @@ export class EntityResolver {
     }
     const misses: Pending[] = [];
     while (pending.length > 0) {
-      const ids = pending.map((p) => idOf(p));
-      const stored = await this.repository.getMany(ids);
+      const stored = await this.repository.getMany(pending.map((p) => ({ _id: idOf(p), _org: p.org })));
       const next: Pending[] = [];
       for (const p of pending) {
         const id = idOf(p);

@@ -9,6 +9,7 @@ import {
   appliedChange,
   type EntitiesRepository,
   type EntityDoc,
+  type EntityKey,
   entityView,
   firstWrite,
   outboxMessage,
@@ -67,7 +68,7 @@ export interface BatchWrite {
   /** The current state of the entities of `unconfirmed` (a re-sent message carries it). */
   current: Map<string, EntityDoc>;
   /** Entities to remove once their `deleted` messages are sent (purge). */
-  purge: string[];
+  purge: EntityKey[];
   /** Runs the purges; call it once the messages are sent. */
   afterSend: Array<() => Promise<void>>;
 }
@@ -175,7 +176,7 @@ export class EntityWriter {
       if (!appliedHere.has(update.update_id)) {
         this.unconfirmedOf(update, current!, resolutions, stage, batch);
         // A purge whose delivery died after its message was written: finish it.
-        if (current!._hub.purging) batch.purge.push(current!._id);
+        if (current!._hub.purging) batch.purge.push({ _id: current!._id, _org: current!._org });
       }
       return { ok: true, outcome: 'already_applied', notes };
     }
@@ -324,7 +325,7 @@ export class EntityWriter {
       this.repository.replace(changed.map((w) => ({ doc: w.doc, expectedVersion: w.baseVersion! }))),
     ]);
     if (taken.length > 0 || lost.length > 0) throw new WriteConflictError([...taken, ...lost]);
-    batch.purge.push(...changed.filter((w) => w.purge).map((w) => w.doc._id));
+    batch.purge.push(...changed.filter((w) => w.purge).map((w) => ({ _id: w.doc._id, _org: w.doc._org })));
   }
 }
 

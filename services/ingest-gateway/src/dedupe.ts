@@ -92,7 +92,15 @@ export class DedupeStore {
     const docs = items.map(({ deduplicationId, eventId }) =>
       this.fresh(`${orgId}:${integrationId}:${deduplicationId}`, orgId, integrationId, owner, eventId, now),
     );
-    const held = new Set(await insertManyNew(this.docs, docs));
+    let held: Set<string>;
+    try {
+      held = new Set(await insertManyNew(this.docs, docs));
+    } catch (err) {
+      // Not known stored (a write concern error, a cut connection): what this request may hold is
+      // released, so its retry is not kept waiting behind its own claims. Best effort.
+      await this.releaseMany(docs.map((d) => ({ id: d._id, owner }))).catch(() => undefined);
+      throw err;
+    }
     return Promise.all(
       docs.map((doc) =>
         held.has(doc._id)

@@ -88,6 +88,19 @@ const scale = (name: ServiceName, to: 1 | 2): Fault => ({
   },
 });
 
+/**
+ * An election (issue 18): the services reach the database through the fault injector (a replica set
+ * primary, see libs/testing), which for 5 s has no primary. `secondary`: a stepdown, drivers wait for a
+ * primary; `primary`: an election behind a mongos, every write and primary read is refused meanwhile.
+ */
+const election = (hello: 'secondary' | 'primary'): Fault => ({
+  name: `election, 5 s (hello ${hello})`,
+  run: async (stack) => {
+    await stack.injector.election({ seconds: 5, hello });
+    return `${stack.injector.stats.refusedByElection} commands refused by elections so far`;
+  },
+});
+
 const faults: Fault[] = [
   killAndRestart('mapper'),
   killAndRestart('entity-writer'),
@@ -97,12 +110,13 @@ const faults: Fault[] = [
   killAndRestart('entity-writer', 'any'),
   { name: 'restart the database', run: (s) => s.restartDatabase() },
   killAndRestart('mapper'),
+  election('primary'),
   scale('entity-writer', 1),
 ];
 if (form.name === 'long') {
   faults.splice(3, 0, scale('mapper', 2));
   faults.splice(7, 0, killAndRestart('mapper', 'any'), killAndRestart('ingest-gateway'));
-  faults.push(scale('mapper', 1), killAndRestart('entity-writer'));
+  faults.push(scale('mapper', 1), election('secondary'), killAndRestart('entity-writer'));
 }
 
 interface FaultRecord {
@@ -125,12 +139,15 @@ async function main(): Promise<number> {
     controller: Number(process.env.CHAOS_KAFKA_CONTROLLER_PORT ?? 21093),
     mongo: Number(process.env.CHAOS_MONGO_PORT ?? 21017),
   };
+  // The services reach FerretDB through the fault injector for the whole run (the election faults).
+  const mongoInjectorPort = Number(process.env.CHAOS_MONGO_INJECTOR_PORT ?? 21019);
   log(
     `${form.name} form, seed ${seed}: ${faults.length} faults, load over ${plan.customers} customers at ${plan.rate}/s`,
   );
   const stack = new ManagedStack({
     name: 'chaos',
     ports,
+    mongoInjectorPort,
     // Shorter waits than production so a killed instance's partitions move on quickly.
     env: { SHUTDOWN_TIMEOUT_MS: '15000' },
   });

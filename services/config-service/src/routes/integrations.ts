@@ -153,18 +153,21 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
         }
         slugs.add(plan.input.slug);
       }
-      await repository.updateIntegration(orgId, integrationId, fields);
-      // Deletions first, so a created use case may take a slug that a deleted one had.
-      if (desired) {
-        for (const id of existing.keys())
-          if (!listed.has(id)) await repository.deleteUseCase(orgId, integrationId, id);
-      }
-      for (const plan of plans) {
-        if (plan.kind === 'update')
-          await repository.updateUseCase(orgId, integrationId, plan.id, plan.patch, subject);
-        else await deps.useCases.create(orgId, integrationId, plan.input, subject);
-      }
-      await repository.touchIntegration(orgId, integrationId);
+      // The integration and all its use-case changes together, or none of them.
+      await repository.transaction(async (tx) => {
+        await repository.updateIntegration(orgId, integrationId, fields, tx);
+        // Deletions first, so a created use case may take a slug that a deleted one had.
+        if (desired) {
+          for (const id of existing.keys())
+            if (!listed.has(id)) await repository.deleteUseCase(orgId, integrationId, id, tx);
+        }
+        for (const plan of plans) {
+          if (plan.kind === 'update')
+            await repository.updateUseCase(orgId, integrationId, plan.id, plan.patch, subject, tx);
+          else await deps.useCases.create(orgId, integrationId, plan.input, subject, undefined, tx);
+        }
+        await repository.touchIntegration(orgId, integrationId, tx);
+      });
       await publisher.publish(orgId, integrationId, request.id);
       return withUseCases(orgId, integrationId);
     },

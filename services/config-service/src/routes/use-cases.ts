@@ -52,8 +52,12 @@ export function registerUseCaseRoutes(app: HttpServer, deps: UseCaseRoutesDeps):
       const input = useCases.validate(request.body);
       await requireIntegration(orgId, integrationId);
       useCases.checkUseCaseCount((await repository.listUseCases(orgId, integrationId)).length + 1);
-      const created = await useCases.create(orgId, integrationId, input, subject);
-      await repository.touchIntegration(orgId, integrationId);
+      // The use case and the integration's new revision together, or neither.
+      const created = await repository.transaction(async (tx) => {
+        const made = await useCases.create(orgId, integrationId, input, subject, undefined, tx);
+        await repository.touchIntegration(orgId, integrationId, tx);
+        return made;
+      });
       await publisher.publish(orgId, integrationId, request.id);
       return reply.code(201).send(useCaseView(created));
     },
@@ -91,9 +95,13 @@ export function registerUseCaseChangeRoutes(app: HttpServer, deps: UseCaseRoutes
       const current = await repository.getUseCase(orgId, integrationId, useCaseId);
       if (!current) throw missing(integrationId, useCaseId);
       const patch = useCases.validateUpdate(current, request.body);
-      const updated = await repository.updateUseCase(orgId, integrationId, useCaseId, patch, subject);
+      // Version check, history entry and the integration's new revision together, or none of them.
+      const updated = await repository.transaction(async (tx) => {
+        const saved = await repository.updateUseCase(orgId, integrationId, useCaseId, patch, subject, tx);
+        if (saved) await repository.touchIntegration(orgId, integrationId, tx);
+        return saved;
+      });
       if (!updated) throw missing(integrationId, useCaseId);
-      await repository.touchIntegration(orgId, integrationId);
       await publisher.publish(orgId, integrationId, request.id);
       return useCaseView(updated);
     },
@@ -105,9 +113,12 @@ export function registerUseCaseChangeRoutes(app: HttpServer, deps: UseCaseRoutes
     async (request) => {
       const { orgId } = request.principal;
       const { integrationId, useCaseId } = request.params;
-      if (!(await repository.deleteUseCase(orgId, integrationId, useCaseId)))
-        throw missing(integrationId, useCaseId);
-      await repository.touchIntegration(orgId, integrationId);
+      const deleted = await repository.transaction(async (tx) => {
+        const gone = await repository.deleteUseCase(orgId, integrationId, useCaseId, tx);
+        if (gone) await repository.touchIntegration(orgId, integrationId, tx);
+        return gone;
+      });
+      if (!deleted) throw missing(integrationId, useCaseId);
       await publisher.publish(orgId, integrationId, request.id);
       return { message: `use case ${useCaseId} deleted` };
     },
