@@ -5,14 +5,14 @@ import {
   MongoWriteConcernError,
 } from 'mongodb';
 import { describe, expect, it } from 'vitest';
+import { insertManyNew, isDuplicateKeyError, isUnavailableError, UNAVAILABLE_CODES } from './index.js';
 import {
   duplicate,
   insertManyCutOff,
   insertManyError,
   majorityTimedOut,
   replicationInterrupted,
-} from '../test/driver-errors.js';
-import { insertManyNew, isDuplicateKeyError, isUnavailableError, UNAVAILABLE_CODES } from './index.js';
+} from './testing.js';
 
 /** A collection whose insertMany fails with `error` (the error itself is the driver's, see test/driver-errors.ts). */
 const failing = (error: unknown) =>

@@ -1,5 +1,6 @@
 /**
- * Errors exactly as the mongodb 7.8 driver builds them from a server's reply, for unit tests: the driver's
+ * `@hub/mongo/testing`, for tests only (services never import it). Errors exactly as the mongodb 7.8
+ * driver builds them from a server's reply: the driver's
  * own classes and its own bulk-result merging (`mergeBatchResults` of `lib/bulk/common.js`), following
  * `executeCommands` of `src/bulk/common.ts` step by step. No hand-made look-alikes: a test passing here
  * sees the objects production code sees.
@@ -123,3 +124,33 @@ export const majorityTimedOut = {
   errmsg: 'waiting for replication timed out',
   errInfo: { wtimeout: true, writeConcern: { w: 'majority', wtimeout: 5000, provenance: 'clientSupplied' } },
 };
+
+/** What a single command (`insertOne`, `updateOne`, `find`...) throws when the server answers `reply` with `ok: 0`. */
+export function commandError(reply: Document): MongoServerError {
+  return new MongoServerError(reply);
+}
+
+/** What a single write throws when the server applied it but answers a write concern error beside it. */
+export function writeConcernFailure(reply: Document): MongoWriteConcernError {
+  return new MongoWriteConcernError(reply as never);
+}
+
+/** The replies of a replica set during an election, as the server sends them. */
+export const electionReplies = {
+  notWritablePrimary: {
+    ok: 0,
+    code: 10107,
+    codeName: 'NotWritablePrimary',
+    errmsg: 'not primary',
+    errorLabels: ['RetryableWriteError'],
+  },
+  interrupted: {
+    ok: 0,
+    code: 11602,
+    codeName: 'InterruptedDueToReplStateChange',
+    errmsg: 'operation was interrupted',
+    errorLabels: ['RetryableWriteError'],
+  },
+  steppedDown: { ok: 0, code: 189, codeName: 'PrimarySteppedDown', errmsg: 'primary stepped down' },
+  shuttingDown: { ok: 0, code: 91, codeName: 'ShutdownInProgress', errmsg: 'the server is shutting down' },
+} as const;
