@@ -118,6 +118,12 @@ export const MongoEnv = {
   MONGO_URL: Type.String({ pattern: '^mongodb(\\+srv)?://', secret: true }),
   MONGO_TLS_CA_FILE: Type.Optional(Type.String({ minLength: 1 })),
   MONGO_TLS_CERT_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * At boot: `apply` the database layout to the service's collections (local stack, compose), or only
+   * `check` it and refuse to start, naming each difference (production: `npm run db -- --apply`, the
+   * layout Job, makes it; docs/production-mongodb.md).
+   */
+  DB_LAYOUT: Type.Union([Type.Literal('apply'), Type.Literal('check')], { default: 'apply' }),
 };
 
 /** MongoEnv's files exist and can be read. */
