@@ -15,7 +15,8 @@ import {
 /** The settings of the layout command: the services' MongoDB settings (libs/config MongoEnv). */
 export const DbCommandEnv = Type.Object({ ...LogEnv, ...MongoEnv });
 
-const serverName = (s: LayoutServer) => `${s.kind === 'ferretdb' ? 'FerretDB' : 'MongoDB'} ${s.version}`;
+const serverName = (s: LayoutServer) =>
+  [s.kind === 'ferretdb' ? 'FerretDB' : 'MongoDB', s.version].filter(Boolean).join(' ');
 
 const indexLine = (i: IndexSpec) =>
   `${i.name}${i.unique ? ' (unique)' : ''}${i.expireAfterSeconds !== undefined ? ` (TTL ${i.expireAfterSeconds} s)` : ''}`;

@@ -243,7 +243,11 @@ export const describeDifference = (d: LayoutDifference) =>
 /** The server behind the store: FerretDB, or MongoDB and its version. */
 export async function layoutServer(store: MongoStore): Promise<LayoutServer> {
   const info = await store.db.admin().command({ buildInfo: 1 });
-  if (store.isFerretDB) return { kind: 'ferretdb', version: String(info.ferretdbVersion ?? info.version) };
+  if (store.isFerretDB) {
+    // An embedded FerretDB (the local stack's build) knows no version of its own: it says `unknown`.
+    const version = String(info.ferretdbVersion ?? '');
+    return { kind: 'ferretdb', version: version === 'unknown' ? '' : version };
+  }
   const [major = 0, minor = 0] = (info.versionArray as number[] | undefined) ?? [];
   return { kind: 'mongodb', version: String(info.version), release: [major, minor] };
 }
