@@ -106,6 +106,24 @@ describe('diffCollection', () => {
     }
   });
 
+  it('takes a wildcard projection stated otherwise (another order, booleans, an explicit _id: 0) as the same', () => {
+    const layout = only(mongo7, 'entities');
+    const existing = asPlanned(layout).map((i) =>
+      i.name === 'org_schema_attributes'
+        ? {
+            ...i,
+            wildcardProjection: Object.fromEntries([
+              ['_id', 0],
+              ...Object.keys(i.wildcardProjection ?? {})
+                .reverse()
+                .map((k) => [k, false]),
+            ]),
+          }
+        : i,
+    );
+    expect(diffCollection(layout, existing).differences).toEqual([]);
+  });
+
   it('names a missing index and creates it', () => {
     const layout = only(mongo7, 'meter_readings');
     const existing = asPlanned(layout).filter((i) => i.name !== 'org_meter_counter_day');

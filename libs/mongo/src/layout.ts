@@ -124,8 +124,16 @@ const sameEntries = (a: Record<string, unknown> | undefined, b: Record<string, u
   return norm(a) === norm(b);
 };
 
+/**
+ * A wildcard projection in a comparable form: sorted, and without an explicit `_id: 0` (a wildcard index
+ * leaves `_id` out anyway, and a server may state it).
+ */
 const sortedEntries = (o: Record<string, unknown> | undefined) =>
-  Object.fromEntries(Object.entries(o ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  Object.fromEntries(
+    Object.entries(o ?? {})
+      .filter(([k, v]) => !(k === '_id' && !Number(v)))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
 
 const show = (o: Record<string, unknown> | undefined) => JSON.stringify(o ?? {});
 
