@@ -133,6 +133,12 @@ export const MongoEnv = {
    */
   MONGO_ALLOW_WEAK_DURABILITY: Type.Boolean({ default: false }),
   HUB_ENV: HubEnv,
+  /**
+   * At boot: `apply` the database layout to the service's collections (local stack, compose), or only
+   * `check` it and refuse to start, naming each difference (production: `npm run db -- --apply`, the
+   * layout Job, makes it; docs/production-mongodb.md).
+   */
+  DB_LAYOUT: Type.Union([Type.Literal('apply'), Type.Literal('check')], { default: 'apply' }),
 };
 
 /** MongoEnv's files exist and can be read. */

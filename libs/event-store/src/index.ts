@@ -40,23 +40,17 @@ export interface EventQuery {
 
 /**
  * The stored inbound events, always scoped by organisation and integration. Kept for `retentionDays`
- * (expired documents are ignored by reads and removed by `sweep`; no TTL index on FerretDB).
+ * (expired documents are ignored by reads, and removed by their TTL index on MongoDB or the gateway's
+ * sweeper on FerretDB: libs/mongo retention.ts). Indexes: libs/mongo plan.ts.
  */
 export class EventStore {
   private readonly docs: Collection<StoredDoc>;
 
   constructor(
-    private readonly store: MongoStore,
+    store: MongoStore,
     private readonly retentionDays = 30,
   ) {
     this.docs = store.collection<StoredDoc>('inbound_events');
-  }
-
-  async ensureIndexes(): Promise<void> {
-    await this.store.ensureIndexes('inbound_events', [
-      { key: { org_id: 1, integration_id: 1, event_time: -1, _id: -1 }, name: 'org_integration_time' },
-      { key: { expires_at: 1 }, name: 'expires_at' },
-    ]);
   }
 
   async insert(events: StoredEvent[]): Promise<void> {
@@ -113,10 +107,6 @@ export class EventStore {
       })
       .toArray();
     return new Map(docs.map((d) => [d._id, toEvent(d)]));
-  }
-
-  async sweep(): Promise<number> {
-    return (await this.docs.deleteMany({ expires_at: { $lt: new Date() } })).deletedCount;
   }
 }
 

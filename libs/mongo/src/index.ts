@@ -3,7 +3,6 @@ import {
   type Collection,
   type Db,
   type Document,
-  type IndexDescription,
   MongoBulkWriteError,
   MongoClient,
   type MongoClientOptions,
@@ -47,7 +46,11 @@ export {
   UNAVAILABLE_LABELS,
   writeConcernErrorOf,
 } from './errors.js';
+export * from './layout.js';
+export { type CollectionPlan, DATABASE_PLAN, type PlannedIndex } from './plan.js';
+export { expireDocuments, removeExpired } from './retention.js';
 export { NO_TRANSACTION, type Transaction } from './transactions.js';
+export { type CounterScheme, RATE_LIMIT_COLLECTIONS, WindowCounter } from './window-counter.js';
 
 export interface MongoSettings {
   url: string;
@@ -99,7 +102,8 @@ function tlsOptions(settings: MongoSettings): MongoClientOptions {
 /**
  * The one MongoDB connection of a service. Only this library imports the driver; repositories in the
  * services get typed collections from it. Works against MongoDB and FerretDB alike: what differs is
- * chosen from `capabilities`, detected once at connect (docs/adr/0013), never by the services.
+ * chosen from `capabilities`, detected once at connect (docs/adr/0013), never by the services (indexes and
+ * TTL: layout.ts and retention.ts; the request counter: window-counter.ts).
  */
 export class MongoStore {
   private constructor(
@@ -183,32 +187,6 @@ export class MongoStore {
 
   collection<T extends Document>(name: string): Collection<T> {
     return this.db.collection<T>(name);
-  }
-
-  /**
-   * Creates missing indexes (idempotent). One index per command: FerretDB 1.24 drops the connection on a
-   * `createIndexes` naming several indexes that already exist (docs/adr/0002).
-   *
-   * On FerretDB only unique indexes are made (and ours that exist from before are dropped): it never
-   * reads a secondary index to answer a query, so each one only made every write slower (docs/adr/0008).
-   */
-  async ensureIndexes(collection: string, indexes: IndexDescription[]): Promise<void> {
-    const col = this.db.collection(collection);
-    for (const index of indexes) {
-      if (!this.isFerretDB || index.unique) {
-        await col.createIndexes([index]);
-        continue;
-      }
-      if (index.name && (await col.indexExists(index.name).catch(() => false))) {
-        await col.dropIndex(index.name);
-      }
-    }
-  }
-
-  /** Drops an index of ours that a newer layout no longer uses (nothing when it does not exist). */
-  async dropIndexIfExists(collection: string, name: string): Promise<void> {
-    const col = this.db.collection(collection);
-    if (await col.indexExists(name).catch(() => false)) await col.dropIndex(name);
   }
 
   /**
@@ -297,60 +275,5 @@ export async function insertManyNew<T extends Document & { _id: string }>(
     if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
     if (err.insertedCount + errors.length !== docs.length) throw err;
     return errors.map((e) => docs[e.index]!._id);
-  }
-}
-
-interface SlotDoc {
-  _id: string;
-  expires_at: Date;
-}
-
-/**
- * A fixed-window counter shared by every instance (e.g. requests per organisation per minute), exact
- * under concurrency: each counted hit inserts a document `<key>:<window>:<slot>` whose `_id` is unique,
- * so the number of slots taken is the count. (An `$inc` would be simpler, but FerretDB 1.24 loses
- * concurrent `$inc`s and lets several conditional updates match the same version; unique inserts hold.
- * See docs/adr/0002.) Slots are handed out locally first, so one instance does not collide with itself.
- * Windows over the limit insert nothing. Old slots are removed by `sweep`.
- */
-export class WindowCounter {
-  private readonly docs: Collection<SlotDoc>;
-  private readonly nextSlot = new Map<string, number>();
-
-  constructor(store: MongoStore, collection = 'rate_limit_slots') {
-    this.docs = store.collection<SlotDoc>(collection);
-  }
-
-  /** Counts one hit if the window has room; `count` is limit + 1 when it has none. */
-  async hit(
-    key: string,
-    windowMs: number,
-    limit: number,
-    now = Date.now(),
-  ): Promise<{ count: number; resetAt: number }> {
-    const start = Math.floor(now / windowMs) * windowMs;
-    const window = `${key}:${start}`;
-    const resetAt = start + windowMs;
-    for (;;) {
-      const slot = this.nextSlot.get(window) ?? 0;
-      if (slot >= limit) return { count: limit + 1, resetAt };
-      this.nextSlot.set(window, slot + 1);
-      try {
-        await this.docs.insertOne({ _id: `${window}:${slot}`, expires_at: new Date(resetAt + windowMs) });
-        this.forgetOldWindows(start);
-        return { count: slot + 1, resetAt };
-      } catch (err) {
-        if (!isDuplicateKeyError(err)) throw err; // another instance took this slot: try the next
-      }
-    }
-  }
-
-  private forgetOldWindows(currentStart: number): void {
-    if (this.nextSlot.size < 1000) return;
-    for (const k of this.nextSlot.keys()) if (!k.endsWith(`:${currentStart}`)) this.nextSlot.delete(k);
-  }
-
-  async sweep(): Promise<number> {
-    return (await this.docs.deleteMany({ expires_at: { $lt: new Date() } })).deletedCount;
   }
 }

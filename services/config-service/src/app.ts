@@ -5,7 +5,6 @@ import {
   combine,
   createHttpServer,
   createMetrics,
-  everyIntervalFromRandomStart,
   registerAuth,
   registerMetrics,
   registerProbes,
@@ -13,7 +12,14 @@ import {
 } from '@hub/http';
 import type { KafkaClient, MessageProducer } from '@hub/kafka';
 import { MappingSandbox } from '@hub/mapping';
-import { isUnavailableError, type MongoStore, WindowCounter } from '@hub/mongo';
+import {
+  expireDocuments,
+  isUnavailableError,
+  type MongoStore,
+  prepareLayout,
+  RATE_LIMIT_COLLECTIONS,
+  WindowCounter,
+} from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import type { ConfigServiceConfig } from './config.js';
 import { MonitoringRepository } from './monitoring/repository.js';
@@ -43,8 +49,8 @@ export interface ConfigServiceDeps {
  */
 export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceDeps) {
   const app = createHttpServer({ logger: deps.logger, isUnavailable: isUnavailableError });
+  await prepareLayout(deps.mongo, COLLECTIONS_OWNED, config.DB_LAYOUT, deps.logger);
   const repository = new IntegrationsRepository(deps.mongo);
-  await repository.ensureIndexes();
   const publisher = new ConfigPublisher(repository, deps.producer);
   const useCases = new UseCaseService(repository, {
     integrationsPerOrg: config.MAX_INTEGRATIONS_PER_ORG,
@@ -53,7 +59,6 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   });
   let closing = false;
   const monitoring = new MonitoringRepository(deps.mongo, config.MONITORING_RETENTION_DAYS);
-  await monitoring.ensureIndexes();
   const metrics = createMetrics('config-service');
   const sink = monitoringSink({
     groupId: config.MONITORING_GROUP_ID,
@@ -100,7 +105,6 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     maxQueuedPerTenant: 16,
   });
   const events = new EventStore(deps.mongo);
-  await events.ensureIndexes();
   if (serves) {
     registerIntegrationRoutes(app, { repository, publisher, useCases });
     registerUseCaseRoutes(app, { repository, publisher, useCases });
@@ -131,21 +135,17 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   });
 
   let stopSweeper: (() => void) | undefined;
-  const sweep = async () => {
-    try {
-      const removed = await monitoring.sweep();
-      if (removed > 0) deps.logger.info({ removed }, 'monitoring records past retention removed');
-    } catch (err) {
-      deps.logger.warn({ err }, 'sweeping monitoring records failed; the next sweep retries');
-    }
-  };
   return {
     app,
     /** Starts the monitoring sink (resolves once it runs) and the retention sweeper. */
     start: async () => {
       if (!sinks) return; // the API alone
       await sink.start();
-      stopSweeper = everyIntervalFromRandomStart(sweep, config.MONITORING_SWEEP_INTERVAL_MS);
+      // Records past retention: TTL on MongoDB, this sweeper on FerretDB (libs/mongo retention.ts).
+      stopSweeper = expireDocuments(deps.mongo, ['monitoring_events'], {
+        intervalMs: config.MONITORING_SWEEP_INTERVAL_MS,
+        logger: deps.logger,
+      });
     },
     /** Stops the sweeper and the sink: finishes the in-flight record, commits, leaves the group. */
     stopSink: async () => {
@@ -154,6 +154,17 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     },
   };
 }
+
+/** The collections whose layout the config-service prepares at start-up (libs/mongo plan.ts, `DB_LAYOUT`). */
+export const COLLECTIONS_OWNED = [
+  'integrations',
+  'use_cases',
+  'use_case_history',
+  'app_mappings',
+  'monitoring_events',
+  'inbound_events',
+  ...RATE_LIMIT_COLLECTIONS,
+];
 
 export const TOPICS_OWNED = (partitions: number) => [
   { topic: Topics.configChanges, partitions: 1, compacted: true },

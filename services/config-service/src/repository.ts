@@ -87,22 +87,6 @@ export class IntegrationsRepository {
     return this.store.withTransaction(fn);
   }
 
-  async ensureIndexes(): Promise<void> {
-    await this.store.ensureIndexes('integrations', [
-      { key: { orgId: 1, created_at: 1 }, name: 'org_created' },
-    ]);
-    await this.store.ensureIndexes('use_cases', [
-      { key: { integrationId: 1, slug: 1 }, name: 'integration_slug', unique: true },
-      { key: { orgId: 1, integrationId: 1 }, name: 'org_integration' },
-    ]);
-    await this.store.ensureIndexes('use_case_history', [
-      { key: { orgId: 1, useCaseId: 1, history_created_at: -1, _id: -1 }, name: 'org_use_case_time' },
-    ]);
-    await this.store.ensureIndexes('app_mappings', [
-      { key: { orgId: 1, integration_id: 1 }, name: 'org_integration' },
-    ]);
-  }
-
   async createIntegration(orgId: string, fields: Record<string, unknown>): Promise<IntegrationRecord> {
     const now = new Date().toISOString();
     const doc: IntegrationDoc = {

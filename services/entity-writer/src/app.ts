@@ -25,7 +25,13 @@ import {
   type MessageProducer,
   TopicScanner,
 } from '@hub/kafka';
-import { isUnavailableError, type MongoStore, WindowCounter } from '@hub/mongo';
+import {
+  isUnavailableError,
+  type MongoStore,
+  prepareLayout,
+  RATE_LIMIT_COLLECTIONS,
+  WindowCounter,
+} from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import { type MessageResult, UpdatesApplier } from './apply.js';
 import type { WriterConfig } from './config.js';
@@ -55,10 +61,9 @@ export interface WriterDeps {
 
 /** The entity-writer: applies entity updates, publishes processed entities, serves entity reads. */
 export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
+  await prepareLayout(deps.mongo, COLLECTIONS_OWNED, config.DB_LAYOUT, deps.logger);
   const repository = new EntitiesRepository(deps.mongo);
   const readings = new ReadingsRepository(deps.mongo);
-  await repository.ensureIndexes();
-  await readings.ensureIndexes();
   const scanner = new TopicScanner(deps.kafka, Topics.entitiesProcessed, deps.logger);
   const published = publishedCheck((sinceMs, keys, visit) =>
     scanner.scan({ sinceMs, keys, visit: (m) => visit(m.value) }),
@@ -211,6 +216,15 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     },
   };
 }
+
+/** The collections whose layout the entity-writer prepares at start-up (libs/mongo plan.ts, `DB_LAYOUT`). */
+export const COLLECTIONS_OWNED = [
+  'entities',
+  'meter_readings',
+  'entity_key_sets',
+  'writer_prune_runs',
+  ...RATE_LIMIT_COLLECTIONS,
+];
 
 export const TOPICS_OWNED = (partitions: number) => [
   { topic: Topics.entityUpdates, partitions },

@@ -28,21 +28,15 @@ export function readingView(doc: ReadingDoc): Record<string, unknown> {
   };
 }
 
-/** Meter readings (collection `meter_readings`), always scoped by organisation. */
+/**
+ * Meter readings (collection `meter_readings`), always scoped by organisation. A reading's `_id` is derived
+ * from its create key: two concurrent creators collide on it. Indexes: libs/mongo plan.ts.
+ */
 export class ReadingsRepository {
   readonly docs: Collection<ReadingDoc>;
 
-  constructor(private readonly store: MongoStore) {
+  constructor(store: MongoStore) {
     this.docs = store.collection<ReadingDoc>('meter_readings');
-  }
-
-  async ensureIndexes(): Promise<void> {
-    // A reading's `_id` is derived from its create key: two concurrent creators collide on it.
-    await this.store.dropIndexIfExists('meter_readings', 'create_key');
-    await this.store.ensureIndexes('meter_readings', [
-      { key: { _org: 1, meter_id: 1, external_id: 1 }, name: 'org_meter_external_id' },
-      { key: { _org: 1, meter_id: 1, timestamp: 1 }, name: 'org_meter_timestamp' },
-    ]);
   }
 
   async find(filter: Record<string, unknown>, limit = 2): Promise<ReadingDoc[]> {

@@ -163,22 +163,15 @@ export interface Replacement {
   expectedVersion: number;
 }
 
-/** Entities (collection `entities`), always scoped by organisation. The only user of that collection. */
+/**
+ * Entities (collection `entities`), always scoped by organisation. The only user of that collection. Its
+ * indexes (libs/mongo plan.ts) serve search and lookup on attributes, prune scopes and the purge.
+ */
 export class EntitiesRepository {
   readonly docs: Collection<EntityDoc>;
 
-  constructor(private readonly store: MongoStore) {
+  constructor(store: MongoStore) {
     this.docs = store.collection<EntityDoc>('entities');
-  }
-
-  async ensureIndexes(): Promise<void> {
-    // Entities are found by `_id` (ADR 9); the unique create key of the earlier layout is gone.
-    await this.store.dropIndexIfExists('entities', 'create_key');
-    await this.store.dropIndexIfExists('entities', 'org_schema_id');
-    await this.store.ensureIndexes('entities', [
-      { key: { _org: 1, _schema: 1, '_hub.links': 1 }, name: 'org_schema_links' },
-      { key: { _deleted_at: 1 }, name: 'deleted_at' },
-    ]);
   }
 
   /**

@@ -16,7 +16,13 @@ import {
 } from '@hub/http';
 import type { KafkaClient, MessageProducer } from '@hub/kafka';
 import { TopicMirror } from '@hub/kafka';
-import { isUnavailableError, type MongoStore, WindowCounter } from '@hub/mongo';
+import {
+  isUnavailableError,
+  type MongoStore,
+  prepareLayout,
+  RATE_LIMIT_COLLECTIONS,
+  WindowCounter,
+} from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import type { Static } from 'typebox';
 import type { GatewayConfig } from './config.js';
@@ -62,9 +68,8 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
     staleAfterMs: 10_000,
     waitMs: 5_000,
   });
-  await dedupe.ensureIndexes(deps.mongo);
+  await prepareLayout(deps.mongo, COLLECTIONS_OWNED, config.DB_LAYOUT, deps.logger);
   const events = new EventStore(deps.mongo, config.EVENT_RETENTION_DAYS);
-  await events.ensureIndexes();
   const ingestDeps: IngestDeps = {
     config: view,
     mirror,
@@ -218,13 +223,17 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
     /** Starts reading the config topic; resolves once caught up. */
     start: () => mirror.start(),
     stopMirror: () => mirror.stop(),
-    sweep: async () => ({
-      dedupe: await dedupe.sweep(),
-      events: await events.sweep(),
-      rateLimitWindows: await requestCounter.sweep(),
-    }),
   };
 }
+
+/** The collections whose layout the gateway prepares at start-up (libs/mongo plan.ts, `DB_LAYOUT`). */
+export const COLLECTIONS_OWNED = ['dedupe', 'dedupe_accepted', 'inbound_events', ...RATE_LIMIT_COLLECTIONS];
+
+/**
+ * The collections whose documents expire at their stored date, kept clean by the gateway: TTL indexes on
+ * MongoDB, a sweeper on FerretDB (libs/mongo retention.ts).
+ */
+export const COLLECTIONS_EXPIRED = ['dedupe', 'dedupe_accepted', 'inbound_events', ...RATE_LIMIT_COLLECTIONS];
 
 export const TOPICS_OWNED = (partitions: number) => [
   { topic: Topics.inboundEvents, partitions },

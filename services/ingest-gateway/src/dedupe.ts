@@ -48,7 +48,8 @@ export interface DedupeSettings {
  *   (`dedupe_accepted`; an insert, which costs the database a quarter of an update); later requests
  *   get `skipped`.
  * - release: when the hand-over failed, the claim is removed, so a retry is never reported `skipped`.
- * Expired claims and markers count as absent and are deleted by `sweep` (no TTL index: FerretDB has none).
+ * Expired claims and markers count as absent; they are deleted by their TTL index on MongoDB and by the
+ * gateway's sweeper on FerretDB (libs/mongo retention.ts).
  */
 export class DedupeStore {
   private readonly docs: Collection<DedupeDoc>;
@@ -60,11 +61,6 @@ export class DedupeStore {
   ) {
     this.docs = store.collection<DedupeDoc>('dedupe');
     this.accepted = store.collection<AcceptedDoc>('dedupe_accepted');
-  }
-
-  async ensureIndexes(store: MongoStore): Promise<void> {
-    await store.ensureIndexes('dedupe', [{ key: { expires_at: 1 }, name: 'expires_at' }]);
-    await store.ensureIndexes('dedupe_accepted', [{ key: { expires_at: 1 }, name: 'expires_at' }]);
   }
 
   /** Claims one deduplication id (see `claimMany`). */
@@ -191,16 +187,6 @@ export class DedupeStore {
     await Promise.all(
       [...byOwner(claims)].map(([owner, ids]) => this.docs.deleteMany({ _id: { $in: ids }, owner })),
     );
-  }
-
-  /** Deletes expired markers; any instance may run it. */
-  async sweep(): Promise<number> {
-    const now = new Date();
-    const [claims] = await Promise.all([
-      this.docs.deleteMany({ expires_at: { $lt: now } }),
-      this.accepted.deleteMany({ expires_at: { $lt: now } }),
-    ]);
-    return claims.deletedCount;
   }
 }
 

@@ -1,8 +1,8 @@
 import { exitOnSignalsAndCrashes, installShutdown } from '@hub/http';
 import { KafkaClient, kafkaConnectionFrom, prepareOwnTopics } from '@hub/kafka';
-import { MongoStore, mongoConnectionFrom } from '@hub/mongo';
+import { expireDocuments, MongoStore, mongoConnectionFrom } from '@hub/mongo';
 import { createLogger, initTracing } from '@hub/observability';
-import { buildApp, TOPICS_OWNED } from './app.js';
+import { buildApp, COLLECTIONS_EXPIRED, TOPICS_OWNED } from './app.js';
 import { loadGatewayConfig } from './config.js';
 
 const config = loadGatewayConfig(process.env);
@@ -32,18 +32,13 @@ try {
   await gateway.start();
   await gateway.app.listen({ host: config.HOST, port: config.PORT });
 
-  const sweeper = setInterval(() => {
-    gateway.sweep().then(
-      (deleted) => logger.info({ deleted }, 'swept expired deduplication ids and stored events'),
-      (err) => logger.warn({ err }, 'sweep failed'),
-    );
-  }, 10 * 60_000);
-  sweeper.unref();
+  // Deduplication ids, stored events and request counters past their date (a no-op on MongoDB: TTL).
+  const stopExpiry = expireDocuments(mongo, COLLECTIONS_EXPIRED, { intervalMs: 10 * 60_000, logger });
 
   const shutdown = installShutdown(
     logger,
     [
-      { name: 'stop the sweeper', run: async () => clearInterval(sweeper) },
+      { name: 'stop the sweeper', run: async () => stopExpiry() },
       { name: 'stop http intake and drain requests', run: () => gateway.app.close() },
       { name: 'stop config mirror', run: () => gateway.stopMirror() },
       { name: 'close kafka producer', run: () => producer.close() },

@@ -8,6 +8,7 @@ import { WriterEnv } from '@hub/entity-writer/config';
 import { GatewayEnv } from '@hub/ingest-gateway/config';
 import { TopicsCommandEnv, topicPlan } from '@hub/kafka';
 import { MapperEnv } from '@hub/mapper/config';
+import { DbCommandEnv } from '@hub/mongo/db';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { REPO } from '../../../deploy/local/stack.mjs';
@@ -110,10 +111,11 @@ describe.each(['base', 'production'])('the %s render', (overlay) => {
     ]);
   });
 
-  it('gives every service an environment its configuration accepts, in production mode, topics only checked', () => {
+  it('gives every service an environment its configuration accepts, in production mode, topics and database layout only checked', () => {
     for (const w of workloads(docs())) {
       if ('HUB_ENV' in w.config) expect(w.config.HUB_ENV, w.name).toBe('production');
       if ('KAFKA_TOPICS' in w.config) expect(w.config.KAFKA_TOPICS, w.name).toBe('check');
+      if ('MONGO_URL' in w.config) expect(w.config.DB_LAYOUT, w.name).toBe('check');
       // The port the service listens on is the port the probes, the Service and the policies use.
       expect(
         w.container.ports?.map((p) => p.containerPort),
@@ -125,9 +127,15 @@ describe.each(['base', 'production'])('the %s render', (overlay) => {
 
   it('sets no variable that no service reads (a misspelt setting would be ignored silently)', () => {
     const known = new Set([
-      ...[EdgeEnv, GatewayEnv, ConfigServiceEnv, MapperEnv, WriterEnv, TopicsCommandEnv].flatMap((schema) =>
-        Object.keys(schema.properties),
-      ),
+      ...[
+        EdgeEnv,
+        GatewayEnv,
+        ConfigServiceEnv,
+        MapperEnv,
+        WriterEnv,
+        TopicsCommandEnv,
+        DbCommandEnv,
+      ].flatMap((schema) => Object.keys(schema.properties)),
       ...CONNECTION_SETTINGS,
     ]);
     for (const map of ofKind(docs(), 'ConfigMap')) {
@@ -392,8 +400,8 @@ describe.each(['base', 'production'])('the %s render', (overlay) => {
 
   it('provisions the topics with a Job running the topics command of one of the images, with the services’ settings', () => {
     const jobs = ofKind(docs(), 'Job');
-    expect(jobs.map((j) => j.metadata.name)).toEqual(['erp-hub-topics']);
-    const [container] = jobContainers(docs());
+    expect(jobs.map((j) => j.metadata.name).sort()).toEqual(['erp-hub-db', 'erp-hub-topics']);
+    const [container] = jobContainers(docs()).filter((c) => c.name === 'topics');
     expect(container?.command).toEqual(['node', 'libs/kafka/dist/topics-cli.js', '--apply']);
     // The images keep the repository's layout under /app (WORKDIR) and copy the built libs.
     expect(existsSync(path.join(REPO, 'libs/kafka/dist/topics-cli.js'))).toBe(true);
@@ -409,6 +417,25 @@ describe.each(['base', 'production'])('the %s render', (overlay) => {
         jobConfig.KAFKA_TOPIC_PARTITIONS,
       ]);
     }
+  });
+
+  it('makes the database layout with a Job running the layout command of an image that builds libs/mongo, with the services’ database', () => {
+    const [container] = jobContainers(docs()).filter((c) => c.name === 'db');
+    expect(container?.command).toEqual(['node', 'libs/mongo/dist/db-cli.js', '--apply']);
+    expect(existsSync(path.join(REPO, 'libs/mongo/dist/db-cli.js'))).toBe(true);
+    const service = imageService(container?.image as string);
+    // The image's service depends on libs/mongo, so its build (turbo --filter=<service>...) builds the command.
+    const manifest = JSON.parse(readFileSync(path.join(REPO, 'services', service, 'package.json'), 'utf8'));
+    expect(Object.keys(manifest.dependencies)).toContain('@hub/mongo');
+    const env = containerEnv(docs(), container as Container);
+    expect(env.MONGO_URL, 'MONGO_URL from the Secret').toBeDefined();
+    const jobConfig = loadConfig('db', DbCommandEnv, env);
+    for (const w of workloads(docs()).filter((x) => 'MONGO_URL' in x.config)) {
+      expect(w.config.MONGO_URL, w.name).toBe(jobConfig.MONGO_URL);
+    }
+    const [job] = ofKind(docs(), 'Job').filter((j) => j.metadata.name === 'erp-hub-db');
+    // Before the services, as the topics Job: a Sync hook of an earlier wave.
+    expect(job?.metadata.annotations?.['argocd.argoproj.io/sync-wave']).toBe('-1');
   });
 
   it('uses one image per service as its Dockerfile builds it', () => {

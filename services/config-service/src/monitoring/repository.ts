@@ -68,7 +68,8 @@ export const toRecord = (doc: MonitoringDoc): MonitoringRecord => {
 /**
  * The monitoring records of every organisation (collection `monitoring_events`). Every read requires
  * the organisation and integration. Records are kept for `retentionDays` after they were stored:
- * expired ones are hidden from reads and removed by `sweep` (no TTL index on FerretDB).
+ * expired ones are hidden from reads, and removed by their TTL index on MongoDB or the sink's sweeper on
+ * FerretDB (libs/mongo retention.ts). Indexes: libs/mongo plan.ts.
  */
 /** A statistics query matched more records than one request may aggregate: 400 QUERY_TOO_LARGE. */
 export class ScanTooLargeError extends ApiError {
@@ -85,20 +86,10 @@ export class MonitoringRepository {
   private readonly docs: Collection<MonitoringDoc>;
 
   constructor(
-    private readonly store: MongoStore,
+    store: MongoStore,
     private readonly retentionDays: number,
   ) {
     this.docs = store.collection<MonitoringDoc>('monitoring_events');
-  }
-
-  async ensureIndexes(): Promise<void> {
-    // One index per command (FerretDB, ADR 2).
-    await this.store.ensureIndexes('monitoring_events', [
-      { key: { org_id: 1, integration_id: 1, created_at: -1, _id: -1 }, name: 'org_integration_time' },
-      { key: { org_id: 1, correlation_id: 1 }, name: 'org_correlation' },
-      { key: { org_id: 1, event_id: 1 }, name: 'org_event' },
-      { key: { expires_at: 1 }, name: 'expires_at' },
-    ]);
   }
 
   /** Stores a record once: a record id already stored (a redelivery) is not an error. */
@@ -223,9 +214,5 @@ export class MonitoringRepository {
       if (++seen > max) throw new ScanTooLargeError(max);
       yield toRecord({ ...doc, message: '', detail: null });
     }
-  }
-
-  async sweep(now = new Date()): Promise<number> {
-    return (await this.docs.deleteMany({ expires_at: { $lt: now } })).deletedCount;
   }
 }

@@ -1,0 +1,76 @@
+import type { Logger } from '@hub/observability';
+import type { MongoStore } from './index.js';
+import { DATABASE_PLAN } from './plan.js';
+
+/**
+ * Documents that expire at a stored date (the plan's TTL indexes: `expires_at` of the dedupe window,
+ * stored events, monitoring records, request counters). On MongoDB the server's TTL monitor deletes them
+ * (within a minute or so of their date; reads ignore expired documents meanwhile) and nothing here runs.
+ * FerretDB has no TTL: there a sweeper deletes them. Services name what they expire and never learn which
+ * database they talk to.
+ */
+
+/** The date field and delay of a collection's TTL index in the plan. */
+function expiryOf(collection: string): { field: string; afterMs: number } {
+  const ttl = DATABASE_PLAN.find((p) => p.collection === collection)?.indexes.find(
+    (i) => i.expireAfterSeconds !== undefined,
+  );
+  const field = ttl && Object.keys(ttl.key)[0];
+  if (!ttl || !field) throw new Error(`collection ${collection} has no TTL index in the database plan`);
+  return { field, afterMs: (ttl.expireAfterSeconds ?? 0) * 1000 };
+}
+
+/**
+ * Deletes the expired documents of `collections` now, on a server without TTL indexes (FerretDB); does
+ * nothing on MongoDB. Resolves with how many were deleted per collection. Any instance may run it.
+ */
+export async function removeExpired(
+  store: MongoStore,
+  collections: readonly string[],
+  now = new Date(),
+): Promise<Record<string, number>> {
+  const expiries = collections.map((c) => [c, expiryOf(c)] as const);
+  if (!store.isFerretDB) return {};
+  const removed: Record<string, number> = {};
+  for (const [collection, { field, afterMs }] of expiries) {
+    const before = new Date(now.getTime() - afterMs);
+    removed[collection] = (
+      await store.db.collection(collection).deleteMany({ [field]: { $lt: before } })
+    ).deletedCount;
+  }
+  return removed;
+}
+
+/**
+ * Keeps `collections` free of expired documents: on FerretDB a sweeper every `intervalMs`, first at a
+ * random point of the first interval (never at start-up: a sweep reads the whole collection on FerretDB,
+ * and instances spread theirs); on MongoDB nothing (the TTL indexes do it). Returns a function that stops it.
+ */
+export function expireDocuments(
+  store: MongoStore,
+  collections: readonly string[],
+  { intervalMs, logger }: { intervalMs: number; logger: Logger },
+): () => void {
+  for (const c of collections) expiryOf(c); // a collection without TTL is a bug: say so at start-up
+  if (!store.isFerretDB) return () => undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const sweep = async () => {
+    try {
+      const removed = await removeExpired(store, collections);
+      if (Object.values(removed).some((n) => n > 0)) logger.info({ removed }, 'expired documents removed');
+    } catch (err) {
+      logger.warn({ err, collections }, 'removing expired documents failed; the next sweep retries');
+    }
+  };
+  const schedule = (ms: number) => {
+    if (stopped) return;
+    timer = setTimeout(() => void sweep().finally(() => schedule(intervalMs)), ms);
+    timer.unref();
+  };
+  schedule(Math.random() * intervalMs);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
