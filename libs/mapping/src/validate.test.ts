@@ -141,7 +141,7 @@ describe('validateInboundConfiguration (relations, scopes, meter readings)', () 
                   items: [
                     {
                       entity_schema: 'contact',
-                      unique_ids: [{ attribute: 'n', field: '$.a..b' }],
+                      unique_ids: [{ attribute: 'n', field: '$.a[' }],
                       path: 'address',
                       value: { attribute: 'address' },
                     },

@@ -7,7 +7,7 @@ import {
   METER_READING_REQUIRED_FIELDS,
   METER_READING_SOURCES,
 } from './meter-readings.js';
-import { FieldPathError, resolveField } from './path.js';
+import { compileFieldPath, FieldPathError } from './path.js';
 
 const BoolOrExpression = Type.Union([Type.Boolean(), Type.String({ minLength: 1 })]);
 const NonEmpty = Type.String({ minLength: 1 });
@@ -156,7 +156,7 @@ export function validateInboundConfiguration(
   const checkPath = (path: string, field: unknown) => {
     if (typeof field === 'string' && field.startsWith('$')) {
       try {
-        resolveField(field, {}, {});
+        compileFieldPath(field);
       } catch (err) {
         if (err instanceof FieldPathError) problems.push({ path, message: err.message });
       }
