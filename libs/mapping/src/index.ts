@@ -17,6 +17,8 @@ export {
 export { MappingSandbox, type SandboxJob, type SandboxOutcome, type SandboxSettings } from './sandbox.js';
 export {
   ConfigurationError,
+  failurePath,
+  failureWarning,
   MappingBudgetError,
   type SimulationResult,
   simulate,

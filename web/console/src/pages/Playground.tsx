@@ -204,8 +204,8 @@ function Result({ result }: { result: SimulationResponse }) {
       ))}
       {result.entity_updates.length === 0 && result.meter_readings_updates.length === 0 && (
         <p className="notice" role="status">
-          Nothing was mapped. The simulation leaves out what fails (for example an entity whose unique id has
-          no value in the payload); the recorded outcome of a picked event says why the mapper failed.
+          Nothing was mapped. What the mapping dropped, and why, is listed under Warnings below; the recorded
+          outcome of a picked event says what the mapper did with it.
         </p>
       )}
       <h3>Meter readings ({result.meter_readings_updates.length})</h3>
@@ -216,12 +216,19 @@ function Result({ result }: { result: SimulationResponse }) {
       {!!result.warnings?.length && (
         <ul className="warnings">
           {result.warnings.map((w) => (
-            <li key={JSON.stringify(w)}>{typeof w === 'string' ? w : JSON.stringify(w)}</li>
+            <li key={JSON.stringify(w)}>{warningText(w)}</li>
           ))}
         </ul>
       )}
     </div>
   );
+}
+
+/** A reference `MappingSimulationWarning` as one line: the attribute, then what happened and where. */
+function warningText(w: unknown): string {
+  if (typeof w === 'string') return w;
+  const { field, message } = (w ?? {}) as { field?: unknown; message?: unknown };
+  return typeof message === 'string' ? `${String(field)}: ${message}` : JSON.stringify(w);
 }
 
 function pretty(json: string): string {
