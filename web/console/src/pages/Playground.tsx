@@ -4,6 +4,7 @@ import {
   type InboundOutcome,
   paths,
   type SimulationResponse,
+  type Span,
   type StoredEvent,
   type UseCase,
 } from '../api';
@@ -32,6 +33,8 @@ export function PlaygroundPage({ integrationId, useCaseId }: { integrationId: st
   const [saveError, setSaveError] = useState<unknown>();
   const [saved, setSaved] = useState<string>();
   const [outcomes, setOutcomes] = useState<InboundOutcome[]>();
+  /** The mapper's warnings about the event (a value kept as given): on its `mapped` record, not final. */
+  const [warned, setWarned] = useState<Span[]>([]);
 
   useEffect(() => {
     if (useCase.data) setText(JSON.stringify(useCase.data.configuration ?? {}, null, 2));
@@ -44,6 +47,11 @@ export function PlaygroundPage({ integrationId, useCaseId }: { integrationId: st
     setPayload(event.format === 'json' ? pretty(event.payload) : event.payload);
     // What became of it when the mapper ran it: the failure the edited configuration should fix.
     setOutcomes(undefined);
+    setWarned([]);
+    api<{ monitoring_events: Span[] }>('GET', paths.associated(integrationId, eventId)).then(
+      (page) => setWarned(page.monitoring_events.filter((s) => s.code === 'MAPPING_WARNINGS')),
+      () => setWarned([]),
+    );
     api<{ data: InboundOutcome[] }>('POST', paths.outcomes(integrationId), {
       event_id: eventId,
       limit: 20,
@@ -136,6 +144,11 @@ export function PlaygroundPage({ integrationId, useCaseId }: { integrationId: st
                   <li key={o.id}>
                     <Status value={o.status} /> {o.error_code && <code>{o.error_code}</code>}{' '}
                     {o.error_message}
+                  </li>
+                ))}
+                {warned.map((w) => (
+                  <li key={w.id}>
+                    <Status value={w.level} /> <code>{w.code}</code> {w.message}
                   </li>
                 ))}
               </ul>
