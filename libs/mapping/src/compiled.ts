@@ -5,7 +5,7 @@ import {
   ExpressionError,
   type ExpressionLimits,
 } from './expression.js';
-import { resolveField } from './path.js';
+import { compileFieldPath, type FieldPath } from './path.js';
 import type {
   ArrayOperation,
   FieldConfig,
@@ -74,7 +74,8 @@ export interface CompiledSource {
   hasConstant: boolean;
   constant?: unknown;
   expression?: CompiledExpression;
-  field?: string;
+  /** The `field`, compiled once (a plain key or a JSONPath). */
+  field?: FieldPath;
 }
 
 export function compileSource(
@@ -86,14 +87,17 @@ export function compileSource(
     hasConstant,
     constant: config.constant,
     expression: hasConstant ? undefined : compile(config.jsonataExpression),
-    field: config.field,
+    field:
+      hasConstant || config.jsonataExpression || config.field === undefined
+        ? undefined
+        : compileFieldPath(config.field),
   };
 }
 
 export async function evaluateSource(source: CompiledSource, element: unknown, root: unknown) {
   if (source.hasConstant) return source.constant;
   if (source.expression) return source.expression.evaluate(element, root);
-  if (source.field !== undefined) return resolveField(source.field, element, root);
+  if (source.field) return source.field(element, root);
   return undefined;
 }
 

@@ -5,7 +5,7 @@ export {
   METER_READING_REQUIRED_FIELDS,
   METER_READING_SOURCES,
 } from './meter-readings.js';
-export { FieldPathError, resolveField } from './path.js';
+export { compileFieldPath, type FieldPath, FieldPathError, resolveField } from './path.js';
 export {
   MAX_PAYLOAD_DEPTH,
   PayloadError,
@@ -17,6 +17,8 @@ export {
 export { MappingSandbox, type SandboxJob, type SandboxOutcome, type SandboxSettings } from './sandbox.js';
 export {
   ConfigurationError,
+  failurePath,
+  failureWarning,
   MappingBudgetError,
   type SimulationResult,
   simulate,

@@ -132,7 +132,6 @@ describe('meter readings', () => {
     { name: 'missing external id', extra: { reading_id: '' }, attribute: 'external_id' },
     { name: 'missing value', extra: { value: null }, attribute: 'value' },
     { name: 'non-numeric value', extra: { value: '12,5' }, attribute: 'value' },
-    { name: 'unknown reason', extra: { reason: 'because' }, attribute: 'reason' },
   ])('rejects only the bad reading: $name', async ({ extra, attribute }) => {
     const result = await run(reference, { readings: [reading({ reading_id: 'OK' }), reading(extra)] });
     expect(result.meter_readings_updates.map((u) => u.attributes.external_id)).toEqual(['OK']);
@@ -149,15 +148,6 @@ describe('meter readings', () => {
 
   it.each([
     {
-      name: 'unknown source',
-      config: {
-        ...reference,
-        fields: fields.map((f) => (f.attribute === 'source' ? { attribute: 'source', constant: 'SAP' } : f)),
-      },
-      code: 'METER_READING_INVALID',
-      attribute: 'source',
-    },
-    {
       name: 'missing meter id',
       config: { ...reference, meter: { unique_ids: ['nope'] } },
       code: 'UNIQUE_ID_MISSING',
@@ -171,6 +161,55 @@ describe('meter readings', () => {
       expect(result.failures.map((f) => [f.code, f.attribute])).toEqual([[code, attribute]]);
     },
   );
+
+  it('keeps a reading whose reason or source is outside the documented values, with a warning naming the path and the values (issue 20)', async () => {
+    const config: MeterReadingConfig = {
+      ...reference,
+      fields: fields.map((f) => (f.attribute === 'source' ? { attribute: 'source', field: 'src' } : f)),
+    };
+    const result = await run(config, {
+      readings: [
+        reading({ reading_id: 'R1', reason: 'monthly_billing', src: 'ERP' }),
+        reading({ reading_id: 'R2', reason: 'regular', src: 'SAP' }),
+        reading({ reading_id: 'R3', reason: 'monthly_billing' }),
+        reading({ reading_id: 'R4', reason: 'monthly_billing', src: 'ERP', value: undefined }),
+      ],
+    });
+    expect(result.meter_readings_updates.map((u) => u.attributes)).toEqual([
+      expect.objectContaining({ external_id: 'R1', reason: 'monthly_billing', source: 'ERP' }),
+      expect.objectContaining({ external_id: 'R2', reason: 'regular', source: 'SAP' }),
+      expect.objectContaining({ external_id: 'R3', reason: 'monthly_billing' }),
+    ]);
+    const reasons = 'regular, irregular, last, first, meter_change, contract_change, meter_adjustment';
+    expect(result.warnings).toEqual([
+      {
+        entity_schema: 'meter_reading',
+        field: 'reason',
+        message: `meter_readings[0].fields[4] (reading 0): reason "monthly_billing" is not one of the documented values (${reasons}); kept as given`,
+      },
+      {
+        entity_schema: 'meter_reading',
+        field: 'source',
+        message:
+          'meter_readings[0].fields[2] (reading 1): source "SAP" is not one of the documented values (ECP, ERP, 360, journey-submission); kept as given',
+      },
+      {
+        entity_schema: 'meter_reading',
+        field: 'source',
+        message:
+          'meter_readings[0].fields[2] (reading 2): no source; the reading is kept without one (documented values: ECP, ERP, 360, journey-submission)',
+      },
+      {
+        entity_schema: 'meter_reading',
+        field: 'reason',
+        message: `meter_readings[0].fields[4] (reading 2): reason "monthly_billing" is not one of the documented values (${reasons}); kept as given`,
+      },
+    ]);
+    // R4 has no value: unusable, so it fails (and its warnings are not reported twice).
+    expect(result.failures.map((f) => [f.code, f.element_index, f.attribute])).toEqual([
+      ['METER_READING_INVALID', 3, 'value'],
+    ]);
+  });
 
   it('upsert-prune-scope: one prune scope per meter + counter, with the kept external ids and source', async () => {
     const config: MeterReadingConfig = {

@@ -13,11 +13,13 @@ import {
 } from './compiled.js';
 import type { CompiledExpression } from './expression.js';
 import { normaliseTimestamp } from './timestamp.js';
-import type { MappingResult, MeterReadingConfig, MeterReadingUpdate } from './types.js';
+import type { MappingResult, MappingWarning, MeterReadingConfig, MeterReadingUpdate } from './types.js';
 import { isEmpty } from './values.js';
 
 /** Fields every meter-reading configuration must map. */
 export const METER_READING_REQUIRED_FIELDS = ['external_id', 'timestamp', 'source', 'value'] as const;
+/** What an upserted reading cannot do without (issue 20): without one of these it is dropped. */
+const METER_READING_USABLE_FIELDS = ['external_id', 'timestamp', 'value'] as const;
 export const METER_READING_SOURCES = ['ECP', 'ERP', '360', 'journey-submission'] as const;
 export const METER_READING_REASONS = [
   'regular',
@@ -85,9 +87,11 @@ export async function mapMeterReadings(
   for (const [i, element] of elements.entries()) {
     const elementCtx = reading.expression ? { ...ctx, element_index: i } : ctx;
     try {
-      const update = await mapReading(reading, element, payload, elementCtx);
+      const warnings: MappingWarning[] = [];
+      const update = await mapReading(reading, element, payload, elementCtx, warnings);
       updates.push(update);
       result.meter_readings_updates.push(update);
+      result.warnings.push(...warnings);
     } catch (err) {
       failed = true;
       result.failures.push(expressionFailure(elementCtx, undefined, err));
@@ -169,6 +173,7 @@ async function mapReading(
   element: unknown,
   root: unknown,
   ctx: FailureContext,
+  warnings: MappingWarning[],
 ): Promise<MeterReadingUpdate> {
   const { config } = reading;
   const attributes = await mapFields(reading.fields, element, root, ctx);
@@ -194,7 +199,16 @@ async function mapReading(
     : undefined;
   const mode = config.mode === 'delete' ? 'delete' : 'upsert';
   const strictDate = config.reading_matching === 'strict-date';
-  validateReading(attributes, mode, strictDate, ctx);
+  validateReading(attributes, mode, strictDate, ctx, (attribute, message) => {
+    const j = config.fields.findIndex((f) => f.attribute === attribute);
+    const path = `meter_readings[${ctx.entity_index}]${j >= 0 ? `.fields[${j}]` : ''}`;
+    const element = ctx.element_index === undefined ? '' : ` (reading ${ctx.element_index})`;
+    warnings.push({
+      entity_schema: 'meter_reading',
+      field: attribute,
+      message: `${path}${element}: ${message}`,
+    });
+  });
   return {
     meter: { $entity_unique_ids: meter },
     ...(counter ? { meter_counter: { $entity_unique_ids: counter } } : {}),
@@ -205,20 +219,23 @@ async function mapReading(
 }
 
 /**
- * Checks one reading and normalises its timestamp in place. Upserts need external_id, timestamp, source and
- * value; deletes need external_id (and timestamp with strict-date matching). Values present are always checked.
+ * Checks one reading and normalises its timestamp in place. Only what makes a reading unusable fails it
+ * (issue 20): an upsert needs external_id, a valid timestamp and a numeric value; a delete needs external_id
+ * (and the timestamp with strict-date matching). Like the hosted product, a `source` or `reason` outside the
+ * documented values (or no source) is kept as given, and reported through `warn`.
  */
 function validateReading(
   attributes: Record<string, unknown>,
   mode: 'upsert' | 'delete',
   strictDate: boolean,
   ctx: FailureContext,
+  warn: (attribute: string, message: string) => void,
 ): void {
   const invalid = (attribute: string, message: string) =>
     new UpdateFailure(makeFailure(ctx, 'METER_READING_INVALID', attribute, message));
   const required =
     mode === 'upsert'
-      ? METER_READING_REQUIRED_FIELDS
+      ? METER_READING_USABLE_FIELDS
       : strictDate
         ? ['external_id', 'timestamp']
         : ['external_id'];
@@ -239,11 +256,20 @@ function validateReading(
     }
     attributes.timestamp = ts;
   }
+  const value = attributes.value;
+  if (!isEmpty(value) && !isNumeric(value)) {
+    throw invalid('value', `value ${JSON.stringify(value)} must be a number (or a numeric string)`);
+  }
   const source = attributes.source;
-  if (!isEmpty(source) && !(METER_READING_SOURCES as readonly unknown[]).includes(source)) {
-    throw invalid(
+  if (mode === 'upsert' && isEmpty(source)) {
+    warn(
       'source',
-      `source ${JSON.stringify(source)} must be one of ${METER_READING_SOURCES.join(', ')}`,
+      `no source; the reading is kept without one (documented values: ${METER_READING_SOURCES.join(', ')})`,
+    );
+  } else if (!isEmpty(source) && !(METER_READING_SOURCES as readonly unknown[]).includes(source)) {
+    warn(
+      'source',
+      `source ${JSON.stringify(source)} is not one of the documented values (${METER_READING_SOURCES.join(', ')}); kept as given`,
     );
   }
   const reason = attributes.reason;
@@ -253,14 +279,10 @@ function validateReading(
     reason !== '' &&
     !(METER_READING_REASONS as readonly unknown[]).includes(reason)
   ) {
-    throw invalid(
+    warn(
       'reason',
-      `reason ${JSON.stringify(reason)} must be one of ${METER_READING_REASONS.join(', ')}`,
+      `reason ${JSON.stringify(reason)} is not one of the documented values (${METER_READING_REASONS.join(', ')}); kept as given`,
     );
-  }
-  const value = attributes.value;
-  if (!isEmpty(value) && !isNumeric(value)) {
-    throw invalid('value', `value ${JSON.stringify(value)} must be a number (or a numeric string)`);
   }
 }
 

@@ -13,13 +13,72 @@ export const XML_ATTRIBUTE_PREFIX = '@_';
 /** Text of an element that also has attributes or children: `<No type="x">12</No>` -> `{"#text": "12", ...}`. */
 export const XML_TEXT_KEY = '#text';
 
+/** The five entities XML predefines (XML 1.0 §4.6); no other name is ever expanded. */
+const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+const REFERENCE = /&(?:#x([0-9A-Fa-f]+)|#([0-9]+)|([A-Za-z_:][\w.:-]*));/g;
+
+/** Whether a code point is a `Char` of XML 1.0 (§2.2): what a character reference may name. */
+const isXmlChar = (c: number) =>
+  c === 0x9 ||
+  c === 0xa ||
+  c === 0xd ||
+  (c >= 0x20 && c <= 0xd7ff) ||
+  (c >= 0xe000 && c <= 0xfffd) ||
+  (c >= 0x10000 && c <= 0x10ffff);
+
+/**
+ * Decodes text and attribute values as XML defines them: the five predefined entities and decimal / hex
+ * character references. A reference to any other entity is an error (XML: "undeclared entity"), since
+ * DTDs, the only place entities are declared, are refused. Exported for tests.
+ */
+export function decodeXmlText(text: string): string {
+  if (!text.includes('&')) return text;
+  return text.replace(REFERENCE, (whole, hex: string | undefined, dec: string | undefined, name?: string) => {
+    if (name !== undefined) {
+      const value = PREDEFINED[name];
+      if (value === undefined) {
+        throw new PayloadError(
+          `payload is not valid XML: undeclared entity ${whole} (only &amp; &lt; &gt; &quot; &apos; and character references are allowed; DTDs are not accepted)`,
+        );
+      }
+      return value;
+    }
+    const code = hex !== undefined ? Number.parseInt(hex, 16) : Number(dec);
+    if (!isXmlChar(code)) {
+      throw new PayloadError(`payload is not valid XML: ${whole} is not a character XML allows`);
+    }
+    return String.fromCodePoint(code);
+  });
+}
+
+/**
+ * fast-xml-parser's entity hook: decodes as `decodeXmlText` and refuses any entity a DOCTYPE would
+ * declare (a second wall behind the DOCTYPE check in `parsePayload`: the parser reads a DOCTYPE's
+ * entities only to hand them to this decoder). CDATA sections never reach it: they stay text as written.
+ */
+const xmlEntities = {
+  decode: decodeXmlText,
+  addInputEntities(entities: Record<string, unknown>) {
+    if (Object.keys(entities).length > 0)
+      throw new PayloadError('payload declares entities; DTDs are not accepted');
+  },
+  setExternalEntities() {
+    throw new PayloadError('external entities are not accepted');
+  },
+  reset() {},
+  setXmlVersion() {},
+};
+
 const xml = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: XML_ATTRIBUTE_PREFIX,
   textNodeName: XML_TEXT_KEY,
   parseTagValue: false, // leaf values stay strings: leading zeros in ERP ids matter
   parseAttributeValue: false,
-  processEntities: false, // no DTD entity is ever expanded
+  // Text and attribute values decoded as XML defines (predefined entities, character references);
+  // a DTD entity is never expanded (see xmlEntities and the DOCTYPE check below).
+  processEntities: true,
+  entityDecoder: xmlEntities,
   ignoreDeclaration: true,
   ignorePiTags: true,
   trimValues: true,
@@ -29,6 +88,7 @@ const xml = new XMLParser({
  * Turns an event payload into the JSON tree the mapping runs on (decision 9 of API_SCOPE.md):
  * JSON strings are parsed, objects used as they are; XML becomes a tree whose top-level key is the root
  * element, repeated elements become arrays, attributes are kept under `@_`, leaf values stay strings.
+ * Text and attribute values are decoded (`&amp;` -> `&`, `&#252;` -> `ü`); CDATA is kept as written.
  * DTDs are rejected outright, so no internal or external entity is ever resolved.
  */
 export function parsePayload(format: 'json' | 'xml', payload: unknown): unknown {
@@ -48,6 +108,14 @@ export function parsePayload(format: 'json' | 'xml', payload: unknown): unknown 
   if (/<!DOCTYPE/i.test(payload) || /<!ENTITY/i.test(payload)) {
     throw new PayloadError('payload contains a DTD (<!DOCTYPE or <!ENTITY); DTDs are not accepted');
   }
+  return xmlTree(payload);
+}
+
+/**
+ * Validates and converts XML text (after `parsePayload`'s DOCTYPE check; exported so a test can show
+ * that the parser alone refuses DTD entities too).
+ */
+export function xmlTree(payload: string): unknown {
   const valid = XMLValidator.validate(payload);
   if (valid !== true) {
     throw new PayloadError(
@@ -57,6 +125,7 @@ export function parsePayload(format: 'json' | 'xml', payload: unknown): unknown 
   try {
     return xml.parse(payload) as unknown;
   } catch (err) {
+    if (err instanceof PayloadError) throw err;
     // e.g. "Maximum nested tags exceeded": a problem of this payload, never of the request
     throw new PayloadError(`payload is not valid XML: ${(err as Error).message}`);
   }

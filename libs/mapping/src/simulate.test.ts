@@ -130,7 +130,14 @@ describe('simulate', () => {
         },
       ],
       meter_readings_prune_scope_updates: [],
-      warnings: [],
+      warnings: [
+        {
+          entity_schema: 'meter_reading',
+          field: 'timestamp',
+          message:
+            'meter_readings[0] (element 1): update dropped, METER_READING_INVALID: timestamp "15.01.2025" is not ISO 8601 (YYYY-MM-DD or YYYY-MM-DDTHH:mm:ss[.sss][Z|±HH:mm]); convert it with a jsonataExpression',
+        },
+      ],
     });
     expect(failures).toEqual([
       {
@@ -144,6 +151,126 @@ describe('simulate', () => {
           'timestamp "15.01.2025" is not ISO 8601 (YYYY-MM-DD or YYYY-MM-DDTHH:mm:ss[.sss][Z|±HH:mm]); convert it with a jsonataExpression',
       },
     ]);
+  });
+
+  it('says what it dropped: four readings with an undocumented reason are kept and warned about, an entity without its unique id is a warning (issue 20)', async () => {
+    const readings = ['R1', 'R2', 'R3', 'R4'].map((id, i) => ({
+      meter: 'M-1',
+      id,
+      at: `2025-0${i + 1}-01`,
+      kwh: 100 + i,
+      why: 'monthly_billing',
+    }));
+    const { response } = await simulate(
+      {
+        entities: [
+          {
+            entity_schema: 'contact',
+            unique_ids: ['customer_number'],
+            fields: [
+              { attribute: 'customer_number', field: 'customerId' },
+              { attribute: 'name', field: 'name' },
+            ],
+          },
+        ],
+        meter_readings: [
+          {
+            jsonataExpression: 'readings',
+            meter: { unique_ids: [{ attribute: 'meter_number', field: 'meter' }] },
+            fields: [
+              { attribute: 'external_id', field: 'id' },
+              { attribute: 'timestamp', field: 'at' },
+              { attribute: 'source', constant: 'ERP' },
+              { attribute: 'value', field: 'kwh' },
+              { attribute: 'reason', field: 'why' },
+            ],
+          },
+        ],
+      },
+      { name: 'no id', readings },
+      'json',
+    );
+    expect(response.meter_readings_updates.map((u) => u.attributes.reason)).toEqual([
+      'monthly_billing',
+      'monthly_billing',
+      'monthly_billing',
+      'monthly_billing',
+    ]);
+    expect(response.entity_updates).toEqual([]);
+    expect(response.warnings).toHaveLength(5);
+    expect(response.warnings?.[4]).toEqual({
+      entity_schema: 'contact',
+      field: 'customer_number',
+      message:
+        'entities[0]: update dropped, UNIQUE_ID_MISSING: unique id "customer_number" of contact has no value in this event',
+    });
+    expect(response.warnings?.[0]).toMatchObject({
+      entity_schema: 'meter_reading',
+      field: 'reason',
+      message: expect.stringMatching(
+        /^meter_readings\[0\]\.fields\[4\] \(reading 0\): reason "monthly_billing" is not one of the documented values \(regular, .*\); kept as given$/,
+      ),
+    });
+  });
+
+  it('maps an IDoc: decoded text, repeated segments through an RFC 9535 wildcard, an attribute', async () => {
+    const idoc = `<DEBMAS06><IDOC BEGIN="1"><E1KNA1M SEGMENT="1"><KUNNR>0000100042</KUNNR>
+      <NAME1>M&#252;ller &amp; S&#xF6;hne GmbH</NAME1><NAME2><![CDATA[Einkauf & <Logistik>]]></NAME2>
+      <E1KNVVM SEGMENT="1"><VKORG>1000</VKORG></E1KNVVM><E1KNVVM SEGMENT="2"><VKORG>2000</VKORG></E1KNVVM>
+      </E1KNA1M></IDOC></DEBMAS06>`;
+    const { response } = await simulate(
+      {
+        entities: [
+          {
+            entity_schema: 'account',
+            unique_ids: ['customer_number'],
+            fields: [
+              { attribute: 'customer_number', field: '$.DEBMAS06.IDOC.E1KNA1M.KUNNR' },
+              { attribute: 'name', field: '$..NAME1' },
+              { attribute: 'department', field: '$..NAME2' },
+              { attribute: 'sales_orgs', field: '$.DEBMAS06.IDOC.E1KNA1M.E1KNVVM[*].VKORG' },
+              { attribute: 'first_segment', field: "$..E1KNVVM[?@['@_SEGMENT']=='1'].VKORG" },
+              { attribute: 'idoc_begin', field: '$.DEBMAS06.IDOC.@_BEGIN' },
+            ],
+          },
+        ],
+      },
+      idoc,
+      'xml',
+    );
+    expect(response.warnings).toEqual([]);
+    expect(response.entity_updates[0]?.attributes).toEqual({
+      customer_number: '0000100042',
+      name: 'Müller & Söhne GmbH',
+      department: 'Einkauf & <Logistik>',
+      sales_orgs: ['1000', '2000'],
+      first_segment: '1000',
+      idoc_begin: '1',
+    });
+  });
+
+  it('refuses an invalid JSONPath as a configuration problem at its path', async () => {
+    await expect(
+      simulate(
+        {
+          entities: [
+            {
+              entity_schema: 'x',
+              unique_ids: ['id'],
+              fields: [{ attribute: 'id', field: '$.items[?@.a ==]' }],
+            },
+          ],
+        },
+        '{}',
+      ),
+    ).rejects.toMatchObject({
+      problems: [
+        {
+          path: 'configuration.entities[0].fields[0].field',
+          message: expect.stringMatching(/^invalid JSONPath \$\.items\[\?@\.a ==\]: /),
+        },
+      ],
+    });
   });
 
   it.each([

@@ -7,6 +7,7 @@ import type {
   MappingFailure,
   MappingResult,
   MappingSimulationResponse,
+  MappingWarning,
 } from './types.js';
 import { type ConfigurationProblem, validateInboundConfiguration } from './validate.js';
 
@@ -101,6 +102,25 @@ export function toSimulationResponse(result: MappingResult): MappingSimulationRe
     })),
     prune_scope_updates: result.prune_scope_updates,
     meter_readings_prune_scope_updates: result.meter_readings_prune_scope_updates,
-    warnings: result.warnings,
+    // A simulation says what it dropped (issue 20): every failure is a warning too.
+    warnings: [...result.warnings, ...result.failures.map(failureWarning)],
+  };
+}
+
+/** Where a failure is in the configuration: `entities[0]`, `meter_readings[1]`. */
+export const failurePath = (f: MappingFailure) => `${f.section}[${f.entity_index}]`;
+
+/**
+ * A failure as a reference `MappingSimulationWarning`: `field` is the attribute (or the configuration entry
+ * when no attribute is to blame), `message` names the path, the element, the code and the reason.
+ */
+export function failureWarning(f: MappingFailure): MappingWarning {
+  const element = f.element_index === undefined ? '' : ` (element ${f.element_index})`;
+  const what =
+    f.code === 'PRUNE_SCOPE_SKIPPED' || f.code === 'PRUNE_SCOPE_INVALID' ? 'prune scope' : 'update';
+  return {
+    entity_schema: f.entity_schema,
+    field: f.attribute ?? failurePath(f),
+    message: `${failurePath(f)}${element}: ${what} dropped, ${f.code}: ${f.message}`,
   };
 }

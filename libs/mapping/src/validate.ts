@@ -2,12 +2,8 @@ import { attributeNameProblem } from '@hub/contracts';
 import Type from 'typebox';
 import { Value } from 'typebox/value';
 import { compileExpression } from './expression.js';
-import {
-  METER_READING_REASONS,
-  METER_READING_REQUIRED_FIELDS,
-  METER_READING_SOURCES,
-} from './meter-readings.js';
-import { FieldPathError, resolveField } from './path.js';
+import { METER_READING_REQUIRED_FIELDS } from './meter-readings.js';
+import { compileFieldPath, FieldPathError } from './path.js';
 
 const BoolOrExpression = Type.Union([Type.Boolean(), Type.String({ minLength: 1 })]);
 const NonEmpty = Type.String({ minLength: 1 });
@@ -156,7 +152,7 @@ export function validateInboundConfiguration(
   const checkPath = (path: string, field: unknown) => {
     if (typeof field === 'string' && field.startsWith('$')) {
       try {
-        resolveField(field, {}, {});
+        compileFieldPath(field);
       } catch (err) {
         if (err instanceof FieldPathError) problems.push({ path, message: err.message });
       }
@@ -300,21 +296,8 @@ export function validateInboundConfiguration(
         message: `must map ${missing.map((m) => `"${m}"`).join(', ')} (every reading needs ${METER_READING_REQUIRED_FIELDS.join(', ')})`,
       });
     }
-    fields.forEach((field, j) => {
-      if (field.constant === undefined) return;
-      const allowed =
-        field.attribute === 'source'
-          ? (METER_READING_SOURCES as readonly unknown[])
-          : field.attribute === 'reason'
-            ? [...METER_READING_REASONS, '', null]
-            : undefined;
-      if (allowed && !allowed.includes(field.constant)) {
-        problems.push({
-          path: `${at}.fields[${j}].constant`,
-          message: `${String(field.attribute)} must be one of ${allowed.filter((a) => a).join(', ')}`,
-        });
-      }
-    });
+    // A constant source or reason outside the documented values is kept as given (issue 20), and a
+    // simulation warns about it.
   });
   return problems;
 }

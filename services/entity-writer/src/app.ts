@@ -46,6 +46,7 @@ import { EntitiesRepository, SOFT_DELETE_RETENTION_MS } from './repository.js';
 import { EntityResolver } from './resolver.js';
 import { registerEntityRoutes } from './routes.js';
 import { PruneRuns } from './runs.js';
+import { EntitySearch } from './search.js';
 import { EntityWriter } from './writer.js';
 
 /** How often soft-deleted entities past their retention are purged (by any instance; idempotent). */
@@ -189,7 +190,8 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     },
     metrics,
   );
-  if (config.WRITER_ROLE !== 'consumer') registerEntityRoutes(app, repository, readings);
+  if (config.WRITER_ROLE !== 'consumer')
+    registerEntityRoutes(app, repository, readings, new EntitySearch(repository, keySets));
 
   let stopSweeper: (() => void) | undefined;
   const sweep = async () => {

@@ -166,6 +166,37 @@ export class EntityResolver {
   }
 }
 
+/**
+ * The entities stored at the derived ids of these sets of unique ids, found as `resolve` finds them (by
+ * `_id`, walking the generations of an id held by an entity whose values have changed), never by a
+ * query on attributes: reads whose cost does not grow with the number of entities.
+ */
+export async function atDerivedIds(
+  repository: EntitiesRepository,
+  org: string,
+  schema: string,
+  candidates: Array<Record<string, unknown>>,
+): Promise<EntityDoc[]> {
+  let pending = candidates.map((uniqueIds) => ({ uniqueIds, generation: 0 }));
+  const found = new Map<string, EntityDoc>();
+  while (pending.length > 0) {
+    const ids = pending.map((p) => entityIdFor(org, schema, p.uniqueIds, p.generation));
+    const stored = await repository.getMany(ids.map((_id) => ({ _id, _org: org })));
+    const next: typeof pending = [];
+    pending.forEach((p, i) => {
+      const doc = stored.get(ids[i]!);
+      if (!doc) return; // a free id: the chain ends, nothing with these values
+      if (doc._org === org && doc._schema === schema && matchesUniqueIds(doc, p.uniqueIds)) {
+        found.set(doc._id, doc);
+      } else if (p.generation + 1 < MAX_GENERATIONS) {
+        next.push({ ...p, generation: p.generation + 1 });
+      }
+    });
+    pending = next;
+  }
+  return [...found.values()].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
+}
+
 const idOf = (p: Pending) =>
   isDirectId(p.ref.uniqueIds)
     ? String(p.ref.uniqueIds._id)

@@ -2,12 +2,14 @@ import { badRequest, GRANTS, type HttpServer, notFound, requireGrant } from '@hu
 import Type from 'typebox';
 import { type ReadingsRepository, readingView } from './readings-repository.js';
 import { type EntitiesRepository, entityView } from './repository.js';
+import type { EntitySearch } from './search.js';
 
 /** Entity reads (our addition to the API): see what landed. */
 export function registerEntityRoutes(
   app: HttpServer,
   repository: EntitiesRepository,
   readings: ReadingsRepository,
+  search: EntitySearch,
 ): void {
   const view = { onRequest: requireGrant(GRANTS.view) };
 
@@ -71,7 +73,7 @@ export function registerEntityRoutes(
       if (limit < 1 || limit > 500) {
         throw badRequest(`limit: must be between 1 and 500 (got ${rawLimit})`, 'QUERY_INVALID');
       }
-      const docs = await repository.search(
+      const docs = await search.search(
         request.principal.orgId,
         request.params.slug,
         where,

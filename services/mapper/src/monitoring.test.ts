@@ -66,6 +66,45 @@ describe('monitoring records of a mapped event', () => {
     expect(mappingRecords(event, { ...none, failures: [failure] }, now)[0]!.id).toBe(records[0]!.id);
   });
 
+  it('a dropped update names its path, attribute and reason; warnings make the mapped record a warning that lists them (issue 20)', () => {
+    const failure = {
+      code: 'UNIQUE_ID_MISSING' as const,
+      entity_schema: 'contact',
+      entity_index: 1,
+      element_index: 2,
+      section: 'entities' as const,
+      attribute: 'customer_number',
+      message: 'unique id "customer_number" of contact has no value in this event',
+    };
+    const warning = {
+      entity_schema: 'meter_reading',
+      field: 'reason',
+      message:
+        'meter_readings[0].fields[4] (reading 0): reason "monthly_billing" is not one of the documented values',
+    };
+    const [mapped, failed] = mappingRecords(
+      event,
+      { ...none, entity_updates: [update], warnings: [warning], failures: [failure] },
+      now,
+    );
+    expect(mapped).toMatchObject({
+      stage: 'mapped',
+      level: 'warning',
+      code: 'MAPPING_WARNINGS',
+      message: `mapped to 1 update; 1 warning: ${warning.message}`,
+      detail: { warnings: 1, warning_list: [warning] },
+    });
+    expect(failed).toMatchObject({
+      stage: 'mapping_failed',
+      message:
+        'contact (entities[1], element 2): unique id "customer_number" of contact has no value in this event',
+      detail: { path: 'entities[1]', element_index: 2, attribute: 'customer_number' },
+    });
+    // Every update failed: the warnings go with the first failure.
+    const [only] = mappingRecords(event, { ...none, warnings: [warning], failures: [failure] }, now);
+    expect(only?.detail).toMatchObject({ warning_list: [warning] });
+  });
+
   it('an event that maps to nothing is a final warning', () => {
     expect(mappingRecords(event, none, now)).toEqual([
       expect.objectContaining({ stage: 'mapped', level: 'warning', code: 'NOTHING_MAPPED', final: true }),

@@ -18,7 +18,7 @@ import {
   PermanentError,
   type TopicMirror,
 } from '@hub/kafka';
-import type { MappingResult, MappingSandbox } from '@hub/mapping';
+import { failurePath, type MappingResult, type MappingSandbox } from '@hub/mapping';
 import type { Logger } from '@hub/observability';
 import { updateMessages } from './updates.js';
 
@@ -190,8 +190,11 @@ export class EventProcessor {
 
 /**
  * The monitoring records of one mapped event: `mapped` with the fan-out (unless every update failed),
- * and one `mapping_failed` per update that could not be produced (its dead letter is in the same batch).
- * An event that maps to nothing is a final `mapped` warning (`NOTHING_MAPPED`).
+ * and one `mapping_failed` per update that could not be produced (its dead letter is in the same batch),
+ * with the configuration path, the attribute and the reason. An event that maps to nothing is a final
+ * `mapped` warning (`NOTHING_MAPPED`). The mapping's warnings (a value kept as given, nothing to prune)
+ * make the `mapped` record a warning (`MAPPING_WARNINGS`) that lists them, as a simulation would; when
+ * every update failed they are listed on the first `mapping_failed` record.
  */
 export function mappingRecords(
   event: InboundEventMessage,
@@ -223,17 +226,23 @@ export function mappingRecords(
     result.meter_readings_updates.length +
     result.meter_readings_prune_scope_updates.length;
   const records: MonitoringRecord[] = [];
+  const warnings = result.warnings.length;
+  const warningList = warnings > 0 ? { warning_list: result.warnings } : {};
+  const warned =
+    warnings > 0
+      ? `; ${warnings} warning${warnings === 1 ? '' : 's'}: ${result.warnings.map((w) => w.message).join('; ')}`
+      : '';
   if (fanOut > 0 || result.failures.length === 0) {
     records.push(
       monitoringRecord({
         ...base,
         stage: 'mapped',
-        level: fanOut > 0 ? 'success' : 'warning',
-        code: fanOut > 0 ? '' : 'NOTHING_MAPPED',
+        level: fanOut > 0 && warnings === 0 ? 'success' : 'warning',
+        code: fanOut === 0 ? 'NOTHING_MAPPED' : warnings > 0 ? 'MAPPING_WARNINGS' : '',
         message:
-          fanOut > 0
+          (fanOut > 0
             ? `mapped to ${fanOut} update${fanOut === 1 ? '' : 's'}`
-            : 'the mapping produced no updates for this event',
+            : 'the mapping produced no updates for this event') + warned,
         final: fanOut === 0,
         detail: {
           fan_out: fanOut,
@@ -242,13 +251,14 @@ export function mappingRecords(
           meter_readings: result.meter_readings_updates.length,
           meter_reading_prune_scopes: result.meter_readings_prune_scope_updates.length,
           failures: result.failures.length,
-          warnings: result.warnings.length,
+          warnings,
+          ...warningList,
           routed_by: event.routed_by,
         },
       }),
     );
   }
-  for (const f of result.failures) {
+  for (const [i, f] of result.failures.entries()) {
     records.push(
       monitoringRecord({
         ...base,
@@ -256,17 +266,19 @@ export function mappingRecords(
         subject: `${f.section}:${f.entity_index}:${f.element_index ?? ''}`,
         level: 'error',
         code: f.code,
-        message: `${f.entity_schema}: ${f.message}`,
+        message: `${f.entity_schema} (${failurePath(f)}${f.element_index === undefined ? '' : `, element ${f.element_index}`}): ${f.message}`,
         category: monitoringCategory('mapping'),
         final: true,
         sync_type: f.section === 'meter_readings' ? 'meter_reading' : 'entity',
         detail: {
           entity_schema: f.entity_schema,
+          path: failurePath(f),
           section: f.section,
           entity_index: f.entity_index,
           ...(f.element_index !== undefined ? { element_index: f.element_index } : {}),
           ...(f.attribute ? { attribute: f.attribute } : {}),
           dead_lettered: true,
+          ...(i === 0 && records.length === 0 ? warningList : {}),
         },
       }),
     );

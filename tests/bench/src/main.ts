@@ -12,6 +12,7 @@ import { createTarget } from './api.js';
 import { prefillProducer } from './consumers.js';
 import { FORMS } from './forms.js';
 import { ProcessedWatch } from './processed.js';
+import { entityReads } from './reads.js';
 import { renderTable, shapeReport } from './report.js';
 import {
   ceilingDatabase,
@@ -122,6 +123,8 @@ async function main(): Promise<number> {
     await step('consumers alone', () => consumersAlone(run));
     const growthTarget = await createTarget(stack.baseUrl, auth, `${runId}-growth`, true);
     await step('growth', () => writerGrowth(run, growthTarget));
+    const readsTarget = await createTarget(stack.baseUrl, auth, `${runId}-reads`, true);
+    await step('reads', () => entityReads(run, readsTarget));
     ratios(run);
   } catch (err) {
     errors.run = (err as Error).message;

@@ -1,7 +1,7 @@
 /** One measured figure of a run: printed as a table row and kept in the JSON report under its key. */
 export interface Figure {
   key: FigureKey;
-  section: 'ceilings' | 'end to end' | 'consumers alone' | 'growth' | 'ordering' | 'ratios';
+  section: 'ceilings' | 'end to end' | 'consumers alone' | 'growth' | 'reads' | 'ordering' | 'ratios';
   label: string;
   value: number;
   unit: 'events/s' | 'updates/s' | 'ms' | '×';
@@ -28,6 +28,11 @@ export const FIGURE_KEYS = [
   'alone.writer',
   'growth.small',
   'growth.large',
+  'reads.small.p50',
+  'reads.small.p99',
+  'reads.large.p50',
+  'reads.large.p99',
+  'reads.ratio.p99',
   'ordering.processed',
   'ordering.visible',
   'ratio.gateway_to_producer',

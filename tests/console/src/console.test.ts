@@ -303,6 +303,10 @@ describe('the web console, in Chromium against the running stack', () => {
     await page.getByRole('button', { name: 'Run simulation' }).click();
     await seen(result).toContain('Entity updates (0)');
     await seen(result).toContain('Nothing was mapped');
+    // ...and says what it dropped and why (issue 20).
+    await seen(result.locator('.warnings')).toContain(
+      'customer_number: entities[0]: update dropped, UNIQUE_ID_MISSING',
+    );
 
     const editor = page.getByLabel('Mapping configuration (JSON)');
     await editor.fill((await editor.inputValue()).replace('"customerNo"', '"customerId"'));

@@ -228,6 +228,8 @@ export const paths = {
   events: (id: string) => `/v1/integrations/${encodeURIComponent(id)}/events`,
   replay: (id: string) => `/v1/integrations/${encodeURIComponent(id)}/events/replay`,
   outcomes: (id: string) => `/v1/integrations/${encodeURIComponent(id)}/monitoring/inbound-events`,
+  associated: (id: string, eventId: string) =>
+    `/v2/integrations/${encodeURIComponent(id)}/monitoring/events/${encodeURIComponent(eventId)}/associated`,
   trace: (id: string, correlationId: string) =>
     `/v2/integrations/${encodeURIComponent(id)}/monitoring/traces/${encodeURIComponent(correlationId)}`,
   statsV2: (id: string) => `/v2/integrations/${encodeURIComponent(id)}/monitoring/stats`,

@@ -4,6 +4,7 @@ import {
   type InboundOutcome,
   paths,
   type SimulationResponse,
+  type Span,
   type StoredEvent,
   type UseCase,
 } from '../api';
@@ -32,6 +33,8 @@ export function PlaygroundPage({ integrationId, useCaseId }: { integrationId: st
   const [saveError, setSaveError] = useState<unknown>();
   const [saved, setSaved] = useState<string>();
   const [outcomes, setOutcomes] = useState<InboundOutcome[]>();
+  /** The mapper's warnings about the event (a value kept as given): on its `mapped` record, not final. */
+  const [warned, setWarned] = useState<Span[]>([]);
 
   useEffect(() => {
     if (useCase.data) setText(JSON.stringify(useCase.data.configuration ?? {}, null, 2));
@@ -44,6 +47,11 @@ export function PlaygroundPage({ integrationId, useCaseId }: { integrationId: st
     setPayload(event.format === 'json' ? pretty(event.payload) : event.payload);
     // What became of it when the mapper ran it: the failure the edited configuration should fix.
     setOutcomes(undefined);
+    setWarned([]);
+    api<{ monitoring_events: Span[] }>('GET', paths.associated(integrationId, eventId)).then(
+      (page) => setWarned(page.monitoring_events.filter((s) => s.code === 'MAPPING_WARNINGS')),
+      () => setWarned([]),
+    );
     api<{ data: InboundOutcome[] }>('POST', paths.outcomes(integrationId), {
       event_id: eventId,
       limit: 20,
@@ -138,6 +146,11 @@ export function PlaygroundPage({ integrationId, useCaseId }: { integrationId: st
                     {o.error_message}
                   </li>
                 ))}
+                {warned.map((w) => (
+                  <li key={w.id}>
+                    <Status value={w.level} /> <code>{w.code}</code> {w.message}
+                  </li>
+                ))}
               </ul>
             </div>
           )}
@@ -204,8 +217,8 @@ function Result({ result }: { result: SimulationResponse }) {
       ))}
       {result.entity_updates.length === 0 && result.meter_readings_updates.length === 0 && (
         <p className="notice" role="status">
-          Nothing was mapped. The simulation leaves out what fails (for example an entity whose unique id has
-          no value in the payload); the recorded outcome of a picked event says why the mapper failed.
+          Nothing was mapped. What the mapping dropped, and why, is listed under Warnings below; the recorded
+          outcome of a picked event says what the mapper did with it.
         </p>
       )}
       <h3>Meter readings ({result.meter_readings_updates.length})</h3>
@@ -216,12 +229,19 @@ function Result({ result }: { result: SimulationResponse }) {
       {!!result.warnings?.length && (
         <ul className="warnings">
           {result.warnings.map((w) => (
-            <li key={JSON.stringify(w)}>{typeof w === 'string' ? w : JSON.stringify(w)}</li>
+            <li key={JSON.stringify(w)}>{warningText(w)}</li>
           ))}
         </ul>
       )}
     </div>
   );
+}
+
+/** A reference `MappingSimulationWarning` as one line: the attribute, then what happened and where. */
+function warningText(w: unknown): string {
+  if (typeof w === 'string') return w;
+  const { field, message } = (w ?? {}) as { field?: unknown; message?: unknown };
+  return typeof message === 'string' ? `${String(field)}: ${message}` : JSON.stringify(w);
 }
 
 function pretty(json: string): string {
