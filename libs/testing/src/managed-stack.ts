@@ -21,6 +21,8 @@ export interface ManagedStackOptions {
   ports: StackPorts;
   /** Set for every service over deploy/local/dev.env, e.g. `{ RATE_LIMIT_PER_MINUTE: '1000000' }`. */
   env?: Record<string, string>;
+  /** Set for one service's instances over `env`, e.g. the gateway's `KAFKA_BROKERS` through a proxy. */
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
 }
 
 const OFFSET: Record<ServiceName, number> = {
@@ -158,7 +160,7 @@ export class ManagedStack {
     const log = openSync(path.join(this.logDir, `${name}-${index}.log`), 'a');
     const child = spawn(process.execPath, [path.join(repoRoot, 'services', name, 'dist/main.js')], {
       cwd: repoRoot,
-      env: { ...process.env, ...this.env, PORT: String(port) },
+      env: { ...process.env, ...this.env, ...this.options.serviceEnv?.[name], PORT: String(port) },
       stdio: ['ignore', log, log],
     });
     closeSync(log);
