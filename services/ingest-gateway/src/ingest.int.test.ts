@@ -150,4 +150,15 @@ describe('ingest when the broker fails', () => {
     );
     expect(again.results[0]!.status).toBe('skipped');
   });
+
+  it('accepts one id given twice in one request once, and skips the second without claiming it again', async () => {
+    const before = sent.length;
+    const event = { ...request().events[0]!, deduplicationId: 'twice-in-one-1' };
+    const answer = await ingest({ ...request(), events: [event, { ...event, payload: { id: 'X2' } }] }, deps);
+    expect(answer.results.map((r) => [r.status, r.message])).toEqual([
+      ['success', 'Event queued for processing'],
+      ['skipped', 'duplicate deduplication_id in this request'],
+    ]);
+    expect(sent.slice(before).filter((m) => m.topic === Topics.inboundEvents)).toHaveLength(1);
+  });
 });
