@@ -5,6 +5,7 @@ import {
   FIGURE_KEYS,
   type Figure,
   formatValue,
+  type PhaseOutcome,
   ratio,
   renderTable,
   shapeReport,
@@ -84,7 +85,7 @@ describe('benchVerdict', () => {
     phases: {
       'phase A': { refused: {}, events: { success: 300 }, accepted: 300, processed: 300 },
       'gateway alone': { refused: {}, events: { success: 500 }, accepted: 500 },
-    },
+    } as Record<'phase A' | 'gateway alone', PhaseOutcome>,
     unplannedExits: [] as string[],
   });
 
