@@ -326,27 +326,86 @@ export class KafkaClient {
 
   /** An idempotent producer writing with acks=all; `send` resolves once the brokers have the messages. */
   async producer(): Promise<MessageProducer> {
-    const producer = this.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 3_000 },
-    });
-    await producer.connect();
-    return new MessageProducer(producer, this.settings.compression ?? 'none');
+    return MessageProducer.connect(
+      () =>
+        this.kafka.producer({
+          idempotent: true,
+          maxInFlightRequests: 1,
+          createPartitioner: Partitioners.DefaultPartitioner,
+          retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 3_000 },
+        }),
+      this.settings.compression ?? 'none',
+    );
   }
 }
 
+/**
+ * Sends with acks=all through an idempotent kafkajs producer. A failed send may have been written all the
+ * same (the broker wrote, the answer was lost): callers must treat its outcome as unknown. After a failure
+ * the producer is replaced by a new one (a new producer id): kafkajs rolls its sequence numbers back after a
+ * failed send, so the next batch would reuse the numbers of records the broker may already hold, and the
+ * broker would take it for a retry of those and acknowledge it without writing it (a silent loss), or
+ * refuse every later batch of the partition as out of order.
+ */
 export class MessageProducer {
-  constructor(
-    private readonly producer: Producer,
-    private readonly compression: 'none' | 'gzip' = 'none',
-  ) {}
+  private current: Promise<Producer>;
+  /** Sends under way per producer, so a replaced producer is closed once its last send settles. */
+  private readonly inFlight = new Map<Producer, number>();
+  private readonly retired = new Set<Producer>();
+
+  private constructor(
+    private readonly make: () => Producer,
+    private readonly compression: 'none' | 'gzip',
+    first: Producer,
+  ) {
+    this.current = Promise.resolve(first);
+  }
+
+  static async connect(
+    make: () => Producer,
+    compression: 'none' | 'gzip' = 'none',
+  ): Promise<MessageProducer> {
+    const first = make();
+    await first.connect();
+    return new MessageProducer(make, compression, first);
+  }
 
   /** Sends with acks=all; each message gets a producer span and that span's `traceparent` (instrumentation.ts). */
   async send(messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await sendTraced(messages, (traced) => this.sendBatch(traced));
+  }
+
+  /** The producer to send with: the current one, or a new one if the last replacement could not connect. */
+  private async producer(): Promise<Producer> {
+    const current = this.current;
+    try {
+      return await current;
+    } catch (err) {
+      if (this.current === current) this.current = this.connectNew();
+      throw err;
+    }
+  }
+
+  private connectNew(): Promise<Producer> {
+    const next = this.make();
+    return next.connect().then(() => next);
+  }
+
+  /** After a failed send on `failed`: later sends use a new producer; `failed` closes when idle. */
+  private replace(failed: Producer): void {
+    if (this.retired.has(failed)) return;
+    this.retired.add(failed);
+    this.current = this.connectNew();
+    this.current.catch(() => undefined); // seen by the next send
+    this.closeIfIdle(failed);
+  }
+
+  private closeIfIdle(producer: Producer): void {
+    if (!this.retired.has(producer) || (this.inFlight.get(producer) ?? 0) > 0) return;
+    this.retired.delete(producer);
+    this.inFlight.delete(producer);
+    producer.disconnect().catch(() => undefined);
   }
 
   private async sendBatch(messages: OutgoingMessage[]): Promise<void> {
@@ -356,21 +415,32 @@ export class MessageProducer {
       list.push(m);
       byTopic.set(m.topic, list);
     }
-    await this.producer.sendBatch({
-      acks: -1,
-      compression: this.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-      topicMessages: [...byTopic].map(([topic, list]) => ({
-        topic,
-        messages: list.map((m) => ({
-          key: m.key,
-          value: encodeValue(m.value),
-          headers: m.headers,
+    const producer = await this.producer();
+    this.inFlight.set(producer, (this.inFlight.get(producer) ?? 0) + 1);
+    try {
+      await producer.sendBatch({
+        acks: -1,
+        compression: this.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+        topicMessages: [...byTopic].map(([topic, list]) => ({
+          topic,
+          messages: list.map((m) => ({
+            key: m.key,
+            value: encodeValue(m.value),
+            headers: m.headers,
+          })),
         })),
-      })),
-    });
+      });
+    } catch (err) {
+      this.replace(producer);
+      throw err;
+    } finally {
+      this.inFlight.set(producer, (this.inFlight.get(producer) ?? 1) - 1);
+      this.closeIfIdle(producer);
+    }
   }
 
   async close(): Promise<void> {
-    await this.producer.disconnect();
+    const current = await this.current.catch(() => undefined);
+    await current?.disconnect();
   }
 }

@@ -320,7 +320,8 @@ export class ConsumerRunner {
    * A batch handler with a few attempts (0.2 s to 1.6 s apart, ≈3 s in all: a database or broker that
    * restarts is often back), so a transient failure does not send the whole chunk down the slower
    * one-message-at-a-time path. Returns how many messages (from the first) the handler took, undefined
-   * when every attempt failed (or the consumer is stopping): the caller then isolates the messages.
+   * when every attempt failed (or the consumer is stopping): the caller then isolates the messages. A
+   * count outside 1..n is a failed attempt.
    */
   private async tryBatch(
     run: () => ReturnType<BatchHandler>,
@@ -331,7 +332,13 @@ export class ConsumerRunner {
     for (let attempt = 1; ; attempt++) {
       try {
         const taken = await run();
-        return typeof taken === 'number' && taken >= 1 && taken <= where.messages ? taken : where.messages;
+        if (taken === undefined) return where.messages;
+        // Anything but 1..n is a defect of the handler: committing the chunk on it could skip messages
+        // nobody handled, so it counts as a failed attempt and the messages are handled one at a time.
+        if (!Number.isInteger(taken) || taken < 1 || taken > where.messages) {
+          throw new Error(`the batch handler returned ${taken} for a chunk of ${where.messages} messages`);
+        }
+        return taken;
       } catch (err) {
         if (!current()) return undefined;
         const last = attempt >= BATCH_ATTEMPTS;

@@ -2,6 +2,7 @@ export { collectTopic, type TopicCollector } from './collector.js';
 export { eventually } from './eventually.js';
 export { type ApiClient, apiClient } from './http.js';
 export { killInstances, type ServiceInstance, spawnInstance, startInstance } from './instance.js';
+export { KafkaProxy } from './kafka-proxy.js';
 export {
   ManagedStack,
   type ManagedStackOptions,

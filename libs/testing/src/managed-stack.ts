@@ -27,6 +27,8 @@ export interface ManagedStackOptions {
    * database through it, as a replica set primary whose failures the caller injects (`stack.injector`).
    */
   mongoInjectorPort?: number;
+  /** Set for one service's instances over `env`, e.g. the gateway's `KAFKA_BROKERS` through a proxy. */
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
 }
 
 const OFFSET: Record<ServiceName, number> = {
@@ -185,7 +187,7 @@ export class ManagedStack {
     const log = openSync(path.join(this.logDir, `${name}-${index}.log`), 'a');
     const child = spawn(process.execPath, [path.join(repoRoot, 'services', name, 'dist/main.js')], {
       cwd: repoRoot,
-      env: { ...process.env, ...this.env, PORT: String(port) },
+      env: { ...process.env, ...this.env, ...this.options.serviceEnv?.[name], PORT: String(port) },
       stdio: ['ignore', log, log],
     });
     closeSync(log);

@@ -1,60 +1,98 @@
-import { type Collection, isUnavailableError, MongoStore } from '@hub/mongo';
-import { insertManyError, replicationInterrupted } from '@hub/mongo/testing';
+import { randomUUID } from 'node:crypto';
+import { MongoStore, removeExpired } from '@hub/mongo';
 import { createLogger } from '@hub/observability';
 import { resolveStack, uniqueName } from '@hub/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DedupeStore } from './dedupe.js';
+import { type DedupeSettings, DedupeStore } from './dedupe.js';
 
-// Issue 18: a claim insert the database applied but could not replicate as asked (a write concern error,
-// here built by the driver's own code from a replica set's reply) is not a claim. The request fails as
-// "unavailable" (503), and its retry is not kept waiting behind the claims the failed request left.
-describe('deduplication claims after a write concern error', () => {
+// The deduplication window's recovery paths against the real database: what a second request with the
+// same deduplication id is told while the first is in progress, dead, expired or released.
+describe('the deduplication window', () => {
   const stack = resolveStack();
   const logger = createLogger({ service: 'dedupe-test', level: 'silent' });
   let store: MongoStore;
-  let failNextInsert = false;
+  const org = uniqueName('dedupe');
+  const integration = randomUUID();
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const dedupe = (settings: Partial<DedupeSettings> = {}) =>
+    new DedupeStore(store, { windowMs: 3_600_000, staleAfterMs: 30_000, waitMs: 300, ...settings });
+  const id = () => uniqueName('dd');
 
   beforeAll(async () => {
     store = await MongoStore.connect({ url: stack.mongoUrl, logger, appName: 'dedupe-test' });
   });
   afterAll(() => store?.close());
 
-  /** The real `dedupe` collection, whose next insertMany stores the documents and then reports a write concern error. */
-  const flaky = (): MongoStore =>
-    ({
-      collection: (name: string) => {
-        const real = store.collection<{ _id: string }>(name) as Collection<{ _id: string }>;
-        if (name !== 'dedupe') return real;
-        return new Proxy(real, {
-          get(target, prop) {
-            if (prop === 'insertMany' && failNextInsert) {
-              return async (docs: Array<{ _id: string }>, options: object) => {
-                failNextInsert = false;
-                await target.insertMany(docs, options);
-                throw insertManyError(
-                  { ok: 1, n: docs.length, writeConcernError: replicationInterrupted },
-                  docs,
-                );
-              };
-            }
-            const value = Reflect.get(target, prop, target);
-            return typeof value === 'function' ? value.bind(target) : value;
-          },
-        });
-      },
-    }) as unknown as MongoStore;
+  it('answers busy while another request holds the id, and duplicate once it is accepted', async () => {
+    const d = dedupe();
+    const key = id();
+    const first = await d.claim(org, integration, key, 'ev-1');
+    expect(first.kind).toBe('claimed');
+    expect((await d.claim(org, integration, key, 'ev-2')).kind).toBe('busy');
+    if (first.kind === 'claimed') await d.acceptMany([first.claim]);
+    expect((await d.claim(org, integration, key, 'ev-3')).kind).toBe('duplicate');
+  });
 
-  it('fails the claim as unavailable, and the retry claims the same ids at once', async () => {
-    const dedupe = new DedupeStore(flaky(), { windowMs: 3_600_000, staleAfterMs: 60_000, waitMs: 300 });
-    const org = uniqueName('org');
-    const items = [
-      { deduplicationId: 'd1', eventId: crypto.randomUUID() },
-      { deduplicationId: 'd2', eventId: crypto.randomUUID() },
-    ];
-    failNextInsert = true;
-    const failed = await dedupe.claimMany(org, 'i1', items, 'first-request').catch((err: unknown) => err);
-    expect(isUnavailableError(failed)).toBe(true);
-    const retry = await dedupe.claimMany(org, 'i1', items, 'the-retry');
-    expect(retry.map((r) => r.kind)).toEqual(['claimed', 'claimed']);
+  it('gives the id to a waiting request when the holder releases it in between', async () => {
+    const d = dedupe({ waitMs: 5_000 });
+    const key = id();
+    const first = await d.claim(org, integration, key, 'ev-1');
+    const waiting = d.claim(org, integration, key, 'ev-2');
+    await sleep(300);
+    if (first.kind === 'claimed') await d.releaseMany([first.claim]);
+    // A fresh claim, under the waiting request's own event id (nothing of the released one was sent).
+    expect(await waiting).toMatchObject({ kind: 'claimed' });
+    expect(await waiting).not.toHaveProperty('eventId');
+  });
+
+  it('lets one of two concurrent requests take over a stale claim, and tells the other to retry', async () => {
+    // Stale after 2 s: the winner's fresh claim stays far from stale while the others look again.
+    const d = dedupe({ staleAfterMs: 2_000, waitMs: 300 });
+    const key = id();
+    await d.claim(org, integration, key, 'ev-dead');
+    await sleep(2_200);
+    const outcomes = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => d.claim(org, integration, key, `ev-${i}`)),
+    );
+    const taken = outcomes.filter((o) => o.kind === 'claimed');
+    expect(taken).toHaveLength(1);
+    expect(taken[0]).toMatchObject({ eventId: 'ev-dead' });
+    expect(outcomes.filter((o) => o.kind === 'busy')).toHaveLength(3);
+  });
+
+  it('starts an expired id afresh and forgets its old acceptance', async () => {
+    const d = dedupe({ windowMs: 2_000, waitMs: 200 });
+    const key = id();
+    const first = await d.claim(org, integration, key, 'ev-old');
+    await sleep(1_000);
+    if (first.kind === 'claimed') await d.acceptMany([first.claim]); // the marker outlives the claim by 1 s
+    await sleep(1_200);
+    const again = await d.claim(org, integration, key, 'ev-new');
+    expect(again).toMatchObject({ kind: 'claimed' });
+    expect(again).not.toHaveProperty('eventId'); // an expired claim's event id is not reused
+    // The new claim is in progress, not accepted: a third request must retry, never be told `skipped`.
+    expect((await d.claim(org, integration, key, 'ev-third')).kind).toBe('busy');
+  });
+
+  it('sweeps expired claims and acceptance markers, and keeps the others', async () => {
+    const short = dedupe({ windowMs: 100 });
+    const expired = await short.claim(org, integration, id(), 'ev-expired');
+    if (expired.kind === 'claimed') await short.acceptMany([expired.claim]);
+    const kept = id();
+    await dedupe().claim(org, integration, kept, 'ev-kept');
+    await sleep(300);
+    // The gateway's sweeper on FerretDB (a TTL index on MongoDB): libs/mongo's expiry of both collections.
+    const removed = await removeExpired(store, ['dedupe', 'dedupe_accepted']);
+    expect(removed.dedupe).toBeGreaterThanOrEqual(1);
+    const left = await store
+      .collection<{ _id: string }>('dedupe')
+      .findOne({ _id: `${org}:${integration}:${kept}` });
+    expect(left).not.toBeNull();
+    if (expired.kind === 'claimed') {
+      expect(await store.collection<{ _id: string }>('dedupe').findOne({ _id: expired.claim.id })).toBeNull();
+      expect(
+        await store.collection<{ _id: string }>('dedupe_accepted').findOne({ _id: expired.claim.id }),
+      ).toBeNull();
+    }
   });
 });

@@ -16,6 +16,8 @@ interface DedupeDoc {
   claimed_at: Date;
   expires_at: Date;
   event_id?: string;
+  /** The hand-over of its event failed with an unknown outcome: a retry takes the claim over at once. */
+  in_doubt?: boolean;
 }
 
 /**
@@ -47,7 +49,11 @@ export interface DedupeSettings {
  * - accept: after the event is on Kafka, an `accepted` marker with the same `_id` is inserted
  *   (`dedupe_accepted`; an insert, which costs the database a quarter of an update); later requests
  *   get `skipped`.
- * - release: when the hand-over failed, the claim is removed, so a retry is never reported `skipped`.
+ * - release: when the hand-over failed before anything was sent, the claim is removed, so a retry is
+ *   never reported `skipped`.
+ * - in doubt: when the send failed with an unknown outcome (the broker may have written the event), the
+ *   claim stays pending with its event id and is marked in doubt; the retry takes it over at once and
+ *   sends the same event id again, which the pipeline ignores if the first copy was written.
  * Expired claims and markers count as absent; they are deleted by their TTL index on MongoDB and by the
  * gateway's sweeper on FerretDB (libs/mongo retention.ts).
  */
@@ -147,14 +153,18 @@ export class DedupeStore {
       const expired = existing.expires_at.getTime() <= now.getTime();
       const stale =
         existing.state === 'pending' &&
-        now.getTime() - existing.claimed_at.getTime() > this.settings.staleAfterMs;
+        (existing.in_doubt === true ||
+          now.getTime() - existing.claimed_at.getTime() > this.settings.staleAfterMs);
       const accepted = !expired && (existing.state === 'accepted' || (await this.isAccepted(id)));
       if (expired || (stale && !accepted)) {
         // Take it over only if nobody else did in between (compare-and-set on the owner).
         // A stale pending claim keeps its event id (see ClaimResult); an expired one starts afresh.
         const previous = stale && !expired ? existing.event_id : undefined;
         const { _id: _ignored, ...replacement } = { ...fresh, event_id: previous ?? fresh.event_id };
-        const taken = await this.docs.updateOne({ _id: id, owner: existing.owner }, { $set: replacement });
+        const taken = await this.docs.updateOne(
+          { _id: id, owner: existing.owner },
+          { $set: replacement, $unset: { in_doubt: '' } },
+        );
         if (taken.modifiedCount === 1) {
           // An expired claim's acceptance expired with it.
           if (expired) await this.accepted.deleteOne({ _id: id });
@@ -186,6 +196,18 @@ export class DedupeStore {
   async releaseMany(claims: Claim[]): Promise<void> {
     await Promise.all(
       [...byOwner(claims)].map(([owner, ids]) => this.docs.deleteMany({ _id: { $in: ids }, owner })),
+    );
+  }
+
+  /**
+   * Marks the claims of a request whose send failed with an unknown outcome: they keep their event ids,
+   * and a retry takes them over at once instead of waiting for them to go stale (see `in_doubt`).
+   */
+  async markInDoubt(claims: Claim[]): Promise<void> {
+    await Promise.all(
+      [...byOwner(claims)].map(([owner, ids]) =>
+        this.docs.updateMany({ _id: { $in: ids }, owner, state: 'pending' }, { $set: { in_doubt: true } }),
+      ),
     );
   }
 }

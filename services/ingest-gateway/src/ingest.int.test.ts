@@ -9,8 +9,9 @@ import { DedupeStore } from './dedupe.js';
 import { type IngestDeps, ingest } from './ingest.js';
 
 // Invariant 6 against the real database: when the hand-over to Kafka fails, the request gets an error,
-// nothing is accepted, and a retry of the same event is accepted, never reported `skipped`.
-// The producer is the one thing replaced: a broker that fails on demand.
+// and a retry of the same event is accepted at once under the same event id, never reported `skipped`.
+// The producer is the one thing replaced: a broker that fails on demand (the real broker boundary, where
+// the broker writes and the answer is lost, is tests/e2e/src/ambiguous-produce.test.ts).
 describe('ingest when the broker fails', () => {
   const stack = resolveStack();
   const logger = createLogger({ service: 'ingest-test', level: 'silent' });
@@ -78,20 +79,24 @@ describe('ingest when the broker fails', () => {
     ],
   });
 
-  it('answers 503 with nothing accepted, then accepts the retry, then skips a duplicate', async () => {
+  it('answers 503, then accepts the retry at once under the same event id, then skips a duplicate', async () => {
     await expect(ingest(request(), deps)).rejects.toMatchObject({
       statusCode: 503,
       code: 'BROKER_UNAVAILABLE',
     });
     expect(sent).toHaveLength(0);
+    // The send's outcome is unknown (the broker may have written it): the event stays stored.
     const stored = await new EventStore(store).query(orgId, integrationId, { limit: 25 });
-    expect(stored).toEqual([]); // the failed attempt left no stored event
+    expect(stored).toHaveLength(1);
 
     failing = false;
+    // The claim was kept in doubt: the retry takes it over at once (the claim is far from stale and the
+    // wait for a concurrent holder is 2 s: without the mark the retry would be answered busy).
     const retry = await ingest(request(), deps);
-    expect(retry.results[0]!.status).toBe('success');
+    expect(retry.results[0]).toMatchObject({ status: 'success', event_id: stored[0]!.event_id });
     const on = (topic: string) => sent.filter((m) => m.topic === topic);
     expect(on(Topics.inboundEvents)).toHaveLength(1);
+    expect((on(Topics.inboundEvents)[0]!.value as { event_id: string }).event_id).toBe(stored[0]!.event_id);
 
     const duplicate = await ingest(request(), deps);
     expect(duplicate.results[0]!.status).toBe('skipped');
@@ -101,6 +106,23 @@ describe('ingest when the broker fails', () => {
       'accepted',
       'skipped',
     ]);
+  });
+
+  it('releases the claims when storing the events failed (nothing was sent)', async () => {
+    const broken = {
+      insert: async () => {
+        throw new Error('database unreachable');
+      },
+    } as unknown as EventStore;
+    const events = [{ ...request().events[0]!, deduplicationId: 'store-failed-1' }];
+    await expect(ingest({ ...request(), events }, { ...deps, events: broken })).rejects.toMatchObject({
+      statusCode: 503,
+      code: 'STORE_UNAVAILABLE',
+    });
+    const before = sent.length;
+    const retry = await ingest({ ...request(), events }, deps);
+    expect(retry.results[0]!.status).toBe('success');
+    expect(sent.length).toBeGreaterThan(before);
   });
 
   it('takes over the claim of a request that died before answering, keeping its event id', async () => {
@@ -127,5 +149,16 @@ describe('ingest when the broker fails', () => {
       { ...deps, dedupe },
     );
     expect(again.results[0]!.status).toBe('skipped');
+  });
+
+  it('accepts one id given twice in one request once, and skips the second without claiming it again', async () => {
+    const before = sent.length;
+    const event = { ...request().events[0]!, deduplicationId: 'twice-in-one-1' };
+    const answer = await ingest({ ...request(), events: [event, { ...event, payload: { id: 'X2' } }] }, deps);
+    expect(answer.results.map((r) => [r.status, r.message])).toEqual([
+      ['success', 'Event queued for processing'],
+      ['skipped', 'duplicate deduplication_id in this request'],
+    ]);
+    expect(sent.slice(before).filter((m) => m.topic === Topics.inboundEvents)).toHaveLength(1);
   });
 });

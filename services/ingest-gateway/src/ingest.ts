@@ -175,7 +175,7 @@ const payloadText = (event: IncomingEvent) => {
  * deduplication ids (one insert for the request), store the events, send them with their monitoring
  * records (one produce request), mark the claims accepted. An event is answered `success` only once the
  * broker has acknowledged it (acks=all); if storing or the hand-over fails, no event of the request is
- * reported `success`, its claims are released, and the whole request gets 503.
+ * reported `success` and the whole request gets 503 (see `handOver` for what a retry then finds).
  */
 export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<{ results: EventResult[] }> {
   checkLimits(request, deps.limits);
@@ -421,8 +421,13 @@ function inboundMessage(
 
 /**
  * Stores the events (so every event answered `success` can be queried and replayed), then sends them
- * with every monitoring record in one produce request. Either failing: the claims are released, what
- * was stored is removed, and the request gets 503 with Retry-After.
+ * with every monitoring record in one produce request; the request gets 503 with Retry-After if either
+ * fails. Storing failed: nothing was sent, so the claims are released and a retry starts afresh. The send
+ * failed: its outcome is unknown (the broker may have written the events and lost its answer, and with the
+ * client's own retries the last error cannot tell whether an earlier attempt wrote), so the events stay
+ * stored and their claims stay pending with their event ids, marked in doubt: the retry takes them over
+ * at once and sends the same event ids, which the pipeline applies once (invariant 3). An event without a
+ * deduplication id has no claim: its retry is a new event.
  */
 async function handOver(
   messages: OutgoingMessage[],
@@ -431,12 +436,12 @@ async function handOver(
   deps: IngestDeps,
   parent: ReturnType<typeof parseTraceparent>,
 ): Promise<void> {
-  const release = () => deps.dedupe.releaseMany(accepted.flatMap((r) => (r.claim ? [r.claim] : [])));
+  const claims = accepted.flatMap((r) => (r.claim ? [r.claim] : []));
   try {
     await deps.events.insert(answers.stored);
   } catch (err) {
     deps.logger.error({ err, events: answers.stored.length }, 'could not store events');
-    await release().catch(() => undefined);
+    await deps.dedupe.releaseMany(claims).catch(() => undefined);
     throw new ApiError(
       503,
       'STORE_UNAVAILABLE',
@@ -453,12 +458,18 @@ async function handOver(
       ...answers.records.map((r) => monitoringMessage(r, traceHeaders)),
     ]);
   } catch (err) {
-    deps.logger.error({ err, events: messages.length }, 'could not hand events over to Kafka');
-    await Promise.allSettled([release(), deps.events.remove(answers.stored.map((e) => e.event_id))]);
+    deps.logger.error(
+      { err, events: messages.length },
+      'could not hand events over to Kafka (outcome unknown)',
+    );
+    await deps.dedupe.markInDoubt(claims).catch((markErr: unknown) => {
+      // The claims go stale on their own; until then a retry is answered DEDUPLICATION_BUSY.
+      deps.logger.warn({ err: markErr }, 'could not mark deduplication claims in doubt');
+    });
     throw new ApiError(
       503,
       'BROKER_UNAVAILABLE',
-      'events could not be queued; nothing was accepted, retry the request',
+      'events may not have been queued; retry the request (an event with a deduplication_id keeps its event id and is applied once)',
       {
         'retry-after': '5',
       },

@@ -13,7 +13,7 @@ import { prefillProducer } from './consumers.js';
 import { FORMS } from './forms.js';
 import { ProcessedWatch } from './processed.js';
 import { entityReads } from './reads.js';
-import { renderTable, shapeReport } from './report.js';
+import { benchVerdict, type PhaseOutcome, renderTable, shapeReport } from './report.js';
 import {
   ceilingDatabase,
   ceilingProducer,
@@ -72,6 +72,7 @@ async function main(): Promise<number> {
   const errors: Record<string, string> = {};
   const figures: Run['figures'] = [];
   const details: Run['details'] = {};
+  const phases: Record<string, PhaseOutcome> = {};
   const step = async (name: string, body: () => Promise<void>) => {
     if (only && name !== 'warm-up' && !only.has(name)) return;
     const at = Date.now();
@@ -111,6 +112,7 @@ async function main(): Promise<number> {
       log,
       figures,
       details,
+      phases,
     };
     await step('warm-up', () => warmUp(run));
     await step('ceiling: raw producer', () => ceilingProducer(run));
@@ -162,11 +164,18 @@ async function main(): Promise<number> {
   writeFileSync(file, `${JSON.stringify(report, replacer, 2)}\n`);
   printObservations(details, errors, stack.unplannedExits);
   process.stdout.write(`  report: ${path.relative(REPO, file)}\n`);
-  if (report.missing.length > 0) {
-    process.stdout.write(`  FAILED: no figure for ${report.missing.join(', ')}\n\n`);
+  const reasons = benchVerdict({
+    missing: report.missing,
+    errors,
+    phases,
+    unplannedExits: stack.unplannedExits,
+  });
+  if (reasons.length > 0) {
+    for (const reason of reasons) process.stdout.write(`  FAILED: ${reason}\n`);
+    process.stdout.write('\n');
     return 1;
   }
-  process.stdout.write('  every figure measured\n\n');
+  process.stdout.write('  every figure measured; every event accepted and processed\n\n');
   return 0;
 }
 

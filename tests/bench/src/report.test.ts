@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   badFigures,
+  benchVerdict,
   FIGURE_KEYS,
   type Figure,
   formatValue,
+  type PhaseOutcome,
   ratio,
   renderTable,
   shapeReport,
@@ -73,5 +75,47 @@ describe('shapeReport', () => {
     expect(report.form).toBe('quick');
     expect(Object.keys(report.figures)).toHaveLength(FIGURE_KEYS.length - 1);
     expect(report.missing).toEqual(['ceiling.producer']);
+  });
+});
+
+describe('benchVerdict', () => {
+  const clean = () => ({
+    missing: [] as string[],
+    errors: {} as Record<string, string>,
+    phases: {
+      'phase A': { refused: {}, events: { success: 300 }, accepted: 300, processed: 300 },
+      'gateway alone': { refused: {}, events: { success: 500 }, accepted: 500 },
+    } as Record<'phase A' | 'gateway alone', PhaseOutcome>,
+    unplannedExits: [] as string[],
+  });
+
+  it('passes a run with every figure, every event accepted and processed', () => {
+    expect(benchVerdict(clean())).toEqual([]);
+  });
+
+  it('fails when events accepted were not all processed (the drain came back short)', () => {
+    const run = clean();
+    run.phases['phase A'].processed = 299;
+    expect(benchVerdict(run)).toEqual(['phase A: 299 of 300 accepted events processed']);
+  });
+
+  it('fails on 5xx, 429 and lost answers, and on events not accepted', () => {
+    const run = clean();
+    run.phases['gateway alone'].refused = { 503: 2, 429: 1, 'no answer': 1 };
+    run.phases['phase A'].events = { success: 300, error: 3 };
+    expect(benchVerdict(run)).toEqual([
+      'phase A: events not accepted: 3 error',
+      'gateway alone: answers other than 200: 1× 429, 2× 503, 1× no answer',
+    ]);
+  });
+
+  it('fails on a step error even when its figures were recorded, and on an unplanned exit', () => {
+    expect(
+      benchVerdict({ ...clean(), errors: { growth: 'timed out' }, unplannedExits: ['mapper#0 exited (1)'] }),
+    ).toEqual(['step "growth" failed: timed out', 'unplanned exit: mapper#0 exited (1)']);
+  });
+
+  it('fails on a missing figure', () => {
+    expect(benchVerdict({ ...clean(), missing: ['alone.writer'] })).toEqual(['no figure for alone.writer']);
   });
 });

@@ -105,3 +105,47 @@ export function shapeReport<C extends Record<string, unknown>>(context: C, figur
     missing: badFigures(figures),
   };
 }
+
+/** What one load phase got back, as the verdict reads it. */
+export interface PhaseOutcome {
+  /** Answers other than 200 by status, and `no answer`. */
+  refused: Record<string, number>;
+  /** Events by result status. */
+  events: Record<string, number>;
+  accepted: number;
+  /** Accepted events whose processed-entity message arrived; omit for a phase nothing processes. */
+  processed?: number;
+}
+
+/**
+ * Why a run fails, one line each; empty when it passed. A figure missing or not positive; a step that
+ * failed, even after its figures were recorded; an answer other than 200 (a 5xx, a 429, no answer: the
+ * bench stack runs no faults and has no rate limit to meet, so every refusal is a lost measurement or a
+ * defect); an event answered anything but `success`; fewer events processed than accepted; an unplanned
+ * exit.
+ */
+export function benchVerdict(run: {
+  missing: string[];
+  errors: Record<string, string>;
+  phases: Record<string, PhaseOutcome>;
+  unplannedExits: string[];
+}): string[] {
+  const reasons: string[] = [];
+  if (run.missing.length > 0) reasons.push(`no figure for ${run.missing.join(', ')}`);
+  for (const [step, message] of Object.entries(run.errors)) reasons.push(`step "${step}" failed: ${message}`);
+  for (const [phase, p] of Object.entries(run.phases)) {
+    const refused = Object.entries(p.refused).filter(([, n]) => n > 0);
+    if (refused.length > 0) {
+      reasons.push(`${phase}: answers other than 200: ${refused.map(([s, n]) => `${n}× ${s}`).join(', ')}`);
+    }
+    const failed = Object.entries(p.events).filter(([status, n]) => status !== 'success' && n > 0);
+    if (failed.length > 0) {
+      reasons.push(`${phase}: events not accepted: ${failed.map(([s, n]) => `${n} ${s}`).join(', ')}`);
+    }
+    if (p.processed !== undefined && p.processed < p.accepted) {
+      reasons.push(`${phase}: ${p.processed} of ${p.accepted} accepted events processed`);
+    }
+  }
+  for (const exit of run.unplannedExits) reasons.push(`unplanned exit: ${exit}`);
+  return reasons;
+}

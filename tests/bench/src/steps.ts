@@ -10,7 +10,7 @@ import type { Form } from './forms.js';
 import { orderedUpdates } from './ordering.js';
 import { pacedPlan } from './pacing.js';
 import type { ProcessedWatch } from './processed.js';
-import { type Figure, ratio } from './report.js';
+import { type Figure, type PhaseOutcome, ratio } from './report.js';
 
 /** What every step works with; each adds its figures and the details behind them. */
 export interface Run {
@@ -25,6 +25,8 @@ export interface Run {
   log: (msg: string) => void;
   figures: Figure[];
   details: Record<string, unknown>;
+  /** What each load phase got back, for the verdict (`benchVerdict`). */
+  phases: Record<string, PhaseOutcome>;
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -42,6 +44,12 @@ export async function warmUp(run: Run): Promise<void> {
   const tally = sender.newTally();
   for (const _ of run.targets) await sender.send(tally, 10);
   const processed = await drain(run.watch, tally, run.form.stepTimeoutMs);
+  run.phases['warm-up'] = {
+    refused: tally.refused,
+    events: tally.events,
+    accepted: tally.sentAt.size,
+    processed,
+  };
   run.details.warmUp = {
     requests: tally.requests,
     accepted: tally.sentAt.size,
@@ -104,7 +112,13 @@ export async function endToEnd(run: Run): Promise<void> {
   run.log(`phase A: ${inFlight} requests of 100 in flight for ${phaseAMs / 1000} s`);
   const cpuBefore = cpuTimes(run.stack.processes());
   const a = await closedLoop(sender, inFlight, phaseAMs);
-  await drain(run.watch, a, drainMs);
+  const drainedA = await drain(run.watch, a, drainMs);
+  run.phases['phase A'] = {
+    refused: a.refused,
+    events: a.events,
+    accepted: a.sentAt.size,
+    processed: drainedA,
+  };
   const fa = phaseFigures(a, run.watch);
   // Where the machine's time went, per processed event (which component holds the rate back).
   const cpuPerEventMs = cpuPer(cpuBefore, cpuTimes(run.stack.processes()), fa.processed);
@@ -164,7 +178,13 @@ export async function endToEnd(run: Run): Promise<void> {
     `phase B: open loop at ${half.toFixed(1)} events/s (${plan.requests} requests, one every ${(plan.intervalMs / 1000).toFixed(2)} s)`,
   );
   const b = await openLoop(sender, plan);
-  await drain(run.watch, b, drainMs);
+  const drainedB = await drain(run.watch, b, drainMs);
+  run.phases['phase B'] = {
+    refused: b.refused,
+    events: b.events,
+    accepted: b.sentAt.size,
+    processed: drainedB,
+  };
   const fb = phaseFigures(b, run.watch);
   run.details.phaseB = { ...fb, offeredPerSecond: half, late: b.late, plan };
   run.figures.push(
@@ -251,6 +271,8 @@ export async function gatewayAlone(run: Run): Promise<void> {
   }
   const accepted = tally.sentAt.size;
   const ms = tally.endedAt - tally.startedAt;
+  // Nothing processes while the consumers are stopped: only the answers count here.
+  run.phases['gateway alone'] = { refused: tally.refused, events: tally.events, accepted };
   run.details.gatewayAlone = { accepted, ms, requests: tally.requests, refused: tally.refused };
   run.figures.push({
     key: 'alone.gateway',

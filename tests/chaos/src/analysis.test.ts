@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { analyse, type ProcessedRecord, passed, type SentChange } from './analysis.js';
+import {
+  analyse,
+  failingAnswer,
+  type ProcessedRecord,
+  passed,
+  type RunFacts,
+  type SentChange,
+  verdict,
+} from './analysis.js';
 
 const sent = (customer: string, seq: number, outcome: SentChange['outcome'] = 'accepted'): SentChange => ({
   key: `${customer}:${seq}`,
@@ -9,6 +17,15 @@ const sent = (customer: string, seq: number, outcome: SentChange['outcome'] = 'a
   eventIds: [`ev-${customer}-${seq}`],
   sentAt: 0,
 });
+
+/** A run with nothing wrong besides the report (a minimum of one accepted change). */
+const clean: RunFacts = {
+  minimumAccepted: 1,
+  failedAnswers: {},
+  unplannedExits: [],
+  faultErrors: [],
+  uncleanStops: [],
+};
 
 let offset = 0;
 const processed = (customer: string, seq: number, changeId = `ch-${customer}-${seq}`): ProcessedRecord => ({
@@ -33,7 +50,7 @@ describe('the chaos report', () => {
       ],
     );
     expect(report).toMatchObject({ accepted: 3, acceptedOnRetry: 1, processed: 3, lost: 0 });
-    expect(passed(report)).toBe(true);
+    expect(passed(report, clean)).toBe(true);
   });
 
   it('counts an accepted change with no processed message and no dead letter as lost', () => {
@@ -45,7 +62,7 @@ describe('the chaos report', () => {
     );
     expect(report.lost).toBe(1);
     expect(report.lostKeys).toEqual(['C1:2']);
-    expect(passed(report)).toBe(false);
+    expect(passed(report, clean)).toBe(false);
   });
 
   it('counts a processed change whose event has no final monitoring record', () => {
@@ -57,17 +74,22 @@ describe('the chaos report', () => {
       new Set(['ev-C1-1']),
     );
     expect(report.unmonitored).toBe(1);
-    expect(passed(report)).toBe(false);
+    expect(passed(report, clean)).toBe(false);
   });
 
-  it('counts a dead-lettered change as failed, not lost', () => {
+  it('counts a dead-lettered change as failed, not lost, and fails the run on it', () => {
     const report = analyse(
-      [sent('C1', 1)],
-      [],
+      [sent('C1', 1), sent('C2', 1)],
+      [processed('C2', 1)],
       [{ eventId: 'ev-C1-1', code: 'MAPPING_FAILED' }],
-      [{ customer: 'C1', seq: 1 }],
+      [
+        { customer: 'C1', seq: 1 },
+        { customer: 'C2', seq: 1 },
+      ],
     );
     expect(report).toMatchObject({ failed: 1, lost: 0, deadLettersByCode: { MAPPING_FAILED: 1 } });
+    // Not the customer's last update either: C2 holds its values, only C1's one change was dead-lettered.
+    expect(verdict(report, clean)).toContain('1 accepted changes dead-lettered (MAPPING_FAILED: 1)');
   });
 
   it('finds a change published twice, and a change applied under two change ids', () => {
@@ -82,14 +104,14 @@ describe('the chaos report', () => {
       ],
     );
     expect(report.duplicated).toMatchObject({ messages: 1, changes: 1 });
-    expect(passed(report)).toBe(false);
+    expect(passed(report, clean)).toBe(false);
   });
 
   it('does not count one record read twice (same partition and offset) as a duplicate', () => {
     const once = processed('C1', 1);
     const report = analyse([sent('C1', 1)], [once, once], [], [{ customer: 'C1', seq: 1 }]);
     expect(report.duplicated.messages).toBe(0);
-    expect(passed(report)).toBe(true);
+    expect(passed(report, clean)).toBe(true);
   });
 
   it('finds duplicate entities and entities that miss their last update', () => {
@@ -105,6 +127,75 @@ describe('the chaos report', () => {
     );
     expect(report.entities.duplicates).toEqual(['C2']);
     expect(report.entities.stale).toEqual([{ customer: 'C1', expectedSeq: 2, storedSeq: 1 }]);
-    expect(passed(report)).toBe(false);
+    expect(passed(report, clean)).toBe(false);
+  });
+
+  describe('the verdict', () => {
+    const good = () =>
+      analyse(
+        [sent('C1', 1), sent('C1', 2)],
+        [processed('C1', 1), processed('C1', 2)],
+        [],
+        [{ customer: 'C1', seq: 2 }],
+      );
+
+    it('passes a clean run', () => {
+      expect(verdict(good(), clean)).toEqual([]);
+    });
+
+    it('fails a run that accepted fewer changes than planned, even with nothing lost', () => {
+      expect(verdict(good(), { ...clean, minimumAccepted: 3 })).toEqual([
+        '2 changes accepted, fewer than the 3 planned',
+      ]);
+      const empty = analyse([], [], [], []);
+      expect(passed(empty, clean)).toBe(false);
+    });
+
+    it('fails on changes answered ignored', () => {
+      const report = analyse(
+        [sent('C1', 1), sent('C1', 2, 'ignored')],
+        [processed('C1', 1)],
+        [],
+        [{ customer: 'C1', seq: 1 }],
+      );
+      expect(verdict(report, clean)).toEqual(['1 changes answered ignored']);
+    });
+
+    it('fails when fewer changes were processed than accepted', () => {
+      const report = analyse(
+        [sent('C1', 1), sent('C2', 1)],
+        [processed('C1', 1)],
+        [{ eventId: 'ev-C2-1', code: 'WRITE_FAILED' }],
+        [{ customer: 'C1', seq: 1 }],
+      );
+      expect(verdict(report, clean)).toContain('1 changes processed of 2 accepted');
+    });
+
+    it('fails on an answer a client cannot act on, and not on 503 with Retry-After', () => {
+      expect(failingAnswer(503, '5')).toBeUndefined();
+      expect(failingAnswer(503, null)).toBe('503 without Retry-After');
+      expect(failingAnswer(500, '5')).toBe('500');
+      expect(failingAnswer(502, null)).toBe('502');
+      expect(failingAnswer(504, '5')).toBe('504');
+      expect(failingAnswer(429, '1')).toBe('429');
+      expect(verdict(good(), { ...clean, failedAnswers: { 500: 2, 503: 0 } })).toEqual([
+        'answers a client cannot act on: 2× 500',
+      ]);
+    });
+
+    it('fails on an unplanned exit, a fault not injected and an unclean stop', () => {
+      expect(
+        verdict(good(), {
+          ...clean,
+          unplannedExits: ['mapper#0 exited (1)'],
+          faultErrors: ['restart the database: timeout'],
+          uncleanStops: ['entity-writer#1 exited 1'],
+        }),
+      ).toEqual([
+        'unplanned exits: mapper#0 exited (1)',
+        'faults not injected: restart the database: timeout',
+        'unclean stops: entity-writer#1 exited 1',
+      ]);
+    });
   });
 });

@@ -157,15 +157,80 @@ export function analyse(
   };
 }
 
-/** True when nothing was lost or duplicated and the store matches what was sent. */
-export function passed(report: Report): boolean {
-  return (
-    report.lost === 0 &&
-    report.unmonitored === 0 &&
-    report.duplicated.messages === 0 &&
-    report.duplicated.changes === 0 &&
-    report.entities.stored === report.entities.expected &&
-    report.entities.duplicates.length === 0 &&
-    report.entities.stale.length === 0
-  );
+/** What the run saw besides the pipeline's output: the verdict needs it too. */
+export interface RunFacts {
+  /** The fewest accepted changes a run must have (a run that accepted nothing proves nothing). */
+  minimumAccepted: number;
+  /** Answers that fail the run, by status (see `failingAnswer`). */
+  failedAnswers: Record<string, number>;
+  /** Instances that exited when nobody stopped them (the harness restarted them). */
+  unplannedExits: string[];
+  /** Faults that could not be injected. */
+  faultErrors: string[];
+  /** SIGTERM stops that did not end in a completed ordered shutdown (exit 0). */
+  uncleanStops: string[];
+}
+
+/**
+ * Which non-200 answers fail a run. 503 with Retry-After is the designed answer while a service, the
+ * broker or the database is down (the gateway's BROKER_UNAVAILABLE / STORE_UNAVAILABLE, the edge's
+ * UPSTREAM_UNAVAILABLE): the client retries it, and a change it loses shows as lost. Every other 5xx (500,
+ * 502, 504, or a 503 without Retry-After) is a failure a client cannot act on, and fails the run; so does
+ * a 429 (the chaos stack has no rate limit to meet).
+ */
+export function failingAnswer(status: number, retryAfter: string | null): string | undefined {
+  if (status === 503 && retryAfter) return undefined;
+  if (status === 503) return '503 without Retry-After';
+  if (status >= 500 || status === 429) return String(status);
+  return undefined;
+}
+
+/** Why the run failed, one line per reason; empty when it passed. */
+export function verdict(report: Report, run: RunFacts): string[] {
+  const reasons: string[] = [];
+  if (report.accepted < run.minimumAccepted) {
+    reasons.push(`${report.accepted} changes accepted, fewer than the ${run.minimumAccepted} planned`);
+  }
+  if (report.notAccepted > 0) reasons.push(`${report.notAccepted} changes answered ignored`);
+  if (report.failed > 0) {
+    reasons.push(
+      `${report.failed} accepted changes dead-lettered (${Object.entries(report.deadLettersByCode)
+        .map(([code, n]) => `${code}: ${n}`)
+        .join(', ')})`,
+    );
+  }
+  if (report.lost > 0)
+    reasons.push(`${report.lost} accepted changes lost (e.g. ${report.lostKeys.join(', ')})`);
+  if (report.processed < report.accepted) {
+    reasons.push(`${report.processed} changes processed of ${report.accepted} accepted`);
+  }
+  if (report.unmonitored > 0)
+    reasons.push(`${report.unmonitored} processed changes without a final monitoring record`);
+  if (report.duplicated.messages > 0)
+    reasons.push(`${report.duplicated.messages} changes published more than once`);
+  if (report.duplicated.changes > 0) reasons.push(`${report.duplicated.changes} changes applied twice`);
+  if (report.entities.stored !== report.entities.expected) {
+    reasons.push(`${report.entities.stored} entities stored, ${report.entities.expected} expected`);
+  }
+  if (report.entities.duplicates.length > 0) {
+    reasons.push(`duplicate entities: ${report.entities.duplicates.slice(0, 5).join(', ')}`);
+  }
+  if (report.entities.stale.length > 0) {
+    reasons.push(`${report.entities.stale.length} entities miss their last update`);
+  }
+  const answers = Object.entries(run.failedAnswers).filter(([, n]) => n > 0);
+  if (answers.length > 0) {
+    reasons.push(
+      `answers a client cannot act on: ${answers.map(([status, n]) => `${n}× ${status}`).join(', ')}`,
+    );
+  }
+  if (run.unplannedExits.length > 0) reasons.push(`unplanned exits: ${run.unplannedExits.join('; ')}`);
+  if (run.faultErrors.length > 0) reasons.push(`faults not injected: ${run.faultErrors.join('; ')}`);
+  if (run.uncleanStops.length > 0) reasons.push(`unclean stops: ${run.uncleanStops.join('; ')}`);
+  return reasons;
+}
+
+/** True when the verdict found nothing. */
+export function passed(report: Report, run: RunFacts): boolean {
+  return verdict(report, run).length === 0;
 }

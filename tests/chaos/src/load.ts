@@ -1,4 +1,4 @@
-import type { SentChange } from './analysis.js';
+import { failingAnswer, type SentChange } from './analysis.js';
 
 export interface LoadPlan {
   /** An upper bound; the run normally ends with `stop()` once the faults are over. */
@@ -19,6 +19,8 @@ export interface LoadStats {
   byStatus: Record<string, number>;
   /** Events answered `error` (retried). */
   eventErrors: number;
+  /** Answers that fail the run (`failingAnswer`), by status. */
+  failedAnswers: Record<string, number>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -32,7 +34,7 @@ export class LoadGenerator {
   readonly changes: SentChange[] = [];
   /** When each `200` answer arrived, for recovery times. */
   readonly acceptedAt: number[] = [];
-  readonly stats: LoadStats = { requests: 0, noAnswer: 0, byStatus: {}, eventErrors: 0 };
+  readonly stats: LoadStats = { requests: 0, noAnswer: 0, byStatus: {}, eventErrors: 0, failedAnswers: {} };
   private stopped = false;
 
   private readonly seq = new Map<string, number>();
@@ -140,6 +142,8 @@ export class LoadGenerator {
       const text = await res.text();
       if (res.status !== 200) {
         this.stats.byStatus[res.status] = (this.stats.byStatus[res.status] ?? 0) + 1;
+        const failing = failingAnswer(res.status, res.headers.get('retry-after'));
+        if (failing) this.stats.failedAnswers[failing] = (this.stats.failedAnswers[failing] ?? 0) + 1;
         // 429 and 5xx are worth a retry; any other answer means the test itself is wrong.
         if (res.status < 500 && res.status !== 429) throw new RequestRejected(res.status, text);
         return undefined;

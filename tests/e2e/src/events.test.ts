@@ -111,6 +111,7 @@ describe('stored events: query and replay', () => {
       '/v2/erp/updates/events',
       {
         integration_id: integration.body.id,
+        correlation_id: `replay-${integration.body.id}`,
         events: [
           {
             event_type: 'UPDATE',
@@ -123,8 +124,21 @@ describe('stored events: query and replay', () => {
       },
     );
     const failedId = sent.body.results[0]!.event_id;
-    // The expression fails ($number("high")): the update is dead-lettered, no entity.
-    await new Promise((r) => setTimeout(r, 3_000));
+    // The expression fails ($number("high")): the failure reaches monitoring as the event's final record
+    // (the positive signal that the pipeline is done with it), and no entity was written.
+    await eventually(
+      async () => {
+        const trace = await api.request<{ spans: Array<{ event_id: string; level: string }> }>(
+          'GET',
+          `/v2/integrations/${integration.body.id}/monitoring/traces/replay-${integration.body.id}`,
+        );
+        return trace.body.spans?.some((s) => s.event_id === failedId && s.level === 'error')
+          ? true
+          : undefined;
+      },
+      60_000,
+      'the failed event in monitoring',
+    );
     const before = await api.request<{ results: unknown[] }>('GET', '/v1/entity/contact?id=RP1');
     expect(before.body.results).toEqual([]);
 
