@@ -1,4 +1,20 @@
+export {
+  type AsyncApiOptions,
+  buildAsyncApi,
+  type JsonSchema,
+  type TopicContract,
+  topicContracts,
+} from './asyncapi.js';
 export { attributeNameProblem, RESERVED_ATTRIBUTES, uniqueIdValueProblem } from './attributes.js';
+export {
+  type ChangeKind,
+  checkPublished,
+  compareContracts,
+  compareSchemas,
+  type PublishedCheck,
+  type SchemaChange,
+  snapshotFile,
+} from './compatibility.js';
 export { ConfigView, type IntegrationSnapshot } from './config-view.js';
 export { deadLetterMonitoringRecord, deadLetterRecord, type FailedMessage } from './dead-letter.js';
 export { decodeMessage, MessageSchemaError } from './decode.js';
@@ -40,4 +56,5 @@ export {
   type RecordInput,
 } from './monitoring.js';
 export { type RouteTarget, routeEvent } from './routing.js';
+export { readSnapshots, SNAPSHOT_DIR, writeSnapshot } from './snapshots.js';
 export { Headers, type TopicName, Topics } from './topics.js';

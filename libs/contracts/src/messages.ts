@@ -158,28 +158,50 @@ export type EntityUpdatesTopicMessage = Static<typeof EntityUpdatesTopicMessage>
  * Topic `erp.entities.processed` (public, version 1): one message per entity created, updated or deleted.
  * Key: entity id. Subscribers may see a change again after a broker failure; `meta.change_id` identifies it.
  */
-export const ProcessedEntityMessage = Type.Object({
-  schema_version: Type.Literal(1),
-  action: Type.Union([Type.Literal('created'), Type.Literal('updated'), Type.Literal('deleted')]),
-  org_id: Type.String(),
-  entity_schema: Type.String(),
-  entity_id: Type.String(),
-  unique_ids: Type.Record(Type.String(), Type.Unknown()),
-  /** The entity after the change (for `deleted`, as it was before). */
-  entity: Type.Record(Type.String(), Type.Unknown()),
-  source: Type.Object({
-    event_id: Type.String(),
-    integration_id: Type.String(),
-    use_case_id: Type.String(),
-    update_id: Type.String(),
-  }),
-  meta: Type.Object({
-    correlation_id: Type.String(),
-    /** Unique per change: `<update_id>` of the update that caused it. */
-    change_id: Type.String(),
-    processed_at: Type.String(),
-  }),
-});
+export const ProcessedEntityMessage = Type.Object(
+  {
+    schema_version: Type.Literal(1, {
+      description: 'The schema version of this message (also header x-schema-version).',
+    }),
+    action: Type.Union([Type.Literal('created'), Type.Literal('updated'), Type.Literal('deleted')], {
+      description: 'What happened to the entity.',
+    }),
+    org_id: Type.String({ description: 'The organisation the entity belongs to.' }),
+    entity_schema: Type.String({ description: 'The entity schema, e.g. `contact`.' }),
+    entity_id: Type.String({ description: 'The entity id (also the message key).' }),
+    unique_ids: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'The unique-id attributes that identify the entity, name -> value.',
+    }),
+    /** The entity after the change (for `deleted`, as it was before). */
+    entity: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'The entity after the change (for `deleted`, as it was before).',
+    }),
+    source: Type.Object(
+      {
+        event_id: Type.String({ description: 'The ERP event (`evt_` + ULID).' }),
+        integration_id: Type.String(),
+        use_case_id: Type.String(),
+        update_id: Type.String({ description: 'The entity update of the event (`<event_id>:<n>`).' }),
+      },
+      { description: 'The ERP event behind the change.' },
+    ),
+    meta: Type.Object({
+      correlation_id: Type.String({
+        description: 'The correlation id of the HTTP request (header x-correlation-id).',
+      }),
+      /** Unique per change: `<update_id>` of the update that caused it. */
+      change_id: Type.String({
+        description:
+          'Unique per change (the update id that caused it): delivery is at least once, deduplicate on it.',
+      }),
+      processed_at: Type.String({ description: 'When the writer applied the change (ISO 8601).' }),
+    }),
+  },
+  {
+    title: 'ProcessedEntityMessage',
+    description: 'Topic erp.entities.processed: one entity created, updated or deleted. Key: the entity id.',
+  },
+);
 export type ProcessedEntityMessage = Static<typeof ProcessedEntityMessage>;
 
 /** Topic `erp.config.changes` (compacted): the latest snapshot of one integration. A tombstone deletes it. */
@@ -204,21 +226,36 @@ export const ErrorCategory = Type.Union([
 export type ErrorCategory = Static<typeof ErrorCategory>;
 
 /** Topic `erp.dead-letters`: a message that can never succeed, with its provenance. */
-export const DeadLetterMessage = Type.Object({
-  schema_version: Type.Literal(1),
-  service: Type.String(),
-  original: Type.Object({
-    topic: Type.String(),
-    partition: Type.Integer(),
-    offset: Type.String(),
-    key: Type.Union([Type.String(), Type.Null()]),
-    value: Type.Union([Type.String(), Type.Null()]),
-    headers: Type.Record(Type.String(), Type.String()),
-  }),
-  error: Type.Object({ code: Type.String(), category: ErrorCategory, message: Type.String() }),
-  attempts: Type.Integer({ minimum: 1 }),
-  correlation_id: Type.Optional(Type.String()),
-  event_id: Type.Optional(Type.String()),
-  failed_at: Type.String(),
-});
+export const DeadLetterMessage = Type.Object(
+  {
+    schema_version: Type.Literal(1, { description: 'The schema version of the dead-letter record.' }),
+    service: Type.String({
+      description: 'The service that gave up on the message: `mapper` or `entity-writer`.',
+    }),
+    original: Type.Object(
+      {
+        topic: Type.String(),
+        partition: Type.Integer(),
+        offset: Type.String(),
+        key: Type.Union([Type.String(), Type.Null()]),
+        value: Type.Union([Type.String(), Type.Null()], { description: 'The original value as UTF-8 text.' }),
+        headers: Type.Record(Type.String(), Type.String()),
+      },
+      { description: 'The failed message and where it was.' },
+    ),
+    error: Type.Object(
+      {
+        code: Type.String({ description: 'A stable code, e.g. `UNIQUE_ID_MISSING` (docs/monitoring.md).' }),
+        category: ErrorCategory,
+        message: Type.String(),
+      },
+      { description: 'Why the message can never succeed.' },
+    ),
+    attempts: Type.Integer({ minimum: 1, description: 'How many times it was tried.' }),
+    correlation_id: Type.Optional(Type.String()),
+    event_id: Type.Optional(Type.String()),
+    failed_at: Type.String({ description: 'ISO 8601.' }),
+  },
+  { title: 'DeadLetterMessage', description: 'Topic erp.dead-letters: a message that can never succeed.' },
+);
 export type DeadLetterMessage = Static<typeof DeadLetterMessage>;

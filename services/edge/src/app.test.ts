@@ -3,6 +3,7 @@ import { createServer as createHttpServerRaw, type RequestListener } from 'node:
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { buildAsyncApi } from '@hub/contracts';
 import { createLogger } from '@hub/observability';
 import { describe, expect, it } from 'vitest';
 import { buildEdge } from './app.js';
@@ -65,6 +66,26 @@ describe('the edge when a service behind it is down', () => {
     } finally {
       await byDefault.close();
       await self.close();
+    }
+  });
+});
+
+describe('the edge’s documents', () => {
+  it('serves the topics’ AsyncAPI document beside /openapi.json, with the brokers it is given', async () => {
+    const app = await edgeAt('http://127.0.0.1:1', { KAFKA_BROKERS: '10.0.0.5:9092,10.0.0.6:9092' });
+    try {
+      const res = await app.inject({ method: 'GET', url: '/asyncapi.json' });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toContain('application/json');
+      const doc = res.json();
+      expect(doc).toEqual(buildAsyncApi({ kafkaBrokers: ['10.0.0.5:9092', '10.0.0.6:9092'] }));
+      expect(doc.asyncapi).toBe('3.0.0');
+      expect(doc.servers.kafka.host).toBe('10.0.0.5:9092');
+      expect(Object.values(doc.channels).map((c) => (c as { address: string }).address)).toContain(
+        'erp.entities.processed',
+      );
+    } finally {
+      await app.close();
     }
   });
 });

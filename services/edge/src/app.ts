@@ -1,6 +1,7 @@
 import proxy from '@fastify/http-proxy';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { buildAsyncApi } from '@hub/contracts';
 import {
   combine,
   createHttpServer,
@@ -88,6 +89,9 @@ export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
     uiConfig: { docExpansion: 'list', deepLinking: true },
   });
   app.get('/openapi.json', async () => document);
+  // The topics' contract (AsyncAPI 3.0): the same TypeBox schemas the services use (libs/contracts).
+  const topics = buildAsyncApi({ kafkaBrokers: config.KAFKA_BROKERS });
+  app.get('/asyncapi.json', async () => topics);
   // The web console: static files calling the public API above with the user's token.
   await registerConsole(app, config.CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR);
 

@@ -1,4 +1,4 @@
-import { httpEnv, LogEnv, loadConfig, TracingEnv } from '@hub/config';
+import { httpEnv, KafkaEnv, LogEnv, loadConfig, TracingEnv } from '@hub/config';
 import Type, { type Static } from 'typebox';
 
 const Url = Type.String({ pattern: '^https?://' });
@@ -13,6 +13,11 @@ export const EdgeEnv = Type.Object({
   ENTITY_WRITER_URL: Url,
   /** The base URL clients use (servers[0] of /openapi.json). */
   PUBLIC_BASE_URL: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8080' }),
+  /**
+   * The brokers subscribers connect to, listed as the server of /asyncapi.json (the edge itself never
+   * connects to Kafka); no server is listed when unset.
+   */
+  KAFKA_BROKERS: Type.Optional(KafkaEnv.KAFKA_BROKERS),
   /** Larger than any service's own limit, so the service answers with its precise message. */
   EDGE_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 32 * 1024 * 1024 }),
   /**

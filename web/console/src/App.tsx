@@ -93,6 +93,12 @@ export function App() {
         </a>
         <nav className="main-nav" aria-label="Main">
           <a href={href()}>Integrations</a>
+          <a href="/docs" target="_blank" rel="noreferrer">
+            API reference
+          </a>
+          <a href="/asyncapi.json" target="_blank" rel="noreferrer">
+            Topics (AsyncAPI)
+          </a>
         </nav>
         <span className="who">
           {claims?.org ? `organisation ${claims.org}` : 'signed in'}
