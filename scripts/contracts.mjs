@@ -8,7 +8,7 @@
 //                                    (refused while a breaking change stands under the same version)
 //   npm run contracts -- --asyncapi  prints the AsyncAPI document (what the edge serves at /asyncapi.json)
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO } from '../deploy/local/stack.mjs';
@@ -38,7 +38,8 @@ for (const line of result.notices) process.stderr.write(`[contracts] ${line}\n`)
 for (const line of result.problems) process.stderr.write(`[contracts] ${line}\n`);
 if (values.update && result.problems.length === 0) {
   for (const { file, contract } of result.writes) {
-    contracts.writeSnapshot(contracts.SNAPSHOT_DIR, file, contract);
+    // Written here, not by libs/contracts: the services' code writes no file (read-only root filesystem).
+    writeFileSync(path.join(contracts.SNAPSHOT_DIR, file), `${JSON.stringify(contract, null, 2)}\n`);
     process.stderr.write(`[contracts] wrote libs/contracts/schemas/${file}: commit it\n`);
   }
   process.exit(0);

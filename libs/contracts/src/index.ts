@@ -56,5 +56,5 @@ export {
   type RecordInput,
 } from './monitoring.js';
 export { type RouteTarget, routeEvent } from './routing.js';
-export { readSnapshots, SNAPSHOT_DIR, writeSnapshot } from './snapshots.js';
+export { readSnapshots, SNAPSHOT_DIR } from './snapshots.js';
 export { Headers, type TopicName, Topics } from './topics.js';

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TopicContract } from './asyncapi.js';
@@ -25,9 +25,4 @@ export function readSnapshots(dir: string = SNAPSHOT_DIR): Map<string, TopicCont
     out.set(file, parsed);
   }
   return out;
-}
-
-/** Writes one snapshot (two-space JSON and a final newline). */
-export function writeSnapshot(dir: string, file: string, contract: TopicContract): void {
-  writeFileSync(path.join(dir, file), `${JSON.stringify(contract, null, 2)}\n`);
 }

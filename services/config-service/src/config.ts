@@ -43,8 +43,11 @@ export const ConfigServiceEnv = Type.Object({
   WRITER_GROUP_ID: Type.String({ minLength: 1, default: 'entity-writer' }),
   /** Records one statistics or time-series request may aggregate; more is 400 QUERY_TOO_LARGE. */
   MONITORING_SCAN_MAX_RECORDS: Type.Integer({ minimum: 100, default: 200_000 }),
-  /** Statistics and time-series requests one organisation may run at once per instance (more: 429). */
-  MONITORING_AGGREGATIONS_PER_ORG: Type.Integer({ minimum: 1, default: 2 }),
+  /**
+   * Statistics and time-series requests one organisation may run at once per instance (more: 429). The
+   * console's monitoring page asks for three at once.
+   */
+  MONITORING_AGGREGATIONS_PER_ORG: Type.Integer({ minimum: 1, default: 4 }),
   /** Quotas per organisation: every gateway and mapper holds every configuration in memory. */
   MAX_INTEGRATIONS_PER_ORG: Type.Integer({ minimum: 1, default: 200 }),
   MAX_USE_CASES_PER_INTEGRATION: Type.Integer({ minimum: 1, default: 100 }),

@@ -412,10 +412,10 @@ describe.each(['base', 'production'])('the %s render', (overlay) => {
     const env = containerEnv(docs(), container as Container);
     const jobConfig = loadConfig('topics', TopicsCommandEnv, env);
     for (const w of workloads(docs()).filter((x) => 'KAFKA_BROKERS' in x.config)) {
-      expect([w.config.KAFKA_BROKERS, w.config.KAFKA_TOPIC_PARTITIONS], w.name).toEqual([
-        jobConfig.KAFKA_BROKERS,
-        jobConfig.KAFKA_TOPIC_PARTITIONS,
-      ]);
+      expect(w.config.KAFKA_BROKERS, w.name).toEqual(jobConfig.KAFKA_BROKERS);
+      // The edge reads the brokers only to name them in /asyncapi.json: it has no topics to size.
+      if ('KAFKA_TOPIC_PARTITIONS' in w.config)
+        expect(w.config.KAFKA_TOPIC_PARTITIONS, w.name).toEqual(jobConfig.KAFKA_TOPIC_PARTITIONS);
     }
   });
 
