@@ -27,7 +27,7 @@ import type { Logger } from '@hub/observability';
 import type { Static } from 'typebox';
 import type { GatewayConfig } from './config.js';
 import { DedupeStore } from './dedupe.js';
-import { type EventResult, type IncomingEvent, type IngestDeps, ingest } from './ingest.js';
+import { type EventResult, type IncomingEvent, type IngestDeps, ingest, tooManyEvents } from './ingest.js';
 import {
   type ErpEventV2,
   ErpUpdatesEventsV1Request,
@@ -127,10 +127,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
   const eventsWithinLimit = async (request: { body: unknown }) => {
     const events = (request.body as { events?: unknown } | undefined)?.events;
     if (Array.isArray(events) && events.length > config.MAX_EVENTS_PER_REQUEST) {
-      throw badRequest(
-        `events: ${events.length} events exceed the limit of ${config.MAX_EVENTS_PER_REQUEST} events per request`,
-        'LIMIT_EXCEEDED',
-      );
+      throw tooManyEvents(events.length, config.MAX_EVENTS_PER_REQUEST);
     }
   };
   const manage = { onRequest: requireGrant(GRANTS.manage), preValidation: eventsWithinLimit };

@@ -201,14 +201,17 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   return { results: answers.results };
 }
 
+/** More events than a request may carry: refused whole, the limit named (decision 8). */
+export function tooManyEvents(count: number, maxEvents: number) {
+  return badRequest(
+    `events: ${count} events exceed the limit of ${maxEvents} events per request`,
+    'LIMIT_EXCEEDED',
+  );
+}
+
 /** Over a limit: the whole request is refused with the limit named (decision 8). */
 function checkLimits(request: IngestRequest, limits: IngestLimits): void {
-  if (request.events.length > limits.maxEvents) {
-    throw badRequest(
-      `events: ${request.events.length} events exceed the limit of ${limits.maxEvents} events per request`,
-      'LIMIT_EXCEEDED',
-    );
-  }
+  if (request.events.length > limits.maxEvents) throw tooManyEvents(request.events.length, limits.maxEvents);
   request.events.forEach((event, index) => {
     const size = Buffer.byteLength(payloadText(event));
     if (size > limits.maxPayloadBytes) {
