@@ -236,6 +236,12 @@ export class ConsumerRunner {
       if (this.stopping) return;
       if (restart) {
         this.log.warn({ err: error }, 'consumer crashed; kafkajs restarts it');
+      } else if (isBrokerUnavailable(error) && Date.now() - this.lastProgressAt < RESTART_WINDOW_MS) {
+        // kafkajs gives up for good on some errors of a broker that is down or restarting ("failed to
+        // find group coordinator" is non-retriable to it, though it only means no broker answered), and
+        // never asks `restartOnFailure`. Such an outage is waited out here, like any other.
+        this.log.warn({ err: error }, 'consumer stopped: the broker is unavailable; starting it again');
+        void this.startAgain();
       } else {
         this.log.fatal({ err: error }, 'consumer crashed for good');
         this.settings.onFatal(error);
@@ -403,6 +409,41 @@ export class ConsumerRunner {
         await heartbeat().catch(() => undefined);
       }
     }
+  }
+
+  /**
+   * A new kafkajs consumer after the old one stopped for good on a broker outage (see the crash handler):
+   * tried with a growing delay while the broker stays unavailable, until RESTART_WINDOW_MS without
+   * progress; then, or on any other error, `onFatal`. Its partitions resume from the committed offsets.
+   */
+  private async startAgain(): Promise<void> {
+    this.joined = false;
+    await this.stopLag();
+    for (let delay = 1_000; !this.stopping; delay = Math.min(delay * 2, 10_000)) {
+      await this.sleep(delay);
+      if (this.stopping) return;
+      try {
+        await this.start();
+        this.log.info('consumer started again after the broker outage');
+        return;
+      } catch (err) {
+        await this.consumer?.disconnect().catch(() => undefined);
+        await this.stopLag();
+        if (isBrokerUnavailable(err) && Date.now() - this.lastProgressAt < RESTART_WINDOW_MS) {
+          this.log.warn({ err }, 'the broker is still unavailable; trying again');
+          continue;
+        }
+        this.log.fatal({ err }, 'consumer could not start again');
+        this.settings.onFatal(err);
+        return;
+      }
+    }
+  }
+
+  private async stopLag(): Promise<void> {
+    const stop = this.stopLagReport;
+    this.stopLagReport = undefined;
+    await stop?.().catch(() => undefined);
   }
 
   private sleep(ms: number): Promise<void> {

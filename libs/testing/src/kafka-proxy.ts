@@ -15,6 +15,11 @@ const FIND_COORDINATOR = 10;
  * - `loseProduceAnswers()`: each produce request reaches the broker (which writes the records), then its
  *   answer is dropped and the client's connection cut: the producer cannot tell whether anything was
  *   written. Lasts until `heal()`.
+ * - `outage()`: the broker is unreachable: every open connection is cut and new ones are closed at once,
+ *   until `heal()` (what a client sees while its only broker restarts).
+ * - `coordinatorOutage()`: every open connection is cut; new ones work, but a group-coordinator lookup
+ *   (FindCoordinator) cuts its connection, until `heal()`: what a consumer group member sees while the
+ *   broker that coordinates its group is restarting and the rest of the cluster still answers.
  *
  * Only the non-flexible versions of Metadata (0-8) and FindCoordinator (0-2) are rewritten, which are all
  * kafkajs 2.x sends; a flexible one fails the connection with an error naming the version.
@@ -22,6 +27,8 @@ const FIND_COORDINATOR = 10;
 export class KafkaProxy {
   private readonly connections = new Set<net.Socket>();
   private losing = false;
+  private refusing = false;
+  private noCoordinator = false;
   /** Produce requests forwarded to the broker, and how many of their answers were dropped. */
   readonly counts = { produceRequests: 0, lostAnswers: 0 };
 
@@ -61,9 +68,23 @@ export class KafkaProxy {
     this.losing = true;
   }
 
+  /** The broker is unreachable until `heal()` (see the class). */
+  outage(): void {
+    this.refusing = true;
+    this.cutAll();
+  }
+
+  /** Group-coordinator lookups fail until `heal()` (see the class). */
+  coordinatorOutage(): void {
+    this.noCoordinator = true;
+    this.cutAll();
+  }
+
   /** Ends every fault. */
   heal(): void {
     this.losing = false;
+    this.refusing = false;
+    this.noCoordinator = false;
   }
 
   /** Cuts every open connection (clients reconnect through the proxy). */
@@ -77,6 +98,10 @@ export class KafkaProxy {
   }
 
   private accept(client: net.Socket): void {
+    if (this.refusing) {
+      client.destroy();
+      return;
+    }
     const upstream = net.connect(this.broker.port, this.broker.host);
     this.connections.add(client);
     this.connections.add(upstream);
@@ -95,6 +120,10 @@ export class KafkaProxy {
       const version = frame.readInt16BE(2);
       asked.set(frame.readInt32BE(4), { apiKey, version });
       if (apiKey === PRODUCE) this.counts.produceRequests++;
+      if (apiKey === FIND_COORDINATOR && this.noCoordinator) {
+        end();
+        return;
+      }
       upstream.write(withSize(frame));
     });
     frames(upstream, (frame) => {
