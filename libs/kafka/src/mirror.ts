@@ -9,6 +9,8 @@ export interface TopicMirrorSettings {
   /** Applies one record to the local view (idempotently; records may be seen twice). */
   apply: (message: IncomingMessage) => void;
   logger: Logger;
+  /** The mirror's group session (default 30 s); shorter only in tests that outlast it on purpose. */
+  sessionTimeoutMs?: number;
 }
 
 /**
@@ -37,16 +39,34 @@ export class TopicMirror {
 
   async start(timeoutMs = 30_000): Promise<void> {
     this.admin = await this.client.admin();
+    await this.startConsumer();
+    await this.catchUp(timeoutMs);
+    this.ready = true;
+    this.log.info(
+      { positions: Object.fromEntries([...this.position].map(([p, o]) => [p, String(o)])) },
+      'caught up',
+    );
+  }
+
+  private async startConsumer(): Promise<void> {
     const consumer = this.client.kafka.consumer({
       groupId: `${this.client.clientId}-mirror-${randomUUID()}`,
       // An idle fetch waits up to a second; a record arriving ends the wait at once.
       maxWaitTimeInMs: 1_000,
-      sessionTimeout: 30_000,
+      sessionTimeout: this.settings.sessionTimeoutMs ?? 30_000,
       // Through a broker outage the mirror restarts itself (it re-reads the topic, which is idempotent)
       // rather than silently stop following configuration changes.
       retry: { restartOnFailure: async () => !this.stopped },
     });
     this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (this.stopped || e.payload.restart) return;
+      // kafkajs gives up for good, without asking `restartOnFailure`, on errors it deems final, such as
+      // "failed to find group coordinator" while the broker restarts: the mirror would stop following
+      // configuration changes and every `catchUp` time out. A new consumer is started instead.
+      this.log.warn({ err: e.payload.error }, 'mirror consumer stopped; starting it again');
+      void this.startAgain();
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: this.settings.topic, fromBeginning: true });
     await consumer.run({
@@ -57,12 +77,22 @@ export class TopicMirror {
         this.wake();
       },
     });
-    await this.catchUp(timeoutMs);
-    this.ready = true;
-    this.log.info(
-      { positions: Object.fromEntries([...this.position].map(([p, o]) => [p, String(o)])) },
-      'caught up',
-    );
+  }
+
+  /** A new consumer (from the topic's beginning, idempotent), tried with a growing delay until stopped. */
+  private async startAgain(): Promise<void> {
+    for (let delay = 1_000; !this.stopped; delay = Math.min(delay * 2, 10_000)) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (this.stopped) return;
+      try {
+        await this.startConsumer();
+        this.log.info('mirror consumer started again');
+        return;
+      } catch (err) {
+        await this.consumer?.disconnect().catch(() => undefined);
+        this.log.warn({ err }, 'mirror consumer could not start again; trying again');
+      }
+    }
   }
 
   isReady(): boolean {

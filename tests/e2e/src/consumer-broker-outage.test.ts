@@ -6,7 +6,7 @@
  * The broker is reached through a proxy (libs/testing KafkaProxy) that first refuses every connection,
  * then lets connections in but cuts each coordinator lookup, as a restarting broker can.
  */
-import { ConsumerRunner, type IncomingMessage, KafkaClient } from '@hub/kafka';
+import { ConsumerRunner, type IncomingMessage, KafkaClient, TopicMirror } from '@hub/kafka';
 import { createLogger } from '@hub/observability';
 import { eventually, KafkaProxy, resolveStack, uniqueName } from '@hub/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,16 +16,28 @@ const logger = createLogger({
   service: 'consumer-broker-outage',
   level: process.env.TEST_LOG_LEVEL ?? 'fatal',
 });
+/** The broker refuses every connection for 10 s, then cuts every group-coordinator lookup for 10 s. */
+async function outageAndSlowRestart(): Promise<void> {
+  proxy.outage();
+  await new Promise((r) => setTimeout(r, 10_000));
+  proxy.heal();
+  proxy.coordinatorOutage();
+  await new Promise((r) => setTimeout(r, 10_000));
+  proxy.heal();
+}
+
 /** Direct to the broker: the test's own producer, unaffected by the outage. */
 const direct = new KafkaClient({ clientId: 'outage-direct', brokers: stack.kafkaBrokers, logger });
 let proxy: KafkaProxy;
 let runner: ConsumerRunner | undefined;
+let mirror: TopicMirror | undefined;
 
 beforeAll(async () => {
   proxy = await KafkaProxy.start(stack.kafkaBrokers[0]!);
 });
 afterAll(async () => {
   await runner?.stop().catch(() => undefined);
+  await mirror?.stop().catch(() => undefined);
   await proxy?.close();
 });
 
@@ -62,13 +74,9 @@ describe('a broker outage', () => {
     await send(topic, 'before');
     await eventually(async () => (seen.includes('before') ? true : undefined), 30_000, 'the first message');
 
-    proxy.outage();
+    const outage = outageAndSlowRestart();
     await send(topic, 'during');
-    await new Promise((r) => setTimeout(r, 10_000));
-    proxy.heal();
-    proxy.coordinatorOutage();
-    await new Promise((r) => setTimeout(r, 10_000));
-    proxy.heal();
+    await outage;
     await send(topic, 'after');
 
     await eventually(
@@ -78,5 +86,29 @@ describe('a broker outage', () => {
     );
     expect(fatal).toEqual([]);
     expect(runner.health().ready).toBe(true);
+  }, 150_000);
+
+  it('does not stop a configuration mirror: it follows records written after the outage', async () => {
+    const topic = uniqueName('outage-mirror');
+    await direct.ensureTopics([{ topic, partitions: 1 }]);
+    const client = new KafkaClient({ clientId: 'outage-mirror', brokers: [proxy.address], logger });
+    const applied: string[] = [];
+    mirror = new TopicMirror(client, {
+      topic,
+      logger,
+      apply: (message) => {
+        applied.push(message.key!);
+      },
+      sessionTimeoutMs: 6_000,
+    });
+    await send(topic, 'before');
+    await mirror.start(30_000);
+    expect(applied).toContain('before');
+
+    await outageAndSlowRestart();
+    await send(topic, 'after');
+    // What a request does before reading configuration: wait until the mirror holds every record.
+    await mirror.catchUp(60_000);
+    expect(applied).toContain('after');
   }, 150_000);
 });
