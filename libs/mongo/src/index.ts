@@ -14,6 +14,7 @@ import {
   detectCapabilities,
   durabilityProblems,
 } from './capabilities.js';
+import { patchDriverWrites } from './driver-patch.js';
 import { isDuplicateKeyError, isUnavailableError, writeConcernErrorOf, writeErrorsOf } from './errors.js';
 import { traceCommands } from './tracing.js';
 import { runInTransaction, type Transaction } from './transactions.js';
@@ -39,6 +40,7 @@ export {
   type Topology,
   WEAK_DURABILITY_SETTING,
 } from './capabilities.js';
+export { driverWritesPatched, patchDriverWrites } from './driver-patch.js';
 export {
   isDuplicateKeyError,
   isUnavailableError,
@@ -125,6 +127,7 @@ export class MongoStore {
   }
 
   static async connect(settings: MongoSettings): Promise<MongoStore> {
+    const patched = patchDriverWrites();
     const tls = tlsOptions(settings);
     const client = new MongoClient(settings.url, {
       ...tls,
@@ -173,6 +176,12 @@ export class MongoStore {
     );
     await store.ping();
     store.logger.info({ capabilities }, describeCapabilities(capabilities));
+    if (!patched) {
+      store.logger.warn(
+        'the mongodb driver changed shape: its fix for a write to a closed socket (driver-patch.ts) is not applied; a database restart can wedge this client until the watchdog restarts the service',
+      );
+    }
+    store.logHeartbeats();
     return store;
   }
 
@@ -183,6 +192,30 @@ export class MongoStore {
    */
   withTransaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     return runInTransaction(this.client, this.capabilities, fn);
+  }
+
+  /**
+   * Logs the driver's view of the database when it changes: a failing heartbeat (at most once per 10 s,
+   * with its error) and the first success after failures, so an operator sees why operations wait.
+   */
+  private logHeartbeats(): void {
+    let failing = 0;
+    let lastLogged = 0;
+    this.client.on('serverHeartbeatFailed', (e) => {
+      failing += 1;
+      if (Date.now() - lastLogged < 10_000) return;
+      lastLogged = Date.now();
+      this.logger.warn(
+        { address: e.connectionId, failures: failing, error: e.failure?.message },
+        'database heartbeat failed',
+      );
+    });
+    this.client.on('serverHeartbeatSucceeded', (e) => {
+      if (failing === 0) return;
+      this.logger.info({ address: e.connectionId, failures: failing }, 'database heartbeat recovered');
+      failing = 0;
+      lastLogged = 0;
+    });
   }
 
   collection<T extends Document>(name: string): Collection<T> {
@@ -223,7 +256,7 @@ export class MongoStore {
           await probe.close().catch(() => undefined);
         }
         this.logger.fatal(
-          { err, failingForMs: Date.now() - failingSince },
+          { err, failingForMs: Date.now() - failingSince, driver: driverState(this.client) },
           'mongo client wedged: the database answers a new connection but not this client',
         );
         onWedged(err);
@@ -242,6 +275,42 @@ export class MongoStore {
 
   async close(): Promise<void> {
     await this.client.close();
+  }
+}
+
+/**
+ * What the driver's server monitors and pools are doing, for the watchdog's report of a wedged client.
+ * Reads the driver's internals (not a public API), so every field is optional and a change of shape in a
+ * driver upgrade yields `{}` rather than an error.
+ */
+export function driverState(client: MongoClient): Record<string, unknown> {
+  try {
+    // biome-ignore lint/suspicious/noExplicitAny: the driver's internals have no public types
+    const servers: Map<string, any> | undefined = (client as any).topology?.s?.servers;
+    const out: Record<string, unknown> = {};
+    for (const [address, server] of servers ?? []) {
+      const monitor = server?.monitor;
+      out[address] = {
+        description: { type: server?.description?.type, error: server?.description?.error?.message },
+        monitor: {
+          state: monitor?.s?.state,
+          interval: monitor?.monitorId?.toJSON?.(),
+          connection: monitor?.connection
+            ? { id: monitor.connection.id, closed: monitor.connection.closed }
+            : null,
+        },
+        pool: {
+          generation: server?.pool?.generation,
+          total: server?.pool?.totalConnectionCount,
+          available: server?.pool?.availableConnectionCount,
+          pending: server?.pool?.pendingConnectionCount,
+          waiting: server?.pool?.waitQueueSize,
+        },
+      };
+    }
+    return out;
+  } catch {
+    return {};
   }
 }
 
