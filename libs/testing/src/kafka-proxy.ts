@@ -15,6 +15,9 @@ const FIND_COORDINATOR = 10;
  * - `loseProduceAnswers()`: each produce request reaches the broker (which writes the records), then its
  *   answer is dropped and the client's connection cut: the producer cannot tell whether anything was
  *   written. Lasts until `heal()`.
+ * - `dropProduceRequests()`: each produce request is dropped before the broker sees it and the client's
+ *   connection cut: nothing is written, and the producer's send fails once its retries run out. Lasts
+ *   until `heal()`.
  *
  * Only the non-flexible versions of Metadata (0-8) and FindCoordinator (0-2) are rewritten, which are all
  * kafkajs 2.x sends; a flexible one fails the connection with an error naming the version.
@@ -22,8 +25,9 @@ const FIND_COORDINATOR = 10;
 export class KafkaProxy {
   private readonly connections = new Set<net.Socket>();
   private losing = false;
-  /** Produce requests forwarded to the broker, and how many of their answers were dropped. */
-  readonly counts = { produceRequests: 0, lostAnswers: 0 };
+  private dropping = false;
+  /** Produce requests forwarded to the broker, how many of their answers were dropped, requests dropped. */
+  readonly counts = { produceRequests: 0, lostAnswers: 0, droppedRequests: 0 };
 
   private constructor(
     private readonly server: net.Server,
@@ -61,9 +65,15 @@ export class KafkaProxy {
     this.losing = true;
   }
 
+  /** From now on, produce requests never reach the broker (see the class). */
+  dropProduceRequests(): void {
+    this.dropping = true;
+  }
+
   /** Ends every fault. */
   heal(): void {
     this.losing = false;
+    this.dropping = false;
   }
 
   /** Cuts every open connection (clients reconnect through the proxy). */
@@ -93,6 +103,11 @@ export class KafkaProxy {
     frames(client, (frame) => {
       const apiKey = frame.readInt16BE(0);
       const version = frame.readInt16BE(2);
+      if (apiKey === PRODUCE && this.dropping) {
+        this.counts.droppedRequests++;
+        end();
+        return;
+      }
       asked.set(frame.readInt32BE(4), { apiKey, version });
       if (apiKey === PRODUCE) this.counts.produceRequests++;
       upstream.write(withSize(frame));
