@@ -100,6 +100,11 @@ export interface ConsumerSettings {
    * partitions move to the others. Default 15 s: a crash costs about that much latency on its partitions.
    */
   sessionTimeoutMs?: number;
+  /**
+   * How long the consumer keeps restarting itself after a crash (the broker unreachable past the client's
+   * retries) without progress before it reports the crash to `onFatal`. Default 5 minutes.
+   */
+  restartWindowMs?: number;
   logger: Logger;
   /**
    * Where to register the consumer metrics (handler duration, message age, retries, outcomes, lag per
@@ -214,8 +219,10 @@ export class ConsumerRunner {
         maxRetryTime: 5_000,
         // A broker outage (restart, failover) exhausts the client's retries with errors it deems final,
         // e.g. "failed to find group coordinator". Keep restarting the consumer while the outage is
-        // shorter than RESTART_WINDOW_MS; past that, give up so the orchestrator restarts the process.
-        restartOnFailure: async () => !this.stopping && Date.now() - this.lastProgressAt < RESTART_WINDOW_MS,
+        // shorter than the restart window; past that, give up so the orchestrator restarts the process.
+        restartOnFailure: async () =>
+          !this.stopping &&
+          Date.now() - this.lastProgressAt < (this.settings.restartWindowMs ?? RESTART_WINDOW_MS),
       },
     });
     this.consumer = consumer;
