@@ -254,11 +254,9 @@ describe('ingest when the acceptance markers cannot be written', () => {
     const stored = await new EventStore(direct).query(orgId, integrationId, { limit: 25 });
     expect(stored.map((e) => e.event_id).sort()).toEqual([...eventIds].sort());
     // No marker was written: the claims stay pending, never accepted without their events.
-    const markers = await direct
-      .collection<{ _id: string }>('dedupe_accepted')
-      .countDocuments({
-        _id: { $in: ['accept-fails-1', 'accept-fails-2'].map((d) => `${orgId}:${integrationId}:${d}`) },
-      });
+    const markers = await direct.collection<{ _id: string }>('dedupe_accepted').countDocuments({
+      _id: { $in: ['accept-fails-1', 'accept-fails-2'].map((d) => `${orgId}:${integrationId}:${d}`) },
+    });
     expect(markers).toBe(0);
 
     // A duplicate at once: the first request's claim is held, so it is asked to retry (not a new event).
