@@ -6,7 +6,12 @@
  * sees: the entities stored and the messages on `erp.entities.processed` and `erp.dead-letters`.
  */
 import { randomUUID } from 'node:crypto';
-import { type EntityUpdateMessage, type ProcessedEntityMessage, Topics } from '@hub/contracts';
+import {
+  type EntityUpdateMessage,
+  type ProcessedEntityMessage,
+  type PruneScopeUpdateMessage,
+  Topics,
+} from '@hub/contracts';
 import { KafkaClient, type MessageProducer, TopicScanner } from '@hub/kafka';
 import { MongoStore } from '@hub/mongo';
 import { createLogger } from '@hub/observability';
@@ -128,8 +133,10 @@ async function committed(): Promise<number> {
 
 let sentSoFar = 0;
 /** Sends the updates in one produce request (so they come as one batch); resolves with the offset after them. */
-async function send(...updates: EntityUpdateMessage[]): Promise<number> {
-  await input.send(updates.map((u) => ({ topic, key: String(u.unique_ids.customer_number), value: u })));
+async function send(...updates: Array<EntityUpdateMessage | PruneScopeUpdateMessage>): Promise<number> {
+  const keyOf = (u: EntityUpdateMessage | PruneScopeUpdateMessage) =>
+    u.kind === 'prune_scope' ? `${u.org_id}|${u.entity_schema}` : String(u.unique_ids.customer_number);
+  await input.send(updates.map((u) => ({ topic, key: keyOf(u), value: u })));
   sentSoFar += updates.length;
   return sentSoFar;
 }
@@ -372,6 +379,51 @@ describe('a database error in the middle of a batch', () => {
     expect(changeIds(messages).sort()).toEqual(
       [first.update_id, changed.update_id, b1.update_id, b2.update_id].sort(),
     );
+    expect(deadLettersOf(org)).toEqual([]);
+  }, 120_000);
+});
+
+describe('a database error in an update applied on its own (a prune scope) within a batch', () => {
+  it('fails the whole batch, which is retried: the prune and the updates around it applied once, nothing dead-lettered', async () => {
+    const org = uniqueName('prune-error');
+    const kept = contact(org, 'K1', { group: 'G' });
+    const gone = contact(org, 'X1', { group: 'G' });
+    await committedUpTo(await send(kept, gone));
+    const goneId = (await stored(org, 'X1'))!._id;
+
+    // The prune scope's first read (has this prune run already?) fails once.
+    injector.failCommand({
+      mode: { times: 1 },
+      data: { failCommands: ['find'], collection: 'writer_prune_runs', appName: APP_NAME, errorCode: 1 },
+    });
+    const eventId = randomUUID();
+    const prune: PruneScopeUpdateMessage = {
+      schema_version: 1,
+      kind: 'prune_scope',
+      update_id: `${eventId}:prune:0`,
+      org_id: org,
+      integration_id: 'integration-1',
+      use_case_id: 'use-case-1',
+      event_id: eventId,
+      correlation_id: randomUUID(),
+      entity_schema: 'contact',
+      scope: { scope_mode: 'query', query: { group: 'G' } },
+      keep_unique_ids: [{ customer_number: 'K1' }],
+      deletion_mode: 'delete',
+    };
+    const before = contact(org, 'Y1', { name: 'before the prune' });
+    const after = contact(org, 'Y2', { name: 'after the prune' });
+    const offset = await send(before, prune, after);
+    await committedUpTo(offset);
+    expect(injector.failPointEntered).toBe(1);
+    injector.reset();
+
+    expect((await stored(org, 'X1'))?._deleted_at).toBeDefined();
+    expect((await stored(org, 'K1'))?._deleted_at).toBeUndefined();
+    expect(appliedIds(await stored(org, 'Y1'))).toEqual([before.update_id]);
+    expect(appliedIds(await stored(org, 'Y2'))).toEqual([after.update_id]);
+    const deletions = (await processed(org, [goneId])).filter((m) => m.action === 'deleted');
+    expect(deletions).toHaveLength(1);
     expect(deadLettersOf(org)).toEqual([]);
   }, 120_000);
 });
