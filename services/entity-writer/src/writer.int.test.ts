@@ -307,7 +307,8 @@ describe('two writes racing for one entity', () => {
     await committedUpTo(await send(created));
     const id = (await stored(org, 'W1'))!._id;
 
-    // The writer's replace of the entity is held 1.5 s; meanwhile another write changes the entity.
+    // The writer's replace of the entity is held 5 s (ample on a loaded machine); meanwhile another
+    // write changes the entity.
     injector.failCommand({
       mode: { times: 1 },
       data: {
@@ -315,7 +316,7 @@ describe('two writes racing for one entity', () => {
         collection: 'entities',
         appName: APP_NAME,
         blockConnection: true,
-        blockTimeMS: 1_500,
+        blockTimeMS: 5_000,
       },
     });
     const renamed = contact(org, 'W1', { name: 'second' });
