@@ -100,6 +100,11 @@ export interface ConsumerSettings {
    * partitions move to the others. Default 15 s: a crash costs about that much latency on its partitions.
    */
   sessionTimeoutMs?: number;
+  /**
+   * How long the consumer keeps restarting itself after a crash (the broker unreachable past the client's
+   * retries) without progress before it reports the crash to `onFatal`. Default 5 minutes.
+   */
+  restartWindowMs?: number;
   logger: Logger;
   /**
    * Where to register the consumer metrics (handler duration, message age, retries, outcomes, lag per
@@ -212,10 +217,10 @@ export class ConsumerRunner {
         retries: 10,
         initialRetryTime: 300,
         maxRetryTime: 5_000,
-        // A broker outage (restart, failover) exhausts the client's retries with errors it deems final,
-        // e.g. "failed to find group coordinator". Keep restarting the consumer while the outage is
-        // shorter than RESTART_WINDOW_MS; past that, give up so the orchestrator restarts the process.
-        restartOnFailure: async () => !this.stopping && Date.now() - this.lastProgressAt < RESTART_WINDOW_MS,
+        // After retriable errors kafkajs asks whether to restart: yes while the loop made progress within
+        // the restart window; past that, give up so the orchestrator restarts the process. (Errors it
+        // deems final, such as "failed to find group coordinator", never ask: see the CRASH handler.)
+        restartOnFailure: async () => !this.stopping && this.withinRestartWindow(),
       },
     });
     this.consumer = consumer;
@@ -236,7 +241,7 @@ export class ConsumerRunner {
       if (this.stopping) return;
       if (restart) {
         this.log.warn({ err: error }, 'consumer crashed; kafkajs restarts it');
-      } else if (isBrokerUnavailable(error) && Date.now() - this.lastProgressAt < RESTART_WINDOW_MS) {
+      } else if (isBrokerUnavailable(error) && this.withinRestartWindow()) {
         // kafkajs gives up for good on some errors of a broker that is down or restarting ("failed to
         // find group coordinator" is non-retriable to it, though it only means no broker answered), and
         // never asks `restartOnFailure`. Such an outage is waited out here, like any other.
@@ -413,7 +418,7 @@ export class ConsumerRunner {
 
   /**
    * A new kafkajs consumer after the old one stopped for good on a broker outage (see the crash handler):
-   * tried with a growing delay while the broker stays unavailable, until RESTART_WINDOW_MS without
+   * tried with a growing delay while the broker stays unavailable, until the restart window without
    * progress; then, or on any other error, `onFatal`. Its partitions resume from the committed offsets.
    */
   private async startAgain(): Promise<void> {
@@ -429,7 +434,7 @@ export class ConsumerRunner {
       } catch (err) {
         await this.consumer?.disconnect().catch(() => undefined);
         await this.stopLag();
-        if (isBrokerUnavailable(err) && Date.now() - this.lastProgressAt < RESTART_WINDOW_MS) {
+        if (isBrokerUnavailable(err) && this.withinRestartWindow()) {
           this.log.warn({ err }, 'the broker is still unavailable; trying again');
           continue;
         }
@@ -438,6 +443,11 @@ export class ConsumerRunner {
         return;
       }
     }
+  }
+
+  /** Whether the loop made progress within the restart window (`restartWindowMs`, default 5 minutes). */
+  private withinRestartWindow(): boolean {
+    return Date.now() - this.lastProgressAt < (this.settings.restartWindowMs ?? RESTART_WINDOW_MS);
   }
 
   private async stopLag(): Promise<void> {

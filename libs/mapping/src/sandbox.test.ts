@@ -139,3 +139,28 @@ describe('the mapping sandbox', () => {
     }
   }, 30_000);
 });
+
+// The heap cap on its own: a deadline and an expression budget far beyond what the job takes, so only
+// the cap can stop it (the test above accepts the hard deadline too, which would rescue a broken cap).
+describe('the mapping sandbox’s heap cap', () => {
+  it('stops a job that needs more than its memory, naming the cap, where nothing else would stop it', async () => {
+    const capped = new MappingSandbox({
+      limits: { timeoutMs: 120_000, maxDepth: 500 },
+      deadlineMs: 120_000,
+      memoryMb: 64,
+      workers: 1,
+    });
+    try {
+      const huge = await capped.run({
+        // A native sort of three million numbers: jsonata never checks its budget inside it. Without the
+        // cap (resourceLimits removed) it ran on until the 120 s deadline stopped it: this test failed.
+        configuration: contact('$count($sort([1..3000000]))'),
+        format: 'json',
+        payload: JSON.stringify({ id: '1' }),
+      });
+      expect(huge).toMatchObject({ kind: 'budget', message: expect.stringMatching(/64 MB of memory/) });
+    } finally {
+      await capped.close();
+    }
+  }, 150_000);
+});

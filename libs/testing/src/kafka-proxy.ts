@@ -20,6 +20,9 @@ const FIND_COORDINATOR = 10;
  * - `coordinatorOutage()`: every open connection is cut; new ones work, but a group-coordinator lookup
  *   (FindCoordinator) cuts its connection, until `heal()`: what a consumer group member sees while the
  *   broker that coordinates its group is restarting and the rest of the cluster still answers.
+ * - `dropProduceRequests()`: each produce request is dropped before the broker sees it and the client's
+ *   connection cut: nothing is written, and the producer's send fails once its retries run out. Lasts
+ *   until `heal()`.
  *
  * Only the non-flexible versions of Metadata (0-8) and FindCoordinator (0-2) are rewritten, which are all
  * kafkajs 2.x sends; a flexible one fails the connection with an error naming the version.
@@ -29,8 +32,9 @@ export class KafkaProxy {
   private losing = false;
   private refusing = false;
   private noCoordinator = false;
-  /** Produce requests forwarded to the broker, and how many of their answers were dropped. */
-  readonly counts = { produceRequests: 0, lostAnswers: 0 };
+  private dropping = false;
+  /** Produce requests forwarded to the broker, how many of their answers were dropped, requests dropped. */
+  readonly counts = { produceRequests: 0, lostAnswers: 0, droppedRequests: 0 };
 
   private constructor(
     private readonly server: net.Server,
@@ -80,11 +84,17 @@ export class KafkaProxy {
     this.cutAll();
   }
 
+  /** From now on, produce requests never reach the broker (see the class). */
+  dropProduceRequests(): void {
+    this.dropping = true;
+  }
+
   /** Ends every fault. */
   heal(): void {
     this.losing = false;
     this.refusing = false;
     this.noCoordinator = false;
+    this.dropping = false;
   }
 
   /** Cuts every open connection (clients reconnect through the proxy). */
@@ -118,6 +128,11 @@ export class KafkaProxy {
     frames(client, (frame) => {
       const apiKey = frame.readInt16BE(0);
       const version = frame.readInt16BE(2);
+      if (apiKey === PRODUCE && this.dropping) {
+        this.counts.droppedRequests++;
+        end();
+        return;
+      }
       asked.set(frame.readInt32BE(4), { apiKey, version });
       if (apiKey === PRODUCE) this.counts.produceRequests++;
       if (apiKey === FIND_COORDINATOR && this.noCoordinator) {

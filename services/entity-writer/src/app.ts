@@ -58,6 +58,8 @@ export interface WriterDeps {
   mongo: MongoStore;
   producer: MessageProducer;
   onFatal: (err: unknown) => void;
+  /** The topic of entity updates consumed (default `erp.entity.updates`; a test's own topic). */
+  updatesTopic?: string;
 }
 
 /** The entity-writer: applies entity updates, publishes processed entities, serves entity reads. */
@@ -140,7 +142,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
 
   const consumer = new ConsumerRunner(deps.kafka, {
     groupId: config.KAFKA_GROUP_ID,
-    topics: [Topics.entityUpdates],
+    topics: [deps.updatesTopic ?? Topics.entityUpdates],
     batchHandler: (messages) => run(messages, 1, false),
     handler: async (message, attempt) => {
       await run([message], attempt, true);

@@ -3,7 +3,7 @@ import { EventStore } from '@hub/event-store';
 import type { MessageProducer, OutgoingMessage, TopicMirror } from '@hub/kafka';
 import { MongoStore } from '@hub/mongo';
 import { createLogger } from '@hub/observability';
-import { resolveStack, uniqueName } from '@hub/testing';
+import { MongoFaultInjector, resolveStack, uniqueName } from '@hub/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DedupeStore } from './dedupe.js';
 import { type IngestDeps, ingest } from './ingest.js';
@@ -160,5 +160,117 @@ describe('ingest when the broker fails', () => {
       ['skipped', 'duplicate deduplication_id in this request'],
     ]);
     expect(sent.slice(before).filter((m) => m.topic === Topics.inboundEvents)).toHaveLength(1);
+  });
+});
+
+// The acceptance markers written after the hand-over (`acceptMany`) fail: the database refuses that one
+// insert (MongoDB's failCommand fail point, through the fault injector in front of FerretDB). The events
+// are on Kafka by then, so the request must still be answered `success`; a duplicate must never become a
+// second event (a new event id) and is accepted, once its claim is stale, under the first event id
+// (applied once downstream), after which it is `skipped`.
+describe('ingest when the acceptance markers cannot be written', () => {
+  const stack = resolveStack();
+  const logger = createLogger({ service: 'ingest-accept-test', level: 'silent' });
+  let injector: MongoFaultInjector;
+  let direct: MongoStore;
+  let injected: MongoStore;
+  const sent: OutgoingMessage[] = [];
+  const producer = {
+    send: async (messages: OutgoingMessage[]) => {
+      sent.push(...messages);
+    },
+  } as unknown as MessageProducer;
+  const orgId = uniqueName('org');
+  const integrationId = crypto.randomUUID();
+  const view = new ConfigView();
+  view.apply(
+    integrationId,
+    JSON.stringify({
+      schema_version: 1,
+      integration: { id: integrationId, orgId, name: 'n', created_at: 'x', updated_at: 'x', revision: 1 },
+      use_cases: [
+        {
+          id: crypto.randomUUID(),
+          integrationId,
+          name: 'customer',
+          slug: 'customer',
+          type: 'inbound',
+          enabled: true,
+          created_at: 'x',
+          updated_at: 'x',
+          revision: 1,
+        },
+      ],
+    }),
+  );
+
+  beforeAll(async () => {
+    injector = await MongoFaultInjector.start({ upstream: new URL(stack.mongoUrl).host });
+    direct = await MongoStore.connect({ url: stack.mongoUrl, logger, appName: 'ingest-accept-test' });
+    injected = await MongoStore.connect({ url: injector.url(), logger, appName: 'ingest-accept-gateway' });
+  });
+  afterAll(async () => {
+    await injected?.close();
+    await direct?.close();
+    await injector?.close();
+  });
+
+  it('answers success, keeps the event, and never makes a duplicate a second event', async () => {
+    const deps: IngestDeps = {
+      config: view,
+      mirror: { catchUp: async () => undefined } as unknown as TopicMirror,
+      // A claim left pending goes stale after 1 s (30 s in production); a concurrent holder is waited 300 ms.
+      dedupe: new DedupeStore(injected, { windowMs: 3_600_000, staleAfterMs: 1_000, waitMs: 300 }),
+      events: new EventStore(injected),
+      producer,
+      logger,
+      limits: { maxEvents: 1000, maxPayloadBytes: 1_000_000, catchUpTimeoutMs: 1000 },
+    };
+    const event = (deduplicationId: string) => ({
+      eventName: 'customer',
+      eventType: 'UPDATE',
+      timestamp: '2024-01-15T10:35:00Z',
+      format: 'json' as const,
+      payload: { id: deduplicationId },
+      deduplicationId,
+    });
+    const post = (...ids: string[]) =>
+      ingest({ orgId, target: { integrationId }, events: ids.map(event) }, deps);
+    const inbound = () =>
+      sent
+        .filter((m) => m.topic === Topics.inboundEvents)
+        .map((m) => (m.value as { event_id: string }).event_id);
+
+    injector.failCommand({
+      mode: { times: 1 },
+      data: { failCommands: ['insert'], collection: 'dedupe_accepted', errorCode: 1 },
+    });
+    const first = await post('accept-fails-1', 'accept-fails-2');
+    expect(injector.failPointEntered).toBe(1);
+    // Both events were handed over: answered success, stored, sent once each.
+    expect(first.results.map((r) => r.status)).toEqual(['success', 'success']);
+    const eventIds = first.results.map((r) => r.event_id);
+    expect(inbound()).toEqual(eventIds);
+    const stored = await new EventStore(direct).query(orgId, integrationId, { limit: 25 });
+    expect(stored.map((e) => e.event_id).sort()).toEqual([...eventIds].sort());
+    // No marker was written: the claims stay pending, never accepted without their events.
+    const markers = await direct.collection<{ _id: string }>('dedupe_accepted').countDocuments({
+      _id: { $in: ['accept-fails-1', 'accept-fails-2'].map((d) => `${orgId}:${integrationId}:${d}`) },
+    });
+    expect(markers).toBe(0);
+
+    // A duplicate at once: the first request's claim is held, so it is asked to retry (not a new event).
+    const early = await post('accept-fails-1');
+    expect(early.results[0]).toMatchObject({ status: 'error' });
+    expect(inbound()).toEqual(eventIds);
+
+    // Once the claim is stale the duplicate is taken over under the first event id: a redelivery.
+    await new Promise((r) => setTimeout(r, 1_200));
+    const retry = await post('accept-fails-1');
+    expect(retry.results[0]).toMatchObject({ status: 'success', event_id: eventIds[0] });
+    expect(inbound()).toEqual([...eventIds, eventIds[0]]);
+    // That request's markers were written: the next duplicate is skipped.
+    expect((await post('accept-fails-1')).results[0]!.status).toBe('skipped');
+    expect(inbound()).toHaveLength(3);
   });
 });

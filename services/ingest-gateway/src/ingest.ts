@@ -195,7 +195,9 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   try {
     await deps.dedupe.acceptMany(accepted.flatMap((r) => (r.claim ? [r.claim] : [])));
   } catch (err) {
-    // The events are queued; only their duplicate protection is weaker. A retry may be accepted twice.
+    // The events are queued; only their duplicate protection is weaker: a duplicate is answered
+    // DEDUPLICATION_BUSY until the claim is stale, then accepted again under the same event id, which
+    // the pipeline applies once (ingest.int.test.ts).
     deps.logger.warn({ err, events: accepted.length }, 'could not mark deduplication ids accepted');
   }
   return { results: answers.results };
