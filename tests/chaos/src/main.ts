@@ -3,7 +3,7 @@
 // restarted, and the broker's answers to the gateway's produce requests are lost after it wrote them
 // (the ambiguous produce), all on a local stack of its own. Then it checks that nothing accepted was lost or applied
 // twice and prints a report. `npm run chaos` (long form), `npm run chaos -- --short` (the `npm test` step).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Headers, Topics } from '@hub/contracts';
@@ -144,19 +144,27 @@ const faults: Fault[] = [
   killAndRestart('entity-writer', 'any'),
   { name: 'restart the database', run: (s) => s.restartDatabase() },
   killAndRestart('mapper'),
+  election('primary'),
   scale('entity-writer', 1),
 ];
 /**
- * The election faults need the services to reach FerretDB through the fault injector. They run in the long
- * form only for now: this stop's first runs with them in the short form (in `npm test`) failed 1 of 3 on a
- * Mongo client wedged after the database restart (see `wedgedByWatchdog`; it also happens without the
- * injector). The elections are proven in `npm test` by tests/e2e/src/mongo-failover.test.ts.
+ * `CHAOS_SOAK_DATABASE=N`: instead of the plan above, N rounds of a service killed and restarted and then
+ * the database restarted: a soak for the Mongo client's recovery after a database restart (issue 18: the
+ * wedged client, docs/adr/0013 item 9).
  */
-const throughInjector = form.name === 'long';
-if (form.name === 'long') {
+const soakRounds = Number(process.env.CHAOS_SOAK_DATABASE ?? 0);
+if (soakRounds > 0) {
+  const services: ServiceName[] = ['entity-writer', 'ingest-gateway', 'config-service'];
+  faults.splice(0, faults.length);
+  for (let i = 0; i < soakRounds; i++) {
+    faults.push(killAndRestart(services[i % services.length]!), {
+      name: 'restart the database',
+      run: (s) => s.restartDatabase(),
+    });
+  }
+} else if (form.name === 'long') {
   faults.splice(3, 0, scale('mapper', 2));
   faults.splice(7, 0, killAndRestart('mapper', 'any'), killAndRestart('ingest-gateway'));
-  faults.splice(faults.length - 1, 0, election('primary'));
   faults.push(scale('mapper', 1), election('secondary'), killAndRestart('entity-writer'));
 }
 
@@ -180,11 +188,8 @@ async function main(): Promise<number> {
     controller: Number(process.env.CHAOS_KAFKA_CONTROLLER_PORT ?? 21093),
     mongo: Number(process.env.CHAOS_MONGO_PORT ?? 21017),
   };
-  // In the long form the services reach FerretDB through the fault injector for the whole run (the
-  // election faults).
-  const mongoInjectorPort = throughInjector
-    ? Number(process.env.CHAOS_MONGO_INJECTOR_PORT ?? 21019)
-    : undefined;
+  // The services reach FerretDB through the fault injector for the whole run (the election faults).
+  const mongoInjectorPort = Number(process.env.CHAOS_MONGO_INJECTOR_PORT ?? 21019);
   log(
     `${form.name} form, seed ${seed}: ${faults.length} faults, load over ${plan.customers} customers at ${plan.rate}/s`,
   );
@@ -193,7 +198,7 @@ async function main(): Promise<number> {
   const stack = new ManagedStack({
     name: 'chaos',
     ports,
-    ...(mongoInjectorPort ? { mongoInjectorPort } : {}),
+    mongoInjectorPort,
     // Shorter waits than production so a killed instance's partitions move on quickly.
     env: { SHUTDOWN_TIMEOUT_MS: '15000' },
     serviceEnv: { 'ingest-gateway': { KAFKA_BROKERS: gatewayProxy.address } },
@@ -343,20 +348,10 @@ async function main(): Promise<number> {
       gracefulStops: stack.gracefulStops,
       report,
     };
-    // A known open defect (issue 18): after a database restart a service's Mongo client can stay unable to
-    // select the server until its watchdog exits it ("mongo client wedged"), and it is restarted. The data
-    // hold (the checks above count every change); the short form, in `npm test`, reports such exits as the
-    // known defect instead of failing on them, until it is fixed. The long form fails on them.
-    const wedged = stack.unplannedExits.filter((exit) => wedgedByWatchdog(stack.logDir, exit));
-    const knownDefect = form.name === 'short' ? wedged : [];
-    for (const exit of knownDefect)
-      log(
-        `known defect (issue 18, not failing the short form): ${exit}, by its Mongo watchdog (client wedged)`,
-      );
     const facts: RunFacts = {
       minimumAccepted: Math.min(plan.minimumAccepted, plan.maxEvents),
       failedAnswers: load.stats.failedAnswers,
-      unplannedExits: stack.unplannedExits.filter((exit) => !knownDefect.includes(exit)),
+      unplannedExits: stack.unplannedExits,
       faultErrors: records.filter((r) => r.error).map((r) => `${r.name}: ${r.error}`),
       uncleanStops: stack.gracefulStops
         .filter((s) => s.code !== 0)
@@ -545,24 +540,3 @@ main().then(
     process.exit(1);
   },
 );
-
-/**
- * Whether an unplanned exit (`mapper#0 exited (1) at <ISO time>`) was the instance's Mongo watchdog giving up:
- * its log has the watchdog's fatal line within 5 s before the exit.
- */
-function wedgedByWatchdog(logDir: string, exit: string): boolean {
-  const match = /^([a-z-]+)#(\d+) exited \(.*\) at (\S+)$/.exec(exit);
-  if (!match) return false;
-  const exitedAt = Date.parse(match[3] as string);
-  try {
-    return readFileSync(path.join(logDir, `${match[1]}-${match[2]}.log`), 'utf8')
-      .split('\n')
-      .filter((line) => line.includes('mongo client wedged'))
-      .some((line) => {
-        const at = Date.parse(/"time":"([^"]+)"/.exec(line)?.[1] ?? '');
-        return exitedAt - at >= 0 && exitedAt - at < 5_000;
-      });
-  } catch {
-    return false;
-  }
-}
