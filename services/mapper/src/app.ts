@@ -52,6 +52,10 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
     limits: { timeoutMs: config.EXPRESSION_TIMEOUT_MS, maxDepth: 500 },
     deadlineMs: config.MAPPING_DEADLINE_MS,
     memoryMb: config.MAPPING_MEMORY_MB,
+    output: {
+      maxUpdateBytes: config.MAPPING_MAX_UPDATE_BYTES,
+      maxEventBytes: config.MAPPING_MAX_EVENT_BYTES,
+    },
     workers: config.MAPPING_WORKERS,
   });
   const processor = new EventProcessor({
