@@ -234,7 +234,12 @@ describe('bounded sizes end to end', () => {
         async () =>
           readFileSync(path.join(logDir, 'entity-writer.log'), 'utf8')
             .split('\n')
-            .find((l) => l.includes('dead-lettered') && l.includes(`"offset":"${dead.original.offset}"`)),
+            .find(
+              (l) =>
+                l.includes('dead-lettered') &&
+                l.includes(`"partition":${dead.original.partition},`) &&
+                l.includes(`"offset":"${dead.original.offset}"`),
+            ),
         30_000,
         'the log line of the dead letter',
       );
