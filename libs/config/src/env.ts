@@ -232,8 +232,20 @@ export const mappingSandboxEnv = (defaults: { deadlineMs: number; workers: numbe
   MAPPING_DEADLINE_MS: Type.Integer({ minimum: 100, default: defaults.deadlineMs }),
   /** Heap of each mapping worker in MB. */
   MAPPING_MEMORY_MB: Type.Integer({ minimum: 32, default: 256 }),
-  /** Mapping worker threads. */
+  /** Mapping worker processes. */
   MAPPING_WORKERS: Type.Integer({ minimum: 1, maximum: 64, default: defaults.workers }),
+  /** Largest entity update (meter reading, prune scope) one event may map to, in bytes of JSON (4 MiB). */
+  MAPPING_MAX_UPDATE_BYTES: Type.Integer({
+    minimum: 1024,
+    maximum: 16 * 1024 * 1024,
+    default: 4 * 1024 * 1024,
+  }),
+  /** Largest mapping output of one event, all its updates together, in bytes of JSON (16 MiB). */
+  MAPPING_MAX_EVENT_BYTES: Type.Integer({
+    minimum: 1024,
+    maximum: 24 * 1024 * 1024,
+    default: 16 * 1024 * 1024,
+  }),
 });
 
 /** Decision 8: requests per organisation per minute, across every instance and service. */

@@ -16,7 +16,14 @@ export {
   snapshotFile,
 } from './compatibility.js';
 export { ConfigView, type IntegrationSnapshot } from './config-view.js';
-export { deadLetterMonitoringRecord, deadLetterRecord, type FailedMessage } from './dead-letter.js';
+export {
+  type DeadLetterOptions,
+  deadLetterMonitoringRecord,
+  deadLetterRecord,
+  type FailedMessage,
+  MAX_DEAD_LETTER_BYTES,
+  MAX_ERROR_MESSAGE_CHARS,
+} from './dead-letter.js';
 export { decodeMessage, MessageSchemaError } from './decode.js';
 export {
   IntegrationRecord,
@@ -44,6 +51,8 @@ export {
   RoutedBy,
 } from './messages.js';
 export {
+  MAX_RECORD_LIST_ITEMS,
+  MAX_RECORD_TEXT_CHARS,
   MonitoringCategory,
   MonitoringLevel,
   MonitoringRecord,
@@ -54,6 +63,7 @@ export {
   monitoringRecordId,
   nameUuid,
   type RecordInput,
+  truncateText,
 } from './monitoring.js';
 export { type RouteTarget, routeEvent } from './routing.js';
 export { readSnapshots, SNAPSHOT_DIR } from './snapshots.js';

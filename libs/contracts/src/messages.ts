@@ -238,8 +238,26 @@ export const DeadLetterMessage = Type.Object(
         partition: Type.Integer(),
         offset: Type.String(),
         key: Type.Union([Type.String(), Type.Null()]),
-        value: Type.Union([Type.String(), Type.Null()], { description: 'The original value as UTF-8 text.' }),
+        value: Type.Union([Type.String(), Type.Null()], {
+          description:
+            'The original value as UTF-8 text; null for a tombstone, or when `value_omitted` says it was left out.',
+        }),
         headers: Type.Record(Type.String(), Type.String()),
+        value_omitted: Type.Optional(
+          Type.Object(
+            {
+              bytes: Type.Integer({ minimum: 0, description: 'The size of the original value.' }),
+              reason: Type.String({
+                description:
+                  'Why the dead letter could not carry it (its size limit, or the broker refused it).',
+              }),
+            },
+            {
+              description:
+                'Present in the pointer form: the dead letter was too large to be written with the original value, which stays readable at `topic`, `partition`, `offset` while the topic retains it.',
+            },
+          ),
+        ),
       },
       { description: 'The failed message and where it was.' },
     ),

@@ -144,7 +144,37 @@ export interface RecordInput {
   created_at?: string;
 }
 
-/** Builds a record: its id, `use_case_type`, and the duration since the gateway received the event. */
+/** The longest `message` of a monitoring record, and of each text in its `detail` (issue 19). */
+export const MAX_RECORD_TEXT_CHARS = 1_000;
+/** The most items of each list in a record's `detail` (e.g. `warning_list`). */
+export const MAX_RECORD_LIST_ITEMS = 100;
+
+/** `text` cut at `max` characters with a marker saying how much was cut; shorter text as it is. */
+export function truncateText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max)}… [truncated: ${text.length - max} more characters]`;
+}
+
+/**
+ * A record's detail with every text cut at MAX_RECORD_TEXT_CHARS and every list at MAX_RECORD_LIST_ITEMS
+ * (a last item says how many were left out): a record never repeats a whole value of the event.
+ */
+function boundedDetail(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return truncateText(value, MAX_RECORD_TEXT_CHARS);
+  if (value === null || typeof value !== 'object' || depth > 8) return value;
+  if (Array.isArray(value)) {
+    const kept = value.slice(0, MAX_RECORD_LIST_ITEMS).map((v) => boundedDetail(v, depth + 1));
+    if (value.length > MAX_RECORD_LIST_ITEMS)
+      kept.push(`… [truncated: ${value.length - MAX_RECORD_LIST_ITEMS} more items]`);
+    return kept;
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, boundedDetail(v, depth + 1)]));
+}
+
+/**
+ * Builds a record: its id, `use_case_type`, and the duration since the gateway received the event. Its
+ * message and the texts and lists of its detail are bounded (`truncateText`, MAX_RECORD_TEXT_CHARS).
+ */
 export function monitoringRecord(input: RecordInput): MonitoringRecord {
   const created = input.created_at ?? new Date().toISOString();
   const useCaseId = input.use_case_id ?? '';
@@ -161,8 +191,8 @@ export function monitoringRecord(input: RecordInput): MonitoringRecord {
     use_case_type: input.use_case_type ?? (useCaseId ? 'inbound' : ''),
     level: input.level,
     code: input.code ?? '',
-    message: input.message ?? '',
-    detail: input.detail ?? null,
+    message: truncateText(input.message ?? '', MAX_RECORD_TEXT_CHARS),
+    detail: input.detail ? (boundedDetail(input.detail) as typeof input.detail) : null,
     created_at: created,
     stage: input.stage,
     final: input.final,

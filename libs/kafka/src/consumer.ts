@@ -30,6 +30,15 @@ export function toIncoming(topic: string, partition: number, message: KafkaMessa
 
 export type MessageHandler = (message: IncomingMessage, attempt: number) => Promise<void>;
 
+/** How `onPermanentFailure` is to record a failure (see ConsumerSettings). */
+export interface DeadLetterForm {
+  /**
+   * Set when the whole record could not be written (the broker refused it as too large, or kept refusing
+   * it): write the pointer form instead, without the original value, with this reason.
+   */
+  omitValue?: string;
+}
+
 /**
  * Handles consecutive messages of one partition (offset order) at once. It must make every output of
  * every message durable before it returns (one produce request for the batch), including the dead
@@ -74,9 +83,18 @@ export interface ConsumerSettings {
   /**
    * Called once for a message whose handler threw a PermanentError (or a non-PermanentError after
    * `maxTransientAttempts`); must durably record it (dead-letter topic, monitoring). Only then is the
-   * offset committed. If it throws, the message is retried like a transient failure.
+   * offset committed. If it throws because a dependency is unavailable, the message is retried like a
+   * transient failure, without limit. If the record is refused (the broker says it is too large, or it
+   * fails `maxTransientAttempts` times for another reason), it is called again at once with
+   * `form.omitValue`: it must then write the smaller pointer form (the original's topic, partition,
+   * offset and the reason, without its value), so the partition always moves on.
    */
-  onPermanentFailure: (message: IncomingMessage, error: PermanentError, attempts: number) => Promise<void>;
+  onPermanentFailure: (
+    message: IncomingMessage,
+    error: PermanentError,
+    attempts: number,
+    form: DeadLetterForm,
+  ) => Promise<void>;
   /** Called when the consume loop dies for good; the service should log and exit. */
   onFatal: (error: unknown) => void;
   /** Capped exponential backoff for transient failures. */
@@ -159,6 +177,22 @@ export function isBrokerUnavailable(error: unknown): boolean {
     e = (e.originalError ?? e.cause) as typeof e;
   }
   return false;
+}
+
+/** Broker refusals of a record that no retry can fix: it is too large for the topic or the request. */
+const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
+
+/** The broker's refusal of a record for its size (or shape) in an error's chain, e.g. `MESSAGE_TOO_LARGE`. */
+export function recordRefusal(error: unknown): string | undefined {
+  for (
+    let e = error as { type?: string; originalError?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    depth++
+  ) {
+    if (typeof e.type === 'string' && TOO_LARGE.has(e.type)) return e.type;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return undefined;
 }
 
 /** Attempts at a batch before its messages are handled one at a time. */
@@ -370,6 +404,8 @@ export class ConsumerRunner {
     const { initialMs, maxMs } = this.settings.retry ?? { initialMs: 200, maxMs: 10_000 };
     const maxTransient = this.settings.maxTransientAttempts ?? DEFAULT_MAX_ATTEMPTS;
     const isUnavailable = this.settings.isUnavailable ?? isBrokerUnavailable;
+    /** Times the dead letter of this message was refused (not counting an unavailable broker). */
+    const refusals = { count: 0 };
     for (let attempt = 1, unavailable = 0; ; attempt++) {
       if (this.stopping) throw new StoppingError();
       try {
@@ -392,15 +428,9 @@ export class ConsumerRunner {
                 )
               : undefined;
         if (permanent) {
-          try {
-            await this.settings.onPermanentFailure(incoming, permanent, attempt);
+          if (await this.record(incoming, permanent, attempt, refusals, maxTransient, isUnavailable)) {
             this.lastProgressAt = Date.now();
             return;
-          } catch (dlqErr) {
-            this.log.error(
-              { err: dlqErr, topic, partition, offset: message.offset },
-              'recording a failure failed',
-            );
           }
         } else {
           this.log.warn(
@@ -441,6 +471,52 @@ export class ConsumerRunner {
         this.log.fatal({ err }, 'consumer could not start again');
         this.settings.onFatal(err);
         return;
+      }
+    }
+  }
+
+  /**
+   * Records a permanent failure; true once it is durable. A dependency that is unavailable is waited for
+   * (false: the caller retries later, without limit). A record the broker refuses as too large, or one
+   * refused `maxTransient` times, is replaced at once by the pointer form (`omitValue`), so the partition
+   * moves on; only when even that fails is it false.
+   */
+  private async record(
+    message: IncomingMessage,
+    error: PermanentError,
+    attempts: number,
+    refusals: { count: number },
+    maxTransient: number,
+    isUnavailable: (error: unknown) => boolean,
+  ): Promise<boolean> {
+    const where = { topic: message.topic, partition: message.partition, offset: message.offset };
+    try {
+      await this.settings.onPermanentFailure(message, error, attempts, {});
+      return true;
+    } catch (err) {
+      if (isUnavailable(err)) {
+        this.log.error({ err, ...where }, 'recording a failure failed; retrying');
+        return false;
+      }
+      refusals.count++;
+      const refusal = recordRefusal(err);
+      if (!refusal && refusals.count < maxTransient) {
+        this.log.error({ err, ...where, refusals: refusals.count }, 'recording a failure failed; retrying');
+        return false;
+      }
+      const reason = refusal
+        ? `the broker refused the whole dead letter (${refusal})`
+        : `writing the whole dead letter failed ${refusals.count} times (${(err as Error).name})`;
+      this.log.error(
+        { err, ...where, code: error.code },
+        'the dead letter could not be written whole; writing a pointer to the original instead',
+      );
+      try {
+        await this.settings.onPermanentFailure(message, error, attempts, { omitValue: reason });
+        return true;
+      } catch (pointerErr) {
+        this.log.error({ err: pointerErr, ...where }, 'writing the pointer dead letter failed; retrying');
+        return false;
       }
     }
   }

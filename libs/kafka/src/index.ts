@@ -16,10 +16,12 @@ export {
   type ConsumerHealth,
   ConsumerRunner,
   type ConsumerSettings,
+  type DeadLetterForm,
   type IncomingMessage,
   isBrokerUnavailable,
   type MessageHandler,
   PermanentError,
+  recordRefusal,
 } from './consumer.js';
 export { measureLag, partitionLag } from './instrumentation.js';
 export { TopicMirror, type TopicMirrorSettings } from './mirror.js';

@@ -325,9 +325,9 @@ export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): 
         span.end();
       }
     },
-    onPermanentFailure: async (message, error, attempts) => {
+    onPermanentFailure: async (message, error, attempts, form) => {
       const ctx = lastAttempt.get(message);
-      const record = () => onPermanentFailure(message, error, attempts);
+      const record = () => onPermanentFailure(message, error, attempts, form);
       await (ctx ? withContext(ctx, record) : record());
       lastAttempt.delete(message);
       finished(message, 'dead_lettered');

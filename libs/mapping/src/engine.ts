@@ -14,6 +14,7 @@ import {
 } from './compiled.js';
 import { type CompiledExpression, DEFAULT_LIMITS, type ExpressionLimits } from './expression.js';
 import { type CompiledMeterReading, compileMeterReading, mapMeterReadings } from './meter-readings.js';
+import { DEFAULT_OUTPUT_LIMITS, OutputBudget, type OutputLimits } from './output.js';
 import type {
   EntityConfig,
   EntityPruneScopeUpdate,
@@ -95,9 +96,10 @@ export class CompiledMapping {
 
   /**
    * Maps one payload into entity updates, meter-reading updates and prune scopes. Never throws for a single
-   * bad update: it is listed in `failures` and its siblings go on.
+   * bad update: it is listed in `failures` and its siblings go on; so is an update past the output limits
+   * (`MAPPING_OUTPUT_TOO_LARGE`).
    */
-  async map(payload: unknown): Promise<MappingResult> {
+  async map(payload: unknown, output: OutputLimits = DEFAULT_OUTPUT_LIMITS): Promise<MappingResult> {
     const result: MappingResult = {
       entity_updates: [],
       meter_readings_updates: [],
@@ -106,12 +108,18 @@ export class CompiledMapping {
       warnings: [...this.staticWarnings],
       failures: [],
     };
-    for (const entity of this.entities) await this.mapEntity(entity, payload, result);
-    for (const reading of this.meterReadings) await mapMeterReadings(reading, payload, result);
+    const budget = new OutputBudget(output);
+    for (const entity of this.entities) await this.mapEntity(entity, payload, result, budget);
+    for (const reading of this.meterReadings) await mapMeterReadings(reading, payload, result, budget);
     return result;
   }
 
-  private async mapEntity(entity: CompiledEntity, payload: unknown, result: MappingResult): Promise<void> {
+  private async mapEntity(
+    entity: CompiledEntity,
+    payload: unknown,
+    result: MappingResult,
+    budget: OutputBudget,
+  ): Promise<void> {
     const { config } = entity;
     if (config.enabled === false) return;
     const ctx: FailureContext = {
@@ -138,6 +146,7 @@ export class CompiledMapping {
       const elementCtx = entity.expression ? { ...ctx, element_index: i } : ctx;
       try {
         const update = await this.mapElement(entity, element, payload, elementCtx);
+        if (update) budget.take(update, elementCtx);
         if (update) {
           result.entity_updates.push(update);
           kept.push(update.unique_identifiers);
@@ -153,7 +162,9 @@ export class CompiledMapping {
       return;
     }
     try {
-      result.prune_scope_updates.push(await resolvePruneScope(entity, payload, kept, ctx));
+      const scope = await resolvePruneScope(entity, payload, kept, ctx);
+      budget.take(scope, ctx, 'prune scope');
+      result.prune_scope_updates.push(scope);
     } catch (err) {
       result.failures.push(expressionFailure(ctx, 'scope', err));
     }

@@ -5,6 +5,7 @@ export {
   METER_READING_REQUIRED_FIELDS,
   METER_READING_SOURCES,
 } from './meter-readings.js';
+export { DEFAULT_OUTPUT_LIMITS, jsonSize, OutputBudget, type OutputLimits } from './output.js';
 export { compileFieldPath, type FieldPath, FieldPathError, resolveField } from './path.js';
 export {
   MAX_PAYLOAD_DEPTH,

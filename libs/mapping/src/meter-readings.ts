@@ -12,6 +12,7 @@ import {
   UpdateFailure,
 } from './compiled.js';
 import type { CompiledExpression } from './expression.js';
+import { OutputBudget } from './output.js';
 import { normaliseTimestamp } from './timestamp.js';
 import type { MappingResult, MappingWarning, MeterReadingConfig, MeterReadingUpdate } from './types.js';
 import { isEmpty } from './values.js';
@@ -59,6 +60,7 @@ export async function mapMeterReadings(
   reading: CompiledMeterReading,
   payload: unknown,
   result: MappingResult,
+  budget: OutputBudget = new OutputBudget(),
 ): Promise<void> {
   const { config } = reading;
   const mode = config.mode ?? 'upsert';
@@ -89,6 +91,7 @@ export async function mapMeterReadings(
     try {
       const warnings: MappingWarning[] = [];
       const update = await mapReading(reading, element, payload, elementCtx, warnings);
+      budget.take(update, elementCtx, 'meter reading');
       updates.push(update);
       result.meter_readings_updates.push(update);
       result.warnings.push(...warnings);

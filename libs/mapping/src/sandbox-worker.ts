@@ -1,17 +1,20 @@
 /**
- * The mapping sandbox's worker thread (see sandbox.ts): parses payloads and runs compiled mappings, one job
- * at a time, answering each on the parent port. It may be terminated at any moment (deadline) or die of its
- * heap limit; it holds nothing that is not rebuilt from the next jobs.
+ * The mapping sandbox's worker process (see sandbox.ts): parses payloads and runs compiled mappings, one job
+ * at a time, answering each on the IPC channel. It may be killed at any moment (deadline) or die of its
+ * heap limit; it holds nothing that is not rebuilt from the next jobs. Its settings come as its argument.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { CompiledMapping } from './engine.js';
 import type { ExpressionLimits } from './expression.js';
+import type { OutputLimits } from './output.js';
 import { PayloadError, parsePayload } from './payload.js';
 import type { SandboxJob, SandboxOutcome } from './sandbox.js';
 import type { InboundConfiguration } from './types.js';
 import { validateInboundConfiguration } from './validate.js';
 
-const limits = (workerData as { limits: ExpressionLimits }).limits;
+const { limits, output } = JSON.parse(process.argv[2] ?? '{}') as {
+  limits: ExpressionLimits;
+  output: OutputLimits;
+};
 /** Compiled mappings by use case (`<id>@<revision>`); a new revision replaces the older ones of its use case. */
 const compiled = new Map<string, CompiledMapping>();
 
@@ -42,15 +45,18 @@ async function run(job: SandboxJob): Promise<SandboxOutcome> {
     if (err instanceof PayloadError) return { kind: 'payload', message: err.message };
     throw err;
   }
-  return { kind: 'result', result: await mapping.map(tree) };
+  return { kind: 'result', result: await mapping.map(tree, output) };
 }
 
-parentPort?.postMessage({ ready: true });
-parentPort?.on('message', (message: { id: number; job: SandboxJob }) => {
+const send = (message: unknown) => process.send?.(message);
+// The service is gone (or closed the sandbox): nothing is left to answer.
+process.on('disconnect', () => process.exit(0));
+send({ ready: true });
+process.on('message', (message: { id: number; job: SandboxJob }) => {
   run(message.job).then(
-    (outcome) => parentPort?.postMessage({ id: message.id, outcome }),
+    (outcome) => send({ id: message.id, outcome }),
     (err: unknown) =>
-      parentPort?.postMessage({
+      send({
         id: message.id,
         outcome: { kind: 'error', message: (err as Error)?.message ?? String(err) } satisfies SandboxOutcome,
       }),

@@ -1,7 +1,8 @@
+import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { ExpressionLimits } from './expression.js';
+import { DEFAULT_OUTPUT_LIMITS, type OutputLimits } from './output.js';
 import type { MappingResult } from './types.js';
 import type { ConfigurationProblem } from './validate.js';
 
@@ -48,6 +49,8 @@ export interface SandboxSettings {
   deadlineMs: number;
   /** Heap (old generation) of the worker in MB; a job that needs more kills only the worker. */
   memoryMb: number;
+  /** Size limits of one event's mapping output (see `OutputLimits`); default `DEFAULT_OUTPUT_LIMITS`. */
+  output?: OutputLimits;
 }
 
 interface Pending {
@@ -58,10 +61,13 @@ interface Pending {
 }
 
 /**
- * Runs mappings in worker threads that can really be stopped (issue 10, item 3). jsonata checks its time
+ * Runs mappings in worker processes that can really be stopped (issue 10, item 3). jsonata checks its time
  * budget only between nodes, so a built-in (`$match` with a catastrophic regular expression, `$sort` of a
  * huge range) runs past it and may exhaust the heap. Here each job has a hard deadline and each worker a
  * heap cap: a job past either ends as a `budget` outcome, its worker is replaced, and the next job runs.
+ * The workers are child processes, not threads (issue 19): a single allocation past a thread's heap cap
+ * (`$pad("x", 200000000)` three times) makes V8 abort the whole process (`FatalProcessOutOfMemory`, not
+ * `ERR_WORKER_OUT_OF_MEMORY`), so only a process of its own keeps the service alive.
  * Jobs wait in one queue per tenant, and an idle worker (`workers` of them, so one stuck job does not hold
  * the others back) takes the next job of each tenant in turn (round robin): a tenant with a thousand slow
  * jobs waiting delays another tenant's job by at most one job per worker. Compiled mappings live in the
@@ -146,9 +152,9 @@ export class MappingSandbox {
   }
 }
 
-/** One worker thread and the job it runs. */
+/** One worker process and the job it runs. */
 class Lane {
-  private worker: Worker | undefined;
+  private worker: ChildProcess | undefined;
   /** Keys whose configuration the current worker has been sent. */
   private readonly known = new Set<string>();
   private current: Pending | undefined;
@@ -177,7 +183,7 @@ class Lane {
     pending.timer = setTimeout(() => {
       const worker = this.worker;
       this.worker = undefined;
-      void worker?.terminate();
+      worker?.kill('SIGKILL');
       this.finish(pending, {
         kind: 'budget',
         message: `mapping this event took longer than its hard deadline of ${this.settings.deadlineMs} ms (a JSONata built-in such as $match or $sort, or a range, that never yields); the evaluation was stopped`,
@@ -190,29 +196,38 @@ class Lane {
       this.finish(this.current, { kind: 'error', message: 'the mapping sandbox is closed' }, false);
     const worker = this.worker;
     this.worker = undefined;
-    await worker?.terminate();
+    if (worker && worker.exitCode === null && worker.signalCode === null) {
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.ref(); // awaited: the service waits for it
+      worker.kill('SIGKILL');
+      await exited;
+    }
   }
 
   private post(pending: Pending, forceConfiguration = false): void {
     const worker = this.ensureWorker();
     const { key } = pending.job;
     const send = forceConfiguration || key === undefined || !this.known.has(key);
-    worker.postMessage({
+    worker.send({
       id: pending.id,
       job: { ...pending.job, configuration: send ? pending.job.configuration : undefined },
     });
     if (key !== undefined) this.known.add(key);
   }
 
-  private ensureWorker(): Worker {
+  private ensureWorker(): ChildProcess {
     if (this.worker) return this.worker;
     const entry = workerEntry();
-    const worker = new Worker(entry.file, {
-      eval: entry.eval,
-      workerData: { limits: this.settings.limits },
-      resourceLimits: { maxOldGenerationSizeMb: this.settings.memoryMb, maxYoungGenerationSizeMb: 16 },
+    const { limits, output = DEFAULT_OUTPUT_LIMITS, memoryMb } = this.settings;
+    // Its own process: past the heap cap V8 aborts the process it runs in, whatever the cause.
+    const worker = fork(entry.file, [JSON.stringify({ limits, output })], {
+      execArgv: [...entry.execArgv, `--max-old-space-size=${memoryMb}`, '--max-semi-space-size=8'],
+      serialization: 'advanced',
+      // Its output is V8's own (an out-of-memory report): nothing of it goes to the service's log.
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     });
     worker.unref();
+    worker.channel?.unref();
     this.started++;
     this.known.clear();
     this.ready = false;
@@ -224,7 +239,7 @@ class Lane {
         return;
       }
       const pending = this.current;
-      if (this.worker !== worker || !pending || pending.id !== message.id) return;
+      if (!pending || pending.id !== message.id) return;
       if (message.outcome.kind === 'unknown-key') {
         this.post(pending, true);
         return;
@@ -236,20 +251,23 @@ class Lane {
       this.worker = undefined;
       if (this.current) this.finish(this.current, outcome);
     };
-    worker.on('error', (err: Error & { code?: string }) => {
-      // Out of memory is the job's doing; anything else (the worker failed to start...) is not the
-      // event's fault: an `error` outcome, which callers retry.
+    worker.on('error', (err: Error) =>
+      // The worker could not start or be written to: not the event's fault, an `error` outcome (retried).
+      died({ kind: 'error', message: `the mapping sandbox failed: ${err.message}` }),
+    );
+    worker.on('exit', (code, signal) =>
       died(
-        err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+        // V8 out of memory aborts the process (SIGABRT, or 134 where a shell stands between): the job's doing.
+        signal === 'SIGABRT' || code === 134
           ? {
               kind: 'budget',
-              message: `mapping this event needed more than the sandbox's ${this.settings.memoryMb} MB of memory; the evaluation was stopped`,
+              message: `mapping this event needed more than the sandbox's ${memoryMb} MB of memory; the evaluation was stopped`,
             }
-          : { kind: 'error', message: `the mapping sandbox failed: ${err.message}` },
-      );
-    });
-    worker.on('exit', (code) =>
-      died({ kind: 'error', message: `the mapping sandbox exited (code ${code})` }),
+          : {
+              kind: 'error',
+              message: `the mapping sandbox exited (${signal ? `signal ${signal}` : `code ${code}`})`,
+            },
+      ),
     );
     this.worker = worker;
     return worker;
@@ -264,12 +282,11 @@ class Lane {
 }
 
 /** The worker's module: the compiled one next to this file, or the TypeScript source through tsx (tests). */
-function workerEntry(): { file: URL | string; eval: boolean } {
+function workerEntry(): { file: string; execArgv: string[] } {
   const compiled = new URL('./sandbox-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(compiled))) return { file: compiled, eval: false };
-  const source = new URL('./sandbox-worker.ts', import.meta.url).href;
+  if (existsSync(fileURLToPath(compiled))) return { file: fileURLToPath(compiled), execArgv: [] };
   return {
-    file: `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(source)}); })`,
-    eval: true,
+    file: fileURLToPath(new URL('./sandbox-worker.ts', import.meta.url)),
+    execArgv: ['--import', 'tsx'],
   };
 }

@@ -178,7 +178,9 @@ export type MappingFailureCode =
   /** Some element of a prune-scope configuration failed, so pruning is not safe for this event. */
   | 'PRUNE_SCOPE_SKIPPED'
   /** A meter reading misses a required attribute or has an invalid timestamp / source / reason / value. */
-  | 'METER_READING_INVALID';
+  | 'METER_READING_INVALID'
+  /** An update (or the event's output as a whole) is larger than the output limits (`OutputLimits`). */
+  | 'MAPPING_OUTPUT_TOO_LARGE';
 
 /** An update that could not be produced: reported for that update, never for the whole event's siblings. */
 export interface MappingFailure {

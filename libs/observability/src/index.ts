@@ -1,4 +1,5 @@
 export { createLogger, type Logger, type LoggerSettings } from './logger.js';
+export { redactValues, serializeError } from './redact.js';
 export {
   CORRELATION_ID_HEADER,
   childTrace,

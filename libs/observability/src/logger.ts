@@ -1,4 +1,5 @@
 import { type Logger, type LoggerOptions, pino } from 'pino';
+import { serializeError } from './redact.js';
 import { activeTraceIds } from './tracing.js';
 
 export type { Logger } from 'pino';
@@ -26,6 +27,9 @@ export interface LoggerSettings {
  * asynchronous buffer: that buffer is flushed at exit in a loop that retries a failed write for ever, so
  * a service whose output pipe had gone away (EPIPE) never exited after SIGTERM. Written at once, a line
  * that cannot be written is dropped (pino's EPIPE handling) and nothing is left to flush at exit.
+ *
+ * An `err` field is serialised by `serializeError`: its message and stack without the values they quote
+ * (unique ids, emails, payload values), so no line carries an organisation's data.
  */
 export function createLogger(settings: LoggerSettings, destination?: pino.DestinationStream): Logger {
   const options: LoggerOptions = {
@@ -34,6 +38,8 @@ export function createLogger(settings: LoggerSettings, destination?: pino.Destin
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
+    // Errors are logged without the values their messages quote (issue 19): see redact.ts.
+    serializers: { err: serializeError },
     // A fresh object every time: pino merges the line's fields *into* what the mixin returns, so a
     // shared constant would collect every earlier line's fields and print them on later lines.
     mixin: () => activeTraceIds() ?? {},

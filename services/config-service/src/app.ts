@@ -100,6 +100,10 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     limits: { timeoutMs: config.EXPRESSION_TIMEOUT_MS, maxDepth: 500 },
     deadlineMs: config.MAPPING_DEADLINE_MS,
     memoryMb: config.MAPPING_MEMORY_MB,
+    output: {
+      maxUpdateBytes: config.MAPPING_MAX_UPDATE_BYTES,
+      maxEventBytes: config.MAPPING_MAX_EVENT_BYTES,
+    },
     workers: config.MAPPING_WORKERS,
     // Per organisation: one organisation's 16 waiting simulations answer it `SIMULATION_BUSY`, not others.
     maxQueuedPerTenant: 16,

@@ -147,14 +147,14 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     handler: async (message, attempt) => {
       await run([message], attempt, true);
     },
-    onPermanentFailure: async (message, error, attempts) => {
+    onPermanentFailure: async (message, error, attempts, form) => {
       deps.logger.error(
         { code: error.code, err: error, offset: message.offset },
         'entity update dead-lettered',
       );
-      const record = deadLetterMonitoringRecord('entity-writer', message, error, attempts);
+      const record = deadLetterMonitoringRecord('entity-writer', message, error, attempts, form);
       await deps.producer.send([
-        deadLetterRecord('entity-writer', message, error, attempts),
+        deadLetterRecord('entity-writer', message, error, attempts, form),
         ...(record ? [monitoringMessage(record, message.headers)] : []),
       ]);
       deadLetters.inc({ code: error.code });

@@ -15,6 +15,7 @@ import {
 } from '@hub/http';
 import {
   ConsumerRunner,
+  type DeadLetterForm,
   type IncomingMessage,
   type KafkaClient,
   type MessageProducer,
@@ -52,6 +53,10 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
     limits: { timeoutMs: config.EXPRESSION_TIMEOUT_MS, maxDepth: 500 },
     deadlineMs: config.MAPPING_DEADLINE_MS,
     memoryMb: config.MAPPING_MEMORY_MB,
+    output: {
+      maxUpdateBytes: config.MAPPING_MAX_UPDATE_BYTES,
+      maxEventBytes: config.MAPPING_MAX_EVENT_BYTES,
+    },
     workers: config.MAPPING_WORKERS,
   });
   const processor = new EventProcessor({
@@ -76,11 +81,16 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
   });
 
   /** The dead letter of an event that can never be mapped, with its monitoring record. */
-  const deadLetter = (message: IncomingMessage, error: PermanentError, attempts: number) => {
+  const deadLetter = (
+    message: IncomingMessage,
+    error: PermanentError,
+    attempts: number,
+    form: DeadLetterForm = {},
+  ) => {
     deps.logger.error({ code: error.code, err: error, offset: message.offset }, 'event dead-lettered');
-    const record = deadLetterMonitoringRecord('mapper', message, error, attempts);
+    const record = deadLetterMonitoringRecord('mapper', message, error, attempts, form);
     return [
-      deadLetterRecord('mapper', message, error, attempts),
+      deadLetterRecord('mapper', message, error, attempts, form),
       ...(record ? [monitoringMessage(record, message.headers)] : []),
     ];
   };
@@ -98,9 +108,9 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
       mapped.inc();
       if (deadLetterCode) deadLetters.inc({ code: deadLetterCode });
     },
-    onPermanentFailure: async (message, error, attempts) => {
+    onPermanentFailure: async (message, error, attempts, form) => {
       // The dead letter and its monitoring record in one batch, before the offset is committed.
-      await deps.producer.send(deadLetter(message, error, attempts));
+      await deps.producer.send(deadLetter(message, error, attempts, form));
       deadLetters.inc({ code: error.code });
     },
     onFatal: deps.onFatal,

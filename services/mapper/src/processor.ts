@@ -141,7 +141,18 @@ export class EventProcessor {
           1,
         ),
       );
-      log.warn({ failures: result.failures }, 'some entity updates of this event failed to map');
+      // Codes and where in the configuration, not the messages: they may quote the event's values.
+      log.warn(
+        {
+          failures: result.failures.map((f) => ({
+            code: f.code,
+            path: failurePath(f),
+            ...(f.element_index !== undefined ? { element: f.element_index } : {}),
+            ...(f.attribute ? { attribute: f.attribute } : {}),
+          })),
+        },
+        'some entity updates of this event failed to map',
+      );
     }
     out.push(...mappingRecords(event, result).map((r) => monitoringMessage(r, headers)));
     log.debug(

@@ -31,6 +31,8 @@ afterAll(async () => {
 const CATASTROPHIC = '$match(text, /(a+)+$/)';
 // Native sort of a range: jsonata never gets to check its budget, and the heap grows past 256 MB.
 const HUGE = '$count($sort([1..3000000]))';
+// One allocation past the heap cap: in a worker thread V8 aborted the whole service process (issue 19).
+const ABORT = '$length($pad("x", 200000000) & $pad("y", 200000000))';
 const configuration = (note: string) => ({
   entities: [
     {
@@ -62,14 +64,15 @@ const contact = (api: ApiClient, id: string) =>
 describe('expression budgets that hold', () => {
   it('dead-letters an event whose mapping never yields or eats the heap; other organisations go on', async () => {
     const evil = await orgWith(
-      `mode = "heap" ? ${HUGE} : mode = "regex" ? ${CATASTROPHIC} : $uppercase(text)`,
+      `mode = "heap" ? ${HUGE} : mode = "regex" ? ${CATASTROPHIC} : mode = "abort" ? ${ABORT} : $uppercase(text)`,
     );
     const fine = await orgWith('$uppercase(name)');
     const stuck = await evil.send({ id: 'E-1', mode: 'regex', text: `${'a'.repeat(40)}!` });
     const heavy = await evil.send({ id: 'E-2', mode: 'heap' });
+    const aborting = await evil.send({ id: 'E-4', mode: 'abort' });
     await fine.send({ id: 'F-1', name: 'ada' });
 
-    for (const eventId of [stuck, heavy]) {
+    for (const eventId of [stuck, heavy, aborting]) {
       const dead = await eventually(
         async () =>
           deadLetters.values<DeadLetterMessage>((d) => d.service === 'mapper' && d.event_id === eventId)[0],
@@ -109,7 +112,7 @@ describe('expression budgets that hold', () => {
         format: 'json',
         payload,
       });
-    for (const note of [CATASTROPHIC, HUGE]) {
+    for (const note of [CATASTROPHIC, HUGE, ABORT]) {
       const res = await simulate(note, { id: '1', text: `${'a'.repeat(40)}!` });
       expect(res.status, note).toBe(422);
       expect(res.body.code, note).toBe('MAPPING_BUDGET_EXCEEDED');

@@ -87,12 +87,12 @@ export function monitoringSink(settings: SinkSettings): ConsumerRunner {
         'monitoring record stored',
       );
     },
-    onPermanentFailure: async (message, error, attempts) => {
+    onPermanentFailure: async (message, error, attempts, form) => {
       logger.error(
         { code: error.code, err: error, offset: message.offset },
         'monitoring record dead-lettered',
       );
-      await settings.producer.send([deadLetterRecord('config-service', message, error, attempts)]);
+      await settings.producer.send([deadLetterRecord('config-service', message, error, attempts, form)]);
     },
     onFatal: settings.onFatal,
     partitionsConsumedConcurrently: 3,
