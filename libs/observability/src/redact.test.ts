@@ -27,6 +27,12 @@ describe('log lines without values (issue 19, item 10)', () => {
       'E11000 duplicate key error index: k_1 dup key: <redacted>',
     );
     expect(redactValues('mail to ada@example.com bounced')).toBe('mail to <redacted> bounced');
+    // Where the hub could not connect stays readable; a value after a name does not.
+    expect(redactValues('connect ECONNREFUSED 127.0.0.1:21017')).toBe('connect ECONNREFUSED 127.0.0.1:21017');
+    expect(redactValues('connection 3 to localhost:27017 closed')).toBe(
+      'connection 3 to localhost:27017 closed',
+    );
+    expect(redactValues('meter_number: 123456')).toBe('meter_number: <redacted>');
   });
 
   it("logs an error's message, stack and cause without the values, and none of its other properties", () => {

@@ -19,12 +19,17 @@ const QUOTED = /"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g;
 /** Words after which a quoted string names a field, not a value (`unique id "email" has no value`). */
 const NAMING =
   /(?:attribute|field|unique id|key|property|path|schema|column|collection|index|topic|header|option|setting)s?\s*$/i;
+/** A host and port: an IPv4 address or `localhost`, a colon, a port. */
+const ADDRESS = /^(?:\d{1,3}(?:\.\d{1,3}){3}|localhost):\d{1,5}$/;
 const EMAIL = /[^\s"'<>(){}[\],;:]+@[^\s"'<>(){}[\],;:]+\.[A-Za-z]{2,}/g;
 
 /** `text` with every value it quotes replaced by `<redacted>`; names of fields and codes stay. */
 export function redactValues(text: string): string {
   let out = text.replace(/(dup key:?\s*).*$/s, `$1${REDACTED}`);
-  out = out.replace(KEYED, (_m, name: string) => `${name}${REDACTED}`);
+  out = out.replace(KEYED, (whole: string, name: string) =>
+    // An address (`127.0.0.1:9092`, `localhost:27017`) is the infrastructure's, not a value of the data.
+    ADDRESS.test(whole) ? whole : `${name}${REDACTED}`,
+  );
   out = out.replace(QUOTED, (quoted: string, offset: number, whole: string) => {
     if (quoted.slice(1, -1) === REDACTED) return quoted;
     const name = /^["'][\w$.-]{1,64}["']$/.test(quoted);
