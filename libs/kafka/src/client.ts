@@ -337,7 +337,7 @@ export class KafkaClient {
    *   so losing the leader right after the answer loses nothing.
    * - `maxInFlightRequests: 1`: one request per broker at a time, so a retry cannot overtake the request
    *   after it and reorder a key's records.
-   * - `retry`: 5 retries from 200 ms, capped at 3 s: about 7 s of attempts, longer than a killed broker takes
+   * - `retry`: 5 retries from 200 ms, capped at 3 s: about 6 s of attempts, longer than a killed broker takes
    *   to be fenced and its partitions to get new leaders on the local cluster (broker.session.timeout.ms 4 s,
    *   deploy/local/stack.mjs), so a broker loss costs latency, not a failed send. A production cluster with
    *   Kafka's default (9 s) can still fail one send per partition led by the lost broker; it is answered
