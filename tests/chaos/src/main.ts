@@ -322,7 +322,8 @@ async function main(): Promise<number> {
     // Drain: read the processed topic afresh (no more faults), until every accepted change is there or
     // nothing has moved for a while.
     const accepted = load.changes.filter((c) => c.outcome === 'accepted' || c.outcome === 'accepted-earlier');
-    const final = await collectTopic(stack.brokers, Topics.entitiesProcessed);
+    // The whole run's messages (tens of thousands after a long run): more than the default 30 s to catch up.
+    const final = await collectTopic(stack.brokers, Topics.entitiesProcessed, { catchUpMs: 180_000 });
     const drainStarted = Date.now();
     let processed: ProcessedRecord[] = [];
     for (let lastCount = -1, still = Date.now(); ; ) {
@@ -344,7 +345,7 @@ async function main(): Promise<number> {
     const drainMs = Date.now() - drainStarted;
     await final.stop();
 
-    const dead = await collectTopic(stack.brokers, Topics.deadLetters);
+    const dead = await collectTopic(stack.brokers, Topics.deadLetters, { catchUpMs: 180_000 });
     await sleep(3_000);
     const deadLetters: DeadLetter[] = dead.messages
       .filter((m) => m.headers[Headers.orgId] === org && m.value)
