@@ -1,17 +1,26 @@
 #!/usr/bin/env node
-// The local infrastructure without Docker: Apache Kafka (KRaft, single node) from Maven Central and
+// The local infrastructure without Docker: Apache Kafka (KRaft: one node, or a three-broker cluster with
+// HUB_KAFKA_NODES=3) from Maven Central and
 // FerretDB (SQLite backend) built from the Go module proxy. Both are fetched/built on first use and
 // cached under .local/ (git-ignored); later runs start in seconds.
 //
 //   node deploy/local/stack.mjs up       fetch/build if needed, start both, wait until they answer
-//   node deploy/local/stack.mjs down     stop both (SIGTERM, then SIGKILL after a grace period)
+//   node deploy/local/stack.mjs up kafka only Kafka (a cluster test)
+//   node deploy/local/stack.mjs down     stop both (SIGTERM, then SIGKILL after a grace period); `down kafka`
 //   node deploy/local/stack.mjs status   print what runs and whether it answers
 //   node deploy/local/stack.mjs fetch    only fetch/build
 //   node deploy/local/stack.mjs reset    down, then delete the data directories
 //
 // Plain Node with no dependencies, so it works before `npm install`. Environment overrides:
 // HUB_LOCAL_DIR (cache and data), HUB_CACHE_DIR (the cache alone), KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), MONGO_PORT (27017),
-// FERRETDB_PPROF (an address for Go's profiler, e.g. 127.0.0.1:6060).
+// FERRETDB_PPROF (an address for Go's profiler, e.g. 127.0.0.1:6060), HUB_KAFKA_NODES (1 or 3, below),
+// KAFKA_JVM_OPTS (each broker's JVM options).
+//
+// HUB_KAFKA_NODES=3: three KRaft nodes, each broker and controller (a combined quorum of three voters: one
+// can be lost), as production runs Kafka: replication factor 3 and min.insync.replicas 2 for every topic,
+// the internal ones included. Node n (1, 2, 3) listens on KAFKA_PORT + 10(n-1), its controller on
+// KAFKA_CONTROLLER_PORT + 10(n-1) and its SASL_SSL listener on KAFKA_PORT + 2 + 10(n-1) (9092, 9102, 9112 by
+// default), and gets a smaller heap (-Xmx384m) than the single node. `kafkaBrokers()` is the broker list.
 //
 // Both also listen the way managed services are reached, to try and test the secure settings: Kafka with
 // SASL_SSL (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512) on KAFKA_PORT + 2 (9094) and FerretDB with TLS on
@@ -44,6 +53,54 @@ const MONGO_TLS_PORT = MONGO_PORT + 1;
 /** The secure listener's one user (development only, like deploy/local/dev.env's secret). */
 const SASL_USER = { name: 'hub', password: 'local-development-kafka-password' };
 const CLUSTER_ID = '4L6g3nShT-eMCtK--X86sw';
+
+/** Ports of node n are node 1's plus this times (n - 1). */
+const NODE_PORT_STEP = 10;
+
+/** HUB_KAFKA_NODES: 1 (the default: one broker, light for `npm start`) or 3 (a cluster as in production). */
+export const KAFKA_NODES = kafkaNodeCount(process.env.HUB_KAFKA_NODES);
+
+function kafkaNodeCount(value) {
+  if (value === undefined || value.trim() === '') return 1;
+  if (value.trim() === '1' || value.trim() === '3') return Number(value);
+  throw new Error(
+    `HUB_KAFKA_NODES=${value}: must be 1 (one broker, the default) or 3 (a three-broker KRaft cluster)`,
+  );
+}
+
+/** The Kafka nodes of this stack: id, process name (its pid and log file), ports. */
+export function kafkaNodes() {
+  return Array.from({ length: KAFKA_NODES }, (_, i) => ({
+    id: i + 1,
+    name: KAFKA_NODES === 1 ? 'kafka' : `kafka-${i + 1}`,
+    port: KAFKA_PORT + i * NODE_PORT_STEP,
+    controllerPort: CONTROLLER_PORT + i * NODE_PORT_STEP,
+    securePort: KAFKA_SECURE_PORT + i * NODE_PORT_STEP,
+  }));
+}
+
+function kafkaNode(id) {
+  const node = kafkaNodes().find((n) => n.id === id);
+  if (!node)
+    throw new Error(`there is no Kafka node ${id}: this stack runs ${KAFKA_NODES} (HUB_KAFKA_NODES)`);
+  return node;
+}
+
+/** The services' KAFKA_BROKERS for this stack: every broker (a client needs only one to bootstrap). */
+export function kafkaBrokers() {
+  return kafkaNodes()
+    .map((n) => `127.0.0.1:${n.port}`)
+    .join(',');
+}
+
+/**
+ * The topic plan's settings on this stack (libs/kafka topicPlan): on the cluster, replication factor 3 and
+ * min.insync.replicas 2, so a write acknowledged with acks=all is on two brokers and one broker may be lost;
+ * on one broker, the broker's defaults (1 and 1).
+ */
+export function kafkaTopicEnv() {
+  return KAFKA_NODES === 3 ? { KAFKA_REPLICATION_FACTOR: '3', KAFKA_MIN_INSYNC_REPLICAS: '2' } : {};
+}
 
 const dirs = {
   // A second stack (the chaos test) shares the fetched binaries through HUB_CACHE_DIR.
@@ -219,7 +276,9 @@ export function localCertificates() {
 /** How to reach the secure listeners (tests of the TLS and SASL settings; trying them by hand). */
 export function secureEndpoints() {
   return {
-    kafkaBrokers: `127.0.0.1:${KAFKA_SECURE_PORT}`,
+    kafkaBrokers: kafkaNodes()
+      .map((n) => `127.0.0.1:${n.securePort}`)
+      .join(','),
     mongoUrl: `mongodb://127.0.0.1:${MONGO_TLS_PORT}/erp_hub?tls=true`,
     caFile: path.join(LOCAL, 'tls', 'ca.pem'),
     username: SASL_USER.name,
@@ -251,7 +310,8 @@ function startDetached(name, cmd, args, options = {}) {
   return child.pid;
 }
 
-async function stopProcess(name, graceMs = 20_000) {
+/** SIGTERM (then SIGKILL after graceMs); `{ kill: true }`: SIGKILL at once, as a crash does. */
+async function stopProcess(name, graceMs = 20_000, { kill = false } = {}) {
   const pid = readPid(name);
   if (!pid) {
     rmSync(pidFile(name), { force: true });
@@ -266,7 +326,7 @@ async function stopProcess(name, graceMs = 20_000) {
       } catch {}
     }
   };
-  signal('SIGTERM');
+  signal(kill ? 'SIGKILL' : 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     if (!alive(pid)) break;
@@ -376,33 +436,74 @@ async function waitFor(name, probe, timeoutMs, pidName) {
 
 // ---------- commands ----------
 
-function kafkaProperties() {
-  const dataDir = path.join(dirs.data, 'kafka');
-  const text = readFileSync(path.join(here, 'kafka/server.properties.template'), 'utf8')
-    .replaceAll('{{DATA_DIR}}', dataDir)
-    .replaceAll('{{PORT}}', String(KAFKA_PORT))
-    .replaceAll('{{CONTROLLER_PORT}}', String(CONTROLLER_PORT))
-    .replaceAll('{{SECURE_PORT}}', String(KAFKA_SECURE_PORT))
+/** The static quorum: every node is a voter (`controller.quorum.voters`). */
+function quorumVoters() {
+  return kafkaNodes()
+    .map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`)
+    .join(',');
+}
+
+const kafkaDataDir = (node) => path.join(dirs.data, node.name);
+
+function kafkaProperties(node) {
+  const cluster = KAFKA_NODES === 3;
+  let text = readFileSync(path.join(here, 'kafka/server.properties.template'), 'utf8')
+    .replaceAll('{{NODE_ID}}', String(node.id))
+    .replaceAll('{{VOTERS}}', quorumVoters())
+    .replaceAll('{{DATA_DIR}}', kafkaDataDir(node))
+    .replaceAll('{{PORT}}', String(node.port))
+    .replaceAll('{{CONTROLLER_PORT}}', String(node.controllerPort))
+    .replaceAll('{{SECURE_PORT}}', String(node.securePort))
     .replaceAll('{{TLS_BUNDLE}}', localCertificates().bundle)
     .replaceAll('{{SASL_USER}}', SASL_USER.name)
-    .replaceAll('{{SASL_PASSWORD}}', SASL_USER.password);
+    .replaceAll('{{SASL_PASSWORD}}', SASL_USER.password)
+    // Every topic, the internal ones too (consumer offsets, transactions, share groups): 3 copies, 2 of
+    // them needed for a write with acks=all, on the cluster; 1 and 1 on a single broker.
+    .replaceAll('{{REPLICATION_FACTOR}}', cluster ? '3' : '1')
+    .replaceAll('{{MIN_INSYNC_REPLICAS}}', cluster ? '2' : '1');
+  if (cluster) {
+    text += [
+      '',
+      '# The cluster (HUB_KAFKA_NODES=3). A broker that stops heartbeating to the controller is fenced',
+      '# after broker.session.timeout.ms, and only then do its partitions get new leaders: 9 s by default.',
+      '# 4 s here (heartbeat every second) so a SIGKILLed broker costs the producers less than their retry',
+      '# budget (libs/kafka client.ts); production keeps its own value, covered by the same budget.',
+      'broker.session.timeout.ms=4000',
+      'broker.heartbeat.interval.ms=1000',
+      '# A replica that left (a killed broker) is dropped from the ISR after this; Kafka default 30 s.',
+      'replica.lag.time.max.ms=10000',
+      '# A restarted broker takes its preferred leaderships back (Kafka default: every 300 s).',
+      'leader.imbalance.check.interval.seconds=30',
+      '',
+    ].join('\n');
+  }
   mkdirSync(dirs.run, { recursive: true });
-  const file = path.join(dirs.run, 'server.properties');
+  const file = path.join(dirs.run, `${node.name}.properties`);
   writeFileSync(file, text);
   return file;
 }
 
-export async function startKafka() {
-  if (await kafkaAnswers()) return 'already running';
-  const lib = kafkaLib();
-  requireTool('java', 'install a JDK 17+');
-  const props = kafkaProperties();
+/**
+ * Each broker's JVM: KAFKA_JVM_OPTS, else a small heap: 768 MB for the single node, 384 MB each for the
+ * three nodes of the cluster (about 1.2 GB together; this machine's memory is shared).
+ */
+function kafkaJvmOptions() {
+  const heap = KAFKA_NODES === 1 ? '-Xms256m -Xmx768m' : '-Xms128m -Xmx384m';
+  return (process.env.KAFKA_JVM_OPTS ?? `${heap} -XX:+UseG1GC -XX:MaxGCPauseMillis=20`)
+    .split(' ')
+    .filter(Boolean);
+}
+
+/** Formats a node's storage if needed and starts it (does not wait). */
+function launchKafkaNode(node, lib) {
+  const props = kafkaProperties(node);
   const cp = `${lib}/*`;
   // The SCRAM credentials of the secure listener's user are stored in the cluster's metadata, written when
   // the storage is formatted (the tool that adds them later is not among the broker's jars we fetch).
-  const scramMarker = path.join(dirs.data, 'kafka', '.scram-users');
-  const fresh = !existsSync(path.join(dirs.data, 'kafka', 'meta.properties'));
+  const scramMarker = path.join(kafkaDataDir(node), '.scram-users');
+  const fresh = !existsSync(path.join(kafkaDataDir(node), 'meta.properties'));
   const scram = ['SCRAM-SHA-256', 'SCRAM-SHA-512'];
+  // With the static quorum (controller.quorum.voters) every node is formatted alike, without --standalone.
   execFileSync(
     'java',
     [
@@ -425,10 +526,8 @@ export async function startKafka() {
     { stdio: 'ignore' },
   );
   if (fresh) writeFileSync(scramMarker, scram.join('\n'));
-  startDetached('kafka', 'java', [
-    ...(process.env.KAFKA_JVM_OPTS ?? '-Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20')
-      .split(' ')
-      .filter(Boolean),
+  startDetached(node.name, 'java', [
+    ...kafkaJvmOptions(),
     '-XX:+ExitOnOutOfMemoryError',
     '-Djava.awt.headless=true',
     `-Dlog4j2.configurationFile=${path.join(here, 'kafka/log4j2.properties')}`,
@@ -437,13 +536,89 @@ export async function startKafka() {
     'kafka.Kafka',
     props,
   ]);
-  await waitFor('Kafka', () => kafkaAnswers(), 90_000, 'kafka');
-  if (!existsSync(scramMarker)) {
+  return scramMarker;
+}
+
+/**
+ * Starts every Kafka node that does not answer and waits until each one serves requests (a broker of the
+ * cluster answers once it has registered with the controller quorum and been unfenced).
+ */
+export async function startKafka() {
+  const nodes = kafkaNodes();
+  const answering = await Promise.all(nodes.map((n) => kafkaAnswers(n.port)));
+  if (answering.every(Boolean)) return 'already running';
+  const lib = kafkaLib();
+  requireTool('java', 'install a JDK 17+');
+  const markers = nodes.map((node, i) => (answering[i] ? undefined : launchKafkaNode(node, lib)));
+  // Three JVMs starting at once on two cores, and a quorum to elect first: more time than one node.
+  const timeoutMs = nodes.length === 1 ? 90_000 : 180_000;
+  await Promise.all(
+    nodes.map((n) => waitFor(`Kafka ${n.name}`, () => kafkaAnswers(n.port), timeoutMs, n.name)),
+  );
+  if (markers.some((m) => m && !existsSync(m))) {
     log(
       `kafka: ${dirs.data} was formatted before the secure listener existed: SCRAM logins on 127.0.0.1:${KAFKA_SECURE_PORT} fail until \`node deploy/local/stack.mjs reset\` (PLAIN works)`,
     );
   }
   return 'started';
+}
+
+/** Starts one node of the cluster again (after `stopKafkaNode`) and waits until it serves requests. */
+export async function startKafkaNode(id) {
+  const node = kafkaNode(id);
+  if (await kafkaAnswers(node.port)) return 'already running';
+  launchKafkaNode(node, kafkaLib());
+  await waitFor(`Kafka ${node.name}`, () => kafkaAnswers(node.port), 180_000, node.name);
+  return 'started';
+}
+
+/** Stops one node: SIGTERM (a controlled shutdown: its leaderships move first), or SIGKILL with `kill`. */
+export function stopKafkaNode(id, { kill = false } = {}) {
+  return stopProcess(kafkaNode(id).name, 20_000, { kill });
+}
+
+/**
+ * Moves the leader of every partition of `topics` to another in-sync replica (deploy/local/kafka/MoveLeaders.java:
+ * a reassignment that reorders the replicas, then a preferred leader election, through Kafka's Admin API).
+ * Resolves with the tool's line ("moved N of M partition leaders"); rejects if an election failed.
+ */
+export function moveLeaders(topics) {
+  const lib = kafkaLib();
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'java',
+      [
+        '-Xmx128m',
+        `-Dlog4j2.configurationFile=${path.join(here, 'kafka/log4j2.properties')}`,
+        '-cp',
+        `${lib}/*`,
+        path.join(here, 'kafka/MoveLeaders.java'),
+        kafkaBrokers(),
+        ...topics,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const line = out.trim().split('\n').at(-1) ?? '';
+      if (code === 0) resolve(line);
+      else reject(new Error(`moving leaders failed (exit ${code}): ${line || err.trim().slice(-500)}`));
+    });
+  });
+}
+
+/** Stops every Kafka node (all at once: the cluster as a whole). */
+export async function stopKafka() {
+  const stopped = await Promise.all(kafkaNodes().map((n) => stopProcess(n.name)));
+  return stopped.some(Boolean);
 }
 
 export async function startFerretdb() {
@@ -468,18 +643,22 @@ export async function startFerretdb() {
 }
 
 /** Starts what is not running; returns which of them this call started (so a caller can stop only those). */
-export async function up() {
+export async function up(which = { kafka: true, ferretdb: true }) {
   // Fetch/build both first (sequentially: both are CPU-heavy on a cold machine), then start both.
-  if (!(await kafkaAnswers())) kafkaLib();
-  if (!(await mongoAnswers())) ferretdbBinary();
-  const [kafka, ferretdb] = await Promise.all([startKafka(), startFerretdb()]);
-  log(`kafka: ${kafka} (127.0.0.1:${KAFKA_PORT}); ferretdb: ${ferretdb} (127.0.0.1:${MONGO_PORT})`);
+  if (which.kafka && !(await kafkaAnswers())) kafkaLib();
+  if (which.ferretdb && !(await mongoAnswers())) ferretdbBinary();
+  const [kafka, ferretdb] = await Promise.all([
+    which.kafka ? startKafka() : 'not asked for',
+    which.ferretdb ? startFerretdb() : 'not asked for',
+  ]);
+  const brokers = KAFKA_NODES === 1 ? kafkaBrokers() : `${KAFKA_NODES} brokers ${kafkaBrokers()}`;
+  log(`kafka: ${kafka} (${brokers}); ferretdb: ${ferretdb} (127.0.0.1:${MONGO_PORT})`);
   return { kafka: kafka === 'started', ferretdb: ferretdb === 'started' };
 }
 
 export async function down(which = { kafka: true, ferretdb: true }) {
   const stopped = await Promise.all([
-    which.kafka ? stopProcess('kafka') : false,
+    which.kafka ? stopKafka() : false,
     which.ferretdb ? stopProcess('ferretdb') : false,
   ]);
   log(
@@ -497,8 +676,16 @@ export function useFreshData(name) {
 }
 
 export async function status() {
+  const nodes = await Promise.all(
+    kafkaNodes().map(async (n) => ({
+      node: n.id,
+      port: n.port,
+      pid: readPid(n.name) ?? null,
+      answers: await kafkaAnswers(n.port),
+    })),
+  );
   return {
-    kafka: { pid: readPid('kafka') ?? null, answers: await kafkaAnswers() },
+    kafka: KAFKA_NODES === 1 ? { pid: nodes[0].pid, answers: nodes[0].answers } : nodes,
     ferretdb: { pid: readPid('ferretdb') ?? null, answers: await mongoAnswers() },
   };
 }
@@ -507,9 +694,16 @@ export { dirs, readPid, sleep, startDetached, stopProcess, waitFor };
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const command = process.argv[2] ?? 'status';
+  // `up kafka` / `down kafka`: the broker(s) alone (the cluster's integration test).
+  const only = process.argv[3];
+  if (only !== undefined && only !== 'kafka') {
+    console.error(`stack.mjs ${command} ${only}: the only part that runs alone is kafka`);
+    process.exit(2);
+  }
+  const which = only === 'kafka' ? { kafka: true, ferretdb: false } : undefined;
   try {
-    if (command === 'up') await up();
-    else if (command === 'down') await down();
+    if (command === 'up') await up(which);
+    else if (command === 'down') await down(which);
     else if (command === 'status') console.log(JSON.stringify(await status(), null, 2));
     else if (command === 'fetch') {
       kafkaLib();
@@ -519,7 +713,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
       rmSync(dirs.data, { recursive: true, force: true });
       log(`deleted ${dirs.data}`);
     } else {
-      console.error('usage: stack.mjs up|down|status|fetch|reset');
+      console.error('usage: stack.mjs up [kafka]|down [kafka]|status|fetch|reset');
       process.exit(2);
     }
   } catch (err) {

@@ -1,7 +1,14 @@
 // Runs the services of the local stack as child processes of the calling script.
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { dirs, REPO, secureEndpoints, sleep } from '../../deploy/local/stack.mjs';
+import {
+  dirs,
+  kafkaBrokers,
+  kafkaTopicEnv,
+  REPO,
+  secureEndpoints,
+  sleep,
+} from '../../deploy/local/stack.mjs';
 import { supervise } from './supervise.mjs';
 
 /**
@@ -26,7 +33,10 @@ export function stackEnv(base) {
   const url = (name) => `http://127.0.0.1:${SERVICES.find((s) => s.name === name).port}`;
   return {
     ...base,
-    KAFKA_BROKERS: `127.0.0.1:${process.env.KAFKA_PORT ?? 9092}`,
+    // Every broker of the local stack (three with HUB_KAFKA_NODES=3, whose topics the services then create
+    // with replication factor 3 and min.insync.replicas 2).
+    KAFKA_BROKERS: kafkaBrokers(),
+    ...kafkaTopicEnv(),
     MONGO_URL: `mongodb://127.0.0.1:${process.env.MONGO_PORT ?? 27017}/erp_hub`,
     INGEST_GATEWAY_URL: url('ingest-gateway'),
     CONFIG_SERVICE_URL: url('config-service'),

@@ -3,12 +3,15 @@ import {
   type Admin,
   CompressionTypes,
   type ConfigResourceTypes,
+  type ICustomPartitioner,
   type IHeaders,
   Kafka,
   type KafkaConfig,
   logLevel,
+  type Message,
   Partitioners,
   type Producer,
+  type RecordMetadata,
 } from 'kafkajs';
 import type { KafkaConnection } from './connection.js';
 import { sendTraced } from './instrumentation.js';
@@ -324,20 +327,79 @@ export class KafkaClient {
     return admin;
   }
 
-  /** An idempotent producer writing with acks=all; `send` resolves once the brokers have the messages. */
+  /**
+   * An idempotent producer writing with acks=all; `send` resolves once the brokers have the messages.
+   * The settings a cluster needs (issue 23), each with its reason:
+   * - `idempotent: true`: a retry after a lost answer (a broker killed or a leader moved mid-request) is
+   *   recognised by the broker from the producer id and sequence numbers and written once, not twice.
+   * - acks=all (`sendBatch` below, `acks: -1`): the leader answers only once every in-sync replica has the
+   *   records, and with min.insync.replicas 2 (the topic plan on a cluster) that is at least two brokers,
+   *   so losing the leader right after the answer loses nothing.
+   * - `maxInFlightRequests: 1`: one request per broker at a time, so a retry cannot overtake the request
+   *   after it and reorder a key's records.
+   * - `retry`: 5 retries from 200 ms, capped at 3 s: about 6 s of attempts, longer than a killed broker takes
+   *   to be fenced and its partitions to get new leaders on the local cluster (broker.session.timeout.ms 4 s,
+   *   deploy/local/stack.mjs), so a broker loss costs latency, not a failed send. A production cluster with
+   *   Kafka's default (9 s) can still fail one send per partition led by the lost broker; it is answered
+   *   503 with Retry-After and retried by the client (the chaos test counts those answers).
+   * - `stablePartitioner`: the DefaultPartitioner, except that a message keeps the partition it was first
+   *   given across kafkajs's retries (the sequence numbers of a retried batch must describe the same records).
+   */
   async producer(): Promise<MessageProducer> {
     return MessageProducer.connect(
       () =>
         this.kafka.producer({
           idempotent: true,
           maxInFlightRequests: 1,
-          createPartitioner: Partitioners.DefaultPartitioner,
+          createPartitioner: stablePartitioner,
           retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 3_000 },
         }),
       this.settings.compression ?? 'none',
+      this.logger,
     );
   }
 }
+
+/**
+ * kafkajs's DefaultPartitioner, except that the partition chosen for a message is written into it
+ * (`message.partition`), so kafkajs's retries send it to the same partition (a message without a key would
+ * otherwise go round-robin to another one on each attempt) and `MessageProducer` knows where each went.
+ */
+export const stablePartitioner: ICustomPartitioner = () => {
+  const choose = Partitioners.DefaultPartitioner();
+  return (args) => {
+    const partition = choose(args);
+    args.message.partition = partition;
+    return partition;
+  };
+};
+
+/**
+ * The messages of a completed kafkajs send that no broker acknowledged: those whose partition (set by
+ * `stablePartitioner`) has no error-free answer in `written`. kafkajs 2.2.4 can resolve a send without
+ * writing them (kafkajs issue 1303): it remembers which *brokers* answered across its retries, and a
+ * partition whose leader moved to a broker that had already answered for other partitions is never sent
+ * again. Their send failed, and kafkajs rolled their sequence numbers back; sending them again to the
+ * same partitions, in the same order, through the same producer either writes them or (if the failed
+ * attempt was written after all) is recognised by the broker as that attempt and acknowledged once.
+ */
+export function unacknowledged(
+  sent: Array<{ topic: string; messages: Message[] }>,
+  written: RecordMetadata[],
+): Array<{ topic: string; messages: Message[] }> {
+  const acknowledged = new Set(
+    written.filter((r) => r.errorCode === 0).map((r) => `${r.topicName}\u0000${r.partition}`),
+  );
+  return sent
+    .map(({ topic, messages }) => ({
+      topic,
+      messages: messages.filter((m) => !acknowledged.has(`${topic}\u0000${m.partition}`)),
+    }))
+    .filter((t) => t.messages.length > 0);
+}
+
+/** Sends of the skipped partitions (`unacknowledged`) before a send is given up as failed. */
+const RESEND_ATTEMPTS = 5;
 
 /**
  * Sends with acks=all through an idempotent kafkajs producer. A failed send may have been written all the
@@ -357,6 +419,7 @@ export class MessageProducer {
     private readonly make: () => Producer,
     private readonly compression: 'none' | 'gzip',
     first: Producer,
+    private readonly logger: Logger | undefined,
   ) {
     this.current = Promise.resolve(first);
   }
@@ -364,10 +427,11 @@ export class MessageProducer {
   static async connect(
     make: () => Producer,
     compression: 'none' | 'gzip' = 'none',
+    logger?: Logger,
   ): Promise<MessageProducer> {
     const first = make();
     await first.connect();
-    return new MessageProducer(make, compression, first);
+    return new MessageProducer(make, compression, first, logger);
   }
 
   /** Sends with acks=all; each message gets a producer span and that span's `traceparent` (instrumentation.ts). */
@@ -418,18 +482,29 @@ export class MessageProducer {
     const producer = await this.producer();
     this.inFlight.set(producer, (this.inFlight.get(producer) ?? 0) + 1);
     try {
-      await producer.sendBatch({
-        acks: -1,
-        compression: this.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-        topicMessages: [...byTopic].map(([topic, list]) => ({
-          topic,
-          messages: list.map((m) => ({
-            key: m.key,
-            value: encodeValue(m.value),
-            headers: m.headers,
-          })),
-        })),
-      });
+      // Each message's partition is written into it by stablePartitioner (client.ts) as kafkajs sends it.
+      let pending = [...byTopic].map(([topic, list]) => ({
+        topic,
+        messages: list.map((m): Message => ({ key: m.key, value: encodeValue(m.value), headers: m.headers })),
+      }));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > RESEND_ATTEMPTS) {
+          throw new Error(
+            `kafkajs resolved ${RESEND_ATTEMPTS + 1} sends without an answer for partitions ${pending.map((t) => `${t.topic}[${[...new Set(t.messages.map((m) => m.partition))].join(',')}]`).join(', ')}`,
+          );
+        }
+        if (attempt > 0) {
+          // kafkajs skipped partitions whose leader had moved (see `unacknowledged`): send those again.
+          const skipped = pending.reduce((n, t) => n + t.messages.length, 0);
+          this.logger?.warn({ attempt, messages: skipped }, 'sending again what kafkajs skipped');
+        }
+        const written = await producer.sendBatch({
+          acks: -1,
+          compression: this.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+          topicMessages: pending,
+        });
+        pending = unacknowledged(pending, written);
+      }
     } catch (err) {
       this.replace(producer);
       throw err;

@@ -239,14 +239,24 @@ export class ConsumerRunner {
   async start(): Promise<void> {
     const consumer = this.client.kafka.consumer({
       groupId: this.settings.groupId,
+      // A member that stops heartbeating (a killed instance) loses its partitions after this; long enough
+      // that a broker failover (the group coordinator moving to another broker, seconds on a cluster) does
+      // not expire healthy members, short enough that a crash costs little latency.
       sessionTimeout: this.settings.sessionTimeoutMs ?? 15_000,
+      // Well below the session timeout (a fifth), so a member survives a missed heartbeat or two while
+      // its coordinator moves (a broker lost or restarted in a rolling upgrade).
       heartbeatInterval: 3_000,
+      // How long the group waits for every member to rejoin in a rebalance: a member finishes the batch it
+      // is handling (and commits it) first, which may wait for a broker or the database.
       rebalanceTimeout: 60_000,
       // A batch consumer lets the broker gather a little data before answering a fetch (up to 50 ms):
       // fewer, fuller fetches cost the broker less and give the handler bigger batches.
       ...(this.settings.batchHandler
         ? { minBytes: 32 * 1024, maxWaitTimeInMs: 50 }
         : { maxWaitTimeInMs: 1_000 }),
+      // About 35 s of retries for each request: a lost broker's partitions and the group coordinator move
+      // to other brokers within seconds (broker.session.timeout.ms), and NOT_COORDINATOR / NOT_LEADER answers
+      // are retried against the new ones, so a cluster's broker loss never reaches the restart below.
       retry: {
         retries: 10,
         initialRetryTime: 300,

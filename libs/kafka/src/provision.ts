@@ -45,10 +45,14 @@ export async function runTopicsCommand(
   const problems = mode === 'apply' ? await kafka.applyTopics(plan) : await kafka.checkTopics(plan);
   for (const p of problems) write(p);
   const brokers = config.KAFKA_BROKERS.join(',');
+  // What the plan asked for, so the line says what a cluster's topics were checked against.
+  const rf = config.KAFKA_REPLICATION_FACTOR ?? "the brokers' default";
+  const isr = config.KAFKA_MIN_INSYNC_REPLICAS ?? "the brokers' default";
+  const settings = `replication factor ${rf}, min.insync.replicas ${isr}`;
   write(
     problems.length === 0
-      ? `all ${plan.length} topics as planned on ${brokers}`
-      : `${problems.length} difference(s) from the plan on ${brokers}`,
+      ? `all ${plan.length} topics as planned (${settings}) on ${brokers}`
+      : `${problems.length} difference(s) from the plan (${settings}) on ${brokers}`,
   );
   return problems.length === 0 ? 0 : 1;
 }

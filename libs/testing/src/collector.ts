@@ -8,13 +8,21 @@ export interface TopicCollector {
   stop(): Promise<void>;
 }
 
-/** Reads a topic from the beginning in its own consumer group and keeps every message, for assertions. */
-export async function collectTopic(brokers: string[], topic: string): Promise<TopicCollector> {
+/**
+ * Reads a topic from the beginning in its own consumer group and keeps every message, for assertions.
+ * Resolves once it holds what the topic held when called (`catchUpMs`, default 30 s: a long chaos run's
+ * topic on a loaded machine needs more).
+ */
+export async function collectTopic(
+  brokers: string[],
+  topic: string,
+  { catchUpMs = 30_000 }: { catchUpMs?: number } = {},
+): Promise<TopicCollector> {
   const logger = createLogger({ service: 'test-collector', level: 'warn' });
   const client = new KafkaClient({ clientId: `test-collector`, brokers, logger });
   const messages: IncomingMessage[] = [];
   const mirror = new TopicMirror(client, { topic, logger, apply: (m) => messages.push(m) });
-  await mirror.start();
+  await mirror.start(catchUpMs);
   return {
     messages,
     values(predicate) {

@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KafkaClient } from '@hub/kafka';
+import { createLogger } from '@hub/observability';
 import { MongoFaultInjector } from './mongo-injector.js';
 import { devEnv } from './stack.js';
 
@@ -29,6 +31,11 @@ export interface ManagedStackOptions {
   mongoInjectorPort?: number;
   /** Set for one service's instances over `env`, e.g. the gateway's `KAFKA_BROKERS` through a proxy. */
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  /**
+   * 3: a three-broker KRaft cluster (`HUB_KAFKA_NODES=3` of deploy/local/stack.mjs: node n on
+   * `ports.kafka` + 10(n-1)) with the topics at replication factor 3 and min.insync.replicas 2. Default 1.
+   */
+  kafkaNodes?: 1 | 3;
 }
 
 const OFFSET: Record<ServiceName, number> = {
@@ -106,7 +113,7 @@ export class ManagedStack {
   }
 
   get brokers(): string[] {
-    return [this.env.KAFKA_BROKERS!];
+    return this.env.KAFKA_BROKERS!.split(',');
   }
 
   /** The database itself (FerretDB), also when the services reach it through the injector. */
@@ -149,8 +156,15 @@ export class ManagedStack {
       KAFKA_PORT: String(this.ports.kafka),
       KAFKA_CONTROLLER_PORT: String(this.ports.controller),
       MONGO_PORT: String(this.ports.mongo),
+      HUB_KAFKA_NODES: String(this.options.kafkaNodes ?? 1),
     });
     this.infra = (await import('../../../deploy/local/stack.mjs')) as StackModule;
+    // Every broker, and on the cluster the topic plan's replication (the services create their topics).
+    Object.assign(this.env, {
+      KAFKA_BROKERS: this.infra.kafkaBrokers(),
+      ...this.infra.kafkaTopicEnv(),
+      ...this.options.env,
+    });
     if ((await this.infra.kafkaAnswers()) || (await this.infra.mongoAnswers())) {
       throw new Error(
         `ports ${this.ports.kafka}/${this.ports.mongo} are taken: is another ${this.options.name} run active? (${path.join(this.local, 'run')})`,
@@ -217,7 +231,8 @@ export class ManagedStack {
   /** The process ids of the infrastructure and of every running service instance, by name (`mapper#0`). */
   processes(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const name of ['kafka', 'ferretdb'] as const) {
+    const kafka = this.infra?.kafkaNodes().map((n) => n.name) ?? [];
+    for (const name of [...kafka, 'ferretdb']) {
       const pid = this.infra?.readPid(name);
       if (pid) out[name] = pid;
     }
@@ -256,9 +271,65 @@ export class ManagedStack {
     return sumSeries(text, metric);
   }
 
+  /** Stops every broker (SIGTERM) and starts them again: on one broker, an outage. */
   async restartBroker(): Promise<void> {
-    await this.infra.stopProcess('kafka');
+    await this.infra.stopKafka();
     await this.infra.startKafka();
+  }
+
+  /** The ids of the brokers (1, or 1 to 3 on the cluster). */
+  brokerIds(): number[] {
+    return this.infra.kafkaNodes().map((n) => n.id);
+  }
+
+  /** One broker of the cluster: SIGKILL (`kill`, a crash) or SIGTERM (a controlled shutdown). */
+  async stopBroker(id: number, { kill = false } = {}): Promise<void> {
+    await this.infra.stopKafkaNode(id, { kill });
+  }
+
+  /** Starts one broker again and waits until it serves requests. */
+  async startBroker(id: number): Promise<void> {
+    await this.infra.startKafkaNode(id);
+  }
+
+  /**
+   * Waits until every partition of `topics` has each of its replicas in sync again (a restarted broker has
+   * caught up), as an operator does between two brokers of a rolling restart. Resolves with how long it took.
+   */
+  async waitInSync(topics: string[], timeoutMs = 180_000): Promise<number> {
+    const started = Date.now();
+    const client = new KafkaClient({
+      clientId: `${this.options.name}-isr`,
+      brokers: this.brokers,
+      logger: createLogger({ service: this.options.name, level: 'silent' }),
+    });
+    const admin = await client.admin();
+    try {
+      for (;;) {
+        const { topics: described } = await admin.fetchTopicMetadata({ topics }).catch(() => ({
+          topics: undefined,
+        }));
+        const lagging = described?.flatMap((t) =>
+          t.partitions
+            .filter((p) => p.isr.length < p.replicas.length)
+            .map((p) => `${t.name}[${p.partitionId}]`),
+        );
+        if (lagging && lagging.length === 0) return Date.now() - started;
+        if (Date.now() - started > timeoutMs) {
+          throw new Error(
+            `replicas not in sync after ${timeoutMs} ms: ${lagging?.join(', ') ?? 'metadata unavailable'}`,
+          );
+        }
+        await sleep(500);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Moves the leader of every partition of `topics` to another in-sync replica; the tool's summary line. */
+  moveLeaders(topics: string[]): Promise<string> {
+    return this.infra.moveLeaders(topics);
   }
 
   async restartDatabase(): Promise<void> {

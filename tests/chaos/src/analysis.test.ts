@@ -4,8 +4,10 @@ import {
   failingAnswer,
   type ProcessedRecord,
   passed,
+  quantile,
   type RunFacts,
   type SentChange,
+  unavailableWithin,
   verdict,
 } from './analysis.js';
 
@@ -197,5 +199,40 @@ describe('the chaos report', () => {
         'unclean stops: entity-writer#1 exited 1',
       ]);
     });
+  });
+});
+
+describe('unavailableWithin (the 503 time of a fault)', () => {
+  it('sums each span from a 503 to the next 200 inside the window and counts the 503 answers', () => {
+    const answers = [
+      { at: 100, status: 200 },
+      { at: 200, status: 503 },
+      { at: 300, status: 503 },
+      { at: 450, status: 200 },
+      { at: 500, status: 0 }, // no answer: not a 503
+      { at: 600, status: 200 },
+      { at: 700, status: 503 },
+      { at: 900, status: 200 },
+    ];
+    expect(unavailableWithin(answers, 150, 1_000)).toEqual({ ms: 250 + 200, answers503: 3 });
+  });
+
+  it('clips spans that start before the window or are still open at its end', () => {
+    const answers = [
+      { at: 100, status: 503 },
+      { at: 400, status: 200 },
+      { at: 800, status: 503 },
+    ];
+    expect(unavailableWithin(answers, 300, 1_000)).toEqual({ ms: 100 + 200, answers503: 1 });
+    expect(unavailableWithin([{ at: 100, status: 200 }], 0, 1_000)).toEqual({ ms: 0, answers503: 0 });
+  });
+});
+
+describe('quantile', () => {
+  it('picks the value at the quantile and is 0 for no values', () => {
+    const values = Array.from({ length: 100 }, (_, i) => 100 - i);
+    expect(quantile(values, 0.99)).toBe(100);
+    expect(quantile(values, 0.5)).toBe(51);
+    expect(quantile([], 0.99)).toBe(0);
   });
 });

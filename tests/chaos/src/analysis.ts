@@ -234,3 +234,44 @@ export function verdict(report: Report, run: RunFacts): string[] {
 export function passed(report: Report, run: RunFacts): boolean {
   return verdict(report, run).length === 0;
 }
+
+/** One answer of the API to the load (`status` 0: none, the connection failed or timed out). */
+export interface Answer {
+  at: number;
+  status: number;
+}
+
+/**
+ * How long the API answered 503 within [from, to] (a fault's window): each span from a 503 answer until the
+ * next 200 answer, clipped to the window, summed; and how many 503 answers arrived in it. `answers` in
+ * arrival order (the load sends one request at a time).
+ */
+export function unavailableWithin(
+  answers: Answer[],
+  from: number,
+  to: number,
+): { ms: number; answers503: number } {
+  let ms = 0;
+  let answers503 = 0;
+  let since: number | undefined;
+  const close = (at: number) => {
+    if (since !== undefined) ms += Math.max(0, Math.min(at, to) - Math.max(since, from));
+    since = undefined;
+  };
+  for (const a of answers) {
+    if (a.at > to) break;
+    if (a.status === 200) close(a.at);
+    else if (a.status === 503) {
+      if (a.at >= from) answers503++;
+      since ??= a.at;
+    }
+  }
+  close(to);
+  return { ms, answers503 };
+}
+
+/** The q-quantile (0..1) of `values` (sorted here), 0 when empty. */
+export function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+}

@@ -1,4 +1,4 @@
-import { failingAnswer, type SentChange } from './analysis.js';
+import { type Answer, failingAnswer, type SentChange } from './analysis.js';
 
 export interface LoadPlan {
   /** An upper bound; the run normally ends with `stop()` once the faults are over. */
@@ -34,6 +34,8 @@ export class LoadGenerator {
   readonly changes: SentChange[] = [];
   /** When each `200` answer arrived, for recovery times. */
   readonly acceptedAt: number[] = [];
+  /** Every answer, in order (status 0: none), for the time the API answered 503 during each fault. */
+  readonly answers: Answer[] = [];
   readonly stats: LoadStats = { requests: 0, noAnswer: 0, byStatus: {}, eventErrors: 0, failedAnswers: {} };
   private stopped = false;
 
@@ -140,6 +142,7 @@ export class LoadGenerator {
         signal: AbortSignal.timeout(15_000),
       });
       const text = await res.text();
+      this.answers.push({ at: Date.now(), status: res.status });
       if (res.status !== 200) {
         this.stats.byStatus[res.status] = (this.stats.byStatus[res.status] ?? 0) + 1;
         const failing = failingAnswer(res.status, res.headers.get('retry-after'));
@@ -151,6 +154,7 @@ export class LoadGenerator {
       return (JSON.parse(text) as { results: Array<{ status: string; event_id: string }> }).results;
     } catch (err) {
       if (err instanceof RequestRejected) throw err;
+      this.answers.push({ at: Date.now(), status: 0 });
       this.stats.noAnswer++;
       return undefined;
     }

@@ -3,6 +3,8 @@
 // restarted, and the broker's answers to the gateway's produce requests are lost after it wrote them
 // (the ambiguous produce), all on a local stack of its own. Then it checks that nothing accepted was lost or applied
 // twice and prints a report. `npm run chaos` (long form), `npm run chaos -- --short` (the `npm test` step).
+// `--cluster` (issue 23): on a three-broker cluster, with a broker SIGKILLed under load, a rolling restart of
+// the three and partition leaders moved on purpose instead of the one broker's restart.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,9 +24,11 @@ import {
   analyse,
   type DeadLetter,
   type ProcessedRecord,
+  quantile,
   type Report,
   type RunFacts,
   type StoredEntity,
+  unavailableWithin,
   verdict,
 } from './analysis.js';
 import { LoadGenerator } from './load.js';
@@ -34,6 +38,7 @@ const REPO = path.resolve(import.meta.dirname, '../../..');
 const { values: args } = parseArgs({
   options: {
     short: { type: 'boolean', default: false },
+    cluster: { type: 'boolean', default: false },
     'max-events': { type: 'string' },
     customers: { type: 'string' },
     rate: { type: 'string' },
@@ -42,9 +47,12 @@ const { values: args } = parseArgs({
 });
 // The load runs until the last fault is over (plus a tail); the gaps between faults set the length.
 // 20× the offered load of the first chaos runs (15 and 25 events/s), in requests of 100 (issue 11).
+const cluster = args.cluster;
 const form = args.short
   ? { name: 'short', customers: 300, rate: 300, batch: 100, gapMs: [2_000, 6_000] as const }
   : { name: 'long', customers: 600, rate: 500, batch: 100, gapMs: [8_000, 20_000] as const };
+/** The report's name: `short`, `long`, `short-cluster`, `long-cluster`. */
+const formName = cluster ? `${form.name}-cluster` : form.name;
 const plan = {
   maxEvents: Number(args['max-events'] ?? 1_000_000),
   customers: Number(args.customers ?? form.customers),
@@ -134,13 +142,66 @@ const loseProduceAnswers: Fault = {
   },
 };
 
+/** Every topic of the hub and the consumer offsets: what must be back in sync before the next broker stops. */
+const REPLICATED_TOPICS = [...Object.values(Topics), '__consumer_offsets'];
+/** How long a SIGKILLed broker stays down: long enough for its leaderships to move and the load to feel it. */
+const BROKER_DOWN_MS = 15_000;
+
+/**
+ * A broker of the cluster SIGKILLed under load (issue 23): its partitions get new leaders among the two left
+ * (min.insync.replicas 2 still met), and the API must keep answering `success`. Restarted after 15 s.
+ */
+const killBroker: Fault = {
+  name: 'SIGKILL a broker (down 15 s)',
+  run: async (stack) => {
+    const ids = stack.brokerIds();
+    const id = ids[Math.floor(random() * ids.length)]!;
+    await stack.stopBroker(id, { kill: true });
+    await sleep(BROKER_DOWN_MS);
+    await stack.startBroker(id);
+    const inSync = await stack.waitInSync(REPLICATED_TOPICS);
+    return `broker ${id} SIGKILLed, restarted after ${BROKER_DOWN_MS / 1000} s, in sync again ${(inSync / 1000).toFixed(1)} s later`;
+  },
+};
+
+/**
+ * A rolling restart, as for an upgrade: each broker in turn stopped with SIGTERM (a controlled shutdown: its
+ * leaderships move first), started, and every replica back in sync before the next one.
+ */
+const rollingRestart: Fault = {
+  name: 'rolling restart of the 3 brokers',
+  run: async (stack) => {
+    const took: string[] = [];
+    for (const id of stack.brokerIds()) {
+      const started = Date.now();
+      await stack.stopBroker(id);
+      await stack.startBroker(id);
+      await stack.waitInSync(REPLICATED_TOPICS);
+      took.push(`broker ${id} ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+    return `one at a time, each in sync before the next: ${took.join(', ')}`;
+  },
+};
+
+/** Every partition's leader moved to another in-sync replica (reassignment + preferred election). */
+const moveLeaders: Fault = {
+  name: 'move every partition leader',
+  run: (stack) => stack.moveLeaders(Object.values(Topics)),
+};
+
 const faults: Fault[] = [
   killAndRestart('mapper'),
   killAndRestart('entity-writer'),
   scale('entity-writer', 2),
   killAndRestart('ingest-gateway'),
-  { name: 'restart the Kafka broker', run: (s) => s.restartBroker() },
-  loseProduceAnswers,
+  // The cluster's faults in place of the one broker's restart and of the ambiguous produce (its proxy stands
+  // in front of one broker; the ambiguous produce is proven on one broker).
+  ...(cluster
+    ? [killBroker, moveLeaders]
+    : [
+        { name: 'restart the Kafka broker', run: (s: ManagedStack) => s.restartBroker() },
+        loseProduceAnswers,
+      ]),
   killAndRestart('entity-writer', 'any'),
   { name: 'restart the database', run: (s) => s.restartDatabase() },
   killAndRestart('mapper'),
@@ -167,9 +228,15 @@ if (soakRounds > 0) {
   faults.splice(7, 0, killAndRestart('mapper', 'any'), killAndRestart('ingest-gateway'));
   faults.push(scale('mapper', 1), election('secondary'), killAndRestart('entity-writer'));
 }
+if (cluster) faults.push(rollingRestart, killBroker);
 
 interface FaultRecord {
   name: string;
+  /** How long the API answered 503 from the fault until it was over (`unavailableWithin`), and how often. */
+  unavailableMs?: number;
+  answers503?: number;
+  /** Request → processed p99 of the changes first sent while the fault lasted. */
+  p99Ms?: number;
   note?: string;
   at: number;
   back: number;
@@ -191,17 +258,18 @@ async function main(): Promise<number> {
   // The services reach FerretDB through the fault injector for the whole run (the election faults).
   const mongoInjectorPort = Number(process.env.CHAOS_MONGO_INJECTOR_PORT ?? 21019);
   log(
-    `${form.name} form, seed ${seed}: ${faults.length} faults, load over ${plan.customers} customers at ${plan.rate}/s`,
+    `${formName} form, seed ${seed}: ${faults.length} faults, load over ${plan.customers} customers at ${plan.rate}/s${cluster ? ', on 3 brokers' : ''}`,
   );
   // The gateway's way to the broker, for the ambiguous produce (port: the stack's base + 19, unused by it).
-  gatewayProxy = await KafkaProxy.start(`127.0.0.1:${ports.kafka}`, ports.base + 19);
+  if (!cluster) gatewayProxy = await KafkaProxy.start(`127.0.0.1:${ports.kafka}`, ports.base + 19);
   const stack = new ManagedStack({
     name: 'chaos',
     ports,
     mongoInjectorPort,
     // Shorter waits than production so a killed instance's partitions move on quickly.
     env: { SHUTDOWN_TIMEOUT_MS: '15000' },
-    serviceEnv: { 'ingest-gateway': { KAFKA_BROKERS: gatewayProxy.address } },
+    ...(gatewayProxy ? { serviceEnv: { 'ingest-gateway': { KAFKA_BROKERS: gatewayProxy.address } } } : {}),
+    ...(cluster ? { kafkaNodes: 3 as const } : {}),
   });
   const started = Date.now();
   let live: TopicCollector | undefined;
@@ -259,7 +327,8 @@ async function main(): Promise<number> {
     // Drain: read the processed topic afresh (no more faults), until every accepted change is there or
     // nothing has moved for a while.
     const accepted = load.changes.filter((c) => c.outcome === 'accepted' || c.outcome === 'accepted-earlier');
-    const final = await collectTopic(stack.brokers, Topics.entitiesProcessed);
+    // The whole run's messages (tens of thousands after a long run): more than the default 30 s to catch up.
+    const final = await collectTopic(stack.brokers, Topics.entitiesProcessed, { catchUpMs: 180_000 });
     const drainStarted = Date.now();
     let processed: ProcessedRecord[] = [];
     for (let lastCount = -1, still = Date.now(); ; ) {
@@ -281,7 +350,7 @@ async function main(): Promise<number> {
     const drainMs = Date.now() - drainStarted;
     await final.stop();
 
-    const dead = await collectTopic(stack.brokers, Topics.deadLetters);
+    const dead = await collectTopic(stack.brokers, Topics.deadLetters, { catchUpMs: 180_000 });
     await sleep(3_000);
     const deadLetters: DeadLetter[] = dead.messages
       .filter((m) => m.headers[Headers.orgId] === org && m.value)
@@ -307,14 +376,24 @@ async function main(): Promise<number> {
     }
     const report = analyse(load.changes, processed, deadLetters, stored, monitored);
     const seenLive = processed.filter((p) => Number.isFinite(p.receivedAt));
+    const sentAt = new Map(load.changes.map((c) => [c.key, c.sentAt]));
     const arrivals = seenLive.map((p) => p.receivedAt).sort((a, b) => a - b);
     for (const r of records) {
+      const unavailable = unavailableWithin(load.answers, r.at, r.back);
+      r.unavailableMs = unavailable.ms;
+      r.answers503 = unavailable.answers503;
+      const during = seenLive
+        .filter((p) => {
+          const sent = sentAt.get(`${p.customer}:${p.seq}`);
+          return sent !== undefined && sent >= r.at && sent <= r.back;
+        })
+        .map((p) => p.receivedAt - sentAt.get(`${p.customer}:${p.seq}`)!);
+      if (during.length > 0) r.p99Ms = quantile(during, 0.99);
       const accepting = load.acceptedAt.find((t) => t >= r.at);
       if (accepting !== undefined) r.acceptingMs = accepting - r.at;
       const flowing = arrivals.find((t) => t >= r.back);
       if (flowing !== undefined) r.recoveredMs = flowing - r.at;
     }
-    const sentAt = new Map(load.changes.map((c) => [c.key, c.sentAt]));
     const latencies = seenLive
       .map((p) => p.receivedAt - (sentAt.get(`${p.customer}:${p.seq}`) ?? p.receivedAt))
       .sort((a, b) => a - b);
@@ -323,11 +402,13 @@ async function main(): Promise<number> {
     const latency = {
       p50Ms: pct(0.5),
       p95Ms: pct(0.95),
+      p99Ms: pct(0.99),
       maxMs: latencies.at(-1) ?? 0,
       notSeenLive: processed.length - seenLive.length,
     };
     const summary = {
-      form: form.name,
+      form: formName,
+      brokers: cluster ? 3 : 1,
       seed,
       plan,
       durationSeconds: Math.round((Date.now() - started) / 1000),
@@ -340,6 +421,9 @@ async function main(): Promise<number> {
         atSecond: Math.round((r.at - loadStarted) / 100) / 10,
         tookMs: r.back - r.at,
         acceptingMs: r.acceptingMs ?? null,
+        unavailableMs: r.unavailableMs ?? 0,
+        answers503: r.answers503 ?? 0,
+        p99Ms: r.p99Ms ?? null,
         recoveredMs: r.recoveredMs ?? null,
         ...(r.note ? { note: r.note } : {}),
         ...(r.error ? { error: r.error } : {}),
@@ -360,7 +444,7 @@ async function main(): Promise<number> {
     const reasons = verdict(report, facts);
     Object.assign(summary, { passed: reasons.length === 0, reasons });
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(path.join(outDir, `report-${form.name}.json`), `${JSON.stringify(summary, null, 2)}\n`);
+    writeFileSync(path.join(outDir, `report-${formName}.json`), `${JSON.stringify(summary, null, 2)}\n`);
     printReport(summary, report, records, reasons);
     return reasons.length === 0 ? 0 : 1;
   } finally {
@@ -479,7 +563,7 @@ function printReport(
   summary: {
     durationSeconds: number;
     sendSeconds: number;
-    sentToProcessed: { p50Ms: number; p95Ms: number; maxMs: number; notSeenLive: number };
+    sentToProcessed: { p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number; notSeenLive: number };
     drainSeconds: number;
     unplannedExits: string[];
     gracefulStops: Array<{ instance: string; code: number | null; ms: number }>;
@@ -489,11 +573,14 @@ function printReport(
   reasons: string[],
 ) {
   const line = (label: string, value: unknown) => process.stdout.write(`  ${label.padEnd(34)} ${value}\n`);
-  process.stdout.write(`\nChaos report (${form.name} form, seed ${seed}, ${summary.durationSeconds} s)\n`);
+  process.stdout.write(`\nChaos report (${formName} form, seed ${seed}, ${summary.durationSeconds} s)\n`);
   line('load / drain after it', `${summary.sendSeconds} s / ${summary.drainSeconds} s`);
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const l = summary.sentToProcessed;
-  line('sent → processed p50 / p95 / max', `${s(l.p50Ms)} / ${s(l.p95Ms)} / ${s(l.maxMs)}`);
+  line(
+    'sent → processed p50 / p95 / p99 / max',
+    `${s(l.p50Ms)} / ${s(l.p95Ms)} / ${s(l.p99Ms)} / ${s(l.maxMs)}`,
+  );
   line('events sent', report.sent);
   line('accepted (success)', report.accepted - report.acceptedOnRetry);
   line('accepted, answer lost (skipped on retry)', report.acceptedOnRetry);
@@ -514,13 +601,17 @@ function printReport(
     line(`SIGTERM ${stop.instance}`, `exit ${stop.code} after ${(stop.ms / 1000).toFixed(1)} s`);
   }
   process.stdout.write(
-    '  faults: time from the fault until the API accepted again / messages were processed again\n',
+    '  faults: time from the fault until the API accepted again / messages were processed again;\n' +
+      '  while it lasted: time the API answered 503 (503 answers), request → processed p99\n',
   );
   for (const f of faults) {
     const t = (ms: number | undefined) => (ms === undefined ? 'n/a' : s(ms));
     const recovered = `${t(f.acceptingMs)} / ${t(f.recoveredMs)}`;
+    const during = `503 ${t(f.unavailableMs)} (${f.answers503 ?? 0}), p99 ${t(f.p99Ms)}`;
     const extra = `${f.note ? ` (${f.note})` : ''}${f.error ? ` (failed: ${f.error})` : ''}`;
-    process.stdout.write(`    - ${f.name.padEnd(34)} recovered in ${recovered}${extra}\n`);
+    process.stdout.write(
+      `    - ${f.name.padEnd(34)} recovered in ${recovered}; ${during}, ${t(f.back - f.at)} long${extra}\n`,
+    );
   }
   if (report.lostKeys.length > 0) process.stdout.write(`  lost, e.g.: ${report.lostKeys.join(', ')}\n`);
   if (report.duplicated.examples.length > 0) {
