@@ -4,6 +4,7 @@
  * heap limit; it holds nothing that is not rebuilt from the next jobs.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { CompiledCache } from './compiled-cache.js';
 import { CompiledMapping } from './engine.js';
 import type { ExpressionLimits } from './expression.js';
 import { PayloadError, parsePayload } from './payload.js';
@@ -11,12 +12,20 @@ import type { SandboxJob, SandboxOutcome } from './sandbox.js';
 import type { InboundConfiguration } from './types.js';
 import { validateInboundConfiguration } from './validate.js';
 
-const limits = (workerData as { limits: ExpressionLimits }).limits;
-/** Compiled mappings by use case (`<id>@<revision>`); a new revision replaces the older ones of its use case. */
-const compiled = new Map<string, CompiledMapping>();
+const { limits, cache } = workerData as {
+  limits: ExpressionLimits;
+  cache?: { perTenant: number; total: number };
+};
+/**
+ * Compiled mappings by tenant and use case (`<id>@<revision>`), each tenant's share bounded (see
+ * CompiledCache); a new revision replaces the older ones of its use case. An evicted key is answered
+ * `unknown-key` and the sandbox resends its configuration.
+ */
+const compiled = new CompiledCache<CompiledMapping>(cache ?? { perTenant: 64, total: 512 });
 
 async function run(job: SandboxJob): Promise<SandboxOutcome> {
-  let mapping = job.key ? compiled.get(job.key) : undefined;
+  const tenant = job.tenant ?? '';
+  let mapping = job.key ? compiled.get(tenant, job.key) : undefined;
   if (!mapping) {
     if (job.configuration === undefined) return { kind: 'unknown-key' };
     if (job.validate) {
@@ -31,8 +40,7 @@ async function run(job: SandboxJob): Promise<SandboxOutcome> {
     }
     if (job.key) {
       const useCase = job.key.slice(0, job.key.lastIndexOf('@') + 1);
-      for (const k of compiled.keys()) if (k.startsWith(useCase)) compiled.delete(k);
-      compiled.set(job.key, mapping);
+      compiled.set(tenant, job.key, mapping, (k) => k.startsWith(useCase));
     }
   }
   let tree: unknown;

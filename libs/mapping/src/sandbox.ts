@@ -48,6 +48,13 @@ export interface SandboxSettings {
   deadlineMs: number;
   /** Heap (old generation) of the worker in MB; a job that needs more kills only the worker. */
   memoryMb: number;
+  /**
+   * Compiled mappings a worker keeps per tenant and in all (default 64 and 512): a tenant past its share
+   * evicts its own, and past the total the tenant holding the most gives one up (compiled-cache.ts).
+   */
+  cache?: { perTenant: number; total: number };
+  /** Told how long each job held its worker (from start to outcome), by tenant: a budget's meter. */
+  onUsage?: (tenant: string, ms: number) => void;
 }
 
 interface Pending {
@@ -81,6 +88,11 @@ export class MappingSandbox {
       workers?: number;
       /** A tenant's jobs waiting beyond this are answered `busy` at once (default: unbounded). */
       maxQueuedPerTenant?: number;
+      /**
+       * A tenant over its budget: its jobs are taken only when no other tenant's job waits (they still run,
+       * later). Default: none.
+       */
+      isThrottled?: (tenant: string) => boolean;
     },
   ) {
     this.lanes = Array.from(
@@ -135,14 +147,24 @@ export class MappingSandbox {
    * turn). Tenants with nothing waiting are forgotten once many are known, so the scan stays short.
    */
   private takeNext(): Pending | undefined {
-    let pick: { jobs: Pending[]; lastServed: number } | undefined;
-    for (const queue of this.queues.values())
-      if (queue.jobs.length > 0 && (!pick || queue.lastServed < pick.lastServed)) pick = queue;
+    let pick: { jobs: Pending[]; lastServed: number; throttled: boolean } | undefined;
+    const throttled = this.settings.isThrottled;
+    for (const [tenant, queue] of this.queues) {
+      if (queue.jobs.length === 0) continue;
+      const late = throttled?.(tenant) ?? false;
+      if (
+        !pick ||
+        (pick.throttled && !late) ||
+        (pick.throttled === late && queue.lastServed < pick.lastServed)
+      )
+        pick = { ...queue, throttled: late };
+    }
     if (!pick) return undefined;
-    pick.lastServed = ++this.served;
+    const queue = this.queues.get(pick.jobs[0]!.job.tenant ?? '')!;
+    queue.lastServed = ++this.served;
     if (this.queues.size > 1_000)
       for (const [tenant, queue] of this.queues) if (queue.jobs.length === 0) this.queues.delete(tenant);
-    return pick.jobs.shift();
+    return queue.jobs.shift();
   }
 }
 
@@ -154,6 +176,7 @@ class Lane {
   private current: Pending | undefined;
   /** The current worker has loaded its modules (it says so with its first message). */
   private ready = false;
+  private startedAt = 0;
   started = 0;
 
   constructor(
@@ -167,6 +190,7 @@ class Lane {
 
   start(pending: Pending): void {
     this.current = pending;
+    this.startedAt = Date.now();
     this.post(pending);
     if (this.ready) this.arm(pending);
   }
@@ -209,7 +233,7 @@ class Lane {
     const entry = workerEntry();
     const worker = new Worker(entry.file, {
       eval: entry.eval,
-      workerData: { limits: this.settings.limits },
+      workerData: { limits: this.settings.limits, cache: this.settings.cache },
       resourceLimits: { maxOldGenerationSizeMb: this.settings.memoryMb, maxYoungGenerationSizeMb: 16 },
     });
     worker.unref();
@@ -257,7 +281,10 @@ class Lane {
 
   private finish(pending: Pending, outcome: SandboxOutcome, next = true): void {
     clearTimeout(pending.timer);
-    if (this.current === pending) this.current = undefined;
+    if (this.current === pending) {
+      this.current = undefined;
+      this.settings.onUsage?.(pending.job.tenant ?? '', Date.now() - this.startedAt);
+    }
     pending.resolve(outcome);
     if (next) this.onIdle();
   }
