@@ -28,12 +28,14 @@ export class CompiledCache<T> {
 
   /** Stores a tenant's mapping; `replaces` drops that tenant's keys it matches first (older revisions). */
   set(tenant: string, key: string, value: T, replaces?: (key: string) => boolean): void {
+    const before = this.tenants.get(tenant);
+    if (before)
+      for (const k of [...before.keys()]) if (k === key || replaces?.(k)) this.drop(tenant, before, k);
     let own = this.tenants.get(tenant);
     if (!own) {
       own = new Map();
       this.tenants.set(tenant, own);
     }
-    for (const k of [...own.keys()]) if (k === key || replaces?.(k)) this.drop(tenant, own, k);
     own.set(key, value);
     this.size++;
     while (own.size > this.limits.perTenant) this.drop(tenant, own, own.keys().next().value as string);

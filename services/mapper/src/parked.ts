@@ -52,8 +52,7 @@ export async function resumeParked(
   const headers = { ...message.headers };
   delete headers[ParkedHeaders.useCaseId];
   delete headers[ParkedHeaders.revision];
-  await deps.producer.send([
-    { topic: Topics.inboundEvents, key: message.key, value: message.value, headers },
-  ]);
+  const value = message.value?.toString('utf8') ?? null; // the text as it came (a Buffer would be re-encoded)
+  await deps.producer.send([{ topic: Topics.inboundEvents, key: message.key, value, headers }]);
   return 'resumed';
 }

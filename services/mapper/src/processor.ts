@@ -228,7 +228,7 @@ export class EventProcessor {
       {
         topic: Topics.parkedEvents,
         key: message.key,
-        value: message.value,
+        value: message.value?.toString('utf8') ?? null, // the text as it came (an object would be re-encoded)
         headers: {
           ...message.headers,
           [ParkedHeaders.useCaseId]: useCase.id,
