@@ -37,4 +37,6 @@ export const Headers = {
 export const ParkedHeaders = {
   useCaseId: 'x-parked-use-case-id',
   revision: 'x-parked-revision',
+  /** How many times the parked lane put the event back at the end of its partition (0: parked by the mapper). */
+  cycle: 'x-parked-cycle',
 } as const;

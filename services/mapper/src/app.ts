@@ -27,7 +27,7 @@ import type { Logger } from '@hub/observability';
 import type { MapperConfig } from './config.js';
 
 import { OrgBudget, OrgGate, Quarantine } from './fairness.js';
-import { isWaiting, resumeParked } from './parked.js';
+import { ParkedLane } from './parked.js';
 import { EventProcessor } from './processor.js';
 
 export interface MapperDeps {
@@ -149,24 +149,22 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
   });
 
   // Parked events go back to the inbound topic once their use case's configuration changed (parked.ts).
+  const lane = new ParkedLane({
+    view,
+    mirror,
+    producer: deps.producer,
+    catchUpTimeoutMs: config.CONFIG_CATCHUP_TIMEOUT_MS,
+  });
   const resumer = new ConsumerRunner(deps.kafka, {
     groupId: `${config.KAFKA_GROUP_ID}.parked`,
     topics: [Topics.parkedEvents],
     handler: async (message) => {
-      await resumeParked(message, {
-        view,
-        mirror,
-        producer: deps.producer,
-        catchUpTimeoutMs: config.CONFIG_CATCHUP_TIMEOUT_MS,
-      });
-      parked.inc({ outcome: 'resumed' });
+      if ((await lane.handle(message)) === 'resumed') parked.inc({ outcome: 'resumed' });
     },
     onPermanentFailure: async (message, error, attempts) => {
       await deps.producer.send(deadLetter(message, error, attempts));
       deadLetters.inc({ code: error.code });
     },
-    isUnavailable: isWaiting,
-    retry: { initialMs: 500, maxMs: 5_000 },
     onFatal: deps.onFatal,
     partitionsConsumedConcurrently: config.MAPPER_CONCURRENCY,
     logger: deps.logger,

@@ -42,6 +42,9 @@ export interface ProcessorDeps {
   onParked?: () => void;
 }
 
+/** How long mapped events wait for the rest of their chunk before they are sent anyway. */
+const EARLY_SEND_MS = 50;
+
 /**
  * Turns one inbound event into entity updates, prune scopes, meter readings and reading prune scopes with
  * the use case's mapping, compiled once per use-case revision in the sandbox's worker. All of them and the
@@ -58,9 +61,10 @@ export class EventProcessor {
   }
 
   /**
-   * Maps consecutive events of a partition and sends all their outputs in one request: entity updates,
-   * dead letters and monitoring records, including the dead letter of an event that can never be mapped
-   * (`onPermanentFailure` makes it). Returns how many events were mapped and the dead letters' codes.
+   * Maps consecutive events of a partition and sends all their outputs (in one request when the chunk is
+   * quick): entity updates, dead letters and monitoring records, including the dead letter of an event that
+   * can never be mapped (`onPermanentFailure` makes it), all before it returns. Returns how many events
+   * were mapped and the dead letters' codes.
    */
   async handleBatch(
     messages: IncomingMessage[],
@@ -70,6 +74,26 @@ export class EventProcessor {
     // different keys at once, so the sandbox can take each organisation's in turn (ADR 0015, decision 7)
     // and one tenant's slow events do not hold another's behind them in the chunk.
     const results: Array<{ out: OutgoingMessage[]; mapped: boolean; code?: string }> = [];
+    // What is mapped while other events of the chunk still run (a slow neighbour) is sent after a short
+    // pause rather than at the end: in index order, each send after the previous one, so one key's
+    // outputs stay in order. Sending early is harmless: a chunk retried after a failure sends again.
+    const sent: boolean[] = [];
+    let sending: Promise<void> = Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      timer = undefined;
+      const ready: OutgoingMessage[] = [];
+      for (const [i, r] of results.entries())
+        if (r && !sent[i]) {
+          sent[i] = true;
+          ready.push(...r.out);
+        }
+      if (ready.length === 0) return;
+      sending = sending.then(async () => {
+        await this.deps.producer.send(ready);
+      });
+      sending.catch(() => undefined); // handled where the chunk ends (awaited there), not a crash
+    };
     const chains = new Map<string, Promise<void>>();
     const tasks = messages.map((message, i) => {
       const key = message.key ?? '';
@@ -85,15 +109,21 @@ export class EventProcessor {
           if (!(err instanceof PermanentError)) throw err;
           results[i] = { out: onPermanentFailure(message, err), mapped: false, code: err.code };
         }
+        timer ??= setTimeout(flush, EARLY_SEND_MS);
       });
       chains.set(key, task);
       return task;
     });
     const settled = await Promise.allSettled(tasks);
+    clearTimeout(timer);
     const failed = settled.find((s) => s.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason; // the runner retries the chunk (harmless)
-    // Sent in offset order, in one request, as before.
-    await this.deps.producer.send(results.flatMap((r) => r.out));
+    if (failed) {
+      await sending.catch(() => undefined);
+      throw (failed as PromiseRejectedResult).reason; // the runner retries the chunk (harmless)
+    }
+    // The rest in offset order, in one request (all of it when the chunk was quick), after earlier sends.
+    flush();
+    await sending;
     return {
       mapped: results.filter((r) => r.mapped).length,
       codes: results.flatMap((r) => (r.code ? [r.code] : [])),

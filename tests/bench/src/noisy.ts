@@ -223,14 +223,7 @@ export async function noisyNeighbour(options: {
         payload: { f0: '1' },
       });
     // Item 5: statistics over the attacker's records, five at once (one more than its limit).
-    const stats = () =>
-      fetch(`${baseUrl}/v2/integrations/${attacker.integrationId}/monitoring/stats`, {
-        headers: { authorization: `Bearer ${attacker.token}` },
-        signal: AbortSignal.timeout(60_000),
-      }).then(async (res) => {
-        await res.arrayBuffer();
-        return res.status;
-      });
+    const stats = () => json(`/v2/integrations/${attacker.integrationId}/monitoring/stats`, {});
     const attackers = Promise.all([
       sendSlow(),
       simulations(),

@@ -78,6 +78,16 @@ describe('fair mapping between organisations', () => {
     const attacker = await orgWithUseCase(stack, 'attacker', configuration(SLOW), {
       objectType: 'customer',
     });
+    // Another organisation's slow use case, quarantined too and never changed: its parked events must not
+    // hold up the attacker's once that one changes.
+    const abandoned = await orgWithUseCase(stack, 'abandoned', configuration(SLOW), {
+      objectType: 'customer',
+    });
+    await sendMany(
+      abandoned.api,
+      abandoned.integrationId,
+      Array.from({ length: 30 }, (_, i) => ({ id: `B-${i}`, text: `${'a'.repeat(40)}!` })),
+    );
     const victim = await orgWithUseCase(stack, 'victim', configuration('$uppercase(name)'));
     const ids = Array.from({ length: ATTACK }, (_, i) => `A-${i}`);
     const attackEvents = await sendMany(
