@@ -212,11 +212,13 @@ export async function noisyNeighbour(options: {
       attribute: `a${i}`,
       field: `f${i}`,
     }));
+    // Field i < 50 is the first of entity e<i>: its unique id.
+    const uniqueIds = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`e${i}`, [`a${i}`]]));
     const v1 = () =>
       json('/v1/erp/updates/mapping_simulation', {
         mapping_configuration: {
           version: '1.0',
-          mapping: { objects: { big: { unique_ids: { e0: ['a0'] }, fields } } },
+          mapping: { objects: { big: { unique_ids: uniqueIds, fields } } },
         },
         object_type: 'big',
         format: 'json',
