@@ -94,6 +94,7 @@ export interface QuarantineEntry {
  */
 export class Quarantine {
   private readonly hits = new Map<string, number[]>();
+  /** By use case id: one revision of a use case is quarantined at a time (a newer one replaces it). */
   private readonly quarantined = new Map<string, QuarantineEntry>();
 
   constructor(
@@ -102,20 +103,20 @@ export class Quarantine {
   ) {}
 
   has(useCaseId: string, revision: number): boolean {
-    return this.quarantined.has(`${useCaseId}@${revision}`);
+    return this.quarantined.get(useCaseId)?.revision === revision;
   }
 
   /** Counts one event that hit the budget; true when the use case revision is (now) quarantined. */
   hit(orgId: string, useCaseId: string, revision: number): boolean {
     const key = `${useCaseId}@${revision}`;
-    if (this.quarantined.has(key)) return true;
+    if (this.has(useCaseId, revision)) return true;
     const now = this.now();
     const recent = (this.hits.get(key) ?? []).filter((t) => now - t < this.settings.windowMs);
     recent.push(now);
     this.hits.set(key, recent);
     if (recent.length < this.settings.after) return false;
     this.hits.delete(key);
-    this.quarantined.set(key, { orgId, useCaseId, revision, since: new Date(now).toISOString() });
+    this.quarantined.set(useCaseId, { orgId, useCaseId, revision, since: new Date(now).toISOString() });
     // Revisions of the past are forgotten first (a Map keeps insertion order); the cap bounds memory.
     if (this.quarantined.size > 10_000) this.quarantined.delete(this.quarantined.keys().next().value!);
     if (this.hits.size > 10_000) this.hits.delete(this.hits.keys().next().value!);
@@ -124,8 +125,8 @@ export class Quarantine {
 
   /** Forgets the older revisions of a use case once a newer one is seen (its configuration changed). */
   seen(useCaseId: string, revision: number): void {
-    for (const [key, entry] of this.quarantined)
-      if (entry.useCaseId === useCaseId && entry.revision < revision) this.quarantined.delete(key);
+    const entry = this.quarantined.get(useCaseId);
+    if (entry && entry.revision < revision) this.quarantined.delete(useCaseId);
   }
 
   get size(): number {
