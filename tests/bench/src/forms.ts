@@ -28,7 +28,7 @@ export const FORMS: Record<Form['name'], Form> = {
     alone: { events: 3_000 },
     growth: { sizes: [1_000, 5_000], updates: 2_000 },
     ordering: { requests: 10, batch: 100 },
-    noisy: { victim: { batch: 10, everyMs: 250, quietMs: 8_000, attackMs: 20_000 }, slowEvents: 60 },
+    noisy: { victim: { batch: 10, everyMs: 250, quietMs: 8_000, attackMs: 15_000 }, slowEvents: 60 },
     stepTimeoutMs: 180_000,
   },
   long: {

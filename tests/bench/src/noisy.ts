@@ -163,12 +163,15 @@ export async function noisyNeighbour(options: {
     const answers: Record<string, Record<string, number>> = {};
     let over = false;
     const until = () => over;
+    // The attack's requests still running when the window ends are abandoned (a queue of 17 slow
+    // simulations alone would keep the step waiting half a minute).
+    const stop = new AbortController();
     const json = (path: string, body: unknown) =>
       fetch(`${baseUrl}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${attacker.token}` },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(60_000),
+        signal: AbortSignal.any([AbortSignal.timeout(60_000), stop.signal]),
       }).then(async (res) => {
         await res.arrayBuffer();
         return res.status;
@@ -234,6 +237,7 @@ export async function noisyNeighbour(options: {
     ]);
     await paced(sender, attack, batch, everyMs, attackMs);
     over = true;
+    stop.abort();
     await attackers;
     await drain(watch, attack, options.timeoutMs, 60_000);
 
