@@ -134,6 +134,13 @@ export function topicContracts(): TopicContract[] {
       (v) => eventHeaders(v, [Headers.correlationId, Headers.eventId, Headers.orgId, Headers.schemaVersion]),
     ),
     contract(
+      Topics.parkedEvents,
+      'internal',
+      InboundEventMessage,
+      str('As on `erp.inbound.events`: the integration id, `:` and the `group_id` when the event has one.'),
+      (v) => eventHeaders(v, [Headers.correlationId, Headers.eventId, Headers.orgId, Headers.schemaVersion]),
+    ),
+    contract(
       Topics.entityUpdates,
       'internal',
       EntityUpdatesTopicMessage,
@@ -220,6 +227,22 @@ const channelText: Record<TopicName, ChannelText> = {
     writers: 'The ingest-gateway hands each accepted event over (acks=all) before answering success.',
     readers: [
       { id: 'mapInboundEvents', summary: 'The mapper.', groupId: { type: 'string', const: 'mapper' } },
+    ],
+    cleanup: 'delete',
+  },
+  [Topics.parkedEvents]: {
+    id: 'parkedEvents',
+    message: 'InboundEvent',
+    title: 'Parked inbound events (internal)',
+    description:
+      "Internal: the inbound events of a use case the mapper quarantined (its events kept hitting the mapping budget), as they were on `erp.inbound.events`, with the quarantined revision in `x-parked-revision`. The mapper hands each back to `erp.inbound.events` once the use case's configuration has changed (ADR 0015). No compatibility promise outside the hub.",
+    writers: 'The mapper parks the events of a quarantined use case instead of mapping them.',
+    readers: [
+      {
+        id: 'resumeParkedEvents',
+        summary: 'The mapper, which hands the events back once the configuration changed.',
+        groupId: { type: 'string', const: 'mapper.parked' },
+      },
     ],
     cleanup: 'delete',
   },

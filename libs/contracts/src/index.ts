@@ -67,4 +67,4 @@ export {
 } from './monitoring.js';
 export { type RouteTarget, routeEvent } from './routing.js';
 export { readSnapshots, SNAPSHOT_DIR } from './snapshots.js';
-export { Headers, type TopicName, Topics } from './topics.js';
+export { Headers, ParkedHeaders, type TopicName, Topics } from './topics.js';

@@ -18,6 +18,7 @@ export const MonitoringStage = Type.Union([
   Type.Literal('replayed'),
   Type.Literal('mapped'),
   Type.Literal('mapping_failed'),
+  Type.Literal('quarantined'),
   Type.Literal('entity_written'),
   Type.Literal('relation_target_created'),
   Type.Literal('prune_applied'),

@@ -5,6 +5,11 @@
 export const Topics = {
   /** One message per accepted event. Key: integration id (+ ":" + group_id when given). */
   inboundEvents: 'erp.inbound.events',
+  /**
+   * Internal: the inbound events of a quarantined use case, parked by the mapper until the use case's
+   * configuration changes, then handed back to `erp.inbound.events` (ADR 0015). Key and value as there.
+   */
+  parkedEvents: 'erp.inbound.parked',
   /** One message per entity update produced by the mapper. Key: org|schema|unique-id values. */
   entityUpdates: 'erp.entity.updates',
   /** Public: one message per entity created, updated or deleted. Key: entity id. */
@@ -26,4 +31,12 @@ export const Headers = {
   eventId: 'x-event-id',
   orgId: 'x-org-id',
   schemaVersion: 'x-schema-version',
+} as const;
+
+/** Headers of a parked event (`erp.inbound.parked`): which use case revision was quarantined. */
+export const ParkedHeaders = {
+  useCaseId: 'x-parked-use-case-id',
+  revision: 'x-parked-revision',
+  /** How many times the parked lane put the event back at the end of its partition (0: parked by the mapper). */
+  cycle: 'x-parked-cycle',
 } as const;

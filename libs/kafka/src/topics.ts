@@ -20,6 +20,7 @@ export function topicPlan(settings: TopicPlanSettings): TopicSpec[] {
   };
   return [
     { topic: Topics.inboundEvents, partitions: settings.partitions, ...common },
+    { topic: Topics.parkedEvents, partitions: settings.partitions, ...common },
     { topic: Topics.entityUpdates, partitions: settings.partitions, ...common },
     { topic: Topics.entitiesProcessed, partitions: settings.partitions, ...common },
     { topic: Topics.deadLetters, partitions: settings.partitions, ...common },

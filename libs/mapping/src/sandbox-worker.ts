@@ -3,6 +3,7 @@
  * at a time, answering each on the IPC channel. It may be killed at any moment (deadline) or die of its
  * heap limit; it holds nothing that is not rebuilt from the next jobs. Its settings come as its argument.
  */
+import { CompiledCache } from './compiled-cache.js';
 import { CompiledMapping } from './engine.js';
 import type { ExpressionLimits } from './expression.js';
 import type { OutputLimits } from './output.js';
@@ -11,15 +12,21 @@ import type { SandboxJob, SandboxOutcome } from './sandbox.js';
 import type { InboundConfiguration } from './types.js';
 import { validateInboundConfiguration } from './validate.js';
 
-const { limits, output } = JSON.parse(process.argv[2] ?? '{}') as {
+const { limits, output, cache } = JSON.parse(process.argv[2] ?? '{}') as {
   limits: ExpressionLimits;
   output: OutputLimits;
+  cache?: { perTenant: number; total: number };
 };
-/** Compiled mappings by use case (`<id>@<revision>`); a new revision replaces the older ones of its use case. */
-const compiled = new Map<string, CompiledMapping>();
+/**
+ * Compiled mappings by tenant and use case (`<id>@<revision>`), each tenant's share bounded (see
+ * CompiledCache); a new revision replaces the older ones of its use case. An evicted key is answered
+ * `unknown-key` and the sandbox resends its configuration.
+ */
+const compiled = new CompiledCache<CompiledMapping>(cache ?? { perTenant: 64, total: 512 });
 
 async function run(job: SandboxJob): Promise<SandboxOutcome> {
-  let mapping = job.key ? compiled.get(job.key) : undefined;
+  const tenant = job.tenant ?? '';
+  let mapping = job.key ? compiled.get(tenant, job.key) : undefined;
   if (!mapping) {
     if (job.configuration === undefined) return { kind: 'unknown-key' };
     if (job.validate) {
@@ -34,8 +41,7 @@ async function run(job: SandboxJob): Promise<SandboxOutcome> {
     }
     if (job.key) {
       const useCase = job.key.slice(0, job.key.lastIndexOf('@') + 1);
-      for (const k of compiled.keys()) if (k.startsWith(useCase)) compiled.delete(k);
-      compiled.set(job.key, mapping);
+      compiled.set(tenant, job.key, mapping, (k) => k.startsWith(useCase));
     }
   }
   let tree: unknown;

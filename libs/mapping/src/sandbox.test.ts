@@ -155,6 +155,43 @@ describe('the mapping sandbox', { timeout: 60_000 }, () => {
     }
   }, 60_000);
 
+  it('serves a throttled tenant (over its budget) only when no other tenant waits, and meters worker time', async () => {
+    const usage = new Map<string, number>();
+    const throttled = new MappingSandbox({
+      limits,
+      deadlineMs: 300,
+      memoryMb: 64,
+      workers: 1,
+      isThrottled: (tenant) => tenant === 'noisy',
+      onUsage: (tenant, ms) => usage.set(tenant, (usage.get(tenant) ?? 0) + ms),
+    });
+    try {
+      const finished: string[] = [];
+      const job = (tenant: string, name: string, expression: string) =>
+        throttled
+          .run({
+            tenant,
+            configuration: contact(expression),
+            format: 'json',
+            payload: { id: name, text: `${'a'.repeat(40)}!` },
+          })
+          .then((outcome) => {
+            finished.push(name);
+            return outcome.kind;
+          });
+      const slow = '$match(text, /(a+)+$/)';
+      // The noisy tenant's jobs come first, but only its running one goes before the quiet tenant's.
+      const all = [job('noisy', 'n1', slow), job('noisy', 'n2', slow), job('noisy', 'n3', slow)];
+      all.push(job('quiet', 'q1', '"x"'), job('quiet', 'q2', '"x"'));
+      await Promise.all(all);
+      expect(finished).toEqual(['n1', 'q1', 'q2', 'n2', 'n3']);
+      expect(usage.get('noisy')).toBeGreaterThanOrEqual(3 * 300);
+      expect(usage.get('quiet')).toBeGreaterThan(0);
+    } finally {
+      await throttled.close();
+    }
+  }, 60_000);
+
   it('answers busy at once when too many jobs of one tenant wait', async () => {
     const small = new MappingSandbox({ limits, deadlineMs: 1_000, memoryMb: 64, maxQueuedPerTenant: 1 });
     try {

@@ -51,6 +51,13 @@ export interface SandboxSettings {
   memoryMb: number;
   /** Size limits of one event's mapping output (see `OutputLimits`); default `DEFAULT_OUTPUT_LIMITS`. */
   output?: OutputLimits;
+  /**
+   * Compiled mappings a worker keeps per tenant and in all (default 64 and 512): a tenant past its share
+   * evicts its own, and past the total the tenant holding the most gives one up (compiled-cache.ts).
+   */
+  cache?: { perTenant: number; total: number };
+  /** Told how long each job held its worker (from start to outcome), by tenant: a budget's meter. */
+  onUsage?: (tenant: string, ms: number) => void;
 }
 
 interface Pending {
@@ -87,6 +94,11 @@ export class MappingSandbox {
       workers?: number;
       /** A tenant's jobs waiting beyond this are answered `busy` at once (default: unbounded). */
       maxQueuedPerTenant?: number;
+      /**
+       * A tenant over its budget: its jobs are taken only when no other tenant's job waits (they still run,
+       * later). Default: none.
+       */
+      isThrottled?: (tenant: string) => boolean;
     },
   ) {
     this.lanes = Array.from(
@@ -141,14 +153,24 @@ export class MappingSandbox {
    * turn). Tenants with nothing waiting are forgotten once many are known, so the scan stays short.
    */
   private takeNext(): Pending | undefined {
-    let pick: { jobs: Pending[]; lastServed: number } | undefined;
-    for (const queue of this.queues.values())
-      if (queue.jobs.length > 0 && (!pick || queue.lastServed < pick.lastServed)) pick = queue;
+    let pick: { jobs: Pending[]; lastServed: number; throttled: boolean } | undefined;
+    const throttled = this.settings.isThrottled;
+    for (const [tenant, queue] of this.queues) {
+      if (queue.jobs.length === 0) continue;
+      const late = throttled?.(tenant) ?? false;
+      if (
+        !pick ||
+        (pick.throttled && !late) ||
+        (pick.throttled === late && queue.lastServed < pick.lastServed)
+      )
+        pick = { ...queue, throttled: late };
+    }
     if (!pick) return undefined;
-    pick.lastServed = ++this.served;
+    const queue = this.queues.get(pick.jobs[0]!.job.tenant ?? '')!;
+    queue.lastServed = ++this.served;
     if (this.queues.size > 1_000)
       for (const [tenant, queue] of this.queues) if (queue.jobs.length === 0) this.queues.delete(tenant);
-    return pick.jobs.shift();
+    return queue.jobs.shift();
   }
 }
 
@@ -160,6 +182,7 @@ class Lane {
   private current: Pending | undefined;
   /** The current worker has loaded its modules (it says so with its first message). */
   private ready = false;
+  private startedAt = 0;
   started = 0;
 
   constructor(
@@ -173,6 +196,7 @@ class Lane {
 
   start(pending: Pending): void {
     this.current = pending;
+    this.startedAt = Date.now();
     this.post(pending);
     if (this.ready) this.arm(pending);
   }
@@ -218,9 +242,9 @@ class Lane {
   private ensureWorker(): ChildProcess {
     if (this.worker) return this.worker;
     const entry = workerEntry();
-    const { limits, output = DEFAULT_OUTPUT_LIMITS, memoryMb } = this.settings;
+    const { limits, output = DEFAULT_OUTPUT_LIMITS, memoryMb, cache } = this.settings;
     // Its own process: past the heap cap V8 aborts the process it runs in, whatever the cause.
-    const worker = fork(entry.file, [JSON.stringify({ limits, output })], {
+    const worker = fork(entry.file, [JSON.stringify({ limits, output, cache })], {
       execArgv: [...entry.execArgv, `--max-old-space-size=${memoryMb}`, '--max-semi-space-size=8'],
       serialization: 'advanced',
       // Its output is V8's own (an out-of-memory report): nothing of it goes to the service's log.
@@ -275,7 +299,10 @@ class Lane {
 
   private finish(pending: Pending, outcome: SandboxOutcome, next = true): void {
     clearTimeout(pending.timer);
-    if (this.current === pending) this.current = undefined;
+    if (this.current === pending) {
+      this.current = undefined;
+      this.settings.onUsage?.(pending.job.tenant ?? '', Date.now() - this.startedAt);
+    }
     pending.resolve(outcome);
     if (next) this.onIdle();
   }

@@ -10,6 +10,7 @@ import {
   combine,
   createHttpServer,
   createMetrics,
+  Gauge,
   registerMetrics,
   registerProbes,
 } from '@hub/http';
@@ -26,6 +27,8 @@ import { MappingSandbox } from '@hub/mapping';
 import type { Logger } from '@hub/observability';
 import type { MapperConfig } from './config.js';
 
+import { OrgBudget, OrgGate, Quarantine } from './fairness.js';
+import { ParkedLane } from './parked.js';
 import { EventProcessor } from './processor.js';
 
 export interface MapperDeps {
@@ -49,6 +52,16 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
       }
     },
   });
+  // Sharing the workers fairly (ADR 0015, decision 10): worker time charged per organisation, one over
+  // its budget served after the others; each organisation's mappings in turn; slow use cases quarantined.
+  const budget = new OrgBudget({
+    budgetMs: config.MAPPING_ORG_BUDGET_MS,
+    windowMs: config.MAPPING_BUDGET_WINDOW_MS,
+  });
+  const quarantine = new Quarantine({
+    after: config.MAPPING_QUARANTINE_AFTER,
+    windowMs: config.MAPPING_BUDGET_WINDOW_MS,
+  });
   const sandbox = new MappingSandbox({
     limits: { timeoutMs: config.EXPRESSION_TIMEOUT_MS, maxDepth: 500 },
     deadlineMs: config.MAPPING_DEADLINE_MS,
@@ -58,6 +71,29 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
       maxEventBytes: config.MAPPING_MAX_EVENT_BYTES,
     },
     workers: config.MAPPING_WORKERS,
+    cache: { perTenant: config.MAPPING_CACHE_PER_ORG, total: config.MAPPING_CACHE_ENTRIES },
+    onUsage: (org, ms) => budget.charge(org, ms),
+    isThrottled: (org) => budget.over(org),
+  });
+  const metrics = createMetrics('mapper');
+  const quarantined = new Counter({
+    name: 'hub_mapper_quarantines_total',
+    help: 'Use case revisions this instance quarantined (their events kept hitting the mapping budget)',
+    registers: [metrics],
+  });
+  new Gauge({
+    name: 'hub_mapper_quarantined_use_cases',
+    help: 'Use case revisions quarantined by this instance now (their events are parked)',
+    registers: [metrics],
+    collect() {
+      this.set(quarantine.size);
+    },
+  });
+  const parked = new Counter({
+    name: 'hub_mapper_parked_events_total',
+    help: 'Events parked on erp.inbound.parked (quarantined use case), and handed back after a change',
+    labelNames: ['outcome'] as const,
+    registers: [metrics],
   });
   const processor = new EventProcessor({
     view,
@@ -66,8 +102,11 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
     logger: deps.logger,
     sandbox,
     catchUpTimeoutMs: config.CONFIG_CATCHUP_TIMEOUT_MS,
+    gate: new OrgGate(config.MAPPING_WORKERS),
+    quarantine,
+    onQuarantined: () => quarantined.inc(),
+    onParked: () => parked.inc({ outcome: 'parked' }),
   });
-  const metrics = createMetrics('mapper');
   const mapped = new Counter({
     name: 'hub_mapped_events_total',
     help: 'Inbound events mapped',
@@ -119,13 +158,40 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
     logger: deps.logger,
   });
 
+  // Parked events go back to the inbound topic once their use case's configuration changed (parked.ts).
+  const lane = new ParkedLane({
+    view,
+    mirror,
+    producer: deps.producer,
+    catchUpTimeoutMs: config.CONFIG_CATCHUP_TIMEOUT_MS,
+  });
+  const resumer = new ConsumerRunner(deps.kafka, {
+    groupId: `${config.KAFKA_GROUP_ID}.parked`,
+    topics: [Topics.parkedEvents],
+    handler: async (message) => {
+      if ((await lane.handle(message)) === 'resumed') parked.inc({ outcome: 'resumed' });
+    },
+    onPermanentFailure: async (message, error, attempts) => {
+      await deps.producer.send(deadLetter(message, error, attempts));
+      deadLetters.inc({ code: error.code });
+    },
+    onFatal: deps.onFatal,
+    partitionsConsumedConcurrently: config.MAPPER_CONCURRENCY,
+    logger: deps.logger,
+  });
+
   const app = createHttpServer({ logger: deps.logger });
   registerMetrics(app, metrics);
   registerProbes(
     app,
     {
       live: () => combine({ consumeLoop: consumer.health().alive }),
-      ready: () => combine({ config: mirror.isReady(), consumer: consumer.health().ready }),
+      ready: () =>
+        combine({
+          config: mirror.isReady(),
+          consumer: consumer.health().ready,
+          parked: resumer.health().ready,
+        }),
     },
     metrics,
   );
@@ -135,8 +201,10 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
     async start() {
       await mirror.start();
       await consumer.start();
+      await resumer.start();
     },
     async stopConsuming() {
+      await resumer.stop();
       await consumer.stop();
       await mirror.stop();
       await sandbox.close();
@@ -146,6 +214,7 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
 
 export const TOPICS_OWNED = (partitions: number) => [
   { topic: Topics.inboundEvents, partitions },
+  { topic: Topics.parkedEvents, partitions },
   { topic: Topics.entityUpdates, partitions },
   { topic: Topics.deadLetters, partitions },
   { topic: Topics.configChanges, partitions: 1, compacted: true },

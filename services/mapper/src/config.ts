@@ -19,6 +19,21 @@ export const MapperEnv = Type.Object({
   MAPPER_CONCURRENCY: Type.Integer({ minimum: 1, default: 3 }),
   ...mappingSandboxEnv({ deadlineMs: 5_000, workers: 2 }),
   CONFIG_CATCHUP_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  /**
+   * Sharing the workers (ADR 0015, decision 10): an organisation that used more than this much worker time
+   * in the window has its mappings taken only when no other organisation's mapping waits.
+   */
+  MAPPING_ORG_BUDGET_MS: Type.Integer({ minimum: 100, default: 30_000 }),
+  /** The window of MAPPING_ORG_BUDGET_MS and of MAPPING_QUARANTINE_AFTER. */
+  MAPPING_BUDGET_WINDOW_MS: Type.Integer({ minimum: 1_000, default: 60_000 }),
+  /**
+   * A use case whose events hit the mapping budget (MAPPING_DEADLINE_MS or MAPPING_MEMORY_MB) this many
+   * times in the window is quarantined: its events are parked until its configuration changes.
+   */
+  MAPPING_QUARANTINE_AFTER: Type.Integer({ minimum: 1, default: 3 }),
+  /** Compiled mappings each worker keeps per organisation, and in all (the tenant holding most gives way). */
+  MAPPING_CACHE_PER_ORG: Type.Integer({ minimum: 1, default: 64 }),
+  MAPPING_CACHE_ENTRIES: Type.Integer({ minimum: 1, default: 512 }),
 });
 export type MapperConfig = Static<typeof MapperEnv>;
 

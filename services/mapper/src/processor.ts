@@ -9,6 +9,7 @@ import {
   monitoringCategory,
   monitoringMessage,
   monitoringRecord,
+  ParkedHeaders,
   Topics,
 } from '@hub/contracts';
 import {
@@ -20,6 +21,7 @@ import {
 } from '@hub/kafka';
 import { failurePath, type MappingResult, type MappingSandbox } from '@hub/mapping';
 import type { Logger } from '@hub/observability';
+import type { OrgGate, Quarantine } from './fairness.js';
 import { updateMessages } from './updates.js';
 
 export interface ProcessorDeps {
@@ -30,7 +32,18 @@ export interface ProcessorDeps {
   /** Where payloads are parsed and mapped: a worker with a hard deadline and a heap cap. */
   sandbox: MappingSandbox;
   catchUpTimeoutMs: number;
+  /** At most as many mappings of one organisation in the sandbox at once as it has workers. */
+  gate: OrgGate;
+  /** Use-case revisions whose events keep hitting the mapping budget: their events are parked. */
+  quarantine: Quarantine;
+  /** Told when a use case revision is quarantined (metrics). */
+  onQuarantined?: (orgId: string, useCaseId: string, revision: number) => void;
+  /** Told of each event parked (metrics). */
+  onParked?: () => void;
 }
+
+/** How long mapped events wait for the rest of their chunk before they are sent anyway. */
+const EARLY_SEND_MS = 50;
 
 /**
  * Turns one inbound event into entity updates, prune scopes, meter readings and reading prune scopes with
@@ -48,31 +61,73 @@ export class EventProcessor {
   }
 
   /**
-   * Maps consecutive events of a partition and sends all their outputs in one request: entity updates,
-   * dead letters and monitoring records, including the dead letter of an event that can never be mapped
-   * (`onPermanentFailure` makes it). Returns how many events were mapped and the dead letters' codes.
+   * Maps consecutive events of a partition and sends all their outputs (in one request when the chunk is
+   * quick): entity updates, dead letters and monitoring records, including the dead letter of an event that
+   * can never be mapped (`onPermanentFailure` makes it), all before it returns. Returns how many events
+   * were mapped and the dead letters' codes.
    */
   async handleBatch(
     messages: IncomingMessage[],
     onPermanentFailure: (message: IncomingMessage, error: PermanentError) => OutgoingMessage[],
   ): Promise<{ mapped: number; codes: string[] }> {
-    const out: OutgoingMessage[] = [];
-    const codes: string[] = [];
-    let mapped = 0;
-    for (const message of messages) {
-      try {
-        const result = await this.map(message);
-        out.push(...result.out);
-        mapped++;
-        if (result.deadLetterCode) codes.push(result.deadLetterCode);
-      } catch (err) {
-        if (!(err instanceof PermanentError)) throw err;
-        out.push(...onPermanentFailure(message, err));
-        codes.push(err.code);
-      }
+    // Events of one key (integration, group) are mapped one after the other, in offset order; events of
+    // different keys at once, so the sandbox can take each organisation's in turn (ADR 0015, decision 10)
+    // and one tenant's slow events do not hold another's behind them in the chunk.
+    const results: Array<{ out: OutgoingMessage[]; mapped: boolean; code?: string }> = [];
+    // What is mapped while other events of the chunk still run (a slow neighbour) is sent after a short
+    // pause rather than at the end: in index order, each send after the previous one, so one key's
+    // outputs stay in order. Sending early is harmless: a chunk retried after a failure sends again.
+    const sent: boolean[] = [];
+    let sending: Promise<void> = Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const flush = () => {
+      timer = undefined;
+      const ready: OutgoingMessage[] = [];
+      for (const [i, r] of results.entries())
+        if (r && !sent[i]) {
+          sent[i] = true;
+          ready.push(...r.out);
+        }
+      if (ready.length === 0) return;
+      sending = sending.then(async () => {
+        await this.deps.producer.send(ready);
+      });
+      sending.catch(() => undefined); // handled where the chunk ends (awaited there), not a crash
+    };
+    const chains = new Map<string, Promise<void>>();
+    const tasks = messages.map((message, i) => {
+      const key = message.key ?? '';
+      const task = (chains.get(key) ?? Promise.resolve()).then(async () => {
+        try {
+          const result = await this.map(message);
+          results[i] = {
+            out: result.out,
+            mapped: true,
+            ...(result.deadLetterCode ? { code: result.deadLetterCode } : {}),
+          };
+        } catch (err) {
+          if (!(err instanceof PermanentError)) throw err;
+          results[i] = { out: onPermanentFailure(message, err), mapped: false, code: err.code };
+        }
+        timer ??= setTimeout(flush, EARLY_SEND_MS);
+      });
+      chains.set(key, task);
+      return task;
+    });
+    const settled = await Promise.allSettled(tasks);
+    clearTimeout(timer);
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) {
+      await sending.catch(() => undefined);
+      throw (failed as PromiseRejectedResult).reason; // the runner retries the chunk (harmless)
     }
-    await this.deps.producer.send(out);
-    return { mapped, codes };
+    // The rest in offset order, in one request (all of it when the chunk was quick), after earlier sends.
+    flush();
+    await sending;
+    return {
+      mapped: results.filter((r) => r.mapped).length,
+      codes: results.flatMap((r) => (r.code ? [r.code] : [])),
+    };
   }
 
   /** One event's outputs; a PermanentError when it can never be mapped. */
@@ -93,12 +148,24 @@ export class EventProcessor {
     });
 
     const useCase = await this.useCaseOf(event);
-    const outcome = await this.deps.sandbox.run({
-      key: `${useCase.id}@${useCase.revision}`,
-      configuration: useCase.configuration ?? {},
-      format: event.format,
-      payload: event.payload,
-    });
+    const { quarantine, gate } = this.deps;
+    if (quarantine.size > 0) quarantine.seen(useCase.id, useCase.revision);
+    if (quarantine.has(useCase.id, useCase.revision)) return { out: this.park(message, event, useCase) };
+    const release = await gate.acquire(event.org_id);
+    let outcome: Awaited<ReturnType<MappingSandbox['run']>>;
+    try {
+      // Quarantined while this event waited at the gate: parked without running.
+      if (quarantine.has(useCase.id, useCase.revision)) return { out: this.park(message, event, useCase) };
+      outcome = await this.deps.sandbox.run({
+        key: `${useCase.id}@${useCase.revision}`,
+        configuration: useCase.configuration ?? {},
+        format: event.format,
+        payload: event.payload,
+        tenant: event.org_id,
+      });
+    } finally {
+      release();
+    }
     let result: MappingResult;
     switch (outcome.kind) {
       case 'result':
@@ -108,8 +175,21 @@ export class EventProcessor {
         throw new PermanentError('PAYLOAD_INVALID', 'validation', outcome.message);
       case 'configuration':
         throw new PermanentError('CONFIGURATION_INVALID', 'configuration', outcome.message);
-      case 'budget':
+      case 'budget': {
+        // The event that makes its use case "keep hitting the budget" is parked with the ones after it.
+        const was = quarantine.has(useCase.id, useCase.revision);
+        if (quarantine.hit(event.org_id, useCase.id, useCase.revision)) {
+          if (!was) {
+            log.warn(
+              { orgId: event.org_id, useCaseId: useCase.id, revision: useCase.revision },
+              'use case quarantined: its events keep hitting the mapping budget; parking them until its configuration changes',
+            );
+            this.deps.onQuarantined?.(event.org_id, useCase.id, useCase.revision);
+          }
+          return { out: this.park(message, event, useCase, outcome.message) };
+        }
         throw new PermanentError('MAPPING_BUDGET_EXCEEDED', 'mapping', outcome.message);
+      }
       default:
         throw new Error(`mapping failed: ${'message' in outcome ? outcome.message : outcome.kind}`);
     }
@@ -166,6 +246,59 @@ export class EventProcessor {
       'event mapped',
     );
     return result.failures.length > 0 ? { out, deadLetterCode: result.failures[0]!.code } : { out };
+  }
+
+  /**
+   * The event as it came, to `erp.inbound.parked` with the quarantined revision (parked.ts hands it back
+   * once the configuration changed), and its monitoring record: `quarantined`, a warning, not final.
+   */
+  private park(
+    message: IncomingMessage,
+    event: InboundEventMessage,
+    useCase: { id: string; revision: number },
+    reason?: string,
+  ): OutgoingMessage[] {
+    this.deps.onParked?.();
+    const headers = {
+      ...message.headers,
+      [Headers.correlationId]: event.correlation_id,
+      [Headers.eventId]: event.event_id,
+      [Headers.orgId]: event.org_id,
+    };
+    return [
+      {
+        topic: Topics.parkedEvents,
+        key: message.key,
+        value: message.value?.toString('utf8') ?? null, // the text as it came (an object would be re-encoded)
+        headers: {
+          ...message.headers,
+          [ParkedHeaders.useCaseId]: useCase.id,
+          [ParkedHeaders.revision]: String(useCase.revision),
+        },
+      },
+      monitoringMessage(
+        monitoringRecord({
+          org_id: event.org_id,
+          integration_id: event.integration_id,
+          event_id: event.event_id,
+          correlation_id: event.correlation_id,
+          use_case_id: event.use_case_id,
+          event_type: event.event_type,
+          object_type: event.event_name,
+          received_at: event.accepted_at,
+          created_at: new Date().toISOString(),
+          stage: 'quarantined',
+          subject: String(useCase.revision),
+          level: 'warning',
+          code: 'USE_CASE_QUARANTINED',
+          message: `the use case is quarantined (revision ${useCase.revision}): its events kept hitting the mapping budget${reason ? ` (${reason})` : ''}; this event is parked, not lost, and is mapped once the use case's configuration changes`,
+          category: monitoringCategory('mapping'),
+          final: false,
+          detail: { revision: useCase.revision, parked: true },
+        }),
+        headers,
+      ),
+    ];
   }
 
   private async useCaseOf(event: InboundEventMessage) {

@@ -1,3 +1,5 @@
+import type { NoisySizes } from './noisy.js';
+
 /** The sizes of one run. `quick` (a step of `npm test`) proves the benchmark works; `long` is the measurement. */
 export interface Form {
   name: 'quick' | 'long';
@@ -10,6 +12,8 @@ export interface Form {
   alone: { events: number };
   growth: { sizes: [number, number]; updates: number };
   ordering: { requests: number; batch: number };
+  /** The noisy neighbour (issue 19): the victim's steady load, quiet then under attack; the attacker's slow events. */
+  noisy: NoisySizes;
   /** Upper bound for any one wait on the services (a step that exceeds it fails; the others still run). */
   stepTimeoutMs: number;
 }
@@ -24,6 +28,7 @@ export const FORMS: Record<Form['name'], Form> = {
     alone: { events: 3_000 },
     growth: { sizes: [1_000, 5_000], updates: 2_000 },
     ordering: { requests: 10, batch: 100 },
+    noisy: { victim: { batch: 10, everyMs: 250, quietMs: 8_000, attackMs: 15_000 }, slowEvents: 60 },
     stepTimeoutMs: 180_000,
   },
   long: {
@@ -35,6 +40,7 @@ export const FORMS: Record<Form['name'], Form> = {
     alone: { events: 20_000 },
     growth: { sizes: [10_000, 200_000], updates: 20_000 },
     ordering: { requests: 10, batch: 100 },
+    noisy: { victim: { batch: 10, everyMs: 250, quietMs: 30_000, attackMs: 60_000 }, slowEvents: 300 },
     stepTimeoutMs: 3_600_000,
   },
 };

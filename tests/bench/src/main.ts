@@ -7,10 +7,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { signToken } from '@hub/http';
 import { ManagedStack, seededRandom } from '@hub/testing';
 import { createTarget } from './api.js';
 import { prefillProducer } from './consumers.js';
 import { FORMS } from './forms.js';
+import { noisyStep } from './noisy.js';
 import { ProcessedWatch } from './processed.js';
 import { entityReads } from './reads.js';
 import { benchVerdict, type PhaseOutcome, renderTable, shapeReport } from './report.js';
@@ -119,6 +121,13 @@ async function main(): Promise<number> {
     await step('ceiling: raw database', () => ceilingDatabase(run));
     await step('end to end', () => endToEnd(run));
     await step('ordering', () => ordering(run));
+    const victim = await createTarget(stack.baseUrl, auth, `${runId}-victim`, true);
+    const attackerOrg = `${runId}-attacker`;
+    const attacker = {
+      org: attackerOrg,
+      token: signToken({ ...auth, orgId: attackerOrg, expiresInSeconds: 24 * 3600 }),
+    };
+    await step('noisy neighbour', () => noisyStep(run, victim, attacker));
     await watch.stop(); // the steps below pre-fill thousands of entities
     watch = undefined;
     await step('gateway alone', () => gatewayAlone(run));

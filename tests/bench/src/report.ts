@@ -1,7 +1,15 @@
 /** One measured figure of a run: printed as a table row and kept in the JSON report under its key. */
 export interface Figure {
   key: FigureKey;
-  section: 'ceilings' | 'end to end' | 'consumers alone' | 'growth' | 'reads' | 'ordering' | 'ratios';
+  section:
+    | 'ceilings'
+    | 'end to end'
+    | 'consumers alone'
+    | 'growth'
+    | 'reads'
+    | 'ordering'
+    | 'noisy neighbour'
+    | 'ratios';
   label: string;
   value: number;
   unit: 'events/s' | 'updates/s' | 'ms' | '×';
@@ -35,6 +43,15 @@ export const FIGURE_KEYS = [
   'reads.ratio.p99',
   'ordering.processed',
   'ordering.visible',
+  'noisy.quiet.request.p50',
+  'noisy.quiet.request.p99',
+  'noisy.quiet.processed.p50',
+  'noisy.quiet.processed.p99',
+  'noisy.attack.request.p50',
+  'noisy.attack.request.p99',
+  'noisy.attack.processed.p50',
+  'noisy.attack.processed.p99',
+  'noisy.ratio.p99',
   'ratio.gateway_to_producer',
   'ratio.e2e_accepted_to_producer',
   'ratio.processed_to_database',

@@ -271,6 +271,7 @@ const STAGE_ORDER: Record<MonitoringStage, number> = {
   replayed: 1,
   mapped: 2,
   mapping_failed: 2,
+  quarantined: 2,
   relation_target_created: 3,
   prune_applied: 4,
   entity_written: 4,

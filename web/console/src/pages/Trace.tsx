@@ -13,6 +13,7 @@ const SERVICE_OF: Record<string, string> = {
   external: 'external',
   mapped: 'mapper',
   mapping_failed: 'mapper',
+  quarantined: 'mapper',
   entity_written: 'entity-writer',
   relation_target_created: 'entity-writer',
   meter_reading_written: 'entity-writer',

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { OrgBudget, OrgGate, Quarantine } from './fairness.js';
+
+describe('the budget of worker time per organisation', () => {
+  it('counts worker time over the window and forgets it as the window moves on', () => {
+    let now = 1_000_000;
+    const budget = new OrgBudget({ budgetMs: 10_000, windowMs: 60_000 }, () => now);
+    budget.charge('a', 6_000);
+    now += 20_000;
+    budget.charge('a', 5_000);
+    budget.charge('b', 1_000);
+    expect(budget.used('a')).toBe(11_000);
+    expect(budget.over('a')).toBe(true);
+    expect(budget.over('b')).toBe(false);
+    now += 45_000; // the first charge is out of the window, the second still in
+    expect(budget.used('a')).toBe(5_000);
+    expect(budget.over('a')).toBe(false);
+    now += 60_000;
+    expect(budget.used('a')).toBe(0);
+  });
+});
+
+describe('the gate per organisation', () => {
+  it('lets an organisation have only its share at once, in order, and others pass meanwhile', async () => {
+    const gate = new OrgGate(2);
+    const order: string[] = [];
+    const a1 = await gate.acquire('a');
+    const a2 = await gate.acquire('a');
+    const a3 = gate.acquire('a').then((release) => {
+      order.push('a3');
+      return release;
+    });
+    const b1 = await gate.acquire('b'); // another organisation is not held behind a
+    order.push('b1');
+    await Promise.resolve();
+    expect(order).toEqual(['b1']);
+    a1();
+    a1(); // twice is once
+    (await a3)();
+    expect(order).toEqual(['b1', 'a3']);
+    a2();
+    b1();
+    const again = await gate.acquire('a'); // nothing left waiting: the slot is free again
+    again();
+  });
+});
+
+describe('the quarantine of a use case', () => {
+  it('quarantines a revision whose events hit the budget often enough in the window; a new revision starts afresh', () => {
+    let now = 0;
+    const q = new Quarantine({ after: 3, windowMs: 60_000 }, () => now);
+    expect(q.hit('org', 'uc', 1)).toBe(false);
+    now += 61_000; // the first hit is out of the window
+    expect(q.hit('org', 'uc', 1)).toBe(false);
+    expect(q.hit('org', 'uc', 1)).toBe(false);
+    expect(q.has('uc', 1)).toBe(false);
+    expect(q.hit('org', 'uc', 1)).toBe(true);
+    expect(q.has('uc', 1)).toBe(true);
+    expect(q.list()).toEqual([expect.objectContaining({ orgId: 'org', useCaseId: 'uc', revision: 1 })]);
+    expect(q.has('uc', 2)).toBe(false);
+    q.seen('uc', 2);
+    expect(q.size).toBe(0);
+  });
+});
