@@ -7,6 +7,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { constants } from 'node:os';
 import path from 'node:path';
 import { dirs } from '../../deploy/local/stack.mjs';
 
@@ -95,7 +96,8 @@ export async function onImageNode() {
       log(`could not start ${binary}: ${err.message}`);
       resolve(1);
     });
-    child.once('exit', (c, signal) => resolve(c ?? (signal ? 128 + 1 : 1)));
+    // A child ended by a signal exits as a shell reports it: 128 + the signal's number.
+    child.once('exit', (c, signal) => resolve(c ?? 128 + (constants.signals[signal] ?? 0)));
   });
   process.exit(code);
 }
