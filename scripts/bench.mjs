@@ -3,7 +3,11 @@
 // runs the benchmark (tests/bench) on a stack of its own. Options: --quick --seed N.
 import { spawnSync } from 'node:child_process';
 import { REPO } from '../deploy/local/stack.mjs';
+import { onImageNode } from './lib/node-runtime.mjs';
 import { build, ensureInstalled } from './lib/setup.mjs';
+
+// The images' Node for this script and everything it starts (scripts/lib/node-runtime.mjs).
+await onImageNode();
 
 ensureInstalled();
 build();

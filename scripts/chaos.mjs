@@ -3,7 +3,11 @@
 // runs the chaos test (tests/chaos) on a stack of its own. Options: --events N --customers N --rate N --seed N.
 import { spawnSync } from 'node:child_process';
 import { REPO } from '../deploy/local/stack.mjs';
+import { onImageNode } from './lib/node-runtime.mjs';
 import { build, ensureInstalled } from './lib/setup.mjs';
+
+// The images' Node for this script and everything it starts (scripts/lib/node-runtime.mjs).
+await onImageNode();
 
 ensureInstalled();
 build();

@@ -3,8 +3,12 @@
 // FerretDB and every service, prints the base URL and a development token; Ctrl-C stops everything.
 import { performance } from 'node:perf_hooks';
 import { down, up } from '../deploy/local/stack.mjs';
+import { onImageNode } from './lib/node-runtime.mjs';
 import { stackEnv, startServices } from './lib/services.mjs';
 import { build, devEnv, ensureInstalled } from './lib/setup.mjs';
+
+// The images' Node for this script and everything it starts (scripts/lib/node-runtime.mjs).
+await onImageNode();
 
 const started = performance.now();
 ensureInstalled();

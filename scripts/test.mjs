@@ -8,9 +8,13 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { down, kafkaAnswers, LOCAL, mongoAnswers, REPO, up, useFreshData } from '../deploy/local/stack.mjs';
 import { containerRuntimeProblem, containersUp } from './lib/containers.mjs';
+import { onImageNode } from './lib/node-runtime.mjs';
 import { isReady, SERVICES, stackEnv, startServices } from './lib/services.mjs';
 import { build, devEnv, ensureInstalled } from './lib/setup.mjs';
 import { summary } from './lib/test-summary.mjs';
+
+// The images' Node for this script and everything it starts (scripts/lib/node-runtime.mjs).
+await onImageNode();
 
 const steps = [];
 /**

@@ -15,6 +15,10 @@ import {
 } from 'kafkajs';
 import type { KafkaConnection } from './connection.js';
 import { sendTraced } from './instrumentation.js';
+import { fixRequestQueueScheduling } from './request-queue.js';
+
+// kafkajs' idle connections re-check an empty queue every millisecond and warn on Node 24+ (request-queue.ts).
+fixRequestQueueScheduling();
 
 export interface KafkaSettings extends KafkaConnection {
   clientId: string;

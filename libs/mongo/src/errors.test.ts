@@ -133,6 +133,12 @@ describe('isUnavailableError', () => {
     );
     expect(isUnavailableError(stepDown)).toBe(true);
     expect(isUnavailableError(insertManyCutOff(docs, 'connection 3 to 127.0.0.1:27017 closed'))).toBe(true);
+    // The socket error as the driver passed it on when the database restarted under load (npm test's chaos
+    // run on Node 26): a plain Error with a string code, not a MongoNetworkError.
+    const ended = Object.assign(new Error('This socket has been ended by the other party'), {
+      code: 'EPIPE',
+    });
+    expect(isUnavailableError(insertManyCutOff(docs, ended))).toBe(true);
   });
 
   it('is true for the driver losing the server, also wrapped as the cause of another error', () => {

@@ -61,7 +61,7 @@ export const UNAVAILABLE_LABELS: readonly string[] = [
 
 /** The message of a driver error the bulk code wrapped (it keeps the message, not the class). */
 const WRAPPED_UNAVAILABLE =
-  /connection .*closed|ECONNREFUSED|ECONNRESET|not connected|timed out|Topology is closed|not master|node is recovering|pool .*cleared/i;
+  /connection .*closed|ECONNREFUSED|ECONNRESET|EPIPE|ended by the other party|not connected|timed out|Topology is closed|not master|node is recovering|pool .*cleared/i;
 
 /**
  * The write concern error of a write, if the server sent one: the write was applied on the node that
@@ -130,6 +130,9 @@ export function isUnavailableError(err: unknown, depth = 0): boolean {
     if (writeErrorsOf(err).length > 0) return false;
     if (hasUnavailableLabel(err)) return true;
     if (typeof err.code === 'number' && UNAVAILABLE_CODES.has(err.code)) return true;
+    // A socket error the driver passed on unwrapped (seen on Node 26 when the database restarted: `EPIPE`,
+    // "This socket has been ended by the other party"): the connection broke, nothing was refused.
+    if (typeof err.code === 'string' && /^E(PIPE|CONNRESET|CONNREFUSED)$/.test(err.code)) return true;
     return WRAPPED_UNAVAILABLE.test(err.message);
   }
   if (err instanceof MongoError) {

@@ -96,9 +96,10 @@ export function insertManyError(
 }
 
 /** What `insertMany` throws when the connection closes mid-command: the network error, wrapped. */
-export function insertManyCutOff(docs: Array<{ _id: unknown }>, message: string): MongoBulkWriteError {
+export function insertManyCutOff(docs: Array<{ _id: unknown }>, cause: string | Error): MongoBulkWriteError {
   const { bulkResult } = startBulk(docs);
-  return new MongoBulkWriteError(new MongoNetworkError(message), new BulkWriteResultClass(bulkResult, false));
+  const error = typeof cause === 'string' ? new MongoNetworkError(cause) : cause;
+  return new MongoBulkWriteError(error, new BulkWriteResultClass(bulkResult, false));
 }
 
 /** A duplicate-key write error entry of an `insert` reply. */

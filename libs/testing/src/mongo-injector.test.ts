@@ -170,7 +170,7 @@ async function fakeServer(): Promise<{ port: number; received: string[]; close()
   const server = net.createServer((socket) => {
     const reader = new FrameReader();
     socket.on('data', (chunk) => {
-      for (const frame of reader.push(chunk)) {
+      for (const frame of reader.push(chunk as Buffer)) {
         const name = commandName(frame) ?? '?';
         received.push(name);
         const body =
@@ -196,7 +196,7 @@ async function roundTrip(port: number, raw: Buffer): Promise<Document | 'closed'
   try {
     return await new Promise((resolve) => {
       socket.on('data', (chunk) => {
-        const frame = reader.push(chunk)[0];
+        const frame = reader.push(chunk as Buffer)[0];
         if (!frame) return;
         resolve(frame.opCode === OP_MSG ? decodeOpMsg(frame, true).body : decodeOpReply(frame).document);
       });

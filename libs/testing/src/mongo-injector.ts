@@ -316,10 +316,10 @@ export class MongoFaultInjector {
     }
     const fromClient = new FrameReader();
     const fromServer = new FrameReader();
-    client.on('data', (chunk) => {
+    client.on('data', (chunk: string | Buffer) => {
       let frames: Frame[];
       try {
-        frames = fromClient.push(chunk);
+        frames = fromClient.push(asBuffer(chunk));
       } catch {
         return drop();
       }
@@ -327,9 +327,9 @@ export class MongoFaultInjector {
         conn.queue = conn.queue.then(() => this.request(conn, frame)).catch(drop);
       }
     });
-    upstream.on('data', (chunk) => {
+    upstream.on('data', (chunk: string | Buffer) => {
       try {
-        for (const frame of fromServer.push(chunk)) this.reply(conn, frame);
+        for (const frame of fromServer.push(asBuffer(chunk))) this.reply(conn, frame);
       } catch {
         drop();
       }
@@ -489,4 +489,9 @@ function splitAddress(address: string): [string, number] {
   const m = /^(.+):(\d+)$/.exec(address);
   if (!m) throw new Error(`upstream must be host:port, not "${address}"`);
   return [m[1]!, Number(m[2])];
+}
+
+/** A socket chunk as bytes: no encoding is set on our sockets, so it is a Buffer (the type also allows a string). */
+function asBuffer(chunk: string | Buffer): Buffer {
+  return typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
 }
