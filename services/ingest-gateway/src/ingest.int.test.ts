@@ -8,24 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DedupeStore } from './dedupe.js';
 import { type IngestDeps, ingest } from './ingest.js';
 
-// Invariant 6 against the real database: when the hand-over to Kafka fails, the request gets an error,
-// and a retry of the same event is accepted at once under the same event id, never reported `skipped`.
-// The producer is the one thing replaced: a broker that fails on demand (the real broker boundary, where
-// the broker writes and the answer is lost, is tests/e2e/src/ambiguous-produce.test.ts).
-describe('ingest when the broker fails', () => {
-  const stack = resolveStack();
-  const logger = createLogger({ service: 'ingest-test', level: 'silent' });
-  let store: MongoStore;
-  let failing = true;
-  const sent: OutgoingMessage[] = [];
-  const producer = {
-    send: async (messages: OutgoingMessage[]) => {
-      if (failing) throw new Error('broker unreachable');
-      sent.push(...messages);
-    },
-  } as unknown as MessageProducer;
-  const orgId = uniqueName('org');
-  const integrationId = crypto.randomUUID();
+/** The configuration view of one integration of `orgId` with one enabled inbound use case, `customer`. */
+function viewWithOneUseCase(integrationId: string, orgId: string): ConfigView {
   const view = new ConfigView();
   view.apply(
     integrationId,
@@ -47,6 +31,28 @@ describe('ingest when the broker fails', () => {
       ],
     }),
   );
+  return view;
+}
+
+// Invariant 6 against the real database: when the hand-over to Kafka fails, the request gets an error,
+// and a retry of the same event is accepted at once under the same event id, never reported `skipped`.
+// The producer is the one thing replaced: a broker that fails on demand (the real broker boundary, where
+// the broker writes and the answer is lost, is tests/e2e/src/ambiguous-produce.test.ts).
+describe('ingest when the broker fails', () => {
+  const stack = resolveStack();
+  const logger = createLogger({ service: 'ingest-test', level: 'silent' });
+  let store: MongoStore;
+  let failing = true;
+  const sent: OutgoingMessage[] = [];
+  const producer = {
+    send: async (messages: OutgoingMessage[]) => {
+      if (failing) throw new Error('broker unreachable');
+      sent.push(...messages);
+    },
+  } as unknown as MessageProducer;
+  const orgId = uniqueName('org');
+  const integrationId = crypto.randomUUID();
+  const view = viewWithOneUseCase(integrationId, orgId);
   let deps: IngestDeps;
 
   beforeAll(async () => {
@@ -182,27 +188,7 @@ describe('ingest when the acceptance markers cannot be written', () => {
   } as unknown as MessageProducer;
   const orgId = uniqueName('org');
   const integrationId = crypto.randomUUID();
-  const view = new ConfigView();
-  view.apply(
-    integrationId,
-    JSON.stringify({
-      schema_version: 1,
-      integration: { id: integrationId, orgId, name: 'n', created_at: 'x', updated_at: 'x', revision: 1 },
-      use_cases: [
-        {
-          id: crypto.randomUUID(),
-          integrationId,
-          name: 'customer',
-          slug: 'customer',
-          type: 'inbound',
-          enabled: true,
-          created_at: 'x',
-          updated_at: 'x',
-          revision: 1,
-        },
-      ],
-    }),
-  );
+  const view = viewWithOneUseCase(integrationId, orgId);
 
   beforeAll(async () => {
     injector = await MongoFaultInjector.start({ upstream: new URL(stack.mongoUrl).host });

@@ -278,15 +278,7 @@ export class EventProcessor {
       },
       monitoringMessage(
         monitoringRecord({
-          org_id: event.org_id,
-          integration_id: event.integration_id,
-          event_id: event.event_id,
-          correlation_id: event.correlation_id,
-          use_case_id: event.use_case_id,
-          event_type: event.event_type,
-          object_type: event.event_name,
-          received_at: event.accepted_at,
-          created_at: new Date().toISOString(),
+          ...recordBase(event, new Date().toISOString()),
           stage: 'quarantined',
           subject: String(useCase.revision),
           level: 'warning',
@@ -332,6 +324,21 @@ export class EventProcessor {
   }
 }
 
+/** What every monitoring record of an inbound event says about the event. */
+function recordBase(event: InboundEventMessage, now: string) {
+  return {
+    org_id: event.org_id,
+    integration_id: event.integration_id,
+    event_id: event.event_id,
+    correlation_id: event.correlation_id,
+    use_case_id: event.use_case_id,
+    event_type: event.event_type,
+    object_type: event.event_name,
+    received_at: event.accepted_at,
+    created_at: now,
+  };
+}
+
 /**
  * The monitoring records of one mapped event: `mapped` with the fan-out (unless every update failed),
  * and one `mapping_failed` per update that could not be produced (its dead letter is in the same batch),
@@ -353,17 +360,7 @@ export function mappingRecords(
   >,
   now = new Date().toISOString(),
 ): MonitoringRecord[] {
-  const base = {
-    org_id: event.org_id,
-    integration_id: event.integration_id,
-    event_id: event.event_id,
-    correlation_id: event.correlation_id,
-    use_case_id: event.use_case_id,
-    event_type: event.event_type,
-    object_type: event.event_name,
-    received_at: event.accepted_at,
-    created_at: now,
-  };
+  const base = recordBase(event, now);
   const fanOut =
     result.entity_updates.length +
     result.prune_scope_updates.length +
