@@ -52,6 +52,41 @@ describe('the edge when a service behind it is down', () => {
     }
   });
 
+  it('answers a streamed request to a refused service once: one 503, no "already sent" and no 500 in its log', async () => {
+    const lines: Array<{ level: string; msg: string; res?: { statusCode: number } }> = [];
+    const capture = { write: (line: string) => void lines.push(JSON.parse(line)) };
+    const app = await buildEdge(
+      loadEdgeConfig({
+        INGEST_GATEWAY_URL: `http://127.0.0.1:${await closedPort()}`,
+        CONFIG_SERVICE_URL: 'http://127.0.0.1:9',
+        MAPPER_URL: 'http://127.0.0.1:9',
+        ENTITY_WRITER_URL: 'http://127.0.0.1:9',
+        LOG_LEVEL: 'info',
+      }),
+      { logger: createLogger({ service: 'edge-test', level: 'info' }, capture) },
+    );
+    try {
+      const url = await app.listen({ port: 0, host: '127.0.0.1' });
+      for (let i = 0; i < 5; i++) {
+        // Over real HTTP, so the body reaches the proxy as a stream (as a client's upload does).
+        const res = await fetch(`${url}/v3/erp/updates/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ integration_id: 'x', events: [{ event_name: 'e', payload: { n: i } }] }),
+        });
+        expect(res.status).toBe(503);
+        expect(((await res.json()) as { code: string }).code).toBe('UPSTREAM_UNAVAILABLE');
+      }
+      await new Promise((r) => setTimeout(r, 50)); // a second answer would be logged just after the first
+      expect(lines.filter((l) => /already sent/i.test(l.msg)).map((l) => l.msg)).toEqual([]);
+      expect(lines.filter((l) => l.level === 'error').map((l) => l.msg)).toEqual([]);
+      const completed = lines.filter((l) => l.msg === 'request completed');
+      expect(completed.map((l) => l.res?.statusCode)).toEqual([503, 503, 503, 503, 503]);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('is not ready with EDGE_READINESS=upstreams (the default), and stays ready with self', async () => {
     const down = `http://127.0.0.1:${await closedPort()}`;
     const byDefault = await edgeAt(down);

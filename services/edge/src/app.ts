@@ -95,6 +95,8 @@ export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
   // The web console: static files calling the public API above with the user's token.
   await registerConsole(app, config.CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR);
 
+  /** Replies the proxy's onError has answered (see there). */
+  const answered = new WeakSet<object>();
   for (const { prefix, upstream } of routes(config)) {
     await app.register(proxy, {
       upstream,
@@ -110,7 +112,12 @@ export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
         // A service that is restarting or gone answers like the services do when *their* dependencies
         // are: 503 with Retry-After (504 on a timeout), so clients retry instead of giving up on a 500.
         onError: (reply, { error }) => {
-          if (reply.sent) return; // the service answered, then the connection went: nothing more to say
+          // The service answered, then the connection went: nothing more to say. @fastify/reply-from
+          // 12 reports one refused connection twice for a streamed body (the request's 'error' and the
+          // body pipeline's callback), the second while the first answer is still in its onSend hooks
+          // (`reply.sent` false): answering again made Fastify log "Reply was already sent" and a 500.
+          if (reply.sent || answered.has(reply)) return;
+          answered.add(reply);
           const timeout = /timeout/i.test(error.name) || /timeout/i.test(error.message);
           reply.log.warn({ err: error, upstream }, 'upstream unavailable');
           void reply
