@@ -164,8 +164,8 @@ export function checkConfigurationBudget(
 
 /**
  * The organisation's configuration budget against what it holds: each integration's size is kept with it
- * by the publisher (the exact bytes of its last snapshot); an integration last published before sizes
- * were kept is measured once, on the first check that needs it.
+ * by the publisher (the exact size of its last snapshot, with its revision); one whose size is not known
+ * for its current revision is measured (and kept) on the first check that needs it.
  */
 export class OrgConfigurationBudget {
   constructor(
