@@ -53,14 +53,15 @@ export const ConfigServiceEnv = Type.Object({
   MAX_USE_CASES_PER_INTEGRATION: Type.Integer({ minimum: 1, default: 100 }),
   MAX_CONFIGURATION_BYTES: Type.Integer({ minimum: 1024, maximum: 8 * 1024 * 1024, default: 256 * 1024 }),
   /**
-   * Configuration one organisation may hold, in bytes of JSON of its integrations' snapshots (integration,
-   * use cases, app mappings) as every gateway and mapper holds them (ADR 0015, decision 13). 16 MiB.
+   * Configuration one organisation may hold: its integrations' snapshots (integration, use cases, app
+   * mappings) as every mapper holds them decoded, estimated by `heldBytes` (bytes of JSON plus the
+   * objects' overhead; ADR 0015, decision 13). 16 MiB.
    */
   MAX_CONFIGURATION_BYTES_PER_ORG: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
   /**
-   * One integration's snapshot at most, in bytes of JSON: what one change republishes on
-   * `erp.config.changes` and every mirror reads before the next request is answered. 4 MiB, at most
-   * 16 MiB (half the topic's 32 MiB message limit).
+   * One integration's snapshot at most (the same measure, so at most as many bytes of JSON): what one
+   * change republishes on `erp.config.changes` and every mirror reads before the next request is
+   * answered. 4 MiB, at most 16 MiB (half the topic's 32 MiB message limit).
    */
   MAX_INTEGRATION_CONFIG_BYTES: Type.Integer({
     minimum: 1024,
