@@ -1,5 +1,6 @@
 import { decodeMessage } from './decode.js';
 import type { IntegrationRecord, UseCaseRecord } from './domain.js';
+import { heldBytes } from './held-bytes.js';
 import { ConfigChangeMessage } from './messages.js';
 import { Topics } from './topics.js';
 
@@ -12,8 +13,22 @@ export interface IntegrationSnapshot {
  * The local view of the config topic: the latest snapshot per integration. Records may arrive twice or
  * (after concurrent writers) out of order; the highest integration revision wins, a tombstone deletes.
  */
+export interface ConfigViewOptions {
+  /**
+   * Keep each use case's mapping `configuration` (default true: the mapper maps with it). The gateway
+   * routes by type, slug, name and `enabled` only, and drops it: its memory then does not grow with the
+   * configurations (ADR 0015, decision 13).
+   */
+  configurations?: boolean;
+}
+
 export class ConfigView {
+  constructor(private readonly options: ConfigViewOptions = {}) {}
+
   private readonly integrations = new Map<string, IntegrationSnapshot>();
+  /** What each held snapshot costs (`heldBytes`). */
+  private readonly sizes = new Map<string, number>();
+  private heldBytes = 0;
   private readonly deleted = new Set<string>();
   /** `<org>:<app_id>:<component_id>` -> integration id. */
   private readonly appMappings = new Map<string, string>();
@@ -22,6 +37,7 @@ export class ConfigView {
     if (!key) return;
     if (value === null || value.length === 0) {
       this.integrations.delete(key);
+      this.setSize(key, 0);
       this.deleted.add(key);
       this.dropAppMappings(key);
       return;
@@ -30,11 +46,37 @@ export class ConfigView {
     if (this.deleted.has(key)) return; // ids are never reused
     const current = this.integrations.get(key);
     if (current && current.integration.revision >= message.integration.revision) return;
-    this.integrations.set(key, { integration: message.integration, useCases: message.use_cases });
+    if (this.options.configurations === false) {
+      const useCases = message.use_cases.map(({ configuration: _dropped, ...routing }) => routing);
+      this.integrations.set(key, { integration: message.integration, useCases });
+      // What is held: the snapshot without the configurations.
+      this.setSize(key, heldBytes({ ...message, use_cases: useCases }));
+    } else {
+      this.integrations.set(key, { integration: message.integration, useCases: message.use_cases });
+      this.setSize(
+        key,
+        heldBytes(message, typeof value === 'string' ? Buffer.byteLength(value) : value.length),
+      );
+    }
     this.dropAppMappings(key);
     for (const m of message.app_mappings ?? []) {
       this.appMappings.set(`${message.integration.orgId}:${m.app_id}:${m.component_id}`, key);
     }
+  }
+
+  private setSize(integrationId: string, bytes: number): void {
+    this.heldBytes += bytes - (this.sizes.get(integrationId) ?? 0);
+    if (bytes === 0) this.sizes.delete(integrationId);
+    else this.sizes.set(integrationId, bytes);
+  }
+
+  /**
+   * What the snapshots held cost decoded (`heldBytes`: bytes of JSON plus the objects' overhead; without
+   * the configurations when they are dropped), the measure of the organisations' configuration budget
+   * (ADR 0015, decision 13).
+   */
+  get bytes(): number {
+    return this.heldBytes;
   }
 
   private dropAppMappings(integrationId: string): void {

@@ -15,7 +15,7 @@ export {
   type SchemaChange,
   snapshotFile,
 } from './compatibility.js';
-export { ConfigView, type IntegrationSnapshot } from './config-view.js';
+export { ConfigView, type ConfigViewOptions, type IntegrationSnapshot } from './config-view.js';
 export {
   type DeadLetterOptions,
   deadLetterMonitoringRecord,
@@ -34,6 +34,7 @@ export {
 } from './domain.js';
 export { canonicalJson, entityKey } from './entity-key.js';
 export { decodeEntityUpdatesMessage } from './entity-updates.js';
+export { CONTAINER_BYTES, decodedOverhead, heldBytes, jsonBytes, VALUE_BYTES } from './held-bytes.js';
 export { newEventId, ulid } from './ids.js';
 export {
   ConfigChangeMessage,

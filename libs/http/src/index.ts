@@ -15,9 +15,18 @@ export {
 } from './auth.js';
 export { PerKeyConcurrency } from './concurrency.js';
 export { ApiError, badRequest, conflict, forbidden, notFound, unauthorized, unavailable } from './errors.js';
-export { Counter, createMetrics, Gauge, Histogram, Registry, registerMetrics } from './metrics.js';
+export {
+  Counter,
+  createMetrics,
+  Gauge,
+  Histogram,
+  Registry,
+  registerConfigViewMetrics,
+  registerMetrics,
+} from './metrics.js';
 export { combine, type ProbeResult, type Probes, registerProbes, shared } from './probes.js';
 export { type RateLimitSettings, rateLimit, registerRateLimit } from './rate-limit.js';
 export { everyIntervalFromRandomStart } from './schedule.js';
 export { createHttpServer, type HttpServer, type HttpServerSettings, pathPattern } from './server.js';
 export { exitOnSignalsAndCrashes, installShutdown, type ShutdownStep } from './shutdown.js';
+export { type ClientTraceContext, TRACERESPONSE_HEADER } from './tracing.js';

@@ -43,3 +43,29 @@ export function registerMetrics(
     return reply.type(registry.contentType).send(await render());
   });
 }
+
+/**
+ * `hub_config_view_bytes` and `hub_config_view_integrations`: the configuration snapshots a gateway or
+ * mapper holds in memory (its mirror of `erp.config.changes`), read at each scrape (ADR 0015, decision 13).
+ */
+export function registerConfigViewMetrics(
+  registry: Registry,
+  view: { readonly bytes: number; readonly size: number },
+): void {
+  new Gauge({
+    name: 'hub_config_view_bytes',
+    help: 'Bytes of JSON of the configuration snapshots this instance holds (latest per integration)',
+    registers: [registry],
+    collect() {
+      this.set(view.bytes);
+    },
+  });
+  new Gauge({
+    name: 'hub_config_view_integrations',
+    help: 'Integrations whose configuration snapshot this instance holds',
+    registers: [registry],
+    collect() {
+      this.set(view.size);
+    },
+  });
+}

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '@hub/observability';
 import Fastify, { type FastifyBaseLogger, type FastifyError } from 'fastify';
 import { ApiError } from './errors.js';
-import { registerTracing, TracingLogController } from './tracing.js';
+import { type ClientTraceContext, registerTracing, TracingLogController } from './tracing.js';
 
 export interface HttpServerSettings {
   logger: Logger;
@@ -24,13 +24,20 @@ export interface HttpServerSettings {
    * document), for the 405 of an undeclared method.
    */
   allowedMethods?: (path: string) => readonly string[];
+  /**
+   * What a request's `traceparent` is to its server span: `parent` (default; internal callers, the edge
+   * for the services) or `link` (the public edge: a new trace linked to the caller's, `traceresponse`
+   * answered).
+   */
+  clientTrace?: ClientTraceContext;
 }
 
 /**
  * A Fastify instance with the project's conventions: pino logger, request id taken from
  * `x-correlation-id`/`x-request-id` when sent, TypeBox type provider, one error handler that maps
  * errors to `{ code, message }` (5xx bodies hide internals and carry the request id), and a server span
- * per request (continuing an incoming `traceparent`) active while the request is handled.
+ * per request (continuing an incoming `traceparent`, or linked to it: `clientTrace`) active while the
+ * request is handled.
  */
 export function createHttpServer(settings: HttpServerSettings) {
   const logController = new TracingLogController();
@@ -48,7 +55,7 @@ export function createHttpServer(settings: HttpServerSettings) {
     logController,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  registerTracing(app, logController);
+  registerTracing(app, logController, settings.clientTrace);
 
   // An existing path with an undeclared method is 405 with `Allow`, not 404; checked before any body is
   // read (Fastify would otherwise ask a QUERY or TRACE request for its Content-Type first).

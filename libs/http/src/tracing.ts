@@ -2,10 +2,12 @@ import {
   contextFromTraceparent,
   contextWithSpan,
   failSpan,
+  linksTo,
   type Span,
   SpanKind,
   SpanStatusCode,
   TRACEPARENT_HEADER,
+  traceparentOf,
   tracer,
   withContext,
 } from '@hub/observability';
@@ -27,14 +29,28 @@ function header(value: string | string[] | undefined): string | undefined {
 }
 
 /**
- * A SERVER span per request: parent from the request's `traceparent`, named `<METHOD> <route>`, with the
+ * What a request's `traceparent` is to the server span: `parent` (an internal caller: the span continues
+ * its trace) or `link` (a public caller: a new trace whose span links to the caller's, and the response
+ * names the new trace in `traceresponse`; ADR 0015, decision 16).
+ */
+export type ClientTraceContext = 'parent' | 'link';
+
+/** W3C Trace Context level 2: the trace the server recorded the request in, answered to the caller. */
+export const TRACERESPONSE_HEADER = 'traceresponse';
+
+/**
+ * A SERVER span per request: parent from the request's `traceparent` (or a link to it), named `<METHOD> <route>`, with the
  * route, status code and request id; status ERROR for 5xx. The span is active from `onRequest` and again
  * after the body is parsed (`preValidation`: body parsing resumes outside the request's async context),
  * and while the response is logged, so every log line and every Kafka message or Mongo command of the
  * request belongs to it.
  */
-export function registerTracing(app: FastifyInstance, logController: LogController): void {
-  app.addHook('onRequest', (request: TracedRequest, _reply, done) => {
+export function registerTracing(
+  app: FastifyInstance,
+  logController: LogController,
+  clientTrace: ClientTraceContext = 'parent',
+): void {
+  app.addHook('onRequest', (request: TracedRequest, reply, done) => {
     const route = request.routeOptions.url;
     const log = () => {
       if (!logController.isLogDisabled(request)) {
@@ -48,7 +64,10 @@ export function registerTracing(app: FastifyInstance, logController: LogControll
       done();
       return;
     }
-    const parent = contextFromTraceparent(header(request.headers[TRACEPARENT_HEADER]));
+    const incoming = header(request.headers[TRACEPARENT_HEADER]);
+    const linked = clientTrace === 'link';
+    // A public caller neither chooses our trace id nor switches our sampling off with its flags.
+    const parent = contextFromTraceparent(linked ? undefined : incoming);
     const span = tracer().startSpan(
       route ? `${request.method} ${route}` : request.method,
       {
@@ -59,10 +78,15 @@ export function registerTracing(app: FastifyInstance, logController: LogControll
           ...(route ? { 'http.route': route } : {}),
           'hub.request_id': request.id,
         },
+        links: linked ? linksTo(incoming) : [],
       },
       parent,
     );
     request[kSpan] = span;
+    if (linked) {
+      const ours = traceparentOf(span);
+      if (ours) reply.header(TRACERESPONSE_HEADER, ours);
+    }
     withContext(contextWithSpan(span, parent), () => {
       log();
       done();

@@ -20,6 +20,8 @@ export {
   failSpan,
   initTracing,
   isExporting,
+  type Link,
+  linksTo,
   type Span,
   SpanKind,
   SpanStatusCode,

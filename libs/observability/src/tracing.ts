@@ -5,6 +5,7 @@ import {
   DiagLogLevel,
   diag,
   isSpanContextValid,
+  type Link,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -26,7 +27,7 @@ import {
 import type { Logger } from 'pino';
 import { TRACEPARENT_HEADER } from './trace.js';
 
-export { type Attributes, type Context, type Span, SpanKind, SpanStatusCode };
+export { type Attributes, type Context, type Link, type Span, SpanKind, SpanStatusCode };
 
 export interface TracingSettings {
   serviceName: string;
@@ -169,6 +170,18 @@ export function contextFromTraceparent(
 ): Context {
   if (!traceparent) return base;
   return w3c.extract(base, { [TRACEPARENT_HEADER]: traceparent }, headerGetter);
+}
+
+/**
+ * A span link to the span a `traceparent` names (none when it is missing or malformed): how the public
+ * edge records a client's trace without making it the parent of its own (ADR 0015, decision 16).
+ */
+export function linksTo(traceparent: string | undefined): Link[] {
+  if (!traceparent) return [];
+  const remote = trace.getSpanContext(contextFromTraceparent(traceparent));
+  return remote && isSpanContextValid(remote)
+    ? [{ context: remote, attributes: { 'hub.link': 'client_traceparent' } }]
+    : [];
 }
 
 /** The W3C `traceparent` of a span (or of the active span), undefined when it has no valid context. */

@@ -21,6 +21,7 @@ import {
   WindowCounter,
 } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
+import { OrgConfigurationBudget } from './budget.js';
 import type { ConfigServiceConfig } from './config.js';
 import { MonitoringRepository } from './monitoring/repository.js';
 import { monitoringSink } from './monitoring/sink.js';
@@ -57,6 +58,14 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     useCasesPerIntegration: config.MAX_USE_CASES_PER_INTEGRATION,
     configurationBytes: config.MAX_CONFIGURATION_BYTES,
   });
+  const budget = new OrgConfigurationBudget(
+    repository,
+    async (orgId, integrationId) => (await publisher.snapshot(orgId, integrationId))?.bytes,
+    {
+      orgBytes: config.MAX_CONFIGURATION_BYTES_PER_ORG,
+      integrationBytes: config.MAX_INTEGRATION_CONFIG_BYTES,
+    },
+  );
   let closing = false;
   const monitoring = new MonitoringRepository(deps.mongo, config.MONITORING_RETENTION_DAYS);
   const metrics = createMetrics('config-service');
@@ -70,16 +79,19 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     metrics,
   });
 
-  await registerAuth(app, authSettingsFrom(config));
-  const requestCounter = new WindowCounter(deps.mongo);
-  registerRateLimit(app, {
-    limit: config.RATE_LIMIT_PER_MINUTE,
-    windowMs: 60_000,
-    hit: (key, windowMs, limit) => requestCounter.hit(key, windowMs, limit),
-  });
-  registerMetrics(app, metrics);
   const sinks = config.CONFIG_SERVICE_ROLE !== 'api';
   const serves = config.CONFIG_SERVICE_ROLE !== 'sink';
+  if (serves) {
+    // A sink serves no API: it needs no token key (ADR 0015, decision 15) and verifies no token.
+    await registerAuth(app, authSettingsFrom(config));
+    const requestCounter = new WindowCounter(deps.mongo);
+    registerRateLimit(app, {
+      limit: config.RATE_LIMIT_PER_MINUTE,
+      windowMs: 60_000,
+      hit: (key, windowMs, limit) => requestCounter.hit(key, windowMs, limit),
+    });
+  }
+  registerMetrics(app, metrics);
   registerProbes(
     app,
     {
@@ -110,9 +122,9 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   });
   const events = new EventStore(deps.mongo);
   if (serves) {
-    registerIntegrationRoutes(app, { repository, publisher, useCases });
-    registerUseCaseRoutes(app, { repository, publisher, useCases });
-    registerUseCaseChangeRoutes(app, { repository, publisher, useCases });
+    registerIntegrationRoutes(app, { repository, publisher, useCases, budget });
+    registerUseCaseRoutes(app, { repository, publisher, useCases, budget });
+    registerUseCaseChangeRoutes(app, { repository, publisher, useCases, budget });
     registerSimulationRoutes(app, sandbox);
     registerEventRoutes(app, { repository, events, producer: deps.producer });
     registerMonitoringRoutes(app, {

@@ -52,10 +52,31 @@ export const ConfigServiceEnv = Type.Object({
   MAX_INTEGRATIONS_PER_ORG: Type.Integer({ minimum: 1, default: 200 }),
   MAX_USE_CASES_PER_INTEGRATION: Type.Integer({ minimum: 1, default: 100 }),
   MAX_CONFIGURATION_BYTES: Type.Integer({ minimum: 1024, maximum: 8 * 1024 * 1024, default: 256 * 1024 }),
+  /**
+   * Configuration one organisation may hold: its integrations' snapshots (integration, use cases, app
+   * mappings) as every mapper holds them decoded, estimated by `heldBytes` (bytes of JSON plus the
+   * objects' overhead; ADR 0015, decision 13). 16 MiB.
+   */
+  MAX_CONFIGURATION_BYTES_PER_ORG: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
+  /**
+   * One integration's snapshot at most (the same measure, so at most as many bytes of JSON): what one
+   * change republishes on `erp.config.changes` and every mirror reads before the next request is
+   * answered. 4 MiB, at most 16 MiB (half the topic's 32 MiB message limit).
+   */
+  MAX_INTEGRATION_CONFIG_BYTES: Type.Integer({
+    minimum: 1024,
+    maximum: 16 * 1024 * 1024,
+    default: 4 * 1024 * 1024,
+  }),
   /** Spans returned by `getMonitoringTraceByCorrelation` at most (then `truncated`). */
   MONITORING_TRACE_MAX_SPANS: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
 });
 export type ConfigServiceConfig = Static<typeof ConfigServiceEnv>;
 
 export const loadConfigServiceConfig = (env: Record<string, string | undefined>) =>
-  loadConfig('config-service', ConfigServiceEnv, env, [authEnvProblems, kafkaEnvProblems, mongoEnvProblems]);
+  loadConfig('config-service', ConfigServiceEnv, env, [
+    // A sink serves no API and verifies no token: its pod holds no token key (ADR 0015, decision 15).
+    (config) => (config.CONFIG_SERVICE_ROLE === 'sink' ? [] : authEnvProblems(config)),
+    kafkaEnvProblems,
+    mongoEnvProblems,
+  ]);

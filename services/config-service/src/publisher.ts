@@ -1,5 +1,6 @@
 import { type ConfigChangeMessage, Headers, type IntegrationRecord, Topics } from '@hub/contracts';
 import type { MessageProducer } from '@hub/kafka';
+import { sizeOf, snapshotMessage } from './budget.js';
 import type { IntegrationsRepository } from './repository.js';
 
 /**
@@ -13,23 +14,35 @@ export class ConfigPublisher {
     private readonly producer: MessageProducer,
   ) {}
 
-  async publish(
+  /**
+   * The integration's snapshot as it is now, and its size (`sizeOf`: what it costs the mirrors held
+   * decoded), which is kept with the integration for the organisation's budget (ADR 0015, decision 13).
+   */
+  async snapshot(
     orgId: string,
     integrationId: string,
-    correlationId: string,
-  ): Promise<IntegrationRecord | undefined> {
+  ): Promise<{ message: ConfigChangeMessage; bytes: number } | undefined> {
     // Read the integration (and its revision) before its use cases: a snapshot with revision r then holds
     // at least every change up to r, so consumers may simply keep the highest revision.
     const integration = await this.repository.getIntegration(orgId, integrationId);
     if (!integration) return undefined;
     const useCases = await this.repository.listUseCases(orgId, integrationId);
     const appMappings = await this.repository.listAppMappings(orgId, integrationId);
-    const message: ConfigChangeMessage = {
-      schema_version: 1,
-      integration,
-      use_cases: useCases,
-      app_mappings: appMappings,
-    };
+    const message = snapshotMessage(integration, useCases, appMappings);
+    const bytes = sizeOf(message);
+    await this.repository.recordConfigBytes(orgId, integrationId, integration.revision, bytes);
+    return { message, bytes };
+  }
+
+  async publish(
+    orgId: string,
+    integrationId: string,
+    correlationId: string,
+  ): Promise<IntegrationRecord | undefined> {
+    const snapshot = await this.snapshot(orgId, integrationId);
+    if (!snapshot) return undefined;
+    const { message } = snapshot;
+    const { integration } = message;
     await this.producer.send([
       {
         topic: Topics.configChanges,

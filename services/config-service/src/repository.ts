@@ -9,7 +9,13 @@ import {
 } from '@hub/mongo';
 import { slugify, uniqueSlug } from './slug.js';
 
-type IntegrationDoc = Omit<IntegrationRecord, 'id'> & { _id: string };
+type IntegrationDoc = Omit<IntegrationRecord, 'id'> & {
+  _id: string;
+  /** Bytes of JSON of the integration's last published snapshot (ADR 0015, decision 13); internal. */
+  config_bytes?: number;
+  /** The integration revision `config_bytes` was measured at. */
+  config_bytes_revision?: number;
+};
 type UseCaseDoc = Omit<UseCaseRecord, 'id'> & { _id: string; orgId: string };
 type HistoryDoc = Omit<UseCaseRecord, 'id' | 'revision'> & {
   _id: string;
@@ -104,6 +110,37 @@ export class IntegrationsRepository {
 
   async countIntegrations(orgId: string): Promise<number> {
     return this.integrations.countDocuments({ orgId });
+  }
+
+  /**
+   * The size of each of the organisation's integrations' snapshots as last published; `undefined` when
+   * not known for its current revision (published before sizes were kept, by an older instance during a
+   * rolling upgrade, or changed and not yet published).
+   */
+  async configBytes(orgId: string): Promise<Array<{ id: string; bytes: number | undefined }>> {
+    const docs = await this.integrations
+      .find({ orgId }, { projection: { _id: 1, revision: 1, config_bytes: 1, config_bytes_revision: 1 } })
+      .limit(100_000)
+      .toArray();
+    return docs.map((d) => ({
+      id: d._id,
+      bytes: d.config_bytes_revision === d.revision ? d.config_bytes : undefined,
+    }));
+  }
+
+  /**
+   * Keeps the size of the snapshot published at `revision`, unless a later revision's size is already kept
+   * (two publishes of one integration may finish in either order).
+   */
+  async recordConfigBytes(orgId: string, id: string, revision: number, bytes: number): Promise<void> {
+    await this.integrations.updateOne(
+      {
+        _id: id,
+        orgId,
+        $or: [{ config_bytes_revision: { $exists: false } }, { config_bytes_revision: { $lte: revision } }],
+      },
+      { $set: { config_bytes: bytes, config_bytes_revision: revision } },
+    );
   }
 
   async listIntegrations(orgId: string): Promise<IntegrationRecord[]> {
@@ -368,7 +405,7 @@ function pickEditable(fields: Record<string, unknown>): Record<string, unknown> 
 }
 
 function toIntegration(doc: IntegrationDoc): IntegrationRecord {
-  const { _id, ...rest } = doc;
+  const { _id, config_bytes: _b, config_bytes_revision: _r, ...rest } = doc;
   const record: Record<string, unknown> = { id: _id, ...rest };
   for (const f of OPAQUE_INTEGRATION_FIELDS) if (record[f] !== undefined) record[f] = unpack(record[f]);
   return record as unknown as IntegrationRecord;

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildAsyncApi } from '@hub/contracts';
-import { createLogger } from '@hub/observability';
+import { createLogger, initTracing } from '@hub/observability';
 import { describe, expect, it } from 'vitest';
 import { buildEdge } from './app.js';
 import { loadEdgeConfig } from './config.js';
@@ -201,6 +201,40 @@ describe('the web console at /console', () => {
       expect(res.body).toContain('npm run build');
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('a client’s traceparent at the edge', () => {
+  it('starts a trace of the edge’s own, passes only that to the service, and names it in traceresponse', async () => {
+    const tracing = initTracing({ serviceName: 'edge-test' });
+    const received: Array<Record<string, string | string[] | undefined>> = [];
+    const { server, url } = createHttpServerForTest((req, res) => {
+      received.push(req.headers);
+      res.setHeader('content-type', 'application/json');
+      res.end('{"integrations":[]}');
+    });
+    const app = await edgeAt(await url);
+    const client = { id: 'c'.repeat(32), span: 'd'.repeat(16) };
+    try {
+      // An unsampled flag, as a client could send to switch our tracing of its request off.
+      const res = await app.inject({
+        method: 'GET',
+        url: '/v2/integrations',
+        headers: { traceparent: `00-${client.id}-${client.span}-00`, tracestate: 'vendor=secret' },
+      });
+      expect(res.statusCode).toBe(200);
+      const ours = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(String(res.headers.traceresponse));
+      expect(ours, String(res.headers.traceresponse)).not.toBeNull();
+      expect(ours![1]).not.toBe(client.id);
+      const upstream = received[0]!;
+      expect(upstream.traceparent).toBe(res.headers.traceresponse); // the edge's span, sampled
+      expect(upstream.tracestate).toBeUndefined();
+      expect(JSON.stringify(upstream)).not.toContain(client.id);
+    } finally {
+      await app.close();
+      server.close();
+      await tracing.shutdown();
     }
   });
 });

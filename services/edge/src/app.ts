@@ -44,6 +44,9 @@ export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
     logger: deps.logger,
     bodyLimit: config.EDGE_BODY_LIMIT_BYTES,
     parseJson: false,
+    // A client's traceparent is linked, not continued: its trace ids and sampling flag are not ours to
+    // take (ADR 0015, decision 16); the response's traceresponse names the trace we recorded.
+    clientTrace: 'link',
   });
   const upstreams = {
     'ingest-gateway': config.INGEST_GATEWAY_URL,
@@ -106,8 +109,10 @@ export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
       replyOptions: {
         // The service's span continues the edge's request span.
         rewriteRequestHeaders: (request, headers) => {
+          // The client's trace context never reaches the services, only the edge's span.
+          const { traceparent: _client, tracestate: _state, ...rest } = headers;
           const traceparent = traceparentOf();
-          return { ...headers, 'x-request-id': request.id, ...(traceparent ? { traceparent } : {}) };
+          return { ...rest, 'x-request-id': request.id, ...(traceparent ? { traceparent } : {}) };
         },
         // A service that is restarting or gone answers like the services do when *their* dependencies
         // are: 503 with Retry-After (504 on a timeout), so clients retry instead of giving up on a 500.

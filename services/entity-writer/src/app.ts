@@ -168,13 +168,16 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
   });
 
   const app = createHttpServer({ logger: deps.logger, isUnavailable: isUnavailableError });
-  await registerAuth(app, authSettingsFrom(config));
-  const requestCounter = new WindowCounter(deps.mongo);
-  registerRateLimit(app, {
-    limit: config.RATE_LIMIT_PER_MINUTE,
-    windowMs: 60_000,
-    hit: (key, windowMs, limit) => requestCounter.hit(key, windowMs, limit),
-  });
+  if (config.WRITER_ROLE !== 'consumer') {
+    // A consumer serves no API: it needs no token key (ADR 0015, decision 15) and verifies no token.
+    await registerAuth(app, authSettingsFrom(config));
+    const requestCounter = new WindowCounter(deps.mongo);
+    registerRateLimit(app, {
+      limit: config.RATE_LIMIT_PER_MINUTE,
+      windowMs: 60_000,
+      hit: (key, windowMs, limit) => requestCounter.hit(key, windowMs, limit),
+    });
+  }
   registerMetrics(app, metrics);
   const consumes = config.WRITER_ROLE !== 'api';
   registerProbes(

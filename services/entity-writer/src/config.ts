@@ -35,4 +35,9 @@ export const WriterEnv = Type.Object({
 export type WriterConfig = Static<typeof WriterEnv>;
 
 export const loadWriterConfig = (env: Record<string, string | undefined>) =>
-  loadConfig('entity-writer', WriterEnv, env, [authEnvProblems, kafkaEnvProblems, mongoEnvProblems]);
+  loadConfig('entity-writer', WriterEnv, env, [
+    // A consumer serves no API and verifies no token: its pod holds no token key (ADR 0015, decision 15).
+    (config) => (config.WRITER_ROLE === 'consumer' ? [] : authEnvProblems(config)),
+    kafkaEnvProblems,
+    mongoEnvProblems,
+  ]);

@@ -9,6 +9,7 @@ import {
   createMetrics,
   GRANTS,
   registerAuth,
+  registerConfigViewMetrics,
   registerMetrics,
   registerProbes,
   registerRateLimit,
@@ -49,7 +50,8 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
     bodyLimit: config.MAX_BODY_BYTES,
     isUnavailable: isUnavailableError,
   });
-  const view = new ConfigView();
+  // Routing needs no mapping configuration: the gateway does not hold them (ADR 0015, decision 13).
+  const view = new ConfigView({ configurations: false });
   const mirror = new TopicMirror(deps.kafka, {
     topic: Topics.configChanges,
     logger: deps.logger,
@@ -100,6 +102,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
     registers: [metrics],
   });
   registerMetrics(app, metrics);
+  registerConfigViewMetrics(metrics, view);
   const counted = async (version: string, answer: Promise<{ results: EventResult[] }>) => {
     const result = await answer;
     for (const r of result.results) ingested.inc({ version, status: r.status });

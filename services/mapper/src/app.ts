@@ -11,6 +11,7 @@ import {
   createHttpServer,
   createMetrics,
   Gauge,
+  registerConfigViewMetrics,
   registerMetrics,
   registerProbes,
 } from '@hub/http';
@@ -182,6 +183,7 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
 
   const app = createHttpServer({ logger: deps.logger });
   registerMetrics(app, metrics);
+  registerConfigViewMetrics(metrics, view);
   registerProbes(
     app,
     {

@@ -115,8 +115,9 @@ describe('monitoring tells the story of a request', () => {
 
     const before = await readMetrics();
     const correlationId = randomUUID();
-    // The caller's W3C trace: every record of the request carries its trace id (issue 6, tracing).
-    const traceId = randomUUID().replaceAll('-', '');
+    // The caller's W3C trace is linked, not continued, by the public edge (ADR 0015, decision 16): every
+    // record of the request carries the trace the edge started, which its `traceresponse` names.
+    const clientTraceId = randomUUID().replaceAll('-', '');
     const sent = await api.request<{ results: Array<{ event_id: string; status: string }> }>(
       'POST',
       '/v2/erp/updates/events',
@@ -130,9 +131,12 @@ describe('monitoring tells the story of a request', () => {
           event('customer', { name: 'no customer id' }),
         ],
       },
-      { traceparent: `00-${traceId}-${'1'.repeat(16)}-01` },
+      { traceparent: `00-${clientTraceId}-${'1'.repeat(16)}-01` },
     );
     expect(sent.status).toBe(200);
+    const traceId = sent.headers.get('traceresponse')?.split('-')[1];
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(traceId).not.toBe(clientTraceId);
     expect(sent.body.results.map((r) => r.status)).toEqual(['success', 'skipped', 'ignored', 'success']);
     const [good, duplicate, unroutable, failing] = sent.body.results.map((r) => r.event_id) as [
       string,

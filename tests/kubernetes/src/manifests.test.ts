@@ -398,6 +398,25 @@ describe.each(['base', 'production'])('the %s render', (overlay) => {
     }
   });
 
+  it('gives the token secret only to the pods that verify tokens, not to the sink or the consumers', () => {
+    const holders = workloads(docs())
+      .filter((w) =>
+        (w.container.env ?? []).some((e) => e.valueFrom?.secretKeyRef?.key === 'AUTH_JWT_SECRET'),
+      )
+      .map((w) => w.name);
+    // A service verifies tokens when it loads the token settings and its role serves the API.
+    const verifiers = workloads(docs())
+      .filter(
+        (w) =>
+          'AUTH_JWT_ISSUER' in w.config &&
+          w.config.CONFIG_SERVICE_ROLE !== 'sink' &&
+          w.config.WRITER_ROLE !== 'consumer',
+      )
+      .map((w) => w.name);
+    expect(holders.sort()).toEqual(verifiers.sort());
+    expect(verifiers.sort()).toEqual(['config-service-api', 'entity-writer-api', 'ingest-gateway']);
+  });
+
   it('provisions the topics with a Job running the topics command of one of the images, with the services’ settings', () => {
     const jobs = ofKind(docs(), 'Job');
     expect(jobs.map((j) => j.metadata.name).sort()).toEqual(['erp-hub-db', 'erp-hub-topics']);

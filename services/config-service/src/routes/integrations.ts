@@ -1,3 +1,4 @@
+import type { IntegrationRecord, UseCaseRecord } from '@hub/contracts';
 import { badRequest, conflict, GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
 import {
   IntegrationBody,
@@ -6,18 +7,30 @@ import {
   useCaseView,
   V2IntegrationBody,
 } from '../api.js';
+import {
+  entryDelta,
+  newSnapshotBytes,
+  type OrgConfigurationBudget,
+  patchedUseCase,
+  projectedIntegration,
+  projectedUseCase,
+  recordDelta,
+} from '../budget.js';
 import type { ConfigPublisher } from '../publisher.js';
-import type { IntegrationsRepository } from '../repository.js';
+import { EDITABLE_INTEGRATION_FIELDS, type IntegrationsRepository } from '../repository.js';
 import type { UseCaseService } from '../use-cases.js';
 
 export interface IntegrationRoutesDeps {
   repository: IntegrationsRepository;
   publisher: ConfigPublisher;
   useCases: UseCaseService;
+  budget: OrgConfigurationBudget;
 }
 
 export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRoutesDeps): void {
-  const { repository, publisher } = deps;
+  const { repository, publisher, budget } = deps;
+  const integrationAsStored = (orgId: string, fields: Record<string, unknown>, current?: IntegrationRecord) =>
+    projectedIntegration(orgId, fields, EDITABLE_INTEGRATION_FIELDS, current);
   const view = { onRequest: requireGrant(GRANTS.view) };
   const manage = { onRequest: requireGrant(GRANTS.manage) };
 
@@ -37,6 +50,7 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
   app.post('/v1/integrations', { ...manage, schema: { body: IntegrationBody } }, async (request, reply) => {
     const { orgId } = request.principal;
     await deps.useCases.checkIntegrationCount(orgId);
+    await budget.checkNew(orgId, newSnapshotBytes(integrationAsStored(orgId, request.body), []));
     const created = await repository.createIntegration(orgId, request.body);
     await publisher.publish(orgId, created.id, request.id);
     return reply.code(201).send(integrationView(created));
@@ -58,9 +72,13 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
     { ...manage, schema: { params: IntegrationParams, body: IntegrationBody } },
     async (request) => {
       const { orgId } = request.principal;
-      const updated = await repository.updateIntegration(orgId, request.params.integrationId, request.body);
-      if (!updated)
-        throw notFound(`integration ${request.params.integrationId} not found`, 'INTEGRATION_NOT_FOUND');
+      const { integrationId } = request.params;
+      const current = await repository.getIntegration(orgId, integrationId);
+      if (!current) throw notFound(`integration ${integrationId} not found`, 'INTEGRATION_NOT_FOUND');
+      const growth = recordDelta(current, integrationAsStored(orgId, request.body, current));
+      await budget.checkGrowth(orgId, integrationId, growth);
+      const updated = await repository.updateIntegration(orgId, integrationId, request.body);
+      if (!updated) throw notFound(`integration ${integrationId} not found`, 'INTEGRATION_NOT_FOUND');
       await publisher.publish(orgId, updated.id, request.id);
       return integrationView(updated);
     },
@@ -102,6 +120,13 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
       slugs.add(input.slug);
     });
     await deps.useCases.checkIntegrationCount(orgId);
+    await budget.checkNew(
+      orgId,
+      newSnapshotBytes(
+        integrationAsStored(orgId, fields),
+        inputs.map((input) => projectedUseCase(PLACEHOLDER_ID, input, subject)),
+      ),
+    );
     const created = await repository.createIntegration(orgId, fields);
     for (const input of inputs) await deps.useCases.create(orgId, created.id, input, subject);
     await repository.touchIntegration(orgId, created.id);
@@ -117,9 +142,8 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
       const { orgId, subject } = request.principal;
       const { integrationId } = request.params;
       const { use_cases: desired, ...fields } = request.body;
-      if (!(await repository.getIntegration(orgId, integrationId))) {
-        throw notFound(`integration ${integrationId} not found`, 'INTEGRATION_NOT_FOUND');
-      }
+      const current = await repository.getIntegration(orgId, integrationId);
+      if (!current) throw notFound(`integration ${integrationId} not found`, 'INTEGRATION_NOT_FOUND');
       if (desired) deps.useCases.checkUseCaseCount(desired.length);
       const existing = new Map((await repository.listUseCases(orgId, integrationId)).map((u) => [u.id, u]));
       // Validate everything before changing anything. An id that is not one of this integration's use
@@ -153,6 +177,18 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
         }
         slugs.add(plan.input.slug);
       }
+      // What the snapshot would grow by, within the organisation's configuration budget.
+      let growth = recordDelta(current, integrationAsStored(orgId, fields, current));
+      if (desired) {
+        for (const [id, useCase] of existing) if (!listed.has(id)) growth += entryDelta(useCase, undefined);
+      }
+      for (const plan of plans) {
+        if (plan.kind === 'update') {
+          const before = existing.get(plan.id) as UseCaseRecord;
+          growth += entryDelta(before, patchedUseCase(before, plan.patch, subject));
+        } else growth += entryDelta(undefined, projectedUseCase(integrationId, plan.input, subject));
+      }
+      await budget.checkGrowth(orgId, integrationId, growth);
       // The integration and all its use-case changes together, or none of them.
       await repository.transaction(async (tx) => {
         await repository.updateIntegration(orgId, integrationId, fields, tx);
@@ -190,3 +226,6 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
     (request) => remove(request.principal.orgId, request.params.integrationId, request.id),
   );
 }
+
+/** An integration id of the length the repository gives, for sizing a snapshot before it exists. */
+const PLACEHOLDER_ID = '00000000-0000-0000-0000-000000000000';

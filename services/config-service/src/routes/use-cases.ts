@@ -11,6 +11,7 @@ import {
   UseCaseUpdateBody,
   useCaseView,
 } from '../api.js';
+import { entryDelta, type OrgConfigurationBudget, patchedUseCase, projectedUseCase } from '../budget.js';
 import type { ConfigPublisher } from '../publisher.js';
 import type { IntegrationsRepository } from '../repository.js';
 import type { UseCaseService } from '../use-cases.js';
@@ -19,10 +20,12 @@ export interface UseCaseRoutesDeps {
   repository: IntegrationsRepository;
   publisher: ConfigPublisher;
   useCases: UseCaseService;
+  /** The organisation's configuration budget (ADR 0015, decision 13), checked before every write. */
+  budget: OrgConfigurationBudget;
 }
 
 export function registerUseCaseRoutes(app: HttpServer, deps: UseCaseRoutesDeps): void {
-  const { repository, publisher, useCases } = deps;
+  const { repository, publisher, useCases, budget } = deps;
   const view = { onRequest: requireGrant(GRANTS.view) };
   const manage = { onRequest: requireGrant(GRANTS.manage) };
 
@@ -52,6 +55,8 @@ export function registerUseCaseRoutes(app: HttpServer, deps: UseCaseRoutesDeps):
       const input = useCases.validate(request.body);
       await requireIntegration(orgId, integrationId);
       useCases.checkUseCaseCount((await repository.listUseCases(orgId, integrationId)).length + 1);
+      const growth = entryDelta(undefined, projectedUseCase(integrationId, input, subject));
+      await budget.checkGrowth(orgId, integrationId, growth);
       // The use case and the integration's new revision together, or neither.
       const created = await repository.transaction(async (tx) => {
         const made = await useCases.create(orgId, integrationId, input, subject, undefined, tx);
@@ -80,7 +85,7 @@ export function registerUseCaseRoutes(app: HttpServer, deps: UseCaseRoutesDeps):
 }
 
 export function registerUseCaseChangeRoutes(app: HttpServer, deps: UseCaseRoutesDeps): void {
-  const { repository, publisher, useCases } = deps;
+  const { repository, publisher, useCases, budget } = deps;
   const view = { onRequest: requireGrant(GRANTS.view) };
   const manage = { onRequest: requireGrant(GRANTS.manage) };
   const missing = (integrationId: string, useCaseId: string) =>
@@ -95,6 +100,8 @@ export function registerUseCaseChangeRoutes(app: HttpServer, deps: UseCaseRoutes
       const current = await repository.getUseCase(orgId, integrationId, useCaseId);
       if (!current) throw missing(integrationId, useCaseId);
       const patch = useCases.validateUpdate(current, request.body);
+      const growth = entryDelta(current, patchedUseCase(current, patch, subject));
+      await budget.checkGrowth(orgId, integrationId, growth);
       // Version check, history entry and the integration's new revision together, or none of them.
       const updated = await repository.transaction(async (tx) => {
         const saved = await repository.updateUseCase(orgId, integrationId, useCaseId, patch, subject, tx);
@@ -159,6 +166,7 @@ export function registerUseCaseChangeRoutes(app: HttpServer, deps: UseCaseRoutes
         throw notFound(`integration ${integrationId} not found`, 'INTEGRATION_NOT_FOUND');
       }
       const { app_id, component_id, overwrite } = request.body;
+      await budget.checkGrowth(orgId, integrationId, entryDelta(undefined, { app_id, component_id }));
       const result = await repository.setAppMapping(
         orgId,
         integrationId,
