@@ -242,6 +242,32 @@ function printObservations(details: Run['details'], errors: Record<string, strin
     }
     if (p?.database) for (const line of describeWork(phase, p.database)) out(line);
   }
+  const h = details.history as
+    | {
+        sweeps?: unknown;
+        sqliteMB?: Record<string, Record<string, number>>;
+        monitoringCount?: { documents: number; ms: number };
+        loadMs?: number;
+      }
+    | undefined;
+  if (h) {
+    // The evidence for what grows with history (issue 22): the sweeps, the write-ahead log, a count.
+    out(`history: loaded in ${((h.loadMs ?? 0) / 1000).toFixed(1)} s; sweeps ${JSON.stringify(h.sweeps)}`);
+    const wal = (at: string) => {
+      const files = h.sqliteMB?.[at] ?? {};
+      return Object.entries(files)
+        .map(([name, mb]) => `${name} ${mb} MB`)
+        .join(', ');
+    };
+    out(
+      `history: SQLite files before loading: ${wal('before')}; loaded: ${wal('loaded')}; after the phase: ${wal('after')}`,
+    );
+    if (h.monitoringCount) {
+      out(
+        `history: countDocuments({}) of monitoring_events: ${h.monitoringCount.documents.toLocaleString('en-US')} in ${h.monitoringCount.ms} ms`,
+      );
+    }
+  }
   for (const [name, message] of Object.entries(errors)) out(`step "${name}" failed: ${message}`);
   for (const exit of exits) out(`unplanned exit: ${exit}`);
 }
