@@ -11,6 +11,17 @@ export {
   sumSeries,
 } from './managed-stack.js';
 export {
+  type CollectionCounts,
+  commandsOf,
+  countsBetween,
+  emptyCounts,
+  MongoCountingProxy,
+  OVERHEAD_COMMANDS,
+  WireCounter,
+  type WireCounts,
+  written,
+} from './mongo-counter.js';
+export {
   CODE_NAMES,
   type ElectionSpec,
   type FailCommandData,

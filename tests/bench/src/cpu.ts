@@ -45,3 +45,31 @@ export function cpuPer(
   out.total = Math.round(total * 1000) / 1000;
   return out;
 }
+
+/** The hub's own services (every instance), as `ManagedStack.processes()` names them (`mapper#0`). */
+export const SERVICES = ['ingest-gateway', 'mapper', 'entity-writer', 'config-service', 'edge'] as const;
+
+/**
+ * The hub services' own CPU per unit (gateway + mapper + writer + config-service + edge, every
+ * instance) out of a `cpuPer` result, and what it leaves out (Kafka, the database, the bench itself).
+ * NaN when no service was measured.
+ */
+export function servicesCpu(perUnit: Record<string, number>): {
+  services: number;
+  byService: Record<string, number>;
+} {
+  const byService: Record<string, number> = {};
+  for (const [name, ms] of Object.entries(perUnit)) {
+    const service = SERVICES.find((s) => name.startsWith(`${s}#`));
+    if (service) byService[service] = (byService[service] ?? 0) + ms;
+  }
+  const values = Object.values(byService);
+  return {
+    services: values.length === 0 ? Number.NaN : values.reduce((s, ms) => s + ms, 0),
+    byService,
+  };
+}
+
+/** The rate `cores` could sustain if each unit cost `msPerUnit` of CPU and nothing else ran: cores × 1,000 / ms. */
+export const cpuLimit = (cores: number, msPerUnit: number): number =>
+  msPerUnit > 0 && Number.isFinite(msPerUnit) ? (cores * 1000) / msPerUnit : Number.NaN;

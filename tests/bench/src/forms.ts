@@ -14,6 +14,11 @@ export interface Form {
   ordering: { requests: number; batch: number };
   /** The noisy neighbour (issue 19): the victim's steady load, quiet then under attack; the attacker's slow events. */
   noisy: NoisySizes;
+  /**
+   * The history step (issue 22): events' worth of history loaded (each with its claim, marker and
+   * monitoring records), dated over the last `spanHours`.
+   */
+  history: { events: number; spanHours: number };
   /** Upper bound for any one wait on the services (a step that exceeds it fails; the others still run). */
   stepTimeoutMs: number;
 }
@@ -29,6 +34,7 @@ export const FORMS: Record<Form['name'], Form> = {
     growth: { sizes: [1_000, 5_000], updates: 2_000 },
     ordering: { requests: 10, batch: 100 },
     noisy: { victim: { batch: 10, everyMs: 250, quietMs: 8_000, attackMs: 15_000 }, slowEvents: 60 },
+    history: { events: 5_000, spanHours: 25 },
     stepTimeoutMs: 180_000,
   },
   long: {
@@ -41,6 +47,7 @@ export const FORMS: Record<Form['name'], Form> = {
     growth: { sizes: [10_000, 200_000], updates: 20_000 },
     ordering: { requests: 10, batch: 100 },
     noisy: { victim: { batch: 10, everyMs: 250, quietMs: 30_000, attackMs: 60_000 }, slowEvents: 300 },
+    history: { events: 1_000_000, spanHours: 25 },
     stepTimeoutMs: 3_600_000,
   },
 };

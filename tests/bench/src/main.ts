@@ -8,10 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { signToken } from '@hub/http';
-import { ManagedStack, seededRandom } from '@hub/testing';
+import { ManagedStack, MongoCountingProxy, seededRandom } from '@hub/testing';
 import { createTarget } from './api.js';
 import { prefillProducer } from './consumers.js';
+import { type DatabaseWork, describeWork } from './database.js';
 import { FORMS } from './forms.js';
+import { historyStep } from './history.js';
 import { noisyStep } from './noisy.js';
 import { ProcessedWatch } from './processed.js';
 import { entityReads } from './reads.js';
@@ -36,9 +38,15 @@ const { values: args } = parseArgs({
     seed: { type: 'string' },
     /** Only these steps (comma-separated names as logged, e.g. `growth`): for a focused measurement. */
     only: { type: 'string' },
+    /** Events' worth of history for the history step, instead of the form's. */
+    history: { type: 'string' },
   },
 });
-const form = FORMS[args.quick ? 'quick' : 'long'];
+const chosen = FORMS[args.quick ? 'quick' : 'long'];
+const form = args.history
+  ? { ...chosen, history: { ...chosen.history, events: Number(args.history) } }
+  : chosen;
+if (!(form.history.events > 0)) throw new Error(`--history must be a positive number, not "${args.history}"`);
 const only = args.only ? new Set(args.only.split(',').map((s) => s.trim())) : undefined;
 const seed = Number(args.seed ?? Date.now() % 1_000_000);
 const runId = `bench-${seed}-${Date.now().toString(36)}`;
@@ -53,6 +61,13 @@ async function main(): Promise<number> {
   const started = Date.now();
   const host = machine();
   const head = commit();
+  const mongoPort = Number(process.env.BENCH_MONGO_PORT ?? 22017);
+  // The services reach FerretDB through a counting proxy (MONGO_PORT + 2; MONGO_PORT + 1 is its TLS
+  // listener): what they ask of the database is counted at the wire, not estimated.
+  const wire = await MongoCountingProxy.start({
+    upstream: `127.0.0.1:${mongoPort}`,
+    port: Number(process.env.BENCH_MONGO_COUNTER_PORT ?? mongoPort + 2),
+  });
   const stack = new ManagedStack({
     name: 'bench',
     // Below Linux's ephemeral range (32768-60999), where an outgoing connection may hold a port.
@@ -60,13 +75,16 @@ async function main(): Promise<number> {
       base: Number(process.env.BENCH_PORT_BASE ?? 22080),
       kafka: Number(process.env.BENCH_KAFKA_PORT ?? 22092),
       controller: Number(process.env.BENCH_KAFKA_CONTROLLER_PORT ?? 22093),
-      mongo: Number(process.env.BENCH_MONGO_PORT ?? 22017),
+      mongo: mongoPort,
     },
-    env: { RATE_LIMIT_PER_MINUTE },
+    env: { RATE_LIMIT_PER_MINUTE, MONGO_URL: wire.url() },
   });
   const interrupted = () => {
     log('interrupted: stopping the bench stack');
-    void stack.close().finally(() => process.exit(130));
+    void stack
+      .close()
+      .then(() => wire.close())
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
@@ -105,6 +123,7 @@ async function main(): Promise<number> {
     const random = seededRandom(seed);
     const run: Run = {
       stack,
+      wire,
       form,
       targets,
       watch,
@@ -136,6 +155,12 @@ async function main(): Promise<number> {
     await step('growth', () => writerGrowth(run, growthTarget));
     const readsTarget = await createTarget(stack.baseUrl, auth, `${runId}-reads`, true);
     await step('reads', () => entityReads(run, readsTarget));
+    if (!only || only.has('history')) {
+      // Only what arrives from now on: the topic holds the steps above's hundreds of thousands.
+      watch = await ProcessedWatch.start(stack.brokers, { fromBeginning: false });
+      run.watch = watch;
+    }
+    await step('history', () => historyStep(run));
     ratios(run);
   } catch (err) {
     errors.run = (err as Error).message;
@@ -144,6 +169,7 @@ async function main(): Promise<number> {
     await watch?.stop().catch(() => {});
     await prefill?.close().catch(() => {});
     await stack.close();
+    await wire.close();
   }
 
   const title =
@@ -206,10 +232,41 @@ function printObservations(details: Run['details'], errors: Record<string, strin
         `request p50/p99 ${Math.round(p.requestLatency.p50Ms)}/${Math.round(p.requestLatency.p99Ms)} ms`,
     );
   }
-  const cpu = (details.phaseA as { cpuPerEventMs?: Record<string, number> } | undefined)?.cpuPerEventMs;
-  if (cpu) {
-    const parts = Object.entries(cpu).map(([name, ms]) => `${name} ${ms.toFixed(2)}`);
-    out(`phaseA CPU ms per processed event: ${parts.join(', ')} (2 cores = 2,000 ms per second)`);
+  for (const phase of ['phaseA', 'history'] as const) {
+    const p = details[phase] as
+      | { cpuPerEventMs?: Record<string, number>; database?: DatabaseWork }
+      | undefined;
+    if (p?.cpuPerEventMs) {
+      const parts = Object.entries(p.cpuPerEventMs).map(([name, ms]) => `${name} ${ms.toFixed(2)}`);
+      out(`${phase} CPU ms per processed event: ${parts.join(', ')} (2 cores = 2,000 ms per second)`);
+    }
+    if (p?.database) for (const line of describeWork(phase, p.database)) out(line);
+  }
+  const h = details.history as
+    | {
+        sweeps?: unknown;
+        sqliteMB?: Record<string, Record<string, number>>;
+        monitoringCount?: { documents: number; ms: number };
+        loadMs?: number;
+      }
+    | undefined;
+  if (h) {
+    // The evidence for what grows with history (issue 22): the sweeps, the write-ahead log, a count.
+    out(`history: loaded in ${((h.loadMs ?? 0) / 1000).toFixed(1)} s; sweeps ${JSON.stringify(h.sweeps)}`);
+    const wal = (at: string) => {
+      const files = h.sqliteMB?.[at] ?? {};
+      return Object.entries(files)
+        .map(([name, mb]) => `${name} ${mb} MB`)
+        .join(', ');
+    };
+    out(
+      `history: SQLite files before loading: ${wal('before')}; loaded: ${wal('loaded')}; after the phase: ${wal('after')}`,
+    );
+    if (h.monitoringCount) {
+      out(
+        `history: countDocuments({}) of monitoring_events: ${h.monitoringCount.documents.toLocaleString('en-US')} in ${h.monitoringCount.ms} ms`,
+      );
+    }
   }
   for (const [name, message] of Object.entries(errors)) out(`step "${name}" failed: ${message}`);
   for (const exit of exits) out(`unplanned exit: ${exit}`);

@@ -33,6 +33,23 @@ describe('badFigures', () => {
   });
 });
 
+describe('the per-event figures (issue 22)', () => {
+  it('prints documents, commands and CPU per event with two or three decimals', () => {
+    expect(formatValue(2.345, 'docs/event')).toBe('2.35');
+    expect(formatValue(0.0512, 'commands/event')).toBe('0.051');
+    expect(formatValue(1.1, 'ms/event')).toBe('1.10');
+  });
+
+  it('fails a run whose database counts, CPU per event or history figure is missing or NaN', () => {
+    const figures = complete().filter((f) => f.key !== 'e2e.db.documents' && f.key !== 'history.processed');
+    figures.find((f) => f.key === 'e2e.db.commands')!.value = Number.NaN;
+    expect(badFigures(figures)).toEqual(['e2e.db.documents', 'e2e.db.commands', 'history.processed']);
+    expect(
+      benchVerdict({ missing: badFigures(figures), errors: {}, phases: {}, unplannedExits: [] }),
+    ).toEqual(['no figure for e2e.db.documents, e2e.db.commands, history.processed']);
+  });
+});
+
 describe('ratio', () => {
   it('divides positive numbers and is NaN otherwise', () => {
     expect(ratio(300, 600)).toBe(0.5);

@@ -4,6 +4,8 @@ export interface Figure {
   section:
     | 'ceilings'
     | 'end to end'
+    | 'database and CPU per event'
+    | 'history'
     | 'consumers alone'
     | 'growth'
     | 'reads'
@@ -12,7 +14,7 @@ export interface Figure {
     | 'ratios';
   label: string;
   value: number;
-  unit: 'events/s' | 'updates/s' | 'ms' | '×';
+  unit: 'events/s' | 'updates/s' | 'ms' | '×' | 'docs/event' | 'commands/event' | 'ms/event';
   /** Events or updates the figure was measured over. */
   count?: number;
   /** The time it was measured over. */
@@ -29,6 +31,11 @@ export const FIGURE_KEYS = [
   'e2e.latency.p50',
   'e2e.latency.p95',
   'e2e.latency.p99',
+  'e2e.db.documents',
+  'e2e.db.commands',
+  'e2e.cpu.services',
+  'limit.database',
+  'limit.services_cpu',
   'e2e.half.offered',
   'e2e.half.latency.p99',
   'alone.gateway',
@@ -56,6 +63,8 @@ export const FIGURE_KEYS = [
   'ratio.e2e_accepted_to_producer',
   'ratio.processed_to_database',
   'ratio.growth',
+  'history.processed',
+  'ratio.history_to_empty',
 ] as const;
 export type FigureKey = (typeof FIGURE_KEYS)[number];
 
@@ -76,6 +85,7 @@ export function ratio(a: number | undefined, b: number | undefined): number {
 export function formatValue(value: number, unit: Figure['unit']): string {
   if (!Number.isFinite(value)) return String(value);
   if (unit === '×') return value.toFixed(value < 0.01 ? 4 : 2);
+  if (unit.endsWith('/event')) return value.toFixed(value < 0.1 ? 3 : 2);
   const digits = Math.abs(value) >= 100 ? 0 : 1;
   return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }

@@ -1,9 +1,11 @@
+import os from 'node:os';
 import type { MessageProducer } from '@hub/kafka';
-import type { ManagedStack } from '@hub/testing';
+import { countsBetween, type ManagedStack, type MongoCountingProxy } from '@hub/testing';
 import { configRevision } from './api.js';
-import { rawDatabase, rawProducer } from './ceilings.js';
+import { RAW_DATABASE, rawDatabase, rawProducer } from './ceilings.js';
 import { growth, mapperAlone, waitIdle, writerAlone } from './consumers.js';
-import { cpuPer, cpuTimes } from './cpu.js';
+import { cpuLimit, cpuPer, cpuTimes, servicesCpu } from './cpu.js';
+import { databaseRates, databaseWork } from './database.js';
 import { closedLoop, drain, openLoop, phaseFigures, Sender } from './end-to-end.js';
 import type { Target } from './fixtures.js';
 import type { Form } from './forms.js';
@@ -15,6 +17,8 @@ import { type Figure, type PhaseOutcome, ratio } from './report.js';
 /** What every step works with; each adds its figures and the details behind them. */
 export interface Run {
   stack: ManagedStack;
+  /** Between the services and the database: counts what they ask of it (`databaseWork`). */
+  wire: MongoCountingProxy;
   form: Form;
   /** Integrations in organisations of their own; the last one sends without `group_id`. */
   targets: Target[];
@@ -84,13 +88,17 @@ export async function ceilingProducer(run: Run): Promise<void> {
 
 export async function ceilingDatabase(run: Run): Promise<void> {
   const { events, lanes } = run.form.database;
-  const r = await rawDatabase(run.stack.mongoUrl, run.targets, {
+  // Through the counting proxy, as the services' writes go: the same hop for both, and its documents
+  // and commands per second for the limit the pipeline's own counts imply (limit.database).
+  const before = run.wire.counter.snapshot();
+  const r = await rawDatabase(run.wire.url(), run.targets, {
     events,
     lanes,
     customers: run.form.customers,
     random: run.random,
   });
-  run.details.ceilingDatabase = r;
+  const wire = databaseRates(countsBetween(before, run.wire.counter.snapshot()), r.ms, RAW_DATABASE);
+  run.details.ceilingDatabase = { ...r, wire };
   run.figures.push({
     key: 'ceiling.database',
     section: 'ceilings',
@@ -110,19 +118,8 @@ export async function endToEnd(run: Run): Promise<void> {
   const { inFlight, phaseAMs, phaseBMs, drainMs } = run.form.endToEnd;
   const sender = new Sender(run.stack.baseUrl, run.targets, run.form.customers, run.random, run.runId);
   run.log(`phase A: ${inFlight} requests of 100 in flight for ${phaseAMs / 1000} s`);
-  const cpuBefore = cpuTimes(run.stack.processes());
-  const a = await closedLoop(sender, inFlight, phaseAMs);
-  const drainedA = await drain(run.watch, a, drainMs);
-  run.phases['phase A'] = {
-    refused: a.refused,
-    events: a.events,
-    accepted: a.sentAt.size,
-    processed: drainedA,
-  };
-  const fa = phaseFigures(a, run.watch);
-  // Where the machine's time went, per processed event (which component holds the rate back).
-  const cpuPerEventMs = cpuPer(cpuBefore, cpuTimes(run.stack.processes()), fa.processed);
-  run.details.phaseA = { ...fa, cpuPerEventMs };
+  const { figures: fa, cpuPerEventMs, database } = await measuredLoad(run, 'phase A', sender);
+  run.details.phaseA = { ...fa, cpuPerEventMs, database };
   const section = 'end to end';
   const over = `${inFlight} requests of 100 in flight, ${run.targets.length} integrations`;
   run.figures.push(
@@ -171,6 +168,7 @@ export async function endToEnd(run: Run): Promise<void> {
       count: fa.processed,
     },
   );
+  perEventFigures(run, cpuPerEventMs, database);
   await waitIdle(run.stack, run.form.stepTimeoutMs); // phase A's backlog must not delay phase B
   const half = fa.processedPerSecond / 2;
   const plan = pacedPlan(half, 100, phaseBMs);
@@ -206,6 +204,103 @@ export async function endToEnd(run: Run): Promise<void> {
       unit: 'ms',
       count: fb.processed,
       note: `p50 ${Math.round(fb.latency.p50Ms)} ms`,
+    },
+  );
+}
+
+/**
+ * One closed loop like phase A (requests of 100, `inFlight` at a time, for phaseAMs), drained, with
+ * what it cost: CPU per processed event by process, and the database's work per processed event
+ * counted at the wire (`databaseWork`), both over the same window (first request → drained).
+ */
+export async function measuredLoad(run: Run, phase: string, sender: Sender) {
+  const { inFlight, phaseAMs, drainMs } = run.form.endToEnd;
+  const cpuBefore = cpuTimes(run.stack.processes());
+  const wireBefore = run.wire.counter.snapshot();
+  const tally = await closedLoop(sender, inFlight, phaseAMs);
+  const drained = await drain(run.watch, tally, drainMs);
+  run.phases[phase] = {
+    refused: tally.refused,
+    events: tally.events,
+    accepted: tally.sentAt.size,
+    processed: drained,
+  };
+  const figures = phaseFigures(tally, run.watch);
+  // Where the machine's time went, per processed event (which component holds the rate back).
+  const cpuPerEventMs = cpuPer(cpuBefore, cpuTimes(run.stack.processes()), figures.processed);
+  const database = databaseWork(countsBetween(wireBefore, run.wire.counter.snapshot()), figures.processed);
+  return { figures, cpuPerEventMs, database };
+}
+
+/**
+ * Phase A's cost per processed event (issue 22): documents written and commands, counted at the
+ * database; the hub services' own CPU; and the rates they imply on this machine.
+ */
+function perEventFigures(
+  run: Run,
+  cpuPerEventMs: Record<string, number>,
+  database: ReturnType<typeof databaseWork>,
+): void {
+  const section = 'database and CPU per event';
+  const cores = os.availableParallelism();
+  const { services, byService } = servicesCpu(cpuPerEventMs);
+  const ceiling = (run.details.ceilingDatabase as { wire?: ReturnType<typeof databaseRates> } | undefined)
+    ?.wire;
+  const top = database.collections
+    .slice(0, 4)
+    .map(
+      (c) =>
+        `${c.collection.replace(/^erp_hub\./, '')} ${(c.written / Math.max(1, database.events)).toFixed(2)}`,
+    )
+    .join(', ');
+  const ms = (x: number | undefined) => (x === undefined ? '?' : x.toFixed(2));
+  run.figures.push(
+    {
+      key: 'e2e.db.documents',
+      section,
+      label: 'database documents written per processed event',
+      value: database.documentsPerEvent,
+      unit: 'docs/event',
+      count: database.events,
+      note: `phase A, counted at the wire (inserted + modified + upserted + deleted): ${top}; goal ≤ 3`,
+    },
+    {
+      key: 'e2e.db.commands',
+      section,
+      label: 'database commands per processed event',
+      value: database.commandsPerEvent,
+      unit: 'commands/event',
+      count: database.events,
+      note: `phase A, ${n(database.commands)} commands carrying ${n(database.statements)} write statements; handshakes and heartbeats (${n(database.overheadCommands)}) left out`,
+    },
+    {
+      key: 'e2e.cpu.services',
+      section,
+      label: "hub services' own CPU per processed event",
+      value: services,
+      unit: 'ms/event',
+      count: database.events,
+      note:
+        `phase A: gateway ${ms(byService['ingest-gateway'])} + mapper ${ms(byService.mapper)} + writer ${ms(byService['entity-writer'])} + ` +
+        `config-service ${ms(byService['config-service'])} + edge ${ms(byService.edge)}; all processes ${ms(cpuPerEventMs.total)}; goal ≤ 0.5`,
+    },
+    {
+      key: 'limit.database',
+      section,
+      label: "limit: the database's write rate / documents per event",
+      value: ceiling ? ceiling.documentsPerSecond / database.documentsPerEvent : Number.NaN,
+      unit: 'events/s',
+      note: ceiling
+        ? `the raw ceiling wrote ${n(Math.round(ceiling.documentsPerSecond))} documents/s (${n(Math.round(ceiling.commandsPerSecond))} commands/s of 100 documents), counted the same way`
+        : 'no raw database ceiling through the proxy in this run',
+    },
+    {
+      key: 'limit.services_cpu',
+      section,
+      label: `limit: ${cores} cores / services' CPU per event`,
+      value: cpuLimit(cores, services),
+      unit: 'events/s',
+      note: `if nothing else ran; all processes' CPU per event (${ms(cpuPerEventMs.total)} ms) → ${n(Math.round(cpuLimit(cores, cpuPerEventMs.total ?? Number.NaN)))} events/s`,
     },
   );
 }

@@ -1,0 +1,310 @@
+// The history phase (issue 22): the end-to-end rate again once the database holds a stated amount of
+// history (stored events, their monitoring records, deduplication claims and acceptance markers),
+// loaded fast by direct inserts of documents cloned from the ones the services stored in this run, with
+// the retention sweeps of the gateway and the config-service running during the measured window.
+import { randomUUID } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { newEventId } from '@hub/contracts';
+import { type Document, MongoStore, RATE_LIMIT_COLLECTIONS, removeExpired } from '@hub/mongo';
+import { createLogger } from '@hub/observability';
+import { waitIdle } from './consumers.js';
+import { Sender } from './end-to-end.js';
+import { ratio } from './report.js';
+import { measuredLoad, type Run } from './steps.js';
+
+const logger = createLogger({ service: 'bench-history', level: 'error' });
+const n = (x: number) => x.toLocaleString('en-US');
+
+/** The stores the history is made of, as the services name them (libs/mongo plan.ts). */
+export const HISTORY_COLLECTIONS = [
+  'inbound_events',
+  'monitoring_events',
+  'dedupe',
+  'dedupe_accepted',
+] as const;
+/** What each service's sweeper expires on FerretDB (the gateway's COLLECTIONS_EXPIRED; the config-service's). */
+export const SWEEPS: Record<string, readonly string[]> = {
+  'ingest-gateway': ['dedupe', 'dedupe_accepted', 'inbound_events', ...RATE_LIMIT_COLLECTIONS],
+  'config-service': ['monitoring_events'],
+};
+
+/** One accepted event as the services stored it: the event, its claim, its marker, its monitoring records. */
+export interface Bundle {
+  event: Document;
+  dedupe: Document;
+  accepted: Document;
+  monitoring: Document[];
+}
+
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+
+/**
+ * A copy of `value` for another event: every string with an old id in it gets the new one (`swaps`),
+ * and every date (a Date, or an ISO 8601 UTC string) moves `shiftMs` into the past. Other values (numbers,
+ * booleans, BSON types) are kept.
+ */
+export function cloneShifted(value: unknown, swaps: Array<[string, string]>, shiftMs: number): unknown {
+  if (typeof value === 'string') {
+    let s = value;
+    for (const [from, to] of swaps) if (s.includes(from)) s = s.replaceAll(from, to);
+    return ISO.test(s) ? new Date(Date.parse(s) - shiftMs).toISOString() : s;
+  }
+  if (value instanceof Date) return new Date(value.getTime() - shiftMs);
+  if (Array.isArray(value)) return value.map((v) => cloneShifted(v, swaps, shiftMs));
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cloneShifted(v, swaps, shiftMs)]));
+  }
+  return value;
+}
+
+/**
+ * History event `index` of `total`, made from `template`: new event, correlation and deduplication ids,
+ * dated `index / total` of `spanMs` in the past (its expiry moves with it, so the oldest may be expired
+ * already, as a sweep finds them). Monitoring records whose id does not contain the event id get a new
+ * UUID (their ids are name-based UUIDs).
+ */
+export function cloneBundle(
+  template: Bundle,
+  index: number,
+  total: number,
+  spanMs: number,
+  tag: string,
+): Bundle {
+  const eventId = newEventId();
+  const swaps: Array<[string, string]> = [[String(template.event._id), eventId]];
+  const correlation = template.event.correlation_id;
+  if (typeof correlation === 'string' && correlation && correlation !== template.event._id) {
+    swaps.push([correlation, randomUUID()]);
+  }
+  const dedupeId = template.event.deduplication_id;
+  if (typeof dedupeId === 'string' && dedupeId) swaps.push([dedupeId, `${tag}-${index}`]);
+  const shift = total > 1 ? Math.round((spanMs * index) / (total - 1)) : 0;
+  const clone = (d: Document) => cloneShifted(d, swaps, shift) as Document;
+  return {
+    event: clone(template.event),
+    dedupe: clone(template.dedupe),
+    accepted: clone(template.accepted),
+    monitoring: template.monitoring.map((r) => {
+      const c = clone(r);
+      if (c._id === r._id) c._id = randomUUID();
+      return c;
+    }),
+  };
+}
+
+/** The run's own accepted events with everything the services stored for them (up to `limit`). */
+export async function templates(store: MongoStore, orgs: string[], limit = 200): Promise<Bundle[]> {
+  const db = store.db;
+  const events = await db
+    .collection('inbound_events')
+    .find({ org_id: { $in: orgs }, status: 'success' })
+    .limit(limit)
+    .toArray();
+  const ids = events.map((e) => String(e._id));
+  const [claims, records] = await Promise.all([
+    db
+      .collection('dedupe')
+      .find({ event_id: { $in: ids } })
+      .toArray(),
+    db
+      .collection('monitoring_events')
+      .find({ event_id: { $in: ids } })
+      .toArray(),
+  ]);
+  const markers = await db
+    .collection('dedupe_accepted')
+    .find({ _id: { $in: claims.map((c) => c._id) } } as Document)
+    .toArray();
+  const claimOf = new Map(claims.map((c) => [String(c.event_id), c]));
+  const markerOf = new Map(markers.map((m) => [String(m._id), m]));
+  const recordsOf = new Map<string, Document[]>();
+  for (const r of records)
+    recordsOf.set(String(r.event_id), [...(recordsOf.get(String(r.event_id)) ?? []), r]);
+  const out: Bundle[] = [];
+  for (const event of events) {
+    const dedupe = claimOf.get(String(event._id));
+    const accepted = dedupe && markerOf.get(String(dedupe._id));
+    const monitoring = recordsOf.get(String(event._id)) ?? [];
+    if (dedupe && accepted && monitoring.length > 0) out.push({ event, dedupe, accepted, monitoring });
+  }
+  return out;
+}
+
+/** Sizes of the database's SQLite files (the data file and its write-ahead log), in MB, by name. */
+export function sqliteFiles(dir: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const name of readdirSync(dir)) {
+      if (!/\.sqlite(-wal|-shm)?$/.test(name)) continue;
+      out[name] = Math.round((statSync(path.join(dir, name)).size / 2 ** 20) * 10) / 10;
+    }
+  } catch {
+    // no such directory: nothing to report
+  }
+  return out;
+}
+
+async function load(
+  store: MongoStore,
+  bundles: Bundle[],
+  plan: { events: number; spanHours: number },
+  tag: string,
+  log: (msg: string) => void,
+): Promise<{ loaded: Record<string, number>; ms: number }> {
+  const BATCH_EVENTS = 250;
+  const LANES = 2;
+  const loaded: Record<string, number> = Object.fromEntries(HISTORY_COLLECTIONS.map((c) => [c, 0]));
+  const spanMs = plan.spanHours * 3_600_000;
+  const started = Date.now();
+  let next = 0;
+  let reported = 0;
+  const lane = async () => {
+    while (next < plan.events) {
+      const from = next;
+      const size = Math.min(BATCH_EVENTS, plan.events - from);
+      next += size;
+      const batch = Array.from({ length: size }, (_, i) =>
+        cloneBundle(bundles[(from + i) % bundles.length]!, from + i, plan.events, spanMs, tag),
+      );
+      const docs: Record<(typeof HISTORY_COLLECTIONS)[number], Document[]> = {
+        inbound_events: batch.map((b) => b.event),
+        monitoring_events: batch.flatMap((b) => b.monitoring),
+        dedupe: batch.map((b) => b.dedupe),
+        dedupe_accepted: batch.map((b) => b.accepted),
+      };
+      for (const c of HISTORY_COLLECTIONS) {
+        const r = await store.db.collection(c).insertMany(docs[c], { ordered: false });
+        loaded[c] = (loaded[c] ?? 0) + r.insertedCount;
+      }
+      if (from + size - reported >= plan.events / 10) {
+        reported = from + size;
+        log(`history: ${n(reported)} of ${n(plan.events)} events' worth loaded`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: LANES }, lane));
+  return { loaded, ms: Date.now() - started };
+}
+
+/**
+ * The end-to-end rate with history: a closed loop like phase A just before loading (the same database
+ * without the history: the other steps' entities are there in both), the history loaded, then the same
+ * closed loop again while both services' retention sweeps run (the same `removeExpired` they run every
+ * 10 minutes on FerretDB, started with the measured window). Compared with phase A (the empty database).
+ */
+export async function historyStep(run: Run): Promise<void> {
+  const { events, spanHours } = run.form.history;
+  const dataDir = path.join(path.dirname(run.stack.logDir), 'data', 'ferretdb');
+  const direct = await MongoStore.connect({ url: run.stack.mongoUrl, logger, appName: 'bench-history-load' });
+  // The sweeps go through the counting proxy, as the services' would.
+  const sweeper = await MongoStore.connect({ url: run.wire.url(), logger, appName: 'bench-sweeps' });
+  try {
+    await waitIdle(run.stack, run.form.stepTimeoutMs);
+    const before = await measuredLoad(
+      run,
+      'history: before loading',
+      new Sender(run.stack.baseUrl, run.targets, run.form.customers, run.random, `${run.runId}-hb`),
+    );
+    await waitIdle(run.stack, run.form.stepTimeoutMs);
+    const bundles = await templates(
+      direct,
+      run.targets.map((t) => t.org),
+    );
+    if (bundles.length === 0)
+      throw new Error('history: no stored event of this run has its claim, marker and records');
+    const recordsPerEvent = bundles.reduce((s, b) => s + b.monitoring.length, 0) / bundles.length;
+    run.log(
+      `history: loading ${n(events)} events' worth (${bundles.length} templates, ${recordsPerEvent.toFixed(1)} monitoring records per event) over the last ${spanHours} h`,
+    );
+    const filesBefore = sqliteFiles(dataDir);
+    const { loaded, ms: loadMs } = await load(
+      direct,
+      bundles,
+      { events, spanHours },
+      `${run.runId}-hist`,
+      run.log,
+    );
+    const filesLoaded = sqliteFiles(dataDir);
+    run.log(
+      `history: loaded in ${(loadMs / 1000).toFixed(1)} s: ${JSON.stringify(loaded)}; files ${JSON.stringify(filesLoaded)}`,
+    );
+    await waitIdle(run.stack, run.form.stepTimeoutMs);
+
+    // The sweeps start with the measured window, each service's at once, as their timers may fire.
+    // BENCH_HISTORY_SWEEPS=0 leaves them out (an experiment: what the sweeps cost).
+    const sweepsOn = process.env.BENCH_HISTORY_SWEEPS !== '0';
+    const sweeps = Object.entries(sweepsOn ? SWEEPS : {}).map(async ([service, collections]) => {
+      const at = Date.now();
+      try {
+        const removed = await removeExpired(sweeper, collections);
+        return { service, removed, ms: Date.now() - at };
+      } catch (err) {
+        return { service, error: (err as Error).message, ms: Date.now() - at };
+      }
+    });
+    const after = await measuredLoad(
+      run,
+      'history',
+      new Sender(run.stack.baseUrl, run.targets, run.form.customers, run.random, `${run.runId}-ha`),
+    );
+    const swept = await Promise.all(sweeps);
+    const filesAfter = sqliteFiles(dataDir);
+    // What the issue saw take 46 s on an old database: counting the monitoring records (a full scan on
+    // FerretDB; left out of small histories, where it only lengthens `npm test`).
+    let monitoringCount: { documents: number; ms: number } | undefined;
+    if (events >= 50_000) {
+      const countAt = Date.now();
+      const documents = await direct.db.collection('monitoring_events').countDocuments({});
+      monitoringCount = { documents, ms: Date.now() - countAt };
+    }
+
+    const empty = run.figures.find((f) => f.key === 'e2e.processed')?.value;
+    run.details.history = {
+      historyEvents: events,
+      spanHours,
+      templates: bundles.length,
+      recordsPerEvent,
+      loaded,
+      loadMs,
+      sweeps: sweepsOn ? swept : 'off (BENCH_HISTORY_SWEEPS=0)',
+      sqliteMB: { before: filesBefore, loaded: filesLoaded, after: filesAfter },
+      ...(monitoringCount ? { monitoringCount } : {}),
+      before: { ...before.figures, cpuPerEventMs: before.cpuPerEventMs, database: before.database },
+      ...after.figures,
+      cpuPerEventMs: after.cpuPerEventMs,
+      database: after.database,
+    };
+    const fa = after.figures;
+    const total = Object.values(loaded).reduce((s, x) => s + x, 0);
+    run.figures.push(
+      {
+        key: 'history.processed',
+        section: 'history',
+        label: `processed with ${n(events)} events' history stored`,
+        value: fa.processedPerSecond,
+        unit: 'events/s',
+        count: fa.processed,
+        durationMs: fa.processMs,
+        note:
+          `${n(total)} documents loaded (${Object.entries(loaded)
+            .map(([c, x]) => `${c} ${n(x)}`)
+            .join(
+              ', ',
+            )}), dated over the last ${spanHours} h; ${sweepsOn ? 'both retention sweeps run from the start' : 'NO sweeps (BENCH_HISTORY_SWEEPS=0)'}; ` +
+          `just before loading: ${Math.round(before.figures.processedPerSecond)} events/s`,
+      },
+      {
+        key: 'ratio.history_to_empty',
+        section: 'ratios',
+        label: 'processed with history / on the empty database (phase A)',
+        value: ratio(fa.processedPerSecond, empty),
+        unit: '×',
+        note: `goal ≥ 0.8; / just before loading: ${ratio(fa.processedPerSecond, before.figures.processedPerSecond).toFixed(2)}`,
+      },
+    );
+  } finally {
+    await direct.close();
+    await sweeper.close();
+  }
+}
