@@ -1,9 +1,10 @@
+import type { QuarantineView } from '@hub/contracts';
 import { badRequest, conflict, GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
 import {
   IntegrationBody,
   IntegrationParams,
   integrationView,
-  useCaseView,
+  useCaseViews,
   V2IntegrationBody,
 } from '../api.js';
 import type { ConfigPublisher } from '../publisher.js';
@@ -14,6 +15,8 @@ export interface IntegrationRoutesDeps {
   repository: IntegrationsRepository;
   publisher: ConfigPublisher;
   useCases: UseCaseService;
+  /** The quarantined use case revisions, mirrored from `erp.mapper.quarantines` (the use case's `status`). */
+  quarantines: QuarantineView;
 }
 
 export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRoutesDeps): void {
@@ -25,7 +28,10 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
     const integration = await repository.getIntegration(orgId, integrationId);
     if (!integration) return undefined;
     const useCases = await repository.listUseCases(orgId, integrationId);
-    return { ...integrationView(integration), use_cases: useCases.map(useCaseView) };
+    return {
+      ...integrationView(integration),
+      use_cases: useCases.map(useCaseViews(deps.quarantines, orgId)),
+    };
   };
 
   // ---- v1 ----

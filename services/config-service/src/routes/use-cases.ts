@@ -1,3 +1,4 @@
+import type { QuarantineView } from '@hub/contracts';
 import { badRequest, conflict, GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
 import Type from 'typebox';
 import {
@@ -9,7 +10,7 @@ import {
   UseCaseBody,
   UseCaseParams,
   UseCaseUpdateBody,
-  useCaseView,
+  useCaseViews,
 } from '../api.js';
 import type { ConfigPublisher } from '../publisher.js';
 import type { IntegrationsRepository } from '../repository.js';
@@ -19,6 +20,8 @@ export interface UseCaseRoutesDeps {
   repository: IntegrationsRepository;
   publisher: ConfigPublisher;
   useCases: UseCaseService;
+  /** The quarantined use case revisions, mirrored from `erp.mapper.quarantines` (the use case's `status`). */
+  quarantines: QuarantineView;
 }
 
 export function registerUseCaseRoutes(app: HttpServer, deps: UseCaseRoutesDeps): void {
@@ -39,7 +42,7 @@ export function registerUseCaseRoutes(app: HttpServer, deps: UseCaseRoutesDeps):
       const { orgId } = request.principal;
       await requireIntegration(orgId, request.params.integrationId);
       const list = await repository.listUseCases(orgId, request.params.integrationId);
-      return { use_cases: list.map(useCaseView) };
+      return { use_cases: list.map(useCaseViews(deps.quarantines, orgId)) };
     },
   );
 
@@ -59,7 +62,7 @@ export function registerUseCaseRoutes(app: HttpServer, deps: UseCaseRoutesDeps):
         return made;
       });
       await publisher.publish(orgId, integrationId, request.id);
-      return reply.code(201).send(useCaseView(created));
+      return reply.code(201).send(useCaseViews(deps.quarantines, orgId)(created));
     },
   );
 
@@ -74,7 +77,7 @@ export function registerUseCaseRoutes(app: HttpServer, deps: UseCaseRoutesDeps):
           `use case ${useCaseId} not found in integration ${integrationId}`,
           'USE_CASE_NOT_FOUND',
         );
-      return useCaseView(found);
+      return useCaseViews(deps.quarantines, request.principal.orgId)(found);
     },
   );
 }
@@ -103,7 +106,7 @@ export function registerUseCaseChangeRoutes(app: HttpServer, deps: UseCaseRoutes
       });
       if (!updated) throw missing(integrationId, useCaseId);
       await publisher.publish(orgId, integrationId, request.id);
-      return useCaseView(updated);
+      return useCaseViews(deps.quarantines, orgId)(updated);
     },
   );
 
