@@ -62,6 +62,7 @@ describe('the AsyncAPI document of the topics', () => {
       [Topics.parkedEvents]: 'internal',
       [Topics.entityUpdates]: 'internal',
       [Topics.monitoringEvents]: 'internal',
+      [Topics.quarantines]: 'internal',
       [Topics.configChanges]: 'internal',
     });
   });
@@ -90,6 +91,7 @@ const ORDER: string[] = [
   Topics.parkedEvents,
   Topics.entityUpdates,
   Topics.monitoringEvents,
+  Topics.quarantines,
   Topics.configChanges,
 ];
 const order = (t: string) => ORDER.indexOf(t);

@@ -5,6 +5,7 @@ import {
   EntityUpdatesTopicMessage,
   InboundEventMessage,
   ProcessedEntityMessage,
+  UseCaseQuarantineMessage,
 } from './messages.js';
 import { MonitoringRecord } from './monitoring.js';
 import { Headers, type TopicName, Topics } from './topics.js';
@@ -157,6 +158,15 @@ export function topicContracts(): TopicContract[] {
       (v) => eventHeaders(v, [Headers.correlationId, Headers.orgId, Headers.schemaVersion]),
     ),
     contract(
+      Topics.quarantines,
+      'internal',
+      UseCaseQuarantineMessage,
+      str(
+        '`<use case id>@<revision>`. Compacted: one record per quarantined use case revision; a null value (tombstone) releases it.',
+      ),
+      (v) => eventHeaders(v, [Headers.orgId, Headers.schemaVersion]),
+    ),
+    contract(
       Topics.configChanges,
       'internal',
       ConfigChangeMessage,
@@ -278,6 +288,27 @@ const channelText: Record<TopicName, ChannelText> = {
       },
     ],
     cleanup: 'delete',
+  },
+  [Topics.quarantines]: {
+    id: 'useCaseQuarantines',
+    message: 'UseCaseQuarantine',
+    title: 'Quarantined use cases (internal, compacted)',
+    description:
+      "Internal: the use case revisions the mapper quarantined (their events kept hitting the mapping budget; ADR 0015), so every mapper instance parks their events, also after a restart, and the configuration API shows the use case's `status`. Read it through the API (`status: quarantined` on the use case).",
+    writers:
+      "The mapper, with each event it parks (same record again); the mapper's parked lane writes the tombstone when it hands the events of a changed use case back.",
+    readers: [
+      {
+        id: 'mirrorUseCaseQuarantines',
+        summary:
+          'The mapper and the config-service mirror the whole topic from the beginning, each instance in a group of its own.',
+        groupId: {
+          type: 'string',
+          description: '`<client id>-mirror-<random UUID>`: a new group per instance and start.',
+        },
+      },
+    ],
+    cleanup: 'compact',
   },
   [Topics.configChanges]: {
     id: 'configChanges',

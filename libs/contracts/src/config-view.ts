@@ -17,7 +17,7 @@ export interface ConfigViewOptions {
   /**
    * Keep each use case's mapping `configuration` (default true: the mapper maps with it). The gateway
    * routes by type, slug, name and `enabled` only, and drops it: its memory then does not grow with the
-   * configurations (ADR 0015, decision 13).
+   * configurations (ADR 0015, decision 14).
    */
   configurations?: boolean;
 }
@@ -73,7 +73,7 @@ export class ConfigView {
   /**
    * What the snapshots held cost decoded (`heldBytes`: bytes of JSON plus the objects' overhead; without
    * the configurations when they are dropped), the measure of the organisations' configuration budget
-   * (ADR 0015, decision 13).
+   * (ADR 0015, decision 14).
    */
   get bytes(): number {
     return this.heldBytes;

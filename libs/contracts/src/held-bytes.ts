@@ -1,6 +1,6 @@
 /**
  * What a JSON document costs a process that keeps it decoded, in bytes, estimated from its shape (ADR
- * 0015, decision 13): its bytes of JSON (strings are held at about one byte per byte), plus
+ * 0015, decision 14): its bytes of JSON (strings are held at about one byte per byte), plus
  * `VALUE_BYTES` for each value (the slot that points to it) and `CONTAINER_BYTES` for each object or array
  * (its header). Bytes of JSON alone would let a document of empty objects (`[{},{},…]`, 3 bytes each,
  * ~60 bytes of heap each) take 20 times its size; with the overhead, heap stays within about its estimate

@@ -50,6 +50,7 @@ export {
   ProcessedEntityMessage,
   PruneScopeUpdateMessage,
   RoutedBy,
+  UseCaseQuarantineMessage,
 } from './messages.js';
 export {
   MAX_RECORD_LIST_ITEMS,
@@ -66,6 +67,7 @@ export {
   type RecordInput,
   truncateText,
 } from './monitoring.js';
+export { QuarantineView, quarantineKey } from './quarantine-view.js';
 export { type RouteTarget, routeEvent } from './routing.js';
 export { readSnapshots, SNAPSHOT_DIR } from './snapshots.js';
 export { Headers, ParkedHeaders, type TopicName, Topics } from './topics.js';

@@ -216,6 +216,26 @@ export const ConfigChangeMessage = Type.Object({
 });
 export type ConfigChangeMessage = Static<typeof ConfigChangeMessage>;
 
+/**
+ * Topic `erp.mapper.quarantines` (internal, compacted): a use case revision whose events kept hitting the
+ * mapping budget, so the mapper parks its events until the configuration changes (ADR 0015, decision 13).
+ * Key: `<use_case_id>@<revision>` (`quarantineKey`); a tombstone (null value) releases it.
+ */
+export const UseCaseQuarantineMessage = Type.Object({
+  schema_version: Type.Literal(1),
+  org_id: Type.String(),
+  integration_id: Type.String(),
+  use_case_id: Type.String(),
+  /** The use case revision (its configuration) that is quarantined; a newer one is not. */
+  revision: Type.Integer({ minimum: 1 }),
+  /** When the mapper quarantined it (ISO 8601 UTC). */
+  since: Type.String(),
+  code: Type.String(),
+  /** What happened and how to resume, for the use case's readers (no event values). */
+  reason: Type.String(),
+});
+export type UseCaseQuarantineMessage = Static<typeof UseCaseQuarantineMessage>;
+
 export const ErrorCategory = Type.Union([
   Type.Literal('validation'),
   Type.Literal('mapping'),

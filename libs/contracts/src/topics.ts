@@ -14,6 +14,12 @@ export const Topics = {
   entityUpdates: 'erp.entity.updates',
   /** Public: one message per entity created, updated or deleted. Key: entity id. */
   entitiesProcessed: 'erp.entities.processed',
+  /**
+   * Internal, compacted: the use case revisions the mapper quarantined, read by every mapper instance and
+   * by the config-service (the use case's `status`). Key: `<use case id>@<revision>`; a tombstone releases
+   * it (ADR 0015, decision 13).
+   */
+  quarantines: 'erp.mapper.quarantines',
   /** Compacted: the latest snapshot of each integration with its use cases. Key: integration id. */
   configChanges: 'erp.config.changes',
   /** Messages that can never succeed, with their provenance and error. */

@@ -46,7 +46,7 @@ export function registerMetrics(
 
 /**
  * `hub_config_view_bytes` and `hub_config_view_integrations`: the configuration snapshots a gateway or
- * mapper holds in memory (its mirror of `erp.config.changes`), read at each scrape (ADR 0015, decision 13).
+ * mapper holds in memory (its mirror of `erp.config.changes`), read at each scrape (ADR 0015, decision 14).
  */
 export function registerConfigViewMetrics(
   registry: Registry,

@@ -31,7 +31,7 @@ function header(value: string | string[] | undefined): string | undefined {
 /**
  * What a request's `traceparent` is to the server span: `parent` (an internal caller: the span continues
  * its trace) or `link` (a public caller: a new trace whose span links to the caller's, and the response
- * names the new trace in `traceresponse`; ADR 0015, decision 16).
+ * names the new trace in `traceresponse`; ADR 0015, decision 17).
  */
 export type ClientTraceContext = 'parent' | 'link';
 

@@ -11,7 +11,7 @@ export interface TopicPlanSettings {
 /**
  * Every topic of the hub with how it must be (issue 12): `npm run topics` creates or checks them, and
  * services started with `KAFKA_TOPICS=check` verify theirs against it. The configuration snapshots are
- * one compacted partition (their order is global); everything else is keyed and partitioned.
+ * one compacted partition (their order is global), and so are the quarantined use cases; everything else is keyed and partitioned.
  */
 export function topicPlan(settings: TopicPlanSettings): TopicSpec[] {
   const common = {
@@ -26,6 +26,8 @@ export function topicPlan(settings: TopicPlanSettings): TopicSpec[] {
     { topic: Topics.deadLetters, partitions: settings.partitions, ...common },
     { topic: Topics.monitoringEvents, partitions: settings.partitions, ...common },
     { topic: Topics.configChanges, partitions: 1, compacted: true, ...common },
+    // The quarantined use case revisions (ADR 0015, decision 13): few, mirrored whole by every reader.
+    { topic: Topics.quarantines, partitions: 1, compacted: true, ...common },
   ];
 }
 

@@ -174,7 +174,7 @@ export function contextFromTraceparent(
 
 /**
  * A span link to the span a `traceparent` names (none when it is missing or malformed): how the public
- * edge records a client's trace without making it the parent of its own (ADR 0015, decision 16).
+ * edge records a client's trace without making it the parent of its own (ADR 0015, decision 17).
  */
 export function linksTo(traceparent: string | undefined): Link[] {
   if (!traceparent) return [];

@@ -1,4 +1,9 @@
-import type { IntegrationRecord, UseCaseRecord } from '@hub/contracts';
+import type {
+  IntegrationRecord,
+  QuarantineView,
+  UseCaseQuarantineMessage,
+  UseCaseRecord,
+} from '@hub/contracts';
 import Type from 'typebox';
 import { REFERENCE_SCHEMAS } from './reference-schemas.js';
 
@@ -8,10 +13,31 @@ export function integrationView(record: IntegrationRecord): Record<string, unkno
   return rest;
 }
 
-export function useCaseView(record: UseCaseRecord): Record<string, unknown> {
+/**
+ * A use case as the API shows it: the stored record without the revision, plus our additive `status`
+ * (`active`, or `quarantined` with `quarantined_since`, `quarantine_code` and `quarantine_reason` while the
+ * mapper parks the events of its current configuration; ADR 0015, decision 13).
+ */
+export function useCaseView(
+  record: UseCaseRecord,
+  quarantine?: UseCaseQuarantineMessage,
+): Record<string, unknown> {
   const { revision: _r, ...rest } = record;
-  return rest;
+  if (!quarantine || quarantine.revision !== record.revision) return { ...rest, status: 'active' };
+  return {
+    ...rest,
+    status: 'quarantined',
+    quarantined_since: quarantine.since,
+    quarantine_code: quarantine.code,
+    quarantine_reason: quarantine.reason,
+  };
 }
+
+/** The use case view of the organisation's records, with the quarantines the config-service mirrors. */
+export const useCaseViews =
+  (quarantines: QuarantineView, orgId: string) =>
+  (record: UseCaseRecord): Record<string, unknown> =>
+    useCaseView(record, quarantines.of(orgId, record.id, record.revision));
 
 export const IntegrationParams = Type.Object({ integrationId: Type.String({ format: 'uuid' }) });
 export const UseCaseParams = Type.Object({

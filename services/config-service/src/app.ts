@@ -1,4 +1,4 @@
-import { Topics } from '@hub/contracts';
+import { QuarantineView, Topics } from '@hub/contracts';
 import { EventStore } from '@hub/event-store';
 import {
   authSettingsFrom,
@@ -10,7 +10,7 @@ import {
   registerProbes,
   registerRateLimit,
 } from '@hub/http';
-import type { KafkaClient, MessageProducer } from '@hub/kafka';
+import { type KafkaClient, type MessageProducer, TopicMirror } from '@hub/kafka';
 import { MappingSandbox } from '@hub/mapping';
 import {
   expireDocuments,
@@ -79,10 +79,25 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     metrics,
   });
 
+  // The use cases the mapper quarantined (ADR 0015, decision 13), shown as their `status`: the API
+  // instances mirror the compacted topic (few records), as the mapper's instances do.
+  const quarantines = new QuarantineView();
+  const quarantineMirror = new TopicMirror(deps.kafka, {
+    topic: Topics.quarantines,
+    logger: deps.logger,
+    apply: (m) => {
+      try {
+        quarantines.apply(m.key, m.value);
+      } catch (err) {
+        deps.logger.error({ err, offset: m.offset }, 'skipping unreadable quarantine record');
+      }
+    },
+  });
+
   const sinks = config.CONFIG_SERVICE_ROLE !== 'api';
   const serves = config.CONFIG_SERVICE_ROLE !== 'sink';
   if (serves) {
-    // A sink serves no API: it needs no token key (ADR 0015, decision 15) and verifies no token.
+    // A sink serves no API: it needs no token key (ADR 0015, decision 16) and verifies no token.
     await registerAuth(app, authSettingsFrom(config));
     const requestCounter = new WindowCounter(deps.mongo);
     registerRateLimit(app, {
@@ -99,6 +114,7 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
       ready: async () =>
         combine({
           accepting: !closing,
+          ...(serves ? { quarantines: quarantineMirror.isReady() } : {}),
           ...(sinks ? { monitoringSink: sink.health().ready } : {}),
           mongo: await deps.mongo.ping().then(
             () => true,
@@ -122,9 +138,9 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   });
   const events = new EventStore(deps.mongo);
   if (serves) {
-    registerIntegrationRoutes(app, { repository, publisher, useCases, budget });
-    registerUseCaseRoutes(app, { repository, publisher, useCases, budget });
-    registerUseCaseChangeRoutes(app, { repository, publisher, useCases, budget });
+    registerIntegrationRoutes(app, { repository, publisher, useCases, budget, quarantines });
+    registerUseCaseRoutes(app, { repository, publisher, useCases, budget, quarantines });
+    registerUseCaseChangeRoutes(app, { repository, publisher, useCases, budget, quarantines });
     registerSimulationRoutes(app, sandbox);
     registerEventRoutes(app, { repository, events, producer: deps.producer });
     registerMonitoringRoutes(app, {
@@ -148,13 +164,18 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   app.addHook('onClose', async () => {
     closing = true;
     await sandbox.close();
+    await quarantineMirror.stop();
   });
 
   let stopSweeper: (() => void) | undefined;
   return {
     app,
-    /** Starts the monitoring sink (resolves once it runs) and the retention sweeper. */
+    /**
+     * Starts the quarantines' mirror (API), the monitoring sink (resolves once it runs) and the retention
+     * sweeper (sink).
+     */
     start: async () => {
+      if (serves) await quarantineMirror.start();
       if (!sinks) return; // the API alone
       await sink.start();
       // Records past retention: TTL on MongoDB, this sweeper on FerretDB (libs/mongo retention.ts).
@@ -184,6 +205,7 @@ export const COLLECTIONS_OWNED = [
 
 export const TOPICS_OWNED = (partitions: number) => [
   { topic: Topics.configChanges, partitions: 1, compacted: true },
+  { topic: Topics.quarantines, partitions: 1, compacted: true },
   { topic: Topics.inboundEvents, partitions },
   { topic: Topics.monitoringEvents, partitions },
   { topic: Topics.deadLetters, partitions },

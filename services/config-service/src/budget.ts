@@ -8,7 +8,7 @@ import { badRequest } from '@hub/http';
 import type { IntegrationsRepository, UseCaseInput, UseCasePatch } from './repository.js';
 
 /**
- * Configuration held in memory, per organisation (ADR 0015, decision 13). Every mapper (and, without the
+ * Configuration held in memory, per organisation (ADR 0015, decision 14). Every mapper (and, without the
  * mapping configurations, every gateway) holds the latest snapshot of every integration
  * (`erp.config.changes`, one message per integration: the integration, all its use cases and app
  * mappings) decoded; an integration's size is what that message costs held decoded (`heldBytes`: its

@@ -55,7 +55,7 @@ export const ConfigServiceEnv = Type.Object({
   /**
    * Configuration one organisation may hold: its integrations' snapshots (integration, use cases, app
    * mappings) as every mapper holds them decoded, estimated by `heldBytes` (bytes of JSON plus the
-   * objects' overhead; ADR 0015, decision 13). 16 MiB.
+   * objects' overhead; ADR 0015, decision 14). 16 MiB.
    */
   MAX_CONFIGURATION_BYTES_PER_ORG: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
   /**
@@ -75,7 +75,7 @@ export type ConfigServiceConfig = Static<typeof ConfigServiceEnv>;
 
 export const loadConfigServiceConfig = (env: Record<string, string | undefined>) =>
   loadConfig('config-service', ConfigServiceEnv, env, [
-    // A sink serves no API and verifies no token: its pod holds no token key (ADR 0015, decision 15).
+    // A sink serves no API and verifies no token: its pod holds no token key (ADR 0015, decision 16).
     (config) => (config.CONFIG_SERVICE_ROLE === 'sink' ? [] : authEnvProblems(config)),
     kafkaEnvProblems,
     mongoEnvProblems,

@@ -16,7 +16,7 @@ export class ConfigPublisher {
 
   /**
    * The integration's snapshot as it is now, and its size (`sizeOf`: what it costs the mirrors held
-   * decoded), which is kept with the integration for the organisation's budget (ADR 0015, decision 13).
+   * decoded), which is kept with the integration for the organisation's budget (ADR 0015, decision 14).
    */
   async snapshot(
     orgId: string,

@@ -11,7 +11,7 @@ import { slugify, uniqueSlug } from './slug.js';
 
 type IntegrationDoc = Omit<IntegrationRecord, 'id'> & {
   _id: string;
-  /** Bytes of JSON of the integration's last published snapshot (ADR 0015, decision 13); internal. */
+  /** Bytes of JSON of the integration's last published snapshot (ADR 0015, decision 14); internal. */
   config_bytes?: number;
   /** The integration revision `config_bytes` was measured at. */
   config_bytes_revision?: number;

@@ -45,7 +45,7 @@ export async function buildEdge(config: EdgeConfig, deps: { logger: Logger }) {
     bodyLimit: config.EDGE_BODY_LIMIT_BYTES,
     parseJson: false,
     // A client's traceparent is linked, not continued: its trace ids and sampling flag are not ours to
-    // take (ADR 0015, decision 16); the response's traceresponse names the trace we recorded.
+    // take (ADR 0015, decision 17); the response's traceresponse names the trace we recorded.
     clientTrace: 'link',
   });
   const upstreams = {

@@ -25,4 +25,17 @@ describe('our OpenAPI document', () => {
     );
     expect(doc.servers).toEqual([{ url: 'http://127.0.0.1:8080' }]);
   });
+
+  it("documents a use case's status and quarantine as optional fields, leaving the reference's as they are", () => {
+    const schemas = (doc as unknown as { components: { schemas: Record<string, Record<string, unknown>> } })
+      .components.schemas;
+    const base = schemas.UseCaseBase as { required: string[]; properties: Record<string, unknown> };
+    expect(base.properties).toMatchObject({
+      status: { enum: ['active', 'quarantined'] },
+      quarantined_since: { format: 'date-time' },
+      quarantine_reason: { type: 'string' },
+    });
+    expect(base.required).not.toContain('status');
+    expect(base.properties.name).toMatchObject({ type: 'string' });
+  });
 });

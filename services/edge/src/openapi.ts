@@ -219,6 +219,7 @@ export function buildOpenApi(
     ...reference,
     components: {
       ...components,
+      schemas: withOurUseCaseFields(components.schemas as Json),
       responses: { ...(components.responses as Json), ...OUR_RESPONSES },
     },
     info: {
@@ -228,6 +229,42 @@ export function buildOpenApi(
     },
     servers: [{ url: baseUrl }],
     paths: all,
+  };
+}
+
+/**
+ * Our additive fields of every use case we return (ADR 0015, decision 13; docs/api-differences.md): its
+ * `status`, and while it is quarantined since when and why. Optional, so a client of the reference
+ * ignores them.
+ */
+const OUR_USE_CASE_FIELDS: Json = {
+  status: {
+    type: 'string',
+    enum: ['active', 'quarantined'],
+    description:
+      "Ours. `quarantined`: the use case's events kept hitting the mapping budget, so the hub parks them (none is lost) until the configuration changes; any saved change makes a new version, lifts the quarantine and the parked events are mapped with it. `active` otherwise.",
+  },
+  quarantined_since: {
+    type: 'string',
+    format: 'date-time',
+    description: 'Ours, only while `status` is `quarantined`: when the hub quarantined this version.',
+  },
+  quarantine_code: {
+    type: 'string',
+    description: 'Ours, only while `status` is `quarantined`: `USE_CASE_QUARANTINED`.',
+  },
+  quarantine_reason: {
+    type: 'string',
+    description: 'Ours, only while `status` is `quarantined`: what happened and how to resume.',
+  },
+};
+
+function withOurUseCaseFields(schemas: Json): Json {
+  const base = schemas.UseCaseBase as Json | undefined;
+  if (!base) return schemas;
+  return {
+    ...schemas,
+    UseCaseBase: { ...base, properties: { ...(base.properties as Json), ...OUR_USE_CASE_FIELDS } },
   };
 }
 

@@ -169,7 +169,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
 
   const app = createHttpServer({ logger: deps.logger, isUnavailable: isUnavailableError });
   if (config.WRITER_ROLE !== 'consumer') {
-    // A consumer serves no API: it needs no token key (ADR 0015, decision 15) and verifies no token.
+    // A consumer serves no API: it needs no token key (ADR 0015, decision 16) and verifies no token.
     await registerAuth(app, authSettingsFrom(config));
     const requestCounter = new WindowCounter(deps.mongo);
     registerRateLimit(app, {

@@ -36,7 +36,7 @@ export type WriterConfig = Static<typeof WriterEnv>;
 
 export const loadWriterConfig = (env: Record<string, string | undefined>) =>
   loadConfig('entity-writer', WriterEnv, env, [
-    // A consumer serves no API and verifies no token: its pod holds no token key (ADR 0015, decision 15).
+    // A consumer serves no API and verifies no token: its pod holds no token key (ADR 0015, decision 16).
     (config) => (config.WRITER_ROLE === 'consumer' ? [] : authEnvProblems(config)),
     kafkaEnvProblems,
     mongoEnvProblems,

@@ -50,7 +50,7 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
     bodyLimit: config.MAX_BODY_BYTES,
     isUnavailable: isUnavailableError,
   });
-  // Routing needs no mapping configuration: the gateway does not hold them (ADR 0015, decision 13).
+  // Routing needs no mapping configuration: the gateway does not hold them (ADR 0015, decision 14).
   const view = new ConfigView({ configurations: false });
   const mirror = new TopicMirror(deps.kafka, {
     topic: Topics.configChanges,

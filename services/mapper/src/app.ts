@@ -3,6 +3,7 @@ import {
   deadLetterMonitoringRecord,
   deadLetterRecord,
   monitoringMessage,
+  QuarantineView,
   Topics,
 } from '@hub/contracts';
 import {
@@ -63,6 +64,33 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
     after: config.MAPPING_QUARANTINE_AFTER,
     windowMs: config.MAPPING_BUDGET_WINDOW_MS,
   });
+  // Every instance parks the events of a revision any instance quarantined, also after a restart
+  // (ADR 0015, decision 13): the quarantines are mirrored from their compacted topic before consuming.
+  const quarantines = new QuarantineView();
+  const quarantineMirror = new TopicMirror(deps.kafka, {
+    topic: Topics.quarantines,
+    logger: deps.logger,
+    apply: (m) => {
+      try {
+        const record = quarantines.apply(m.key, m.value);
+        if (record) {
+          quarantine.restore({
+            orgId: record.org_id,
+            integrationId: record.integration_id,
+            useCaseId: record.use_case_id,
+            revision: record.revision,
+            since: record.since,
+            reason: record.reason,
+          });
+        } else if ((m.value === null || m.value.length === 0) && m.key) {
+          const at = m.key.lastIndexOf('@');
+          quarantine.release(m.key.slice(0, at), Number(m.key.slice(at + 1)));
+        }
+      } catch (err) {
+        deps.logger.error({ err, offset: m.offset }, 'skipping unreadable quarantine record');
+      }
+    },
+  });
   const sandbox = new MappingSandbox({
     limits: { timeoutMs: config.EXPRESSION_TIMEOUT_MS, maxDepth: 500 },
     deadlineMs: config.MAPPING_DEADLINE_MS,
@@ -84,7 +112,7 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
   });
   new Gauge({
     name: 'hub_mapper_quarantined_use_cases',
-    help: 'Use case revisions quarantined by this instance now (their events are parked)',
+    help: 'Use case revisions quarantined now, as this instance knows them (its own and the mirrored ones; their events are parked)',
     registers: [metrics],
     collect() {
       this.set(quarantine.size);
@@ -191,6 +219,7 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
       ready: () =>
         combine({
           config: mirror.isReady(),
+          quarantines: quarantineMirror.isReady(),
           consumer: consumer.health().ready,
           parked: resumer.health().ready,
         }),
@@ -202,12 +231,14 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
     app,
     async start() {
       await mirror.start();
+      await quarantineMirror.start();
       await consumer.start();
       await resumer.start();
     },
     async stopConsuming() {
       await resumer.stop();
       await consumer.stop();
+      await quarantineMirror.stop();
       await mirror.stop();
       await sandbox.close();
     },
@@ -220,5 +251,6 @@ export const TOPICS_OWNED = (partitions: number) => [
   { topic: Topics.entityUpdates, partitions },
   { topic: Topics.deadLetters, partitions },
   { topic: Topics.configChanges, partitions: 1, compacted: true },
+  { topic: Topics.quarantines, partitions: 1, compacted: true },
   { topic: Topics.monitoringEvents, partitions },
 ];

@@ -2,9 +2,10 @@
  * Sharing the mapper fairly between organisations (issue 19, item 3; ADR 0015, decisions 10-12): a budget
  * of worker time per organisation, a gate that lets each organisation have only as many mappings in the
  * sandbox at once as it has workers, and the quarantine of a use case whose events keep hitting the
- * mapping budget. All three are per mapper instance: they protect that instance's workers, need no shared
- * state, and start empty after a restart (a quarantine is re-established by the next events that hit the
- * budget; parked events wait for a configuration change either way, see parked.ts).
+ * mapping budget. The budget and the gate are per mapper instance: they protect that instance's workers
+ * and start empty after a restart. A quarantine, once decided, is shared by every instance through the
+ * compacted topic `erp.mapper.quarantines` (decision 13; parked events wait for a configuration change
+ * either way, see parked.ts).
  */
 
 /** Worker time per organisation over a sliding window (kept in ten slices of a tenth of it). */
@@ -80,17 +81,27 @@ export class OrgGate {
   }
 }
 
-export interface QuarantineEntry {
+/** A use case revision (its configuration) of one organisation's integration. */
+export interface UseCaseRevision {
   orgId: string;
+  integrationId: string;
   useCaseId: string;
   revision: number;
+}
+
+export interface QuarantineEntry extends UseCaseRevision {
   since: string;
+  /** What happened and how to resume (no event values). */
+  reason: string;
 }
 
 /**
  * Use-case revisions whose events hit the mapping budget `after` times within `windowMs` are quarantined:
  * their next events are parked instead of mapped, until the use case's configuration changes (a new
- * revision is another key, so it starts afresh).
+ * revision is another key, so it starts afresh). The hits are counted per instance; the quarantines
+ * themselves are shared (ADR 0015, decision 13): each one this instance decides is written to
+ * `erp.mapper.quarantines` with the events it parks, and `restore`/`release` apply that topic's records, so
+ * every instance, and this one after a restart, parks the events of a revision any instance quarantined.
  */
 export class Quarantine {
   private readonly hits = new Map<string, number[]>();
@@ -106,8 +117,18 @@ export class Quarantine {
     return this.quarantined.get(useCaseId)?.revision === revision;
   }
 
-  /** Counts one event that hit the budget; true when the use case revision is (now) quarantined. */
-  hit(orgId: string, useCaseId: string, revision: number): boolean {
+  /** The quarantine of this use case revision, if it is quarantined. */
+  get(useCaseId: string, revision: number): QuarantineEntry | undefined {
+    const entry = this.quarantined.get(useCaseId);
+    return entry?.revision === revision ? entry : undefined;
+  }
+
+  /**
+   * Counts one event that hit the budget (`budget` says which, from the sandbox); true when the use case
+   * revision is (now) quarantined.
+   */
+  hit(target: UseCaseRevision, budget: string): boolean {
+    const { useCaseId, revision } = target;
     const key = `${useCaseId}@${revision}`;
     if (this.has(useCaseId, revision)) return true;
     const now = this.now();
@@ -116,11 +137,33 @@ export class Quarantine {
     this.hits.set(key, recent);
     if (recent.length < this.settings.after) return false;
     this.hits.delete(key);
-    this.quarantined.set(useCaseId, { orgId, useCaseId, revision, since: new Date(now).toISOString() });
-    // Revisions of the past are forgotten first (a Map keeps insertion order); the cap bounds memory.
-    if (this.quarantined.size > 10_000) this.quarantined.delete(this.quarantined.keys().next().value!);
+    const { after, windowMs } = this.settings;
+    this.keep({
+      ...target,
+      since: new Date(now).toISOString(),
+      reason: `${after} event${after === 1 ? '' : 's'} of this configuration (revision ${revision}) hit the mapping budget within ${Math.round(windowMs / 1000)} s; the last: ${budget}. Its events are parked, not lost: change the use case's configuration (any saved change) and they are mapped with the new one.`,
+    });
     if (this.hits.size > 10_000) this.hits.delete(this.hits.keys().next().value!);
     return true;
+  }
+
+  /** A quarantine read from `erp.mapper.quarantines` (this instance's own or another's). */
+  restore(entry: QuarantineEntry): void {
+    const current = this.quarantined.get(entry.useCaseId);
+    if (current && current.revision >= entry.revision) return; // the same one (keep its time) or newer
+    this.keep(entry);
+  }
+
+  /** A tombstone of `erp.mapper.quarantines`: the revision was released (its use case changed). */
+  release(useCaseId: string, revision: number): void {
+    if (this.has(useCaseId, revision)) this.quarantined.delete(useCaseId);
+  }
+
+  private keep(entry: QuarantineEntry): void {
+    this.quarantined.delete(entry.useCaseId);
+    this.quarantined.set(entry.useCaseId, entry);
+    // Revisions of the past are forgotten first (a Map keeps insertion order); the cap bounds memory.
+    if (this.quarantined.size > 10_000) this.quarantined.delete(this.quarantined.keys().next().value!);
   }
 
   /** Forgets the older revisions of a use case once a newer one is seen (its configuration changed). */

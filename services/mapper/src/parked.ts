@@ -1,9 +1,11 @@
 import {
   type ConfigView,
   decodeMessage,
+  Headers,
   InboundEventMessage,
   MessageSchemaError,
   ParkedHeaders,
+  quarantineKey,
   Topics,
 } from '@hub/contracts';
 import { type IncomingMessage, type MessageProducer, PermanentError, type TopicMirror } from '@hub/kafka';
@@ -22,7 +24,8 @@ export interface ParkedLaneDeps {
 /**
  * The parked events (`erp.inbound.parked`, ADR 0015 decision 11). Each is handed back to
  * `erp.inbound.events` once its use case has another revision than the quarantined one (or is gone: the
- * mapper then dead-letters it as for any event of a removed use case). One still quarantined goes back to
+ * mapper then dead-letters it as for any event of a removed use case), and the quarantine's record on
+ * `erp.mapper.quarantines` gets its tombstone. One still quarantined goes back to
  * the end of its partition, so it never holds up the parked events of other use cases behind it.
  *
  * Order per key holds because the decision is taken per use case revision and kept for a whole cycle
@@ -52,6 +55,7 @@ export class ParkedLane {
     // Per partition: a cycle is one pass through one partition (each is consumed in order on its own).
     const id = `${message.partition}:${useCaseId}@${revision}`;
     let state = this.state.get(id);
+    let released = false;
     if (!state || cycle > state.cycle) {
       // First look, or the lane met an event it put back in this cycle: the cycle is complete.
       if (state) {
@@ -59,6 +63,7 @@ export class ParkedLane {
         if (wait > 0) await sleep(wait);
       }
       state = { cycle, resume: await this.changed(event, useCaseId, revision), at: Date.now() };
+      released = state.resume;
       this.state.set(id, state);
       if (this.state.size > 10_000) this.state.delete(this.state.keys().next().value!);
     }
@@ -68,7 +73,21 @@ export class ParkedLane {
       delete headers[ParkedHeaders.useCaseId];
       delete headers[ParkedHeaders.revision];
       delete headers[ParkedHeaders.cycle];
-      await this.deps.producer.send([{ topic: Topics.inboundEvents, key: message.key, value, headers }]);
+      await this.deps.producer.send([
+        // The quarantine of the revision is over (ADR 0015, decision 13): its record's tombstone, once per
+        // decision (each partition's lane decides, so a few tombstones of one revision are harmless).
+        ...(released
+          ? [
+              {
+                topic: Topics.quarantines,
+                key: quarantineKey(useCaseId, revision),
+                value: null,
+                headers: { [Headers.orgId]: event.org_id },
+              },
+            ]
+          : []),
+        { topic: Topics.inboundEvents, key: message.key, value, headers },
+      ]);
       return 'resumed';
     }
     await this.deps.producer.send([

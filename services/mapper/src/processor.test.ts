@@ -133,3 +133,75 @@ describe('a chunk of several organisations', () => {
     expect(sends.findIndex((s) => s.includes('Q1'))).toBeLessThan(sends.length - 1);
   }, 30_000);
 });
+
+describe('a quarantined use case revision', () => {
+  const sandbox = new MappingSandbox({
+    limits: { timeoutMs: 100, maxDepth: 500 },
+    deadlineMs: 1_000,
+    memoryMb: 64,
+    workers: 2,
+  });
+  afterAll(() => sandbox.close());
+  const processorWith = (quarantine: Quarantine, sent: OutgoingMessage[]) =>
+    new EventProcessor({
+      view,
+      mirror: { catchUp: async () => {} } as unknown as TopicMirror,
+      producer: { send: async (m: OutgoingMessage[]) => void sent.push(...m) } as unknown as MessageProducer,
+      logger: createLogger({ service: 'test', level: 'silent' }),
+      sandbox,
+      catchUpTimeoutMs: 1_000,
+      gate: new OrgGate(2),
+      quarantine,
+    });
+
+  it('is recorded on erp.mapper.quarantines with the event that quarantines it, which is parked', async () => {
+    const sent: OutgoingMessage[] = [];
+    const processor = processorWith(new Quarantine({ after: 2, windowMs: 60_000 }), sent);
+    const slow = `${'a'.repeat(40)}!`;
+    const result = await processor.handleBatch(
+      [message('slow-org', 'a', 'A1', slow), message('slow-org', 'a', 'A2', slow)],
+      () => [],
+    );
+    expect(result.codes).toEqual(['MAPPING_BUDGET_EXCEEDED']); // the first; the second is parked
+    expect(sent.filter((m) => m.topic === Topics.parkedEvents)).toHaveLength(1);
+    const records = sent.filter((m) => m.topic === Topics.quarantines);
+    expect(records).toEqual([
+      expect.objectContaining({
+        key: 'u-slow-org@1',
+        value: expect.objectContaining({
+          org_id: 'slow-org',
+          integration_id: 'i-slow-org',
+          use_case_id: 'u-slow-org',
+          revision: 1,
+          code: 'USE_CASE_QUARANTINED',
+          reason: expect.stringMatching(/2 events of this configuration \(revision 1\).*hard deadline/),
+        }),
+      }),
+    ]);
+  }, 30_000);
+
+  it('parks at once, without running it, when the quarantine came from another instance (or before a restart)', async () => {
+    const sent: OutgoingMessage[] = [];
+    const quarantine = new Quarantine({ after: 3, windowMs: 60_000 });
+    quarantine.restore({
+      orgId: 'slow-org',
+      integrationId: 'i-slow-org',
+      useCaseId: 'u-slow-org',
+      revision: 1,
+      since: '2026-12-06T08:00:00.000Z',
+      reason: 'told by another instance',
+    });
+    const result = await processorWith(quarantine, sent).handleBatch(
+      [message('slow-org', 'b', 'B1', `${'a'.repeat(40)}!`)],
+      () => [],
+    );
+    expect(result.codes).toEqual([]);
+    expect(sent.map((m) => m.topic).sort()).toEqual(
+      [Topics.quarantines, Topics.parkedEvents, Topics.monitoringEvents].sort(),
+    );
+    expect(sent.find((m) => m.topic === Topics.quarantines)?.value).toMatchObject({
+      since: '2026-12-06T08:00:00.000Z',
+      reason: 'told by another instance',
+    });
+  });
+});

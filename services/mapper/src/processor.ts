@@ -10,7 +10,9 @@ import {
   monitoringMessage,
   monitoringRecord,
   ParkedHeaders,
+  quarantineKey,
   Topics,
+  type UseCaseQuarantineMessage,
 } from '@hub/contracts';
 import {
   type IncomingMessage,
@@ -178,7 +180,13 @@ export class EventProcessor {
       case 'budget': {
         // The event that makes its use case "keep hitting the budget" is parked with the ones after it.
         const was = quarantine.has(useCase.id, useCase.revision);
-        if (quarantine.hit(event.org_id, useCase.id, useCase.revision)) {
+        const target = {
+          orgId: event.org_id,
+          integrationId: event.integration_id,
+          useCaseId: useCase.id,
+          revision: useCase.revision,
+        };
+        if (quarantine.hit(target, outcome.message)) {
           if (!was) {
             log.warn(
               { orgId: event.org_id, useCaseId: useCase.id, revision: useCase.revision },
@@ -250,7 +258,10 @@ export class EventProcessor {
 
   /**
    * The event as it came, to `erp.inbound.parked` with the quarantined revision (parked.ts hands it back
-   * once the configuration changed), and its monitoring record: `quarantined`, a warning, not final.
+   * once the configuration changed), its monitoring record (`quarantined`, a warning, not final), and the
+   * quarantine itself on `erp.mapper.quarantines` (ADR 0015, decision 13): the same record with every
+   * parked event, so it is on the topic before any parked offset commits, whichever instance parks, and
+   * even when the send that first carried it failed and the chunk is retried.
    */
   private park(
     message: IncomingMessage,
@@ -265,7 +276,26 @@ export class EventProcessor {
       [Headers.eventId]: event.event_id,
       [Headers.orgId]: event.org_id,
     };
+    const entry = this.deps.quarantine.get(useCase.id, useCase.revision);
+    const quarantine: UseCaseQuarantineMessage = {
+      schema_version: 1,
+      org_id: event.org_id,
+      integration_id: event.integration_id,
+      use_case_id: useCase.id,
+      revision: useCase.revision,
+      since: entry?.since ?? new Date().toISOString(),
+      code: 'USE_CASE_QUARANTINED',
+      reason:
+        entry?.reason ??
+        "its events kept hitting the mapping budget; they are parked, not lost: change the use case's configuration and they are mapped with the new one",
+    };
     return [
+      {
+        topic: Topics.quarantines,
+        key: quarantineKey(useCase.id, useCase.revision),
+        value: quarantine,
+        headers: { [Headers.orgId]: event.org_id, [Headers.schemaVersion]: '1' },
+      },
       {
         topic: Topics.parkedEvents,
         key: message.key,

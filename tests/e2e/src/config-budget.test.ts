@@ -1,6 +1,6 @@
 /**
  * Issue 19, item 2 on the real stack: one organisation's configuration is held by every gateway and
- * mapper, so it has a budget of bytes (ADR 0015, decision 13). A config-service instance with a small
+ * mapper, so it has a budget of bytes (ADR 0015, decision 14). A config-service instance with a small
  * budget, against the stack's Kafka and database: an organisation at its budget is refused with an error
  * naming the limit, its use and the size attempted, and nothing of the refused change is written or
  * published; another organisation is unaffected; the mapper reports the bytes it holds, the gateway

@@ -115,7 +115,7 @@ describe('monitoring tells the story of a request', () => {
 
     const before = await readMetrics();
     const correlationId = randomUUID();
-    // The caller's W3C trace is linked, not continued, by the public edge (ADR 0015, decision 16): every
+    // The caller's W3C trace is linked, not continued, by the public edge (ADR 0015, decision 17): every
     // record of the request carries the trace the edge started, which its `traceresponse` names.
     const clientTraceId = randomUUID().replaceAll('-', '');
     const sent = await api.request<{ results: Array<{ event_id: string; status: string }> }>(

@@ -141,6 +141,11 @@ export interface UseCase {
   change_description?: string;
   created_at?: string;
   updated_at?: string;
+  /** Ours (ADR 0015): `quarantined` while the hub parks the events of this configuration. */
+  status?: 'active' | 'quarantined';
+  quarantined_since?: string;
+  quarantine_code?: string;
+  quarantine_reason?: string;
 }
 
 export interface HistoryEntry extends UseCase {

@@ -1,10 +1,10 @@
-import type { IntegrationRecord, UseCaseRecord } from '@hub/contracts';
+import type { IntegrationRecord, QuarantineView, UseCaseRecord } from '@hub/contracts';
 import { badRequest, conflict, GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
 import {
   IntegrationBody,
   IntegrationParams,
   integrationView,
-  useCaseView,
+  useCaseViews,
   V2IntegrationBody,
 } from '../api.js';
 import {
@@ -25,6 +25,8 @@ export interface IntegrationRoutesDeps {
   publisher: ConfigPublisher;
   useCases: UseCaseService;
   budget: OrgConfigurationBudget;
+  /** The quarantined use case revisions, mirrored from `erp.mapper.quarantines` (the use case's `status`). */
+  quarantines: QuarantineView;
 }
 
 export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRoutesDeps): void {
@@ -38,7 +40,10 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
     const integration = await repository.getIntegration(orgId, integrationId);
     if (!integration) return undefined;
     const useCases = await repository.listUseCases(orgId, integrationId);
-    return { ...integrationView(integration), use_cases: useCases.map(useCaseView) };
+    return {
+      ...integrationView(integration),
+      use_cases: useCases.map(useCaseViews(deps.quarantines, orgId)),
+    };
   };
 
   // ---- v1 ----

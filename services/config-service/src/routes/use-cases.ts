@@ -1,3 +1,4 @@
+import type { QuarantineView } from '@hub/contracts';
 import { badRequest, conflict, GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
 import Type from 'typebox';
 import {
@@ -9,7 +10,7 @@ import {
   UseCaseBody,
   UseCaseParams,
   UseCaseUpdateBody,
-  useCaseView,
+  useCaseViews,
 } from '../api.js';
 import { entryDelta, type OrgConfigurationBudget, patchedUseCase, projectedUseCase } from '../budget.js';
 import type { ConfigPublisher } from '../publisher.js';
@@ -20,8 +21,10 @@ export interface UseCaseRoutesDeps {
   repository: IntegrationsRepository;
   publisher: ConfigPublisher;
   useCases: UseCaseService;
-  /** The organisation's configuration budget (ADR 0015, decision 13), checked before every write. */
+  /** The organisation's configuration budget (ADR 0015, decision 14), checked before every write. */
   budget: OrgConfigurationBudget;
+  /** The quarantined use case revisions, mirrored from `erp.mapper.quarantines` (the use case's `status`). */
+  quarantines: QuarantineView;
 }
 
 export function registerUseCaseRoutes(app: HttpServer, deps: UseCaseRoutesDeps): void {
@@ -42,7 +45,7 @@ export function registerUseCaseRoutes(app: HttpServer, deps: UseCaseRoutesDeps):
       const { orgId } = request.principal;
       await requireIntegration(orgId, request.params.integrationId);
       const list = await repository.listUseCases(orgId, request.params.integrationId);
-      return { use_cases: list.map(useCaseView) };
+      return { use_cases: list.map(useCaseViews(deps.quarantines, orgId)) };
     },
   );
 
@@ -64,7 +67,7 @@ export function registerUseCaseRoutes(app: HttpServer, deps: UseCaseRoutesDeps):
         return made;
       });
       await publisher.publish(orgId, integrationId, request.id);
-      return reply.code(201).send(useCaseView(created));
+      return reply.code(201).send(useCaseViews(deps.quarantines, orgId)(created));
     },
   );
 
@@ -79,7 +82,7 @@ export function registerUseCaseRoutes(app: HttpServer, deps: UseCaseRoutesDeps):
           `use case ${useCaseId} not found in integration ${integrationId}`,
           'USE_CASE_NOT_FOUND',
         );
-      return useCaseView(found);
+      return useCaseViews(deps.quarantines, request.principal.orgId)(found);
     },
   );
 }
@@ -110,7 +113,7 @@ export function registerUseCaseChangeRoutes(app: HttpServer, deps: UseCaseRoutes
       });
       if (!updated) throw missing(integrationId, useCaseId);
       await publisher.publish(orgId, integrationId, request.id);
-      return useCaseView(updated);
+      return useCaseViews(deps.quarantines, orgId)(updated);
     },
   );
 

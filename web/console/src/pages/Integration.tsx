@@ -70,6 +70,12 @@ export function IntegrationPage({ integrationId }: { integrationId: string }) {
                   <td>{u.type}</td>
                   <td>
                     <Status value={u.enabled ? 'enabled' : 'disabled'} />
+                    {u.status === 'quarantined' && (
+                      <>
+                        {' '}
+                        <Status value="quarantined" />
+                      </>
+                    )}
                   </td>
                   <td>{time(u.updated_at)}</td>
                   <td className="actions">

@@ -66,9 +66,26 @@ export function UseCasePage({ integrationId, useCaseId }: { integrationId: strin
       <IntegrationNav integrationId={integrationId} current="Use cases" />
       <h1>
         Use case {useCase.data?.name ?? ''}{' '}
-        {useCase.data && <Status value={useCase.data.enabled ? 'enabled' : 'disabled'} />}
+        {useCase.data && <Status value={useCase.data.enabled ? 'enabled' : 'disabled'} />}{' '}
+        {useCase.data?.status === 'quarantined' && <Status value="quarantined" />}
       </h1>
       <ErrorMessage error={useCase.error} />
+      {useCase.data?.status === 'quarantined' && (
+        <section className="quarantine" aria-labelledby={`${id}-quarantine`}>
+          <h2 id={`${id}-quarantine`}>Quarantined: its events wait, none is lost</h2>
+          <p>
+            Since {time(useCase.data.quarantined_since)}, the hub parks this use case's events instead of
+            mapping them: too many of them hit the mapping budget (the time or memory one event may take).
+          </p>
+          {useCase.data.quarantine_reason && <p className="muted">{useCase.data.quarantine_reason}</p>}
+          <p>
+            <strong>To resume</strong>, change the configuration below (an expression that runs too long or
+            builds too much is the usual cause; try it in the mapping playground) and save it. Any saved
+            change makes a new version: the quarantine ends and the parked events are mapped with the new
+            configuration.
+          </p>
+        </section>
+      )}
       {useCase.data && (
         <p className="muted">
           This version: {time(useCase.data.updated_at)}
