@@ -696,7 +696,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const command = process.argv[2] ?? 'status';
   // `up kafka` / `down kafka`: the broker(s) alone (the cluster's integration test).
   const only = process.argv[3];
-  if (only !== undefined && only !== 'kafka') {
+  if (command !== 'move-leaders' && only !== undefined && only !== 'kafka') {
     console.error(`stack.mjs ${command} ${only}: the only part that runs alone is kafka`);
     process.exit(2);
   }
@@ -708,12 +708,15 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     else if (command === 'fetch') {
       kafkaLib();
       ferretdbBinary();
+    } else if (command === 'move-leaders') {
+      // Every partition of the named topics to another in-sync replica (the cluster's integration test).
+      console.log(await moveLeaders(process.argv.slice(3)));
     } else if (command === 'reset') {
       await down();
       rmSync(dirs.data, { recursive: true, force: true });
       log(`deleted ${dirs.data}`);
     } else {
-      console.error('usage: stack.mjs up [kafka]|down [kafka]|status|fetch|reset');
+      console.error('usage: stack.mjs up [kafka]|down [kafka]|status|fetch|reset|move-leaders <topic>...');
       process.exit(2);
     }
   } catch (err) {

@@ -1,4 +1,6 @@
 import type { Logger } from '@hub/observability';
+// Before kafkajs loads: its producer takes the fixed send retries (send-retries.ts).
+import './send-retries.js';
 import {
   type Admin,
   CompressionTypes,
@@ -385,7 +387,8 @@ export const stablePartitioner: ICustomPartitioner = () => {
  * partition whose leader moved to a broker that had already answered for other partitions is never sent
  * again. Their send failed, and kafkajs rolled their sequence numbers back; sending them again to the
  * same partitions, in the same order, through the same producer either writes them or (if the failed
- * attempt was written after all) is recognised by the broker as that attempt and acknowledged once.
+ * attempt was written after all) is recognised by the broker as that attempt and acknowledged once. That
+ * holds because `MessageProducer` writes one send at a time: no other send can take those numbers first.
  */
 export function unacknowledged(
   sent: Array<{ topic: string; messages: Message[] }>,
@@ -406,18 +409,45 @@ export function unacknowledged(
 const RESEND_ATTEMPTS = 5;
 
 /**
- * Sends with acks=all through an idempotent kafkajs producer. A failed send may have been written all the
- * same (the broker wrote, the answer was lost): callers must treat its outcome as unknown. After a failure
- * the producer is replaced by a new one (a new producer id): kafkajs rolls its sequence numbers back after a
- * failed send, so the next batch would reuse the numbers of records the broker may already hold, and the
- * broker would take it for a retry of those and acknowledge it without writing it (a silent loss), or
- * refuse every later batch of the partition as out of order.
+ * The most a write of queued sends carries together (the encoded keys and values): far under the broker's
+ * request limit (`socket.request.max.bytes`, 100 MiB) and a topic's batch limit (MAX_MESSAGE_BYTES). A
+ * single send larger than this is written on its own.
+ */
+export const COALESCED_BYTES = 16 * 1024 * 1024;
+
+interface QueuedSend {
+  topicMessages: Array<{ topic: string; messages: Message[] }>;
+  bytes: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Sends with acks=all through an idempotent kafkajs producer, **one write at a time**: sends that arrive
+ * while a write is under way wait and go together in the next one (in their order, up to COALESCED_BYTES),
+ * and each resolves or fails with the write that carried it.
+ *
+ * Why one at a time (issue 23): kafkajs numbers each partition's records per producer and, when a produce
+ * request fails, rolls the numbers of every partition in it back, even of a partition the broker wrote
+ * (a request to a broker leading several partitions fails as a whole when one of them has moved; a timeout
+ * or a killed broker leaves it unknown). With sends running side by side on one producer, another send
+ * takes those numbers meanwhile, so the broker refuses it (out of order) or takes it for a retry of the
+ * written records and acknowledges it unwritten (a silent loss), and the retried records get the numbers
+ * after it and are written twice. With one write at a time, a retry re-sends the same records under the same
+ * numbers, which the broker writes once or recognises as written. Together with the fix of send-retries.ts
+ * (a send's attempts one after another) this made the cluster reproducer's duplicates (37 and 431 per
+ * 100,000 messages) and its out-of-order failures go away (docs/runbooks.md "Kafka broker lost").
+ *
+ * A failed write may have been written all the same (the broker wrote, the answer was lost): callers must
+ * treat its outcome as unknown. After a failure the producer is replaced by a new one (a new producer id):
+ * kafkajs rolls its sequence numbers back after a failed send, so the next batch would reuse the numbers of
+ * records the broker may already hold, and the broker would take it for a retry of those and acknowledge it
+ * without writing it (a silent loss), or refuse every later batch of the partition as out of order.
  */
 export class MessageProducer {
   private current: Promise<Producer>;
-  /** Sends under way per producer, so a replaced producer is closed once its last send settles. */
-  private readonly inFlight = new Map<Producer, number>();
-  private readonly retired = new Set<Producer>();
+  private readonly queue: QueuedSend[] = [];
+  private writing = false;
 
   private constructor(
     private readonly make: () => Producer,
@@ -441,7 +471,7 @@ export class MessageProducer {
   /** Sends with acks=all; each message gets a producer span and that span's `traceparent` (instrumentation.ts). */
   async send(messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    await sendTraced(messages, (traced) => this.sendBatch(traced));
+    await sendTraced(messages, (traced) => this.enqueue(traced));
   }
 
   /** The producer to send with: the current one, or a new one if the last replacement could not connect. */
@@ -460,37 +490,63 @@ export class MessageProducer {
     return next.connect().then(() => next);
   }
 
-  /** After a failed send on `failed`: later sends use a new producer; `failed` closes when idle. */
+  /** After a failed write on `failed` (nothing else is under way on it): later writes use a new producer. */
   private replace(failed: Producer): void {
-    if (this.retired.has(failed)) return;
-    this.retired.add(failed);
     this.current = this.connectNew();
-    this.current.catch(() => undefined); // seen by the next send
-    this.closeIfIdle(failed);
+    this.current.catch(() => undefined); // seen by the next write
+    failed.disconnect().catch(() => undefined);
   }
 
-  private closeIfIdle(producer: Producer): void {
-    if (!this.retired.has(producer) || (this.inFlight.get(producer) ?? 0) > 0) return;
-    this.retired.delete(producer);
-    this.inFlight.delete(producer);
-    producer.disconnect().catch(() => undefined);
-  }
-
-  private async sendBatch(messages: OutgoingMessage[]): Promise<void> {
-    const byTopic = new Map<string, OutgoingMessage[]>();
+  private enqueue(messages: OutgoingMessage[]): Promise<void> {
+    const byTopic = new Map<string, Message[]>();
+    let bytes = 0;
     for (const m of messages) {
+      const value = encodeValue(m.value);
+      bytes += (m.key?.length ?? 0) + (value?.length ?? 0);
       const list = byTopic.get(m.topic) ?? [];
-      list.push(m);
+      list.push({ key: m.key, value, headers: m.headers });
       byTopic.set(m.topic, list);
     }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({
+        topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list })),
+        bytes,
+        resolve,
+        reject,
+      });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  /** Writes the queued sends, one write at a time, until none is left. */
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) {
+        let bytes = this.queue[0]!.bytes;
+        let count = 1;
+        while (count < this.queue.length && bytes + this.queue[count]!.bytes <= COALESCED_BYTES) {
+          bytes += this.queue[count]!.bytes;
+          count++;
+        }
+        const sends = this.queue.splice(0, count);
+        try {
+          await this.write(sends.flatMap((s) => s.topicMessages));
+          for (const s of sends) s.resolve();
+        } catch (err) {
+          for (const s of sends) s.reject(err);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async write(topicMessages: Array<{ topic: string; messages: Message[] }>): Promise<void> {
     const producer = await this.producer();
-    this.inFlight.set(producer, (this.inFlight.get(producer) ?? 0) + 1);
     try {
       // Each message's partition is written into it by stablePartitioner (client.ts) as kafkajs sends it.
-      let pending = [...byTopic].map(([topic, list]) => ({
-        topic,
-        messages: list.map((m): Message => ({ key: m.key, value: encodeValue(m.value), headers: m.headers })),
-      }));
+      let pending = topicMessages;
       for (let attempt = 0; pending.length > 0; attempt++) {
         if (attempt > RESEND_ATTEMPTS) {
           throw new Error(
@@ -512,13 +568,17 @@ export class MessageProducer {
     } catch (err) {
       this.replace(producer);
       throw err;
-    } finally {
-      this.inFlight.set(producer, (this.inFlight.get(producer) ?? 1) - 1);
-      this.closeIfIdle(producer);
     }
   }
 
+  /** Closes the producer once the sends queued so far are written (or have failed). */
   async close(): Promise<void> {
+    if (this.queue.length > 0 || this.writing) {
+      await new Promise<void>((resolve) => {
+        this.queue.push({ topicMessages: [], bytes: 0, resolve, reject: () => resolve() });
+        if (!this.writing) void this.drain();
+      });
+    }
     const current = await this.current.catch(() => undefined);
     await current?.disconnect();
   }

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@hub/observability';
+// Before kafkajs loads: its producer takes the fixed send retries (send-retries.ts).
+import './send-retries.js';
 import { type Admin, type Consumer, Partitioners } from 'kafkajs';
 import type { KafkaClient } from './client.js';
 import { type IncomingMessage, toIncoming } from './consumer.js';
