@@ -18,8 +18,8 @@ export const MapperEnv = Type.Object({
   /** Partitions of the inbound topic processed at once by this instance. */
   MAPPER_CONCURRENCY: Type.Integer({ minimum: 1, default: 3 }),
   /**
-   * How long the mapper waits for a fetched chunk before it commits what is done and fetches the other
-   * partitions again; the rest keeps mapping, and its partition is fetched again once it is done or after
+   * How long the mapper waits for a fetched chunk with none of its events done before it commits what is
+   * done and fetches the other partitions again; the rest keeps mapping, and its partition is fetched again once it is done or after
    * twice this (ADR 0015, decision 14).
    */
   MAPPER_CHUNK_PATIENCE_MS: Type.Integer({ minimum: 10, maximum: 10_000, default: 100 }),

@@ -40,7 +40,7 @@ export interface ProcessorDeps {
   onQuarantined?: (orgId: string, useCaseId: string, revision: number) => void;
   /** Told of each event parked (metrics). */
   onParked?: () => void;
-  /** How long `handleBatch` waits for a chunk before it returns what is done (default 100 ms). */
+  /** How long without progress `handleBatch` waits for a chunk before it returns what is done (100 ms). */
   chunkPatienceMs?: number;
 }
 
@@ -84,6 +84,8 @@ interface PartitionWork {
   sending: Promise<void>;
   flushTimer?: NodeJS.Timeout | undefined;
   touchedAt: number;
+  /** Events of the partition done so far (progress while a chunk is waited for). */
+  settled: number;
 }
 
 /**
@@ -111,11 +113,12 @@ export class EventProcessor {
    * other in offset order, events of different keys at once, so the sandbox can take each organisation's
    * in turn (ADR 0015, decision 10) and one tenant's slow events do not hold another's behind them.
    *
-   * It waits for the chunk at most `chunkPatienceMs` (ADR 0015, decision 14): the consumer fetches every
-   * partition in one round and fetches again only when each partition's handler returned, so a chunk
-   * held by an event that runs to the mapping deadline would hold every other partition's events too.
-   * Past the patience it returns what is done from the start of the chunk (`taken`, its outputs sent)
-   * and `resumeAfter`, settled once the rest is done or after twice the patience: the runner commits the
+   * It waits for the chunk while it makes progress, and returns once `chunkPatienceMs` passed with no
+   * event of the partition done (ADR 0015, decision 14): the consumer fetches every partition in one
+   * round and fetches again only when each partition's handler returned, so a chunk held by an event that
+   * runs to the mapping deadline would hold every other partition's events too. Then it returns what is
+   * done from the start of the chunk (`taken`, its outputs sent) and `resumeAfter`, settled once the
+   * rest is done or after twice the patience: the runner commits the
    * taken ones, pauses the partition until then, and fetches the rest again. The events still mapping go
    * on meanwhile; fetched again, an event already started is not started again (its outcome is reused,
    * its outputs were sent once), and one fetched for the first time follows its key's earlier events.
@@ -139,9 +142,18 @@ export class EventProcessor {
       (message) => work.tasks.get(message.offset) ?? this.start(work, message, onPermanentFailure),
     );
     const all = Promise.all(tasks.map((t) => t.done));
-    let patience: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise<void>((r) => (patience = setTimeout(r, this.patienceMs)))]);
-    clearTimeout(patience);
+    // Waits while the chunk makes progress (a big chunk mapping steadily is not fetched again); returns
+    // early once a whole patience passed with no event of the partition done (a slow neighbour).
+    for (let settled = -1; settled !== work.settled; ) {
+      settled = work.settled;
+      let patience: NodeJS.Timeout | undefined;
+      const done = await Promise.race([
+        all.then(() => true),
+        new Promise<false>((r) => (patience = setTimeout(() => r(false), this.patienceMs))),
+      ]);
+      clearTimeout(patience);
+      if (done) break;
+    }
 
     const failed = tasks.find((t) => t.failure !== undefined);
     if (failed) {
@@ -195,7 +207,7 @@ export class EventProcessor {
     }
     let work = this.partitions.get(id);
     if (!work) {
-      work = { tasks: new Map(), chains: new Map(), sending: Promise.resolve(), touchedAt: now };
+      work = { tasks: new Map(), chains: new Map(), sending: Promise.resolve(), touchedAt: now, settled: 0 };
       this.partitions.set(id, work);
     }
     work.touchedAt = now;
@@ -224,6 +236,7 @@ export class EventProcessor {
         // Its key's earlier event failed: this one waits for the retry, or its outputs would overtake.
         task.failure = previous.failure;
         task.settled = true;
+        work.settled++;
         return;
       }
       try {
@@ -239,6 +252,7 @@ export class EventProcessor {
         else task.failure = err;
       }
       task.settled = true;
+      work.settled++;
       if (task.result) work.flushTimer ??= setTimeout(() => this.flush(work), EARLY_SEND_MS);
     });
     work.tasks.set(message.offset, task);
