@@ -234,6 +234,14 @@ export const mappingSandboxEnv = (defaults: { deadlineMs: number; workers: numbe
   MAPPING_MEMORY_MB: Type.Integer({ minimum: 32, default: 256 }),
   /** Mapping worker processes. */
   MAPPING_WORKERS: Type.Integer({ minimum: 1, maximum: 64, default: defaults.workers }),
+  /**
+   * How much lower the CPU priority of a mapping worker whose job has run MAPPING_NICE_AFTER_MS is than its
+   * service's (added to its nice value, up to 19; ADR 0015, decision 18): a runaway expression yields the
+   * CPU to the services, the broker, the database and the quick mappings (0: never lowered). The worker is
+   * replaced once that job ends (a priority cannot be raised again).
+   */
+  MAPPING_WORKER_NICE: Type.Integer({ minimum: 0, maximum: 19, default: 10 }),
+  MAPPING_NICE_AFTER_MS: Type.Integer({ minimum: 10, default: 200 }),
   /** Largest entity update (meter reading, prune scope) one event may map to, in bytes of JSON (4 MiB). */
   MAPPING_MAX_UPDATE_BYTES: Type.Integer({
     minimum: 1024,

@@ -48,7 +48,19 @@ export interface DeadLetterForm {
  * take only the first n messages (returning n): they are committed, and the rest come in the next call.
  */
 // biome-ignore lint/suspicious/noConfusingVoidType: a handler that takes every message returns nothing
-export type BatchHandler = (messages: IncomingMessage[]) => Promise<number | void>;
+export type BatchHandler = (messages: IncomingMessage[]) => Promise<number | void | BatchYield>;
+
+/**
+ * A batch handler's answer when some of the chunk's messages are still in progress (the mapper's events
+ * that run long): the first `taken` (0 or more) are committed, the batch ends there, and the partition is
+ * paused until `resumeAfter` settles; then the messages from the first one not taken are fetched again.
+ * Other partitions are fetched meanwhile: one slow chunk does not hold the consumer's next fetch, which
+ * waits for every partition's handler (ADR 0015, decision 19).
+ */
+export interface BatchYield {
+  taken: number;
+  resumeAfter: Promise<unknown>;
+}
 
 /** The broker could not be read or written in time (e.g. a mirror that cannot catch up): wait for it. */
 export class BrokerUnavailableError extends Error {
@@ -341,6 +353,17 @@ export class ConsumerRunner {
       };
       const run = () => batchHandler(chunk.map((m) => toIncoming(batch.topic, batch.partition, m)));
       let handled = await this.tryBatch(run, where, heartbeat, current);
+      if (typeof handled === 'object') {
+        // Some messages are still in progress: commit what was taken, and come back for the rest.
+        if (handled.taken > 0) {
+          resolveOffset(chunk[handled.taken - 1]!.offset);
+          this.lastProgressAt = Date.now();
+          await commitOffsetsIfNecessary();
+        }
+        const resume = payload.pause();
+        void handled.resumeAfter.then(resume, resume);
+        return;
+      }
       if (handled === undefined) {
         if (!current()) return;
         handled = chunk.length;
@@ -383,11 +406,18 @@ export class ConsumerRunner {
     where: { messages: number } & Record<string, unknown>,
     heartbeat: () => Promise<void>,
     current: () => boolean,
-  ): Promise<number | undefined> {
+  ): Promise<number | BatchYield | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
         const taken = await run();
         if (taken === undefined) return where.messages;
+        if (typeof taken === 'object') {
+          const n = taken.taken;
+          if (!Number.isInteger(n) || n < 0 || n > where.messages) {
+            throw new Error(`the batch handler took ${n} of a chunk of ${where.messages} messages`);
+          }
+          return n === where.messages ? n : taken;
+        }
         // Anything but 1..n is a defect of the handler: committing the chunk on it could skip messages
         // nobody handled, so it counts as a failed attempt and the messages are handled one at a time.
         if (!Number.isInteger(taken) || taken < 1 || taken > where.messages) {

@@ -12,6 +12,7 @@ export {
 } from './client.js';
 export { type KafkaConnection, type KafkaConnectionEnv, kafkaConnectionFrom } from './connection.js';
 export {
+  type BatchYield,
   BrokerUnavailableError,
   type ConsumerHealth,
   ConsumerRunner,

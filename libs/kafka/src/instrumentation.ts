@@ -279,7 +279,9 @@ export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): 
         try {
           const taken = await batchHandler(messages);
           for (const span of spans) span.setStatus({ code: SpanStatusCode.OK });
-          for (const m of messages.slice(0, typeof taken === 'number' ? taken : messages.length)) {
+          const count =
+            typeof taken === 'number' ? taken : typeof taken === 'object' ? taken.taken : messages.length;
+          for (const m of messages.slice(0, count)) {
             finished(m, 'processed');
           }
           return taken;

@@ -1,3 +1,4 @@
+import { getPriority } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MappingSandbox } from './sandbox.js';
 import { MappingBudgetError, simulateInSandbox } from './simulate.js';
@@ -226,6 +227,57 @@ describe('the mapping sandbox', { timeout: 60_000 }, () => {
 
 // The heap cap on its own: a deadline and an expression budget far beyond what the job takes, so only
 // the cap can stop it (the test above accepts the hard deadline too, which would rescue a broken cap).
+describe('the mapping sandbox’s priority', { timeout: 60_000 }, () => {
+  it('lowers the priority of a worker whose job runs long, and the next job gets a worker at the service’s', async () => {
+    const own = getPriority();
+    const sandbox = new MappingSandbox({
+      limits,
+      deadlineMs: 20_000,
+      memoryMb: 64,
+      workers: 1,
+      niceness: 7,
+      niceAfterMs: 100,
+      prestart: true,
+    });
+    try {
+      const quick = {
+        key: 'uc-1@1',
+        configuration: contact('$uppercase(name)'),
+        format: 'json' as const,
+        payload: JSON.stringify({ id: '1', name: 'ada' }),
+      };
+      expect(noteOf(await sandbox.run(quick))).toBe('ADA');
+      const [pid] = sandbox.workerPids;
+      expect(getPriority(pid!)).toBe(own); // a quick job runs at the service's priority
+      // A catastrophic expression (about 2^23 steps: seconds) runs long: its worker is lowered meanwhile.
+      const slow = sandbox.run({
+        key: 'uc-slow@1',
+        configuration: contact('$match(text, /(a+)+$/)'),
+        format: 'json',
+        payload: JSON.stringify({ id: '2', text: `${'a'.repeat(23)}!` }),
+      });
+      let lowered = false;
+      let done = false;
+      void slow.then(() => {
+        done = true;
+      });
+      while (!done && !lowered) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        lowered = getPriority(pid!) === Math.min(19, own + 7);
+      }
+      expect(lowered).toBe(true);
+      expect((await slow).kind).toBe('result');
+      // Its worker is replaced: the next job runs at the service's priority again.
+      expect(noteOf(await sandbox.run(quick))).toBe('ADA');
+      const [replacement] = sandbox.workerPids;
+      expect(replacement).not.toBe(pid);
+      expect(getPriority(replacement!)).toBe(own);
+    } finally {
+      await sandbox.close();
+    }
+  });
+});
+
 describe('the mapping sandbox’s heap cap', () => {
   it('stops a job that needs more than its memory, naming the cap, where nothing else would stop it', async () => {
     const capped = new MappingSandbox({

@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ExpressionLimits } from './expression.js';
 import { DEFAULT_OUTPUT_LIMITS, type OutputLimits } from './output.js';
@@ -58,6 +59,17 @@ export interface SandboxSettings {
   cache?: { perTenant: number; total: number };
   /** Told how long each job held its worker (from start to outcome), by tenant: a budget's meter. */
   onUsage?: (tenant: string, ms: number) => void;
+  /**
+   * How much lower the priority of a worker whose job runs long is than the service's: added to its nice
+   * value (up to Unix's 19; default 0, the same) once the job has run `niceAfterMs`. Such a job (a
+   * catastrophic expression) then gets the CPU only when the hub's own processes (event loops, broker,
+   * database) and the other, quick mappings do not need it. Jobs that end sooner (nearly all) run at the
+   * service's priority, so a busy machine does not starve the ordinary mappings. A process may lower its
+   * priority but not raise it again, so the worker is replaced once its long job ends.
+   */
+  niceness?: number;
+  /** How long a job runs before its worker's priority is lowered (default 200 ms). */
+  niceAfterMs?: number;
 }
 
 interface Pending {
@@ -65,6 +77,8 @@ interface Pending {
   job: SandboxJob;
   resolve: (outcome: SandboxOutcome) => void;
   timer?: NodeJS.Timeout;
+  /** Lowers the worker's priority once the job has run long (`niceAfterMs`). */
+  niceTimer?: NodeJS.Timeout;
 }
 
 /**
@@ -90,8 +104,13 @@ export class MappingSandbox {
 
   constructor(
     private readonly settings: SandboxSettings & {
-      /** Worker threads (default 1). */
+      /** Worker processes (default 1). */
       workers?: number;
+      /**
+       * Start every worker now rather than with its first job: a worker that one organisation leaves
+       * free for the others is up when they need it (starting takes seconds on a busy machine).
+       */
+      prestart?: boolean;
       /** A tenant's jobs waiting beyond this are answered `busy` at once (default: unbounded). */
       maxQueuedPerTenant?: number;
       /**
@@ -105,11 +124,17 @@ export class MappingSandbox {
       { length: Math.max(1, settings.workers ?? 1) },
       () => new Lane(settings, () => this.pump()),
     );
+    if (settings.prestart) for (const lane of this.lanes) lane.warmUp();
   }
 
   /** Workers started so far, replacements included. */
   get started(): number {
     return this.lanes.reduce((n, lane) => n + lane.started, 0);
+  }
+
+  /** The process ids of the workers running now (a worker starts with its first job). */
+  get workerPids(): number[] {
+    return this.lanes.flatMap((lane) => (lane.pid === undefined ? [] : [lane.pid]));
   }
 
   run(job: SandboxJob): Promise<SandboxOutcome> {
@@ -140,10 +165,16 @@ export class MappingSandbox {
 
   private pump(): void {
     if (this.closed) return;
-    for (const lane of this.lanes) {
-      if (!lane.idle) continue;
+    for (;;) {
+      const idle = this.lanes.filter((lane) => lane.idle);
+      if (idle.length === 0) return;
       const next = this.takeNext();
       if (!next) return;
+      // The worker that served the tenant last (it has the tenant's compiled mappings, and a tenant whose
+      // job was stopped gets the replacement still starting, seconds on a busy machine), else one that is
+      // up, else any.
+      const tenant = next.job.tenant ?? '';
+      const lane = idle.find((l) => l.lastTenant === tenant) ?? idle.find((l) => l.warm) ?? idle[0]!;
       lane.start(next);
     }
   }
@@ -183,6 +214,11 @@ class Lane {
   /** The current worker has loaded its modules (it says so with its first message). */
   private ready = false;
   private startedAt = 0;
+  private closed = false;
+  /** The current worker's priority was lowered (its job ran long). */
+  private lowered = false;
+  /** The tenant of the job it ran last. */
+  lastTenant: string | undefined;
   started = 0;
 
   constructor(
@@ -194,8 +230,18 @@ class Lane {
     return this.current === undefined;
   }
 
+  get pid(): number | undefined {
+    return this.worker?.pid;
+  }
+
+  /** Its worker has started and is ready for a job. */
+  get warm(): boolean {
+    return this.worker !== undefined && this.ready;
+  }
+
   start(pending: Pending): void {
     this.current = pending;
+    this.lastTenant = pending.job.tenant ?? '';
     this.startedAt = Date.now();
     this.post(pending);
     if (this.ready) this.arm(pending);
@@ -204,10 +250,24 @@ class Lane {
   /** The deadline runs from when the worker can start the job (a new worker's boot is not the job's). */
   private arm(pending: Pending): void {
     if (pending.timer) return;
+    const niceness = this.settings.niceness ?? 0;
+    if (niceness > 0) {
+      pending.niceTimer = setTimeout(() => {
+        const pid = this.worker?.pid;
+        if (this.current !== pending || pid === undefined) return;
+        try {
+          setPriority(pid, Math.min(19, getPriority() + niceness));
+          this.lowered = true;
+        } catch {
+          // Already gone (its exit is handled below), or a platform without priorities: it runs as is.
+        }
+      }, this.settings.niceAfterMs ?? 200);
+    }
     pending.timer = setTimeout(() => {
       const worker = this.worker;
       this.worker = undefined;
       worker?.kill('SIGKILL');
+      this.replace();
       this.finish(pending, {
         kind: 'budget',
         message: `mapping this event took longer than its hard deadline of ${this.settings.deadlineMs} ms (a JSONata built-in such as $match or $sort, or a range, that never yields); the evaluation was stopped`,
@@ -215,7 +275,23 @@ class Lane {
     }, this.settings.deadlineMs);
   }
 
+  /** Starts the worker now (if it is not running), so it is up by the first job. */
+  warmUp(): void {
+    this.replace();
+  }
+
+  /** Starts the replacement of a stopped worker at once, so it is up by the next job. */
+  private replace(): void {
+    if (this.closed) return;
+    try {
+      this.ensureWorker();
+    } catch {
+      // Started again with the next job, whose outcome then says why.
+    }
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     if (this.current)
       this.finish(this.current, { kind: 'error', message: 'the mapping sandbox is closed' }, false);
     const worker = this.worker;
@@ -255,6 +331,7 @@ class Lane {
     this.started++;
     this.known.clear();
     this.ready = false;
+    this.lowered = false;
     worker.on('message', (message: { id: number; outcome: SandboxOutcome } | { ready: true }) => {
       if (this.worker !== worker) return;
       if ('ready' in message) {
@@ -273,6 +350,8 @@ class Lane {
     const died = (outcome: SandboxOutcome) => {
       if (this.worker !== worker) return; // an old worker, already replaced
       this.worker = undefined;
+      // Out of memory: replaced at once. A worker that failed otherwise starts again with the next job.
+      if (outcome.kind === 'budget') this.replace();
       if (this.current) this.finish(this.current, outcome);
     };
     worker.on('error', (err: Error) =>
@@ -299,6 +378,15 @@ class Lane {
 
   private finish(pending: Pending, outcome: SandboxOutcome, next = true): void {
     clearTimeout(pending.timer);
+    clearTimeout(pending.niceTimer);
+    if (this.lowered) {
+      // Its priority cannot be raised again: the next jobs get a new worker at the service's priority.
+      this.lowered = false;
+      const worker = this.worker;
+      this.worker = undefined;
+      worker?.kill('SIGKILL');
+      this.replace();
+    }
     if (this.current === pending) {
       this.current = undefined;
       this.settings.onUsage?.(pending.job.tenant ?? '', Date.now() - this.startedAt);

@@ -133,6 +133,8 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
       maxEventBytes: config.MAPPING_MAX_EVENT_BYTES,
     },
     workers: config.MAPPING_WORKERS,
+    niceness: config.MAPPING_WORKER_NICE,
+    niceAfterMs: config.MAPPING_NICE_AFTER_MS,
     // Per organisation: one organisation's 16 waiting simulations answer it `SIMULATION_BUSY`, not others.
     maxQueuedPerTenant: 16,
   });

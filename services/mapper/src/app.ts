@@ -100,6 +100,9 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
       maxEventBytes: config.MAPPING_MAX_EVENT_BYTES,
     },
     workers: config.MAPPING_WORKERS,
+    niceness: config.MAPPING_WORKER_NICE,
+    niceAfterMs: config.MAPPING_NICE_AFTER_MS,
+    prestart: true,
     cache: { perTenant: config.MAPPING_CACHE_PER_ORG, total: config.MAPPING_CACHE_ENTRIES },
     onUsage: (org, ms) => budget.charge(org, ms),
     isThrottled: (org) => budget.over(org),
@@ -131,10 +134,11 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
     logger: deps.logger,
     sandbox,
     catchUpTimeoutMs: config.CONFIG_CATCHUP_TIMEOUT_MS,
-    gate: new OrgGate(config.MAPPING_WORKERS),
+    gate: OrgGate.forWorkers(config.MAPPING_WORKERS),
     quarantine,
     onQuarantined: () => quarantined.inc(),
     onParked: () => parked.inc({ outcome: 'parked' }),
+    chunkPatienceMs: config.MAPPER_CHUNK_PATIENCE_MS,
   });
   const mapped = new Counter({
     name: 'hub_mapped_events_total',
@@ -170,6 +174,8 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
       const result = await processor.handleBatch(messages, (message, error) => deadLetter(message, error, 1));
       mapped.inc(result.mapped);
       for (const code of result.codes) deadLetters.inc({ code });
+      // Events still mapping (a slow neighbour's): the rest of the chunk is fetched again later (decision 19).
+      return result.resumeAfter ? { taken: result.taken, resumeAfter: result.resumeAfter } : undefined;
     },
     handler: async (message) => {
       const { deadLetterCode } = await processor.handle(message);

@@ -17,7 +17,14 @@ export const MapperEnv = Type.Object({
   KAFKA_GROUP_ID: Type.String({ minLength: 1, default: 'mapper' }),
   /** Partitions of the inbound topic processed at once by this instance. */
   MAPPER_CONCURRENCY: Type.Integer({ minimum: 1, default: 3 }),
-  ...mappingSandboxEnv({ deadlineMs: 5_000, workers: 2 }),
+  /**
+   * How long the mapper waits for a fetched chunk with none of its events done before it commits what is
+   * done and fetches the other partitions again; the rest keeps mapping, and its partition is fetched again once it is done or after
+   * twice this (ADR 0015, decision 19).
+   */
+  MAPPER_CHUNK_PATIENCE_MS: Type.Integer({ minimum: 10, maximum: 10_000, default: 100 }),
+  // Three workers: one organisation may hold two (all but one, ADR 0015 decision 18), as many as it had.
+  ...mappingSandboxEnv({ deadlineMs: 5_000, workers: 3 }),
   CONFIG_CATCHUP_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
   /**
    * Sharing the workers (ADR 0015, decision 10): an organisation that used more than this much worker time

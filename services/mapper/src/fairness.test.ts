@@ -45,6 +45,27 @@ describe('the gate per organisation', () => {
   });
 });
 
+describe('the gate of a sandbox of several workers', () => {
+  it('lets one organisation hold all workers but one, so another finds a worker free', async () => {
+    const gate = OrgGate.forWorkers(2);
+    const a1 = await gate.acquire('a');
+    let a2: (() => void) | undefined;
+    const waiting = gate.acquire('a').then((release) => {
+      a2 = release;
+    });
+    const b1 = await gate.acquire('b'); // the other worker is another organisation's to take
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(a2).toBeUndefined(); // a's second mapping waits for its first, not for a free worker
+    a1();
+    await waiting;
+    expect(a2).toBeDefined();
+    a2!();
+    b1();
+    expect(OrgGate.forWorkers(1).capacity).toBe(1); // a single worker is still everyone's, in turn
+    expect(OrgGate.forWorkers(4).capacity).toBe(3);
+  });
+});
+
 describe('the quarantine of a use case', () => {
   it('quarantines a revision whose events hit the budget often enough in the window; a new revision starts afresh', () => {
     let now = 0;

@@ -58,7 +58,16 @@ export class OrgBudget {
 export class OrgGate {
   private readonly orgs = new Map<string, { running: number; waiting: Array<() => void> }>();
 
-  constructor(private readonly capacity: number) {}
+  constructor(readonly capacity: number) {}
+
+  /**
+   * The gate of a sandbox of `workers`: one organisation holds at most all but one of them (one, with a
+   * single worker), so another organisation's mapping finds a worker free at once instead of waiting for
+   * one of its jobs to end, which may be the mapping deadline away (ADR 0015, decision 18).
+   */
+  static forWorkers(workers: number): OrgGate {
+    return new OrgGate(Math.max(1, workers - 1));
+  }
 
   async acquire(org: string): Promise<() => void> {
     let state = this.orgs.get(org);

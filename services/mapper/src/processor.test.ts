@@ -77,6 +77,30 @@ const message = (org: string, group: string, id: string, text: string): Incoming
   ),
 });
 
+/**
+ * What the consumer does with a chunk: hands it to `handleBatch` and, while events are still mapping,
+ * waits for `resumeAfter` and hands over the messages not taken again (fetched again), until all are taken.
+ */
+async function deliver(processor: EventProcessor, chunk: IncomingMessage[]) {
+  const codes: string[] = [];
+  let mapped = 0;
+  let calls = 0;
+  for (let rest = chunk; rest.length > 0; ) {
+    calls++;
+    const progress = await processor.handleBatch(rest, () => []);
+    codes.push(...progress.codes);
+    mapped += progress.mapped;
+    rest = rest.slice(progress.taken);
+    if (rest.length > 0) {
+      expect(progress.resumeAfter).toBeDefined();
+      await progress.resumeAfter;
+    }
+  }
+  return { codes, mapped, calls };
+}
+
+const quietLogger = createLogger({ service: 'test', level: 'silent' });
+
 describe('a chunk of several organisations', () => {
   const sandbox = new MappingSandbox({
     limits: { timeoutMs: 100, maxDepth: 500 },
@@ -103,7 +127,7 @@ describe('a chunk of several organisations', () => {
       view,
       mirror: { catchUp: async () => {} } as unknown as TopicMirror,
       producer,
-      logger: createLogger({ service: 'test', level: 'silent' }),
+      logger: quietLogger,
       sandbox,
       catchUpTimeoutMs: 1_000,
       gate: new OrgGate(2),
@@ -119,7 +143,7 @@ describe('a chunk of several organisations', () => {
       message('quick-org', 'q', 'Q1', 'first'),
       message('quick-org', 'q', 'Q2', 'second'),
     ];
-    const result = await processor.handleBatch(chunk, () => []);
+    const result = await deliver(processor, chunk);
     expect(result.codes).toEqual([
       'MAPPING_BUDGET_EXCEEDED',
       'MAPPING_BUDGET_EXCEEDED',
@@ -131,6 +155,81 @@ describe('a chunk of several organisations', () => {
     expect(flat).toEqual(['Q1', 'Q2']);
     expect(sends.length).toBeGreaterThan(1);
     expect(sends.findIndex((s) => s.includes('Q1'))).toBeLessThan(sends.length - 1);
+  }, 30_000);
+
+  it('returns what is done while an event is held, and takes the rest once it is done, each event mapped once', async () => {
+    const sends: string[] = [];
+    const producer = {
+      send: async (messages: OutgoingMessage[]) => {
+        for (const m of messages)
+          if (m.topic === Topics.entityUpdates)
+            sends.push(
+              (m.value as { unique_ids?: Record<string, string> }).unique_ids?.customer_number ?? '?',
+            );
+      },
+    } as unknown as MessageProducer;
+    // The held organisation's mappings wait until released, as one running to the deadline would.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const runs: string[] = [];
+    const holding = {
+      run: async (job: Parameters<MappingSandbox['run']>[0]) => {
+        runs.push(String((JSON.parse(String(job.payload)) as { id: string }).id));
+        if (job.tenant === 'quick-org') return sandbox.run(job);
+        await held;
+        return sandbox.run({
+          ...job,
+          tenant: 'quick-org',
+          key: 'u-quick-org@1',
+          configuration: configuration('$uppercase(text)'),
+        });
+      },
+    } as unknown as MappingSandbox;
+    const processor = new EventProcessor({
+      view,
+      mirror: { catchUp: async () => {} } as unknown as TopicMirror,
+      producer,
+      logger: quietLogger,
+      sandbox: holding,
+      catchUpTimeoutMs: 1_000,
+      gate: new OrgGate(2),
+      quarantine: new Quarantine({ after: 100, windowMs: 60_000 }),
+      chunkPatienceMs: 20,
+    });
+    await sandbox.run({
+      key: 'u-quick-org@1',
+      configuration: configuration('$uppercase(text)'),
+      format: 'json',
+      payload: JSON.stringify({ id: 'warm', text: 'x' }),
+      tenant: 'quick-org',
+    });
+    // The held event first; the other organisation's behind it; the held key's second event last but one.
+    const chunk = [
+      message('slow-org', 'h', 'H1', 'one'),
+      message('quick-org', 'q', 'Q1', 'first'),
+      message('slow-org', 'h', 'H2', 'two'),
+      message('quick-org', 'q', 'Q2', 'second'),
+    ];
+    // Fetched again and again while H1 is held: the quick organisation's events are mapped and sent, but
+    // nothing is taken past H1 (its offset cannot be committed), and nothing is mapped twice.
+    for (;;) {
+      const progress = await processor.handleBatch(chunk, () => []);
+      expect(progress.taken).toBe(0);
+      expect(progress.resumeAfter).toBeDefined();
+      if (sends.length === 2) break;
+      await progress.resumeAfter;
+    }
+    expect(sends).toEqual(['Q1', 'Q2']);
+    const again = await processor.handleBatch(chunk, () => []);
+    expect(again.taken).toBe(0);
+    expect(runs).toEqual(['H1', 'Q1', 'Q2']); // H2 follows H1, its key's earlier event
+    release();
+    const rest = await deliver(processor, chunk);
+    expect(rest.mapped).toBe(4);
+    expect(sends).toEqual(['Q1', 'Q2', 'H1', 'H2']);
+    expect(runs).toEqual(['H1', 'Q1', 'Q2', 'H2']);
   }, 30_000);
 });
 

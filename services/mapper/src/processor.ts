@@ -42,10 +42,53 @@ export interface ProcessorDeps {
   onQuarantined?: (orgId: string, useCaseId: string, revision: number) => void;
   /** Told of each event parked (metrics). */
   onParked?: () => void;
+  /** How long without progress `handleBatch` waits for a chunk before it returns what is done (100 ms). */
+  chunkPatienceMs?: number;
 }
 
 /** How long mapped events wait for the rest of their chunk before they are sent anyway. */
 const EARLY_SEND_MS = 50;
+/** How long `handleBatch` waits for a chunk before it returns what is done (MAPPER_CHUNK_PATIENCE_MS). */
+export const DEFAULT_CHUNK_PATIENCE_MS = 100;
+/** A partition not handled for this long (revoked, or idle) is forgotten once nothing of it runs. */
+const FORGET_PARTITION_MS = 5 * 60_000;
+
+/** What `handleBatch` took of a chunk (from its start), and when to fetch the rest again. */
+export interface ChunkProgress {
+  /** Events from the first whose outputs are sent: they may be committed. */
+  taken: number;
+  /** Of the taken: mapped (not dead-lettered as a whole), and the dead letters' codes. */
+  mapped: number;
+  codes: string[];
+  /** When not every event was taken: settles when the rest is done, or after twice the patience. */
+  resumeAfter?: Promise<void>;
+}
+
+interface Task {
+  message: IncomingMessage;
+  key: string;
+  offset: bigint;
+  /** Mapped, or failed for good (`result`), or failed otherwise (`failure`): the chunk is retried. */
+  settled: boolean;
+  result?: { out: OutgoingMessage[]; mapped: boolean; code?: string };
+  failure?: unknown;
+  /** Its outputs are in a send; that send succeeded. */
+  sent: boolean;
+  acked: boolean;
+  /** Settles (never rejects) when the event is mapped or failed. */
+  done: Promise<void>;
+}
+
+/** One partition's events in progress: by offset, the last of each key, and the sends in order. */
+interface PartitionWork {
+  tasks: Map<string, Task>;
+  chains: Map<string, Task>;
+  sending: Promise<void>;
+  flushTimer?: NodeJS.Timeout | undefined;
+  touchedAt: number;
+  /** Events of the partition done so far (progress while a chunk is waited for). */
+  settled: number;
+}
 
 /**
  * Turns one inbound event into entity updates, prune scopes, meter readings and reading prune scopes with
@@ -53,6 +96,9 @@ const EARLY_SEND_MS = 50;
  * dead letter of any update that failed are sent in one batch before the offset is committed.
  */
 export class EventProcessor {
+  /** Per partition (`topic:partition`), the events being mapped or not yet committed. */
+  private readonly partitions = new Map<string, PartitionWork>();
+
   constructor(private readonly deps: ProcessorDeps) {}
 
   /** Maps one event and sends its outputs; returns the error code of the dead letter of failed updates, if any. */
@@ -63,73 +109,189 @@ export class EventProcessor {
   }
 
   /**
-   * Maps consecutive events of a partition and sends all their outputs (in one request when the chunk is
-   * quick): entity updates, dead letters and monitoring records, including the dead letter of an event that
-   * can never be mapped (`onPermanentFailure` makes it), all before it returns. Returns how many events
-   * were mapped and the dead letters' codes.
+   * Maps consecutive events of a partition and sends their outputs: entity updates, dead letters and
+   * monitoring records, including the dead letter of an event that can never be mapped
+   * (`onPermanentFailure` makes it). Events of one key (integration, group) are mapped one after the
+   * other in offset order, events of different keys at once, so the sandbox can take each organisation's
+   * in turn (ADR 0015, decision 10) and one tenant's slow events do not hold another's behind them.
+   *
+   * It waits for the chunk while it makes progress, and returns once `chunkPatienceMs` passed with no
+   * event of the partition done (ADR 0015, decision 19): the consumer fetches every partition in one
+   * round and fetches again only when each partition's handler returned, so a chunk held by an event that
+   * runs to the mapping deadline would hold every other partition's events too. Then it returns what is
+   * done from the start of the chunk (`taken`, its outputs sent) and `resumeAfter`, settled once the
+   * rest is done or after twice the patience: the runner commits the
+   * taken ones, pauses the partition until then, and fetches the rest again. The events still mapping go
+   * on meanwhile; fetched again, an event already started is not started again (its outcome is reused,
+   * its outputs were sent once), and one fetched for the first time follows its key's earlier events.
    */
   async handleBatch(
     messages: IncomingMessage[],
     onPermanentFailure: (message: IncomingMessage, error: PermanentError) => OutgoingMessage[],
-  ): Promise<{ mapped: number; codes: string[] }> {
-    // Events of one key (integration, group) are mapped one after the other, in offset order; events of
-    // different keys at once, so the sandbox can take each organisation's in turn (ADR 0015, decision 10)
-    // and one tenant's slow events do not hold another's behind them in the chunk.
-    const results: Array<{ out: OutgoingMessage[]; mapped: boolean; code?: string }> = [];
-    // What is mapped while other events of the chunk still run (a slow neighbour) is sent after a short
-    // pause rather than at the end: in index order, each send after the previous one, so one key's
-    // outputs stay in order. Sending early is harmless: a chunk retried after a failure sends again.
-    const sent: boolean[] = [];
-    let sending: Promise<void> = Promise.resolve();
-    let timer: NodeJS.Timeout | undefined;
-    const flush = () => {
-      timer = undefined;
-      const ready: OutgoingMessage[] = [];
-      for (const [i, r] of results.entries())
-        if (r && !sent[i]) {
-          sent[i] = true;
-          ready.push(...r.out);
-        }
-      if (ready.length === 0) return;
-      sending = sending.then(async () => {
-        await this.deps.producer.send(ready);
-      });
-      sending.catch(() => undefined); // handled where the chunk ends (awaited there), not a crash
-    };
-    const chains = new Map<string, Promise<void>>();
-    const tasks = messages.map((message, i) => {
-      const key = message.key ?? '';
-      const task = (chains.get(key) ?? Promise.resolve()).then(async () => {
-        try {
-          const result = await this.map(message);
-          results[i] = {
-            out: result.out,
-            mapped: true,
-            ...(result.deadLetterCode ? { code: result.deadLetterCode } : {}),
-          };
-        } catch (err) {
-          if (!(err instanceof PermanentError)) throw err;
-          results[i] = { out: onPermanentFailure(message, err), mapped: false, code: err.code };
-        }
-        timer ??= setTimeout(flush, EARLY_SEND_MS);
-      });
-      chains.set(key, task);
-      return task;
-    });
-    const settled = await Promise.allSettled(tasks);
-    clearTimeout(timer);
-    const failed = settled.find((s) => s.status === 'rejected');
-    if (failed) {
-      await sending.catch(() => undefined);
-      throw (failed as PromiseRejectedResult).reason; // the runner retries the chunk (harmless)
+  ): Promise<ChunkProgress> {
+    const first = messages[0];
+    if (!first) return { taken: 0, mapped: 0, codes: [] };
+    const work = this.partitionWork(first);
+    // Offsets before the chunk's first were committed (or another member took the partition meanwhile).
+    const from = BigInt(first.offset);
+    // One still mapping stays its key's last, so the key's next event waits for it.
+    for (const [offset, task] of work.tasks) {
+      if (task.offset >= from) continue;
+      if (task.settled) this.forget(work, offset, task);
+      else work.tasks.delete(offset);
     }
-    // The rest in offset order, in one request (all of it when the chunk was quick), after earlier sends.
-    flush();
-    await sending;
-    return {
-      mapped: results.filter((r) => r.mapped).length,
-      codes: results.flatMap((r) => (r.code ? [r.code] : [])),
+    const tasks = messages.map(
+      (message) => work.tasks.get(message.offset) ?? this.start(work, message, onPermanentFailure),
+    );
+    const all = Promise.all(tasks.map((t) => t.done));
+    // Waits while the chunk makes progress (a big chunk mapping steadily is not fetched again); returns
+    // early once a whole patience passed with no event of the partition done (a slow neighbour).
+    for (let settled = -1; settled !== work.settled; ) {
+      settled = work.settled;
+      let patience: NodeJS.Timeout | undefined;
+      const done = await Promise.race([
+        all.then(() => true),
+        new Promise<false>((r) => (patience = setTimeout(() => r(false), this.patienceMs))),
+      ]);
+      clearTimeout(patience);
+      if (done) break;
+    }
+
+    const failed = tasks.find((t) => t.failure !== undefined);
+    if (failed) {
+      // Retried by the runner (harmless): nothing of this partition may still run when it is.
+      await this.settleAll(work);
+      throw failed.failure;
+    }
+    this.flush(work);
+    try {
+      await work.sending;
+    } catch (err) {
+      await this.settleAll(work);
+      throw err;
+    }
+    let taken = 0;
+    while (taken < tasks.length && tasks[taken]!.acked) taken++;
+    let mapped = 0;
+    const codes: string[] = [];
+    for (const task of tasks.slice(0, taken)) {
+      if (task.result?.mapped) mapped++;
+      if (task.result?.code) codes.push(task.result.code);
+      this.forget(work, task.message.offset, task);
+    }
+    if (taken === tasks.length) return { taken, mapped, codes };
+    // The rest is still mapping: the partition is fetched again once it is done, or sooner for the events
+    // that arrived behind it.
+    const rest = Promise.all(tasks.slice(taken).map((t) => t.done));
+    let recheck: NodeJS.Timeout | undefined;
+    const resumeAfter = Promise.race([
+      rest,
+      new Promise<void>((r) => (recheck = setTimeout(r, 2 * this.patienceMs))),
+    ]).then(() => clearTimeout(recheck));
+    return { taken, mapped, codes, resumeAfter };
+  }
+
+  private get patienceMs(): number {
+    return this.deps.chunkPatienceMs ?? DEFAULT_CHUNK_PATIENCE_MS;
+  }
+
+  /** The partition's events in progress, started once each; partitions idle for long are forgotten. */
+  private partitionWork(message: IncomingMessage): PartitionWork {
+    const id = `${message.topic}:${message.partition}`;
+    const now = Date.now();
+    for (const [other, work] of this.partitions) {
+      if (
+        other !== id &&
+        now - work.touchedAt > FORGET_PARTITION_MS &&
+        [...work.tasks.values()].every((t) => t.settled)
+      )
+        this.partitions.delete(other);
+    }
+    let work = this.partitions.get(id);
+    if (!work) {
+      work = { tasks: new Map(), chains: new Map(), sending: Promise.resolve(), touchedAt: now, settled: 0 };
+      this.partitions.set(id, work);
+    }
+    work.touchedAt = now;
+    return work;
+  }
+
+  /** Maps one event after the earlier ones of its key; its outputs are sent early (flush) once ready. */
+  private start(
+    work: PartitionWork,
+    message: IncomingMessage,
+    onPermanentFailure: (message: IncomingMessage, error: PermanentError) => OutgoingMessage[],
+  ): Task {
+    const key = message.key ?? '';
+    const previous = work.chains.get(key);
+    const task: Task = {
+      message,
+      key,
+      offset: BigInt(message.offset),
+      settled: false,
+      sent: false,
+      acked: false,
+      done: Promise.resolve(),
     };
+    task.done = (previous?.done ?? Promise.resolve()).then(async () => {
+      if (previous?.failure !== undefined) {
+        // Its key's earlier event failed: this one waits for the retry, or its outputs would overtake.
+        task.failure = previous.failure;
+        task.settled = true;
+        work.settled++;
+        return;
+      }
+      try {
+        const result = await this.map(message);
+        task.result = {
+          out: result.out,
+          mapped: true,
+          ...(result.deadLetterCode ? { code: result.deadLetterCode } : {}),
+        };
+      } catch (err) {
+        if (err instanceof PermanentError)
+          task.result = { out: onPermanentFailure(message, err), mapped: false, code: err.code };
+        else task.failure = err;
+      }
+      task.settled = true;
+      work.settled++;
+      if (task.result) work.flushTimer ??= setTimeout(() => this.flush(work), EARLY_SEND_MS);
+    });
+    work.tasks.set(message.offset, task);
+    work.chains.set(key, task);
+    return task;
+  }
+
+  /**
+   * Sends the outputs of every mapped event not sent yet, in offset order, after the earlier sends: one
+   * key's outputs stay in order. Sending early is harmless: a chunk retried after a failure sends again.
+   */
+  private flush(work: PartitionWork): void {
+    clearTimeout(work.flushTimer);
+    work.flushTimer = undefined;
+    const ready = [...work.tasks.values()]
+      .filter((t) => t.result && !t.sent)
+      .sort((a, b) => (a.offset < b.offset ? -1 : 1));
+    if (ready.length === 0) return;
+    for (const task of ready) task.sent = true;
+    const out = ready.flatMap((t) => t.result!.out);
+    work.sending = work.sending.then(async () => {
+      if (out.length > 0) await this.deps.producer.send(out);
+      for (const task of ready) task.acked = true;
+    });
+    work.sending.catch(() => undefined); // handled where the partition's next chunk awaits it
+  }
+
+  /** Waits until nothing of the partition runs, then forgets it all (a retry starts afresh). */
+  private async settleAll(work: PartitionWork): Promise<void> {
+    await Promise.all([...work.tasks.values()].map((t) => t.done));
+    clearTimeout(work.flushTimer);
+    for (const [id, w] of this.partitions) if (w === work) this.partitions.delete(id);
+  }
+
+  private forget(work: PartitionWork, offset: string, task: Task): void {
+    work.tasks.delete(offset);
+    if (work.chains.get(task.key) === task) work.chains.delete(task.key);
   }
 
   /** One event's outputs; a PermanentError when it can never be mapped. */

@@ -5,13 +5,14 @@
  * whether any event of either was lost. The attacker's slow events must end processed (after its
  * configuration changes, once quarantined) or dead-lettered before the quarantine, never dropped.
  */
-import { type DeadLetterMessage, Topics } from '@hub/contracts';
+import { type DeadLetterMessage, Headers, Topics } from '@hub/contracts';
 import { apiClient, collectTopic } from '@hub/testing';
 import { postEvents } from './api.js';
 import { drain, type LoadTally, Sender } from './end-to-end.js';
 import type { Target } from './fixtures.js';
 import type { ProcessedWatch } from './processed.js';
 import { type Figure, type PhaseOutcome, ratio } from './report.js';
+import { breakdown, readStages, type StageBreakdown } from './stages.js';
 import { type LatencySummary, summarise } from './stats.js';
 import type { Run } from './steps.js';
 
@@ -43,6 +44,15 @@ export interface NoisyOutcome {
     deadLettered: number;
     lost: number;
     answers: Record<string, Record<string, number>>;
+  };
+  /**
+   * Where the victim's time went (stages.ts), quiet and under attack, and when the mapper produced the
+   * attacker's slow events' outcomes (dead letter, parked), in ms after the attack started, by partition.
+   */
+  stages?: {
+    quiet: StageBreakdown;
+    attack: StageBreakdown;
+    attackerOutcomes: Array<{ partition: number; atMs: number; outcome: 'dead-lettered' | 'parked' }>;
   };
 }
 
@@ -160,6 +170,7 @@ export async function noisyNeighbour(options: {
 
     log(`noisy neighbour: under attack for ${attackMs / 1000} s`);
     const attack = sender.newTally();
+    const attackStartedAt = Date.now();
     const answers: Record<string, Record<string, number>> = {};
     let over = false;
     const until = () => over;
@@ -276,6 +287,12 @@ export async function noisyNeighbour(options: {
       if (Date.now() > deadline || Date.now() - movedAt > 60_000) break;
       await sleep(500);
     }
+    const stages = await victimStages(options.brokers, quiet, attack, slowIds, watch, attackStartedAt).catch(
+      (err: Error) => {
+        log(`noisy neighbour: the stage breakdown failed: ${err.message}`);
+        return undefined;
+      },
+    );
     const lost = (tally: LoadTally) => {
       let n = 0;
       for (const id of tally.sentAt.keys()) if (!watch.arrivals.has(id)) n++;
@@ -305,10 +322,53 @@ export async function noisyNeighbour(options: {
         lost: slowIds.length - processed - dead.size,
         answers,
       },
+      ...(stages ? { stages } : {}),
     };
   } finally {
     await deadLetters.stop();
   }
+}
+
+/** The stage breakdown of the victim's events, and when the attacker's slow events met their outcome. */
+async function victimStages(
+  brokers: string[],
+  quiet: LoadTally,
+  attack: LoadTally,
+  slowIds: string[],
+  watch: ProcessedWatch,
+  attackStartedAt: number,
+): Promise<NonNullable<NoisyOutcome['stages']>> {
+  const ids = new Set([...quiet.sentAt.keys(), ...attack.sentAt.keys()]);
+  const stages = await readStages(brokers, ids);
+  const slow = new Set(slowIds);
+  const attackerOutcomes: NonNullable<NoisyOutcome['stages']>['attackerOutcomes'] = [];
+  const seen = new Set<string>(); // a parked event cycles: its first parking counts
+  for (const [topic, outcome] of [
+    [Topics.deadLetters, 'dead-lettered'],
+    [Topics.parkedEvents, 'parked'],
+  ] as const) {
+    const collected = await collectTopic(brokers, topic);
+    try {
+      for (const m of collected.messages) {
+        const id = m.headers[Headers.eventId] ?? '';
+        if (!slow.has(id) || seen.has(`${outcome}:${id}`)) continue;
+        seen.add(`${outcome}:${id}`);
+        attackerOutcomes.push({
+          partition: m.partition,
+          atMs: Number(m.timestamp) - attackStartedAt,
+          outcome,
+        });
+      }
+    } finally {
+      await collected.stop();
+    }
+  }
+  attackerOutcomes.sort((a, b) => a.atMs - b.atMs);
+  return {
+    quiet: breakdown(quiet.sentAt, watch.arrivals, stages, quiet.startedAt),
+    attack: breakdown(attack.sentAt, watch.arrivals, stages, attackStartedAt),
+    attackerOutcomes,
+  };
 }
 
 /** The step: victim and attacker in organisations of their own; figures, details and the verdict's phases. */
@@ -384,7 +444,13 @@ export async function noisyStep(
       `goal ≤ 2 ${p99Ratio <= 2 ? 'met' : 'NOT met'}; API p99 under attack ` +
       `${Math.round(r.attack.request.p99Ms)} ms (goal < 500 ${r.attack.request.p99Ms < 500 ? 'met' : 'NOT met'}); ` +
       `attacker: ${r.attacker.slowAccepted} slow events, ${r.attacker.processedAfterChange} processed after its ` +
-      `change, ${r.attacker.deadLettered} dead-lettered before the quarantine, ${r.attacker.lost} lost`,
+      `change, ${r.attacker.deadLettered} dead-lettered before the quarantine, ${r.attacker.lost} lost` +
+      (r.stages
+        ? `; under attack, p99 of request → accepted ${Math.round(r.stages.attack.accepted.p99Ms)} ms, ` +
+          `accepted → mapped ${Math.round(r.stages.attack.mapped.p99Ms)} ms, mapped → processed ` +
+          `${Math.round(r.stages.attack.written.p99Ms)} ms (alone: ${Math.round(r.stages.quiet.accepted.p99Ms)}, ` +
+          `${Math.round(r.stages.quiet.mapped.p99Ms)}, ${Math.round(r.stages.quiet.written.p99Ms)})`
+        : ''),
   });
   // The verdict fails on a lost event (victim's or attacker's) and on a victim request refused; the
   // latency goals are reported, not judged.
