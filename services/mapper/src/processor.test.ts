@@ -257,10 +257,11 @@ describe('a quarantined use case revision', () => {
     const sent: OutgoingMessage[] = [];
     const processor = processorWith(new Quarantine({ after: 2, windowMs: 60_000 }), sent);
     const slow = `${'a'.repeat(40)}!`;
-    const result = await processor.handleBatch(
-      [message('slow-org', 'a', 'A1', slow), message('slow-org', 'a', 'A2', slow)],
-      () => [],
-    );
+    // As the consumer delivers it: the slow chunk yields while its first event runs to the deadline.
+    const result = await deliver(processor, [
+      message('slow-org', 'a', 'A1', slow),
+      message('slow-org', 'a', 'A2', slow),
+    ]);
     expect(result.codes).toEqual(['MAPPING_BUDGET_EXCEEDED']); // the first; the second is parked
     expect(sent.filter((m) => m.topic === Topics.parkedEvents)).toHaveLength(1);
     const records = sent.filter((m) => m.topic === Topics.quarantines);
