@@ -26,7 +26,10 @@ interface Produced {
  * Three brokers; partition 0 led by broker 1, partition 1 by broker 2. Broker 1 answers NOT_LEADER at once
  * (its leadership just moved to broker 3); broker 2 writes and answers after `slowMs` (acks=all under load).
  */
-function cluster(slowMs: number) {
+function cluster(
+  slowMs: number,
+  afterWrite?: (nodeId: number, move: (partition: number, to: number) => void) => void,
+) {
   const produced: Produced[] = [];
   // The producer's view (its metadata) and the truth: partition 0's leadership has moved to broker 3.
   let leaders: Record<number, number> = { 0: 1, 1: 2 };
@@ -55,6 +58,11 @@ function cluster(slowMs: number) {
           values: p.messages.map((m) => m.value),
         });
       }
+      // A leadership that moves right after a write (the producer learns it with its next metadata).
+      afterWrite?.(nodeId, (partition, to) => {
+        actual[partition] = to;
+        if (leaders[partition] !== actual[partition]) leaders = { ...leaders, [partition]: to };
+      });
       return {
         topics: [
           {
@@ -129,6 +137,32 @@ describe('kafkajs send retries on a cluster (send-retries.ts)', () => {
         [3, 0, 0],
       ]),
     );
+    expect(written.map((w: { partition: number }) => w.partition).sort()).toEqual([0, 1]);
+  });
+
+  it('a partition written in one attempt whose leader then moves is not sent again by the next', async () => {
+    // Broker 2 writes partition 1, then its leadership moves to broker 3, which also leads partition 0 now:
+    // the retry (for partition 0) must not hand broker 3 partition 1's records as well.
+    const { stub, produced } = cluster(0, (nodeId, move) => {
+      if (nodeId === 2) move(1, 3);
+    });
+    const eosManager = createEosManager({ logger: silent, cluster: stub, transactional: false });
+    await eosManager.initProducerId();
+    const send = createSendMessages({
+      logger: silent,
+      cluster: stub,
+      partitioner: ({ message }: { message: { partition: number } }) => message.partition,
+      eosManager,
+      retrier: createRetry({ retries: 3, initialRetryTime: 20, maxRetryTime: 50 }),
+    });
+    const messages = ['a', 'b', 'c', 'd'].map((value, i) => ({ key: value, value, partition: i % 2 }));
+    const written = await send({ acks: -1, topicMessages: [{ topic: 't', messages }] });
+
+    expect(produced.flatMap((p) => p.values).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(produced.map((p) => [p.broker, p.partition, p.firstSequence])).toEqual([
+      [2, 1, 0],
+      [3, 0, 0],
+    ]);
     expect(written.map((w: { partition: number }) => w.partition).sort()).toEqual([0, 1]);
   });
 

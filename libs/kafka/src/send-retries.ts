@@ -19,6 +19,17 @@
 // for its broker's lock (`eosManager.acquireBrokerLock`) until it gives it back (`releaseBrokerLock`); the
 // send it belongs to is known from the async context its attempt runs in.
 //
+// A second defect of the same retry: each attempt recomputes the leaders of *all* the send's partitions
+// and sends to every broker that has no answer yet the partitions it now leads. A partition written in an
+// earlier attempt whose leadership then moved to such a broker is sent to it again, under the sequence
+// numbers after the ones that write advanced: written twice (seen in the merged CI run's leader-move test:
+// one partition's 13 records at offsets 137-149 and again at 150-162). So an attempt asks only for the
+// partitions no earlier attempt of the send has written: a partition's sequence numbers stay advanced
+// only when its request was answered (kafkajs rolls them back on an error), which, with the attempts one
+// after another, is known when the next attempt starts. (The opposite case, a partition not yet written
+// whose new leader already answered, is kafkajs issue 1303: kafkajs skips it, and MessageProducer sends
+// it again, client.ts `unacknowledged`.)
+//
 // kafkajs's `messageProducer.js` takes `sendMessages` when it is first loaded, so this module replaces that
 // module's export in Node's CommonJS cache before kafkajs is loaded: it is imported before 'kafkajs' by
 // every module here that loads kafkajs (client.ts, scan.ts), and it throws when kafkajs was loaded first.
@@ -33,22 +44,43 @@ const FIXED = Symbol.for('hub.kafka.sendRetriesFixed');
 interface EosManager {
   acquireBrokerLock(broker: unknown): Promise<void>;
   releaseBrokerLock(broker: unknown): void | Promise<void>;
+  updateSequence(topic: string, partition: number, increment: number): void;
+}
+
+/** The part of kafkajs' cluster this fix wraps. */
+interface Cluster {
+  findLeaderForPartitions(topic: string, partitions: Array<string | number>): Record<string, unknown[]>;
 }
 
 type Attempt = (bail: (err: Error) => void, retryCount: number, retryTime: number) => Promise<unknown>;
 
 interface SendMessagesOptions {
   eosManager: EosManager;
+  cluster: Cluster;
   retrier: (attempt: Attempt) => Promise<unknown>;
   [other: string]: unknown;
 }
 
 type SendMessagesFactory = ((options: SendMessagesOptions) => unknown) & { [FIXED]?: true };
 
+const partitionKey = (topic: string, partition: string | number) => `${topic}\u0000${partition}`;
+
 /** The requests of one send that have not settled yet, and who waits for them. */
 class Requests {
   private running = 0;
   private waiting: Array<() => void> = [];
+  /** Per partition, the records its requests advanced the sequence by (net of kafkajs' rollbacks). */
+  private readonly advanced = new Map<string, number>();
+
+  sequenced(topic: string, partition: number, increment: number): void {
+    const key = partitionKey(topic, partition);
+    this.advanced.set(key, (this.advanced.get(key) ?? 0) + increment);
+  }
+
+  /** Written by an earlier attempt: answered, so its sequence numbers stayed advanced. */
+  written(topic: string, partition: string | number): boolean {
+    return (this.advanced.get(partitionKey(topic, partition)) ?? 0) > 0;
+  }
 
   started(): void {
     this.running++;
@@ -98,6 +130,27 @@ export function withSequentialAttempts(original: SendMessagesFactory): SendMessa
           }
         },
       },
+      updateSequence: {
+        value: (topic: string, partition: number, increment: number) => {
+          sendOf.getStore()?.sequenced(topic, partition, increment);
+          return locks.updateSequence(topic, partition, increment);
+        },
+      },
+    });
+    // Only the partitions no earlier attempt wrote get a leader, so only they are sent (above). Every other
+    // property is the cluster's own, called on it.
+    const cluster = new Proxy(options.cluster as Cluster & object, {
+      get(target, property) {
+        if (property === 'findLeaderForPartitions') {
+          return (topic: string, partitions: Array<string | number>) => {
+            const requests = sendOf.getStore();
+            const left = requests ? partitions.filter((p) => !requests.written(topic, p)) : partitions;
+            return target.findLeaderForPartitions(topic, left);
+          };
+        }
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
     });
     const retrier = (attempt: Attempt) => {
       const requests = new Requests();
@@ -107,7 +160,7 @@ export function withSequentialAttempts(original: SendMessagesFactory): SendMessa
       });
       return attempts.finally(() => requests.idle());
     };
-    return original({ ...options, eosManager, retrier });
+    return original({ ...options, cluster, eosManager, retrier });
   };
   fixed[FIXED] = true;
   return fixed;
@@ -133,6 +186,8 @@ export function fixSendRetries(): void {
     typeof original !== 'function' ||
     !source.includes('await Promise.all(requests)') ||
     !source.includes('eosManager.acquireBrokerLock(broker)') ||
+    !source.includes('eosManager.updateSequence(topic, entry.partition, -entry.messages.length)') ||
+    !source.includes('cluster.findLeaderForPartitions(topic, partitions)') ||
     !source.includes('return retrier(')
   ) {
     throw new Error(
