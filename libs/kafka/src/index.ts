@@ -25,7 +25,7 @@ export {
   recordRefusal,
 } from './consumer.js';
 export { measureLag, partitionLag } from './instrumentation.js';
-export { TopicMirror, type TopicMirrorSettings } from './mirror.js';
+export { type MirroredView, mirrorInto, TopicMirror, type TopicMirrorSettings } from './mirror.js';
 export { runTopicsCommand, TopicsCommandEnv } from './provision.js';
 export { partitionOfKey, type ScanSettings, scanTopic, TopicScanner } from './scan.js';
 export {

@@ -13,6 +13,33 @@ export interface TopicMirrorSettings {
   sessionTimeoutMs?: number;
 }
 
+/** A local view a mirror fills record by record (a tombstone's value is null). */
+export interface MirroredView {
+  apply(key: string | null, value: Buffer | null): unknown;
+}
+
+/**
+ * A mirror of `topic` into `view`. A record the view cannot read is logged (`what`: what the topic holds)
+ * and skipped, so one bad record never stops an instance from starting or following the topic.
+ */
+export function mirrorInto(
+  kafka: KafkaClient,
+  settings: { topic: string; view: MirroredView; what: string; logger: Logger },
+): TopicMirror {
+  const { view, what, logger } = settings;
+  return new TopicMirror(kafka, {
+    topic: settings.topic,
+    logger,
+    apply: (m) => {
+      try {
+        view.apply(m.key, m.value);
+      } catch (err) {
+        logger.error({ err, offset: m.offset }, `skipping unreadable ${what}`);
+      }
+    },
+  });
+}
+
 /**
  * Reads a (compacted) topic from the beginning into a local view, in every instance: each mirror is its
  * own consumer group, so every instance sees every record. `catchUp()` waits until the view holds every

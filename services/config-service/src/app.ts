@@ -10,7 +10,7 @@ import {
   registerProbes,
   registerRateLimit,
 } from '@hub/http';
-import { type KafkaClient, type MessageProducer, TopicMirror } from '@hub/kafka';
+import { type KafkaClient, type MessageProducer, mirrorInto } from '@hub/kafka';
 import { MappingSandbox } from '@hub/mapping';
 import {
   expireDocuments,
@@ -82,16 +82,11 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   // The use cases the mapper quarantined (ADR 0015, decision 13), shown as their `status`: the API
   // instances mirror the compacted topic (few records), as the mapper's instances do.
   const quarantines = new QuarantineView();
-  const quarantineMirror = new TopicMirror(deps.kafka, {
+  const quarantineMirror = mirrorInto(deps.kafka, {
     topic: Topics.quarantines,
+    view: quarantines,
+    what: 'quarantine record',
     logger: deps.logger,
-    apply: (m) => {
-      try {
-        quarantines.apply(m.key, m.value);
-      } catch (err) {
-        deps.logger.error({ err, offset: m.offset }, 'skipping unreadable quarantine record');
-      }
-    },
   });
 
   const sinks = config.CONFIG_SERVICE_ROLE !== 'api';

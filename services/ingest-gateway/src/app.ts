@@ -16,7 +16,7 @@ import {
   requireGrant,
 } from '@hub/http';
 import type { KafkaClient, MessageProducer } from '@hub/kafka';
-import { TopicMirror } from '@hub/kafka';
+import { mirrorInto } from '@hub/kafka';
 import {
   isUnavailableError,
   type MongoStore,
@@ -52,16 +52,11 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
   });
   // Routing needs no mapping configuration: the gateway does not hold them (ADR 0015, decision 14).
   const view = new ConfigView({ configurations: false });
-  const mirror = new TopicMirror(deps.kafka, {
+  const mirror = mirrorInto(deps.kafka, {
     topic: Topics.configChanges,
+    view: view,
+    what: 'config record',
     logger: deps.logger,
-    apply: (m) => {
-      try {
-        view.apply(m.key, m.value);
-      } catch (err) {
-        deps.logger.error({ err, offset: m.offset }, 'skipping unreadable config record');
-      }
-    },
   });
   const dedupe = new DedupeStore(deps.mongo, {
     windowMs: config.DEDUPE_WINDOW_HOURS * 3600_000,

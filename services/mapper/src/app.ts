@@ -22,6 +22,7 @@ import {
   type IncomingMessage,
   type KafkaClient,
   type MessageProducer,
+  mirrorInto,
   type PermanentError,
   TopicMirror,
 } from '@hub/kafka';
@@ -43,16 +44,11 @@ export interface MapperDeps {
 /** The mapper: inbound events -> entity updates. Returns its HTTP app (probes, metrics) and lifecycle. */
 export function buildMapper(config: MapperConfig, deps: MapperDeps) {
   const view = new ConfigView();
-  const mirror = new TopicMirror(deps.kafka, {
+  const mirror = mirrorInto(deps.kafka, {
     topic: Topics.configChanges,
+    view: view,
+    what: 'config record',
     logger: deps.logger,
-    apply: (m) => {
-      try {
-        view.apply(m.key, m.value);
-      } catch (err) {
-        deps.logger.error({ err, offset: m.offset }, 'skipping unreadable config record');
-      }
-    },
   });
   // Sharing the workers fairly (ADR 0015, decision 10): worker time charged per organisation, one over
   // its budget served after the others; each organisation's mappings in turn; slow use cases quarantined.
