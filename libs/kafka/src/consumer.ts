@@ -233,6 +233,14 @@ export class ConsumerRunner {
   private readonly settings: ConsumerSettings;
   private readonly instrumentation: ConsumerInstrumentation;
   private stopLagReport: (() => Promise<void>) | undefined;
+  /**
+   * Set when a commit failed and no later one has succeeded: no message is handled until one does
+   * (`commit`). kafkajs fetches on from where the handler got to, not from the committed offsets, so
+   * without this barrier the handler ran on for as long as the group coordinator was away (about 20 s
+   * while a broker restarted) and the rejoin handed all of it over again: more than the 20 changes per
+   * entity the writer recognises, so old changes were applied and published again (issue 23).
+   */
+  private commitFailed = false;
 
   constructor(
     private readonly client: KafkaClient,
@@ -342,6 +350,10 @@ export class ConsumerRunner {
     const size = this.settings.maxBatchSize ?? 500;
     const batchHandler = this.instrumentation.batchHandler!;
     const current = () => isRunning() && !isStale() && !this.stopping;
+    const commit = () => this.commit(commitOffsetsIfNecessary);
+    // After a failed commit, nothing more is handled until the offsets taken so far are committed: this
+    // throws again while the coordinator is unreachable, and kafkajs fetches this batch again later.
+    if (this.commitFailed) await commit();
     for (let from = 0; from < batch.messages.length; ) {
       if (!current()) return;
       const chunk = batch.messages.slice(from, from + size);
@@ -358,7 +370,7 @@ export class ConsumerRunner {
         if (handled.taken > 0) {
           resolveOffset(chunk[handled.taken - 1]!.offset);
           this.lastProgressAt = Date.now();
-          await commitOffsetsIfNecessary();
+          await commit();
         }
         const resume = payload.pause();
         void handled.resumeAfter.then(resume, resume);
@@ -389,9 +401,29 @@ export class ConsumerRunner {
       resolveOffset(chunk[handled - 1]!.offset);
       from += handled;
       this.lastProgressAt = Date.now();
-      await commitOffsetsIfNecessary();
+      await commit();
       await heartbeat();
     }
+  }
+
+  /**
+   * Commits the offsets resolved so far (kafkajs commits every partition's at once). When it fails the
+   * error goes to kafkajs, which retries its fetch loop (or rejoins the group, and the partitions resume
+   * from the committed offsets) and `commitFailed` holds every partition's handler until a commit
+   * succeeds: a redelivery is never more than what each partition had taken since its last commit.
+   */
+  private async commit(commitOffsetsIfNecessary: () => Promise<void>): Promise<void> {
+    try {
+      await commitOffsetsIfNecessary();
+    } catch (err) {
+      if (!this.commitFailed) {
+        this.log.warn({ err }, 'committing offsets failed; nothing more is handled until a commit succeeds');
+      }
+      this.commitFailed = true;
+      throw err;
+    }
+    if (this.commitFailed) this.log.info('offsets committed again; handling resumes');
+    this.commitFailed = false;
   }
 
   /**
