@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@hub/observability';
 import type { Admin, Consumer } from 'kafkajs';
 import type { KafkaClient } from './client.js';
-import { BrokerUnavailableError, type IncomingMessage, toIncoming } from './consumer.js';
+import { BrokerUnavailableError, type IncomingMessage, isBrokerUnavailable, toIncoming } from './consumer.js';
 
 export interface TopicMirrorSettings {
   topic: string;
@@ -128,8 +128,8 @@ export class TopicMirror {
 
   /** Resolves once every record present in the topic at call time has been applied; rejects after timeoutMs. */
   async catchUp(timeoutMs: number): Promise<void> {
-    const end = await this.endOffsets();
     const deadline = Date.now() + timeoutMs;
+    const end = await this.endOffsetsBy(deadline);
     while (!this.reached(end)) {
       const left = deadline - Date.now();
       if (left <= 0)
@@ -151,6 +151,24 @@ export class TopicMirror {
       if (high > 0n && (this.position.get(partition) ?? 0n) < high) return false;
     }
     return true;
+  }
+
+  /**
+   * End offsets, asked again until `deadline` while the broker cannot answer: kafkajs's admin gives up at
+   * the first refused connection or NOT_LEADER answer, and on a cluster the partition's leadership moves
+   * to another broker within seconds of a broker's loss (issue 23: a request arriving then was answered
+   * 503 CONFIG_UNAVAILABLE for the ~5 s until the new leader was known).
+   */
+  private async endOffsetsBy(deadline: number): Promise<Map<number, bigint>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.endOffsets();
+      } catch (err) {
+        const left = deadline - Date.now();
+        if (left <= 0 || !isBrokerUnavailable(err)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(left, 100 * attempt, 500)));
+      }
+    }
   }
 
   /**

@@ -25,8 +25,12 @@ export const GatewayEnv = Type.Object({
   MAX_EVENTS_PER_REQUEST: Type.Integer({ minimum: 1, default: 1000 }),
   MAX_BODY_BYTES: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024 }),
   MAX_PAYLOAD_BYTES: Type.Integer({ minimum: 2, default: 1024 * 1024 }),
-  /** How long a request waits for the config topic to catch up before it fails with 503. */
-  CONFIG_CATCHUP_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
+  /**
+   * How long a request waits for the config topic to catch up before it fails with 503. Longer than a
+   * cluster takes to move a lost broker's leaderships (broker.session.timeout.ms, 9 s by default), so a
+   * single broker's loss delays requests instead of failing them.
+   */
+  CONFIG_CATCHUP_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 15_000 }),
   DEDUPE_WINDOW_HOURS: Type.Number({ exclusiveMinimum: 0, default: 24 }),
   /** How long received events stay queryable and replayable. */
   EVENT_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 30 }),

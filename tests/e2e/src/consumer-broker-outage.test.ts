@@ -111,4 +111,29 @@ describe('a broker outage', () => {
     await mirror.catchUp(60_000);
     expect(applied).toContain('after');
   }, 150_000);
+  it('a catch-up asked while the broker is unreachable waits for it within its deadline, not failing at once', async () => {
+    // kafkajs's admin gives up on the first refused connection: a request arriving while a cluster's
+    // partition leadership moved was answered 503 CONFIG_UNAVAILABLE (issue 23's broker loss).
+    const topic = uniqueName('outage-catchup');
+    await direct.ensureTopics([{ topic, partitions: 1 }]);
+    await send(topic, 'before');
+    const client = new KafkaClient({ clientId: 'outage-catchup', brokers: [proxy.address], logger });
+    const applied: string[] = [];
+    const own = new TopicMirror(client, { topic, logger, apply: (m) => void applied.push(m.key!) });
+    try {
+      await own.start(30_000);
+      proxy.outage();
+      const caught = own.catchUp(20_000).then(
+        () => 'caught up',
+        (err: Error) => `failed: ${err.message}`,
+      );
+      await new Promise((r) => setTimeout(r, 2_000));
+      proxy.heal();
+      expect(await caught).toBe('caught up');
+      expect(applied).toEqual(['before']);
+    } finally {
+      proxy.heal();
+      await own.stop().catch(() => undefined);
+    }
+  }, 60_000);
 });
