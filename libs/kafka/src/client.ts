@@ -359,7 +359,7 @@ export class KafkaClient {
           idempotent: true,
           maxInFlightRequests: 1,
           createPartitioner: stablePartitioner,
-          retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 3_000 },
+          retry: { retries: PRODUCER_RETRIES, initialRetryTime: 200, maxRetryTime: 3_000 },
         }),
       this.settings.compression ?? 'none',
       this.logger,
@@ -405,6 +405,9 @@ export function unacknowledged(
     }))
     .filter((t) => t.messages.length > 0);
 }
+
+/** The producers' retries of a failed request (`producer()`): a send is tried this many times plus one. */
+export const PRODUCER_RETRIES = 8;
 
 /** Sends of the skipped partitions (`unacknowledged`) before a send is given up as failed. */
 const RESEND_ATTEMPTS = 5;

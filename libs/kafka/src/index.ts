@@ -6,6 +6,7 @@ export {
   MAX_MESSAGE_BYTES,
   MessageProducer,
   type OutgoingMessage,
+  PRODUCER_RETRIES,
   type TopicSpec,
   type TopicsMode,
   TopicsNotReadyError,

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Headers, Topics } from '@hub/contracts';
 import { signToken } from '@hub/http';
+import { PRODUCER_RETRIES } from '@hub/kafka';
 import { MongoStore } from '@hub/mongo';
 import { createLogger } from '@hub/observability';
 import {
@@ -122,11 +123,12 @@ const election = (hello: 'secondary' | 'primary'): Fault => ({
  */
 let gatewayProxy: KafkaProxy | undefined;
 /**
- * A send's attempts: kafkajs's first try and its 5 retries (client.ts). Shorter than all of them, the
- * fault is absorbed by the idempotent producer (a retry after the answers come back is acknowledged as a
- * duplicate): the first short runs lost 2 answers and the gateway never saw a failure.
+ * A send's attempts: kafkajs's first try and its retries (libs/kafka `PRODUCER_RETRIES`). Shorter than all
+ * of them, the fault is absorbed by the idempotent producer (a retry after the answers come back is
+ * acknowledged as a duplicate): the first short runs lost 2 answers and the gateway never saw a failure,
+ * and so did the long run after the retries went from 5 to 8 while this stayed 6.
  */
-const ATTEMPTS_PER_SEND = 6;
+const ATTEMPTS_PER_SEND = PRODUCER_RETRIES + 1;
 const loseProduceAnswers: Fault = {
   name: 'lose produce answers (gateway)',
   run: async () => {
