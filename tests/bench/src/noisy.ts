@@ -8,6 +8,7 @@
 import { type DeadLetterMessage, Headers, Topics } from '@hub/contracts';
 import { apiClient, collectTopic } from '@hub/testing';
 import { postEvents } from './api.js';
+import { treeCpuTimes } from './cpu.js';
 import { drain, type LoadTally, Sender } from './end-to-end.js';
 import type { Target } from './fixtures.js';
 import type { ProcessedWatch } from './processed.js';
@@ -35,7 +36,18 @@ export interface VictimPhase {
   refused: Record<string, number>;
 }
 
+/** The attacker's request classes (issue 19's items); `--noisy-attack` picks some, for a focused measurement. */
+export const ATTACK_CLASSES = ['slow-events', 'simulations', 'v1-simulation', 'statistics'] as const;
+export type AttackClass = (typeof ATTACK_CLASSES)[number];
+
 export interface NoisyOutcome {
+  /** The attacker's request classes that ran. */
+  attackClasses: AttackClass[];
+  /**
+   * CPU used per second of each phase (ms; 2 cores = 2,000), by process with its mapping workers, from the
+   * phase's first request to its last answer: where the machine's time went while the victim waited.
+   */
+  cpuMsPerSecond?: { quiet: Record<string, number>; attack: Record<string, number> };
   quiet: VictimPhase;
   attack: VictimPhase;
   attacker: {
@@ -44,6 +56,8 @@ export interface NoisyOutcome {
     deadLettered: number;
     lost: number;
     answers: Record<string, Record<string, number>>;
+    /** Per request class: answers, and their mean and longest time (ms). */
+    timing: Record<string, { count: number; meanMs: number; maxMs: number }>;
   };
   /**
    * Where the victim's time went (stages.ts), quiet and under attack, and when the mapper produced the
@@ -125,6 +139,7 @@ function latencies(tally: LoadTally, watch: ProcessedWatch): LatencySummary {
 /** Runs `body` again and again until `until()`, counting each answer's status under `name`. */
 async function repeat(
   answers: Record<string, Record<string, number>>,
+  timing: Timing,
   name: string,
   until: () => boolean,
   body: () => Promise<number | string>,
@@ -133,10 +148,45 @@ async function repeat(
   const counts: Record<string, number> = {};
   answers[name] = counts;
   while (!until()) {
+    const at = Date.now();
     const status = await body().catch(() => 'no answer');
+    timing.add(name, Date.now() - at);
     counts[status] = (counts[status] ?? 0) + 1;
     if (pauseMs > 0) await sleep(pauseMs);
   }
+}
+
+/** How long the attacker's requests took, per class. */
+class Timing {
+  private readonly byClass = new Map<string, number[]>();
+  add(name: string, ms: number): void {
+    this.byClass.set(name, [...(this.byClass.get(name) ?? []), ms]);
+  }
+  summary(): Record<string, { count: number; meanMs: number; maxMs: number }> {
+    const out: Record<string, { count: number; meanMs: number; maxMs: number }> = {};
+    for (const [name, all] of this.byClass) {
+      out[name] = {
+        count: all.length,
+        meanMs: Math.round(all.reduce((s, ms) => s + ms, 0) / all.length),
+        maxMs: Math.max(...all),
+      };
+    }
+    return out;
+  }
+}
+
+/** CPU ms per second between two `treeCpuTimes` readings, by process (the bench's own included). */
+function cpuRate(before: Record<string, number>, after: Record<string, number>, ms: number) {
+  const out: Record<string, number> = {};
+  let total = 0;
+  for (const [name, used] of Object.entries(after)) {
+    if (before[name] === undefined || ms <= 0) continue;
+    const rate = ((used - before[name]!) * 1000) / ms;
+    out[name] = Math.round(rate);
+    total += rate;
+  }
+  out.total = Math.round(total);
+  return out;
 }
 
 export async function noisyNeighbour(options: {
@@ -150,8 +200,14 @@ export async function noisyNeighbour(options: {
   runId: string;
   timeoutMs: number;
   log: (msg: string) => void;
+  /** The attacker's request classes to run (default: all). */
+  attack?: readonly AttackClass[];
+  /** The stack's processes by name (`ManagedStack.processes()`), for the CPU per phase. */
+  processes?: () => Record<string, number>;
 }): Promise<NoisyOutcome> {
   const { baseUrl, victim, watch, sizes, log } = options;
+  const classes = new Set<AttackClass>(options.attack ?? ATTACK_CLASSES);
+  const cpuNow = () => (options.processes ? treeCpuTimes(options.processes()) : {});
   const { api, target: attacker } = await createAttacker(
     baseUrl,
     victim,
@@ -165,13 +221,17 @@ export async function noisyNeighbour(options: {
 
     log(`noisy neighbour: victim alone, ${batch} events every ${everyMs} ms for ${quietMs / 1000} s`);
     const quiet = sender.newTally();
+    const quietCpu = { at: Date.now(), before: cpuNow() };
     await paced(sender, quiet, batch, everyMs, quietMs);
+    const quietCpuRate = cpuRate(quietCpu.before, cpuNow(), Date.now() - quietCpu.at);
     await drain(watch, quiet, options.timeoutMs, 60_000);
 
-    log(`noisy neighbour: under attack for ${attackMs / 1000} s`);
+    log(`noisy neighbour: under attack for ${attackMs / 1000} s (${[...classes].join(', ')})`);
     const attack = sender.newTally();
     const attackStartedAt = Date.now();
+    const attackCpuBefore = cpuNow();
     const answers: Record<string, Record<string, number>> = {};
+    const timing = new Timing();
     let over = false;
     const until = () => over;
     // The attack's requests still running when the window ends are abandoned (a queue of 17 slow
@@ -215,7 +275,9 @@ export async function noisyNeighbour(options: {
             payload: { customerId: 'X', text: `${'a'.repeat(40)}!` },
           }).catch(() => 'no answer' as const),
         );
-        for (const status of await Promise.all(all))
+        const at = Date.now();
+        const timed = all.map((a) => a.finally(() => timing.add('slow simulation', Date.now() - at)));
+        for (const status of await Promise.all(timed))
           simulationAnswers[status] = (simulationAnswers[status] ?? 0) + 1;
         await sleep(2_000);
       }
@@ -241,12 +303,19 @@ export async function noisyNeighbour(options: {
     // Item 5: statistics over the attacker's records, five at once (one more than its limit).
     const stats = () => json(`/v2/integrations/${attacker.integrationId}/monitoring/stats`, {});
     const attackers = Promise.all([
-      sendSlow(),
-      simulations(),
-      repeat(answers, 'v1 simulation of 20,000 fields', until, v1),
-      ...Array.from({ length: 5 }, (_, i) => repeat(answers, `statistics #${i + 1}`, until, stats, 100)),
+      classes.has('slow-events') ? sendSlow() : undefined,
+      classes.has('simulations') ? simulations() : undefined,
+      classes.has('v1-simulation')
+        ? repeat(answers, timing, 'v1 simulation of 20,000 fields', until, v1)
+        : undefined,
+      ...(classes.has('statistics')
+        ? Array.from({ length: 5 }, (_, i) =>
+            repeat(answers, timing, `statistics #${i + 1}`, until, stats, 100),
+          )
+        : []),
     ]);
     await paced(sender, attack, batch, everyMs, attackMs);
+    const attackCpuRate = cpuRate(attackCpuBefore, cpuNow(), Date.now() - attackStartedAt);
     over = true;
     stop.abort();
     await attackers;
@@ -299,6 +368,8 @@ export async function noisyNeighbour(options: {
       return n;
     };
     return {
+      attackClasses: [...classes],
+      ...(options.processes ? { cpuMsPerSecond: { quiet: quietCpuRate, attack: attackCpuRate } } : {}),
       quiet: {
         request: summarise(quiet.requestMs),
         processed: latencies(quiet, watch),
@@ -321,6 +392,7 @@ export async function noisyNeighbour(options: {
         deadLettered: dead.size,
         lost: slowIds.length - processed - dead.size,
         answers,
+        timing: timing.summary(),
       },
       ...(stages ? { stages } : {}),
     };
@@ -376,8 +448,11 @@ export async function noisyStep(
   run: Run,
   victim: Target,
   attacker: { org: string; token: string },
+  attack?: readonly AttackClass[],
 ): Promise<void> {
   const r = await noisyNeighbour({
+    ...(attack ? { attack } : {}),
+    processes: () => run.stack.processes(),
     baseUrl: run.stack.baseUrl,
     brokers: run.stack.brokers,
     victim,
