@@ -114,6 +114,12 @@ export class MappingSandbox {
       /** A tenant's jobs waiting beyond this are answered `busy` at once (default: unbounded). */
       maxQueuedPerTenant?: number;
       /**
+       * A tenant's jobs running at once at most (default: every worker). Below `workers`, a tenant whose
+       * slow jobs run to their deadline leaves a worker free, so another tenant's job starts at once
+       * instead of waiting for one of them to end.
+       */
+      maxRunningPerTenant?: number;
+      /**
        * A tenant over its budget: its jobs are taken only when no other tenant's job waits (they still run,
        * later). Default: none.
        */
@@ -186,8 +192,11 @@ export class MappingSandbox {
   private takeNext(): Pending | undefined {
     let pick: { jobs: Pending[]; lastServed: number; throttled: boolean } | undefined;
     const throttled = this.settings.isThrottled;
+    const cap = this.settings.maxRunningPerTenant;
     for (const [tenant, queue] of this.queues) {
       if (queue.jobs.length === 0) continue;
+      if (cap !== undefined && this.lanes.filter((l) => !l.idle && l.lastTenant === tenant).length >= cap)
+        continue;
       const late = throttled?.(tenant) ?? false;
       if (
         !pick ||
