@@ -37,7 +37,13 @@ export interface VictimPhase {
 }
 
 /** The attacker's request classes (issue 19's items); `--noisy-attack` picks some, for a focused measurement. */
-export const ATTACK_CLASSES = ['slow-events', 'simulations', 'v1-simulation', 'statistics'] as const;
+export const ATTACK_CLASSES = [
+  'slow-events',
+  'simulations',
+  'v1-simulation',
+  'statistics',
+  'configuration',
+] as const;
 export type AttackClass = (typeof ATTACK_CLASSES)[number];
 
 export interface NoisyOutcome {
@@ -51,6 +57,8 @@ export interface NoisyOutcome {
   quiet: VictimPhase;
   attack: VictimPhase;
   attacker: {
+    /** Item 2: what the attacker held of configuration (integrations and use cases of ~250 KB). */
+    configuration?: { integrations: number; useCases: number };
     slowAccepted: number;
     processedAfterChange: number;
     deadLettered: number;
@@ -112,6 +120,59 @@ async function createAttacker(baseUrl: string, victimLike: Target, org: string, 
     grouped: true,
   };
   return { api, target };
+}
+
+/** A use case's configuration of about `chars` bytes of JSON that costs about as much held decoded. */
+const bulkyConfiguration = (chars: number, letter: string) => slowConfiguration(`"${letter.repeat(chars)}"`);
+
+/**
+ * Item 2: the attacker's configuration held near its organisation's budget. Integrations of 15 use cases
+ * of ~250 KB each (one long string: its size held decoded is about its bytes of JSON), created until the
+ * budget refuses one, then smaller ones until none fits: what every mapper then holds for it. Returns an
+ * integration and use case to change during the attack (each change republishes that integration whole).
+ */
+async function fillConfiguration(
+  api: ReturnType<typeof apiClient>,
+  log: (msg: string) => void,
+): Promise<{ integrationId: string; useCaseId: string; integrations: number; useCases: number }> {
+  const chars = 250_000;
+  let useCases = 15;
+  let made = 0;
+  let total = 0;
+  let first: { integrationId: string; useCaseId: string } | undefined;
+  while (useCases > 0 && made < 20) {
+    const created = await api.request<{
+      id?: string;
+      use_cases?: Array<{ id: string }>;
+      code?: string;
+      message?: string;
+    }>('POST', '/v2/integrations', {
+      name: `Bulky ${made + 1}`,
+      use_cases: Array.from({ length: useCases }, (_, i) => ({
+        name: `Bulky ${made + 1}.${i + 1}`,
+        type: 'inbound',
+        enabled: true,
+        configuration: bulkyConfiguration(chars, 'a'),
+      })),
+    });
+    if (created.status === 201 && created.body.id) {
+      made++;
+      total += useCases;
+      first ??= { integrationId: created.body.id, useCaseId: created.body.use_cases?.[0]?.id ?? '' };
+      continue;
+    }
+    if (created.status !== 400 || created.body.code !== 'LIMIT_EXCEEDED') {
+      throw new Error(
+        `filling the attacker's configuration: ${created.status} ${JSON.stringify(created.body)}`,
+      );
+    }
+    useCases = Math.floor(useCases / 2);
+  }
+  if (!first) throw new Error("filling the attacker's configuration: not one integration fitted");
+  log(
+    `noisy neighbour: the attacker holds ${made} integrations of ${total} use cases of ~${chars / 1000} KB (its budget refuses more)`,
+  );
+  return { ...first, integrations: made, useCases: total };
 }
 
 /** Sends on a fixed schedule whatever the answers do, until `untilMs`. */
@@ -216,6 +277,7 @@ export async function noisyNeighbour(options: {
   );
   const deadLetters = await collectTopic(options.brokers, Topics.deadLetters);
   try {
+    const bulky = classes.has('configuration') ? await fillConfiguration(api, log) : undefined;
     const sender = new Sender(baseUrl, [victim], 200, options.random, `${options.runId}-victim`);
     const { batch, everyMs, quietMs, attackMs } = sizes.victim;
 
@@ -300,9 +362,19 @@ export async function noisyNeighbour(options: {
         format: 'json',
         payload: { f0: '1' },
       });
-    // Item 5: statistics over the attacker's records, five at once (one more than its limit).
+    // Item 5: statistics over the attacker's records, five loops at once (its queue takes them in turn).
     const stats = () => json(`/v2/integrations/${attacker.integrationId}/monitoring/stats`, {});
+    // Item 2: the configuration held near the budget changes again and again: each change republishes
+    // its integration (~3.75 MB) to every gateway and mapper.
+    let variant = 0;
+    const change = () =>
+      api
+        .request('PUT', `/v1/integrations/${bulky?.integrationId}/use-cases/${bulky?.useCaseId}`, {
+          configuration: bulkyConfiguration(250_000, variant++ % 2 === 0 ? 'b' : 'a'),
+        })
+        .then((r) => r.status);
     const attackers = Promise.all([
+      bulky ? repeat(answers, timing, 'change of a use case of 250 KB', until, change) : undefined,
       classes.has('slow-events') ? sendSlow() : undefined,
       classes.has('simulations') ? simulations() : undefined,
       classes.has('v1-simulation')
@@ -387,6 +459,7 @@ export async function noisyNeighbour(options: {
         refused: attack.refused,
       },
       attacker: {
+        ...(bulky ? { configuration: { integrations: bulky.integrations, useCases: bulky.useCases } } : {}),
         slowAccepted: slowIds.length,
         processedAfterChange: processed,
         deadLettered: dead.size,

@@ -223,8 +223,8 @@ describe('the configuration budget under concurrent changes', () => {
       expect(a.body.code).toBe('LIMIT_EXCEEDED');
     }
     // What the organisation holds now, by the service's own measure (named in the next refusal), is
-    // within its budget: without the lock, the eight checks all read the use before any write and
-    // every one passed (held: ~125 KB of 64 KB).
+    // within its budget: without the lock, checks read the use before the others' writes and more
+    // passed than fit (held 69,217 bytes of 65,536 when tried).
     const probe = await org.request<ErrorBody>('POST', '/v2/integrations', {
       name: 'probe',
       use_cases: [useCase('probe', 30_000)],
