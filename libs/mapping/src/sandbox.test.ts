@@ -314,6 +314,38 @@ describe('the mapping sandbox’s priority', { timeout: 60_000 }, () => {
   });
 });
 
+describe('the mapping sandbox’s start priority', { timeout: 60_000 }, () => {
+  it('starts every worker below the service’s priority (startNiceness), replacements too', async () => {
+    const own = getPriority();
+    const sandbox = new MappingSandbox({
+      limits,
+      deadlineMs: 500,
+      memoryMb: 64,
+      workers: 2,
+      startNiceness: 5,
+      niceness: 5,
+      prestart: true,
+    });
+    try {
+      const pids = sandbox.workerPids;
+      expect(pids).toHaveLength(2);
+      for (const pid of pids) expect(getPriority(pid)).toBe(Math.min(19, own + 5));
+      // A job stopped at its deadline: its worker's replacement starts low too.
+      const stopped = await sandbox.run({
+        configuration: contact('$match(text, /(a+)+$/)'),
+        format: 'json',
+        payload: { id: '1', text: `${'a'.repeat(40)}!` },
+      });
+      expect(stopped.kind).toBe('budget');
+      const replacement = sandbox.workerPids.find((pid) => !pids.includes(pid));
+      expect(replacement).toBeDefined();
+      expect(getPriority(replacement!)).toBe(Math.min(19, own + 5));
+    } finally {
+      await sandbox.close();
+    }
+  });
+});
+
 describe('the mapping sandbox’s heap cap', () => {
   it('stops a job that needs more than its memory, naming the cap, where nothing else would stop it', async () => {
     const capped = new MappingSandbox({

@@ -70,6 +70,12 @@ export interface SandboxSettings {
   niceness?: number;
   /** How long a job runs before its worker's priority is lowered (default 200 ms). */
   niceAfterMs?: number;
+  /**
+   * Added to the service's nice value for every worker from its start (default 0), its start-up
+   * included: for work that is not on the hub's pipeline (simulations), so none of it, quick or slow,
+   * takes CPU the pipeline needs. `niceness` then lowers a long job's worker only past this.
+   */
+  startNiceness?: number;
 }
 
 interface Pending {
@@ -260,7 +266,7 @@ class Lane {
   private arm(pending: Pending): void {
     if (pending.timer) return;
     const niceness = this.settings.niceness ?? 0;
-    if (niceness > 0) {
+    if (niceness > (this.settings.startNiceness ?? 0)) {
       pending.niceTimer = setTimeout(() => {
         const pid = this.worker?.pid;
         if (this.current !== pending || pid === undefined) return;
@@ -337,6 +343,14 @@ class Lane {
     });
     worker.unref();
     worker.channel?.unref();
+    const startNiceness = this.settings.startNiceness ?? 0;
+    if (startNiceness > 0 && worker.pid !== undefined) {
+      try {
+        setPriority(worker.pid, Math.min(19, getPriority() + startNiceness));
+      } catch {
+        // A platform without priorities: it runs at the service's.
+      }
+    }
     this.started++;
     this.known.clear();
     this.ready = false;

@@ -27,6 +27,12 @@ export const ConfigServiceEnv = Type.Object({
    * SIMULATIONS_RUNNING_PER_ORG of them, so another's starts at once).
    */
   ...mappingSandboxEnv({ deadlineMs: 2_000, workers: 2 }),
+  /**
+   * Added to the service's nice value for every simulation worker from its start (at most 19; 0: none):
+   * simulations are not on the hub's pipeline, so neither a slow one nor a worker's start-up (each
+   * simulation stopped at its deadline replaces its worker) takes CPU the pipeline needs.
+   */
+  SIMULATION_WORKER_NICE: Type.Integer({ minimum: 0, maximum: 19, default: 10 }),
   /** Simulations of one organisation running at once per instance; its others wait in its own queue. */
   SIMULATIONS_RUNNING_PER_ORG: Type.Integer({ minimum: 1, default: 1 }),
   /** Simulations of one organisation waiting at most per instance; more are answered 503 SIMULATION_BUSY. */
@@ -64,7 +70,7 @@ export const ConfigServiceEnv = Type.Object({
    * past it, its next aggregation waits until its use falls under it (they share the database with every
    * organisation's ingest and pipeline).
    */
-  MONITORING_ORG_BUDGET_MS: Type.Integer({ minimum: 100, default: 2_000 }),
+  MONITORING_ORG_BUDGET_MS: Type.Integer({ minimum: 100, default: 1_000 }),
   MONITORING_BUDGET_WINDOW_MS: Type.Integer({ minimum: 1_000, default: 10_000 }),
   /** Quotas per organisation: every gateway and mapper holds every configuration in memory. */
   MAX_INTEGRATIONS_PER_ORG: Type.Integer({ minimum: 1, default: 200 }),
