@@ -109,6 +109,8 @@ export class FairQueue {
     state.startedAt.delete(startedAt);
     if (this.settings.budget) state.used.push({ endedAt: now, ms: now - startedAt });
     this.forget(key, state);
+    // Keys idle since their window passed are dropped once many are known, so the map stays small.
+    if (this.keys.size > 1_000) for (const [k, st] of this.keys) this.forget(k, st);
     this.pump();
   }
 
