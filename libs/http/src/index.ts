@@ -13,8 +13,8 @@ export {
   requireGrant,
   signToken,
 } from './auth.js';
-export { PerKeyConcurrency } from './concurrency.js';
 export { ApiError, badRequest, conflict, forbidden, notFound, unauthorized, unavailable } from './errors.js';
+export { FairQueue, type FairQueueSettings } from './fair-queue.js';
 export {
   Counter,
   createMetrics,

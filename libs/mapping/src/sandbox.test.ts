@@ -167,6 +167,42 @@ describe('the mapping sandbox', { timeout: 60_000 }, () => {
     }
   }, 60_000);
 
+  it('starts another tenant’s job at once while one tenant’s slow jobs run and wait (maxRunningPerTenant)', async () => {
+    const shared = new MappingSandbox({
+      limits,
+      deadlineMs: 5_000,
+      memoryMb: 64,
+      workers: 2,
+      prestart: true,
+      maxRunningPerTenant: 1,
+    });
+    try {
+      const finished: string[] = [];
+      const job = (tenant: string, name: string, expression: string) =>
+        shared
+          .run({
+            tenant,
+            configuration: contact(expression),
+            format: 'json',
+            payload: { id: name, text: `${'a'.repeat(40)}!` },
+          })
+          .then((outcome) => {
+            finished.push(name);
+            return outcome.kind;
+          });
+      const slow = '$match(text, /(a+)+$/)';
+      // Two slow jobs of the noisy tenant: one runs (to the deadline), the other waits for it, so one
+      // worker stays free; the quiet tenant's job takes it and is done before the noisy one's first.
+      const noisy = [job('noisy', 'n1', slow), job('noisy', 'n2', slow)];
+      expect(await job('quiet', 'q', '"x"')).toBe('result');
+      expect(finished).toEqual(['q']);
+      expect(await Promise.all(noisy)).toEqual(['budget', 'budget']);
+      expect(finished).toEqual(['q', 'n1', 'n2']);
+    } finally {
+      await shared.close();
+    }
+  }, 60_000);
+
   it('serves a throttled tenant (over its budget) only when no other tenant waits, and meters worker time', async () => {
     const usage = new Map<string, number>();
     const throttled = new MappingSandbox({
@@ -272,6 +308,38 @@ describe('the mapping sandbox’s priority', { timeout: 60_000 }, () => {
       const [replacement] = sandbox.workerPids;
       expect(replacement).not.toBe(pid);
       expect(getPriority(replacement!)).toBe(own);
+    } finally {
+      await sandbox.close();
+    }
+  });
+});
+
+describe('the mapping sandbox’s start priority', { timeout: 60_000 }, () => {
+  it('starts every worker below the service’s priority (startNiceness), replacements too', async () => {
+    const own = getPriority();
+    const sandbox = new MappingSandbox({
+      limits,
+      deadlineMs: 500,
+      memoryMb: 64,
+      workers: 2,
+      startNiceness: 5,
+      niceness: 5,
+      prestart: true,
+    });
+    try {
+      const pids = sandbox.workerPids;
+      expect(pids).toHaveLength(2);
+      for (const pid of pids) expect(getPriority(pid)).toBe(Math.min(19, own + 5));
+      // A job stopped at its deadline: its worker's replacement starts low too.
+      const stopped = await sandbox.run({
+        configuration: contact('$match(text, /(a+)+$/)'),
+        format: 'json',
+        payload: { id: '1', text: `${'a'.repeat(40)}!` },
+      });
+      expect(stopped.kind).toBe('budget');
+      const replacement = sandbox.workerPids.find((pid) => !pids.includes(pid));
+      expect(replacement).toBeDefined();
+      expect(getPriority(replacement!)).toBe(Math.min(19, own + 5));
     } finally {
       await sandbox.close();
     }

@@ -70,6 +70,12 @@ export interface SandboxSettings {
   niceness?: number;
   /** How long a job runs before its worker's priority is lowered (default 200 ms). */
   niceAfterMs?: number;
+  /**
+   * Added to the service's nice value for every worker from its start (default 0), its start-up
+   * included: for work that is not on the hub's pipeline (simulations), so none of it, quick or slow,
+   * takes CPU the pipeline needs. `niceness` then lowers a long job's worker only past this.
+   */
+  startNiceness?: number;
 }
 
 interface Pending {
@@ -113,6 +119,12 @@ export class MappingSandbox {
       prestart?: boolean;
       /** A tenant's jobs waiting beyond this are answered `busy` at once (default: unbounded). */
       maxQueuedPerTenant?: number;
+      /**
+       * A tenant's jobs running at once at most (default: every worker). Below `workers`, a tenant whose
+       * slow jobs run to their deadline leaves a worker free, so another tenant's job starts at once
+       * instead of waiting for one of them to end.
+       */
+      maxRunningPerTenant?: number;
       /**
        * A tenant over its budget: its jobs are taken only when no other tenant's job waits (they still run,
        * later). Default: none.
@@ -186,8 +198,11 @@ export class MappingSandbox {
   private takeNext(): Pending | undefined {
     let pick: { jobs: Pending[]; lastServed: number; throttled: boolean } | undefined;
     const throttled = this.settings.isThrottled;
+    const cap = this.settings.maxRunningPerTenant;
     for (const [tenant, queue] of this.queues) {
       if (queue.jobs.length === 0) continue;
+      if (cap !== undefined && this.lanes.filter((l) => !l.idle && l.lastTenant === tenant).length >= cap)
+        continue;
       const late = throttled?.(tenant) ?? false;
       if (
         !pick ||
@@ -251,7 +266,7 @@ class Lane {
   private arm(pending: Pending): void {
     if (pending.timer) return;
     const niceness = this.settings.niceness ?? 0;
-    if (niceness > 0) {
+    if (niceness > (this.settings.startNiceness ?? 0)) {
       pending.niceTimer = setTimeout(() => {
         const pid = this.worker?.pid;
         if (this.current !== pending || pid === undefined) return;
@@ -328,6 +343,14 @@ class Lane {
     });
     worker.unref();
     worker.channel?.unref();
+    const startNiceness = this.settings.startNiceness ?? 0;
+    if (startNiceness > 0 && worker.pid !== undefined) {
+      try {
+        setPriority(worker.pid, Math.min(19, getPriority() + startNiceness));
+      } catch {
+        // A platform without priorities: it runs at the service's.
+      }
+    }
     this.started++;
     this.known.clear();
     this.ready = false;

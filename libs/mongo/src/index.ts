@@ -49,6 +49,7 @@ export {
   writeConcernErrorOf,
 } from './errors.js';
 export * from './layout.js';
+export { LeaseBusyError, type LeaseOptions, Leases } from './lease.js';
 export { type CollectionPlan, DATABASE_PLAN, type PlannedIndex } from './plan.js';
 export { expireDocuments, removeExpired } from './retention.js';
 export { NO_TRANSACTION, type Transaction } from './transactions.js';

@@ -100,6 +100,12 @@ export const DATABASE_PLAN: readonly CollectionPlan[] = [
     ],
   },
   {
+    // One document per lease held (Leases, lease.ts), read and written by `_id` only; deleted on release.
+    collection: 'leases',
+    owner: 'config-service (one growing configuration change per organisation at a time)',
+    indexes: [],
+  },
+  {
     collection: 'integrations',
     owner: 'config-service',
     indexes: [

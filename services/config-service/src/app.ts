@@ -1,6 +1,7 @@
 import { QuarantineView, Topics } from '@hub/contracts';
 import { EventStore } from '@hub/event-store';
 import {
+  ApiError,
   authSettingsFrom,
   combine,
   createHttpServer,
@@ -15,6 +16,8 @@ import { MappingSandbox } from '@hub/mapping';
 import {
   expireDocuments,
   isUnavailableError,
+  LeaseBusyError,
+  Leases,
   type MongoStore,
   prepareLayout,
   RATE_LIMIT_COLLECTIONS,
@@ -65,6 +68,7 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
       orgBytes: config.MAX_CONFIGURATION_BYTES_PER_ORG,
       integrationBytes: config.MAX_INTEGRATION_CONFIG_BYTES,
     },
+    budgetLock(new Leases(deps.mongo)),
   );
   let closing = false;
   const monitoring = new MonitoringRepository(deps.mongo, config.MONITORING_RETENTION_DAYS);
@@ -130,8 +134,12 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     workers: config.MAPPING_WORKERS,
     niceness: config.MAPPING_WORKER_NICE,
     niceAfterMs: config.MAPPING_NICE_AFTER_MS,
-    // Per organisation: one organisation's 16 waiting simulations answer it `SIMULATION_BUSY`, not others.
-    maxQueuedPerTenant: 16,
+    startNiceness: config.SIMULATION_WORKER_NICE,
+    // Per organisation: one organisation's waiting simulations answer it `SIMULATION_BUSY`, not others,
+    // and its running ones leave a worker free for the others (ADR 0015, decision 3).
+    maxQueuedPerTenant: config.SIMULATIONS_QUEUED_PER_ORG,
+    maxRunningPerTenant: config.SIMULATIONS_RUNNING_PER_ORG,
+    prestart: serves,
   });
   const events = new EventStore(deps.mongo);
   if (serves) {
@@ -147,7 +155,13 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
       producer: deps.producer,
       traceMaxSpans: config.MONITORING_TRACE_MAX_SPANS,
       scanMaxRecords: config.MONITORING_SCAN_MAX_RECORDS,
-      aggregationsPerOrganisation: config.MONITORING_AGGREGATIONS_PER_ORG,
+      aggregations: {
+        runningPerOrg: config.MONITORING_AGGREGATIONS_PER_ORG,
+        queuedPerOrg: config.MONITORING_AGGREGATIONS_QUEUED_PER_ORG,
+        running: config.MONITORING_AGGREGATIONS_RUNNING,
+        orgBudgetMs: config.MONITORING_ORG_BUDGET_MS,
+        windowMs: config.MONITORING_BUDGET_WINDOW_MS,
+      },
     });
     registerPipelineRoutes(app, {
       kafka: deps.kafka,
@@ -189,12 +203,36 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   };
 }
 
+/**
+ * An organisation's growing configuration changes one at a time, across every instance (a lease in the
+ * database): the budget's check and the write it allows are not one transaction on FerretDB. A change
+ * that waits longer than 10 s is 503 `CONFIGURATION_BUSY`; a lease whose holder died lapses after 30 s.
+ */
+function budgetLock(leases: Leases) {
+  return {
+    hold: async <T>(key: string, body: () => Promise<T>): Promise<T> => {
+      try {
+        return await leases.hold(key, { ttlMs: 30_000, waitMs: 10_000 }, body);
+      } catch (err) {
+        if (!(err instanceof LeaseBusyError)) throw err;
+        throw new ApiError(
+          503,
+          'CONFIGURATION_BUSY',
+          'another change of this organisation’s configuration is being written; retry shortly',
+          { 'retry-after': '1' },
+        );
+      }
+    },
+  };
+}
+
 /** The collections whose layout the config-service prepares at start-up (libs/mongo plan.ts, `DB_LAYOUT`). */
 export const COLLECTIONS_OWNED = [
   'integrations',
   'use_cases',
   'use_case_history',
   'app_mappings',
+  'leases',
   'monitoring_events',
   'inbound_events',
   ...RATE_LIMIT_COLLECTIONS,

@@ -185,9 +185,39 @@ describe('OrgConfigurationBudget', () => {
     expect(held.of('a')).toBe(3_000);
     expect(held.of('b')).toBe(2_500);
     expect(measured).toEqual(['b']);
-    await expect(usage.checkGrowth('org', 'a', 1_000)).resolves.toBeUndefined();
-    await expect(usage.checkGrowth('org', 'a', 4_501)).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
-    await expect(usage.checkNew('org', 4_500)).resolves.toBeUndefined();
-    await expect(usage.checkNew('org', 4_501)).rejects.toThrow('would make it 10001 bytes');
+    const writes: string[] = [];
+    const write = (what: string) => async () => {
+      writes.push(what);
+      return what;
+    };
+    await expect(usage.checkGrowth('org', 'a', 1_000, write('grow a'))).resolves.toBe('grow a');
+    await expect(usage.checkGrowth('org', 'a', 4_501, write('grow a more'))).rejects.toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+    });
+    await expect(usage.checkNew('org', 4_500, write('new'))).resolves.toBe('new');
+    await expect(usage.checkNew('org', 4_501, write('new, larger'))).rejects.toThrow(
+      'would make it 10001 bytes',
+    );
+    // Nothing of a refused change is written.
+    expect(writes).toEqual(['grow a', 'new']);
+  });
+
+  it('checks and writes a growing change under the organisation’s lock, a shrinking one without it', async () => {
+    const held: string[] = [];
+    const budget = new OrgConfigurationBudget(
+      { configBytes: async () => [] },
+      async () => undefined,
+      { orgBytes: 10_000, integrationBytes: 8_000 },
+      {
+        hold: async (key, body) => {
+          held.push(key);
+          return body();
+        },
+      },
+    );
+    await budget.checkGrowth('org-1', 'a', 10, async () => 'grown');
+    await budget.checkNew('org-1', 10, async () => 'new');
+    await budget.checkGrowth('org-1', 'a', -10, async () => 'shrunk');
+    expect(held).toEqual(['configuration-budget:org-1', 'configuration-budget:org-1']);
   });
 });

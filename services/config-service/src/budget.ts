@@ -162,10 +162,18 @@ export function checkConfigurationBudget(
   }
 }
 
+/** One holder at a time per key, across every instance (a lease in the database, `Leases` of libs/mongo). */
+export interface BudgetLock {
+  hold<T>(key: string, body: () => Promise<T>): Promise<T>;
+}
+
 /**
  * The organisation's configuration budget against what it holds: each integration's size is kept with it
  * by the publisher (the exact size of its last snapshot, with its revision); one whose size is not known
  * for its current revision is measured (and kept) on the first check that needs it.
+ * A growing change is checked and written under the organisation's lock, so two concurrent changes
+ * cannot both pass the check against the use before either (each would fit alone, both together not):
+ * the second is checked against the first's write. A change that does not grow is written at once.
  */
 export class OrgConfigurationBudget {
   constructor(
@@ -173,6 +181,8 @@ export class OrgConfigurationBudget {
     /** Measures an integration's snapshot now (and keeps the size); undefined when it is gone. */
     private readonly measure: (orgId: string, integrationId: string) => Promise<number | undefined>,
     readonly budget: ConfigurationBudget = DEFAULT_BUDGET,
+    /** Serialises growing changes per organisation; absent: checked without a lock (unit tests). */
+    private readonly lock?: BudgetLock,
   ) {}
 
   /** The organisation's use: bytes in all, and of each integration. */
@@ -186,17 +196,35 @@ export class OrgConfigurationBudget {
     return { total, of: (id) => sizes.get(id) ?? 0 };
   }
 
-  /** Refuses (400 LIMIT_EXCEEDED) a change that grows an integration's snapshot by `growth` bytes past a limit. */
-  async checkGrowth(orgId: string, integrationId: string, growth: number): Promise<void> {
-    if (growth <= 0) return;
-    const usage = await this.usage(orgId);
-    const before = usage.of(integrationId);
-    checkConfigurationBudget(this.budget, usage.total, { integrationId, before, after: before + growth });
+  /**
+   * Runs `write`, a change that grows an integration's snapshot by `growth` bytes, unless it would take a
+   * limit past (400 LIMIT_EXCEEDED, nothing written).
+   */
+  async checkGrowth<T>(
+    orgId: string,
+    integrationId: string,
+    growth: number,
+    write: () => Promise<T>,
+  ): Promise<T> {
+    if (growth <= 0) return write();
+    return this.locked(orgId, async () => {
+      const usage = await this.usage(orgId);
+      const before = usage.of(integrationId);
+      checkConfigurationBudget(this.budget, usage.total, { integrationId, before, after: before + growth });
+      return write();
+    });
   }
 
-  /** Refuses (400 LIMIT_EXCEEDED) a new integration whose first snapshot would take `bytes` past a limit. */
-  async checkNew(orgId: string, bytes: number): Promise<void> {
-    const usage = await this.usage(orgId);
-    checkConfigurationBudget(this.budget, usage.total, { before: 0, after: bytes });
+  /** Runs `write`, creating an integration whose first snapshot takes `bytes`, unless past a limit (400). */
+  async checkNew<T>(orgId: string, bytes: number, write: () => Promise<T>): Promise<T> {
+    return this.locked(orgId, async () => {
+      const usage = await this.usage(orgId);
+      checkConfigurationBudget(this.budget, usage.total, { before: 0, after: bytes });
+      return write();
+    });
+  }
+
+  private locked<T>(orgId: string, body: () => Promise<T>): Promise<T> {
+    return this.lock ? this.lock.hold(`configuration-budget:${orgId}`, body) : body();
   }
 }

@@ -22,8 +22,21 @@ export const ConfigServiceEnv = Type.Object({
   ...MongoEnv,
   ...AuthEnv,
   ...RateLimitEnv,
-  /** Simulations run in their own workers; at most 16 wait, more are answered 503. */
-  ...mappingSandboxEnv({ deadlineMs: 2_000, workers: 1 }),
+  /**
+   * Simulations run in their own workers (two: one organisation's slow simulations hold at most
+   * SIMULATIONS_RUNNING_PER_ORG of them, so another's starts at once).
+   */
+  ...mappingSandboxEnv({ deadlineMs: 2_000, workers: 2 }),
+  /**
+   * Added to the service's nice value for every simulation worker from its start (at most 19; 0: none):
+   * simulations are not on the hub's pipeline, so neither a slow one nor a worker's start-up (each
+   * simulation stopped at its deadline replaces its worker) takes CPU the pipeline needs.
+   */
+  SIMULATION_WORKER_NICE: Type.Integer({ minimum: 0, maximum: 19, default: 10 }),
+  /** Simulations of one organisation running at once per instance; its others wait in its own queue. */
+  SIMULATIONS_RUNNING_PER_ORG: Type.Integer({ minimum: 1, default: 1 }),
+  /** Simulations of one organisation waiting at most per instance; more are answered 503 SIMULATION_BUSY. */
+  SIMULATIONS_QUEUED_PER_ORG: Type.Integer({ minimum: 0, default: 16 }),
   /** How long monitoring records are kept (docs/monitoring.md). */
   MONITORING_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 30 }),
   /** How often monitoring records past retention are removed (by every instance; idempotent). */
@@ -44,10 +57,21 @@ export const ConfigServiceEnv = Type.Object({
   /** Records one statistics or time-series request may aggregate; more is 400 QUERY_TOO_LARGE. */
   MONITORING_SCAN_MAX_RECORDS: Type.Integer({ minimum: 100, default: 200_000 }),
   /**
-   * Statistics and time-series requests one organisation may run at once per instance (more: 429). The
-   * console's monitoring page asks for three at once.
+   * Statistics and time-series requests (aggregations) one organisation runs at once per instance; its
+   * others wait in its own queue, other organisations' are served first (ADR 0015, decision 4).
    */
-  MONITORING_AGGREGATIONS_PER_ORG: Type.Integer({ minimum: 1, default: 4 }),
+  MONITORING_AGGREGATIONS_PER_ORG: Type.Integer({ minimum: 1, default: 1 }),
+  /** Aggregations of one organisation waiting at most per instance (more: 429). The console asks for three at once. */
+  MONITORING_AGGREGATIONS_QUEUED_PER_ORG: Type.Integer({ minimum: 0, default: 8 }),
+  /** Aggregations running at once per instance, all organisations together (served in turn). */
+  MONITORING_AGGREGATIONS_RUNNING: Type.Integer({ minimum: 1, default: 4 }),
+  /**
+   * Running time one organisation's aggregations may take per MONITORING_BUDGET_WINDOW_MS per instance:
+   * past it, its next aggregation waits until its use falls under it (they share the database with every
+   * organisation's ingest and pipeline).
+   */
+  MONITORING_ORG_BUDGET_MS: Type.Integer({ minimum: 100, default: 1_000 }),
+  MONITORING_BUDGET_WINDOW_MS: Type.Integer({ minimum: 1_000, default: 10_000 }),
   /** Quotas per organisation: every gateway and mapper holds every configuration in memory. */
   MAX_INTEGRATIONS_PER_ORG: Type.Integer({ minimum: 1, default: 200 }),
   MAX_USE_CASES_PER_INTEGRATION: Type.Integer({ minimum: 1, default: 100 }),

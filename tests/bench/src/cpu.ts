@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second of /proc/<pid>/stat times. */
 const TICKS = (() => {
@@ -73,3 +73,44 @@ export function servicesCpu(perUnit: Record<string, number>): {
 /** The rate `cores` could sustain if each unit cost `msPerUnit` of CPU and nothing else ran: cores × 1,000 / ms. */
 export const cpuLimit = (cores: number, msPerUnit: number): number =>
   msPerUnit > 0 && Number.isFinite(msPerUnit) ? (cores * 1000) / msPerUnit : Number.NaN;
+
+/**
+ * CPU time (user + system, ms) of each process with everything it started: its own, its children's
+ * that have ended (reaped: a mapping worker stopped at its deadline), and its live descendants' (the
+ * mapping workers running now). Between two readings the difference is what the process and its workers
+ * used, so a service's sandbox workers count with it.
+ */
+export function treeCpuTimes(pids: Record<string, number>): Record<string, number> {
+  const procs = new Map<number, { ppid: number; own: number; reaped: number }>();
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return cpuTimes(pids);
+  }
+  for (const e of entries) {
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      procs.set(Number(e), {
+        ppid: Number(f[1]),
+        own: ((Number(f[11]) + Number(f[12])) * 1000) / TICKS,
+        reaped: ((Number(f[13]) + Number(f[14])) * 1000) / TICKS,
+      });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const children = new Map<number, number[]>();
+  for (const [pid, p] of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), pid]);
+  const tree = (pid: number): number => {
+    const p = procs.get(pid);
+    if (!p) return 0;
+    return p.own + p.reaped + (children.get(pid) ?? []).reduce((s, c) => s + tree(c), 0);
+  };
+  const out: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) if (procs.has(pid)) out[name] = tree(pid);
+  const self = process.cpuUsage();
+  out['bench (load and watcher)'] = (self.user + self.system) / 1000;
+  return out;
+}

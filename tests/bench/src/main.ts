@@ -14,7 +14,7 @@ import { prefillProducer } from './consumers.js';
 import { type DatabaseWork, describeWork } from './database.js';
 import { FORMS } from './forms.js';
 import { historyStep } from './history.js';
-import { noisyStep } from './noisy.js';
+import { ATTACK_CLASSES, type AttackClass, type NoisyOutcome, noisyStep } from './noisy.js';
 import { ProcessedWatch } from './processed.js';
 import { entityReads } from './reads.js';
 import { benchVerdict, type PhaseOutcome, renderTable, shapeReport } from './report.js';
@@ -40,6 +40,11 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     /** Events' worth of history for the history step, instead of the form's. */
     history: { type: 'string' },
+    /**
+     * The noisy neighbour's attacker runs only these request classes (comma-separated, of
+     * `slow-events,simulations,v1-simulation,statistics`): which of them costs the victim what.
+     */
+    'noisy-attack': { type: 'string' },
   },
 });
 const chosen = FORMS[args.quick ? 'quick' : 'long'];
@@ -48,6 +53,11 @@ const form = args.history
   : chosen;
 if (!(form.history.events > 0)) throw new Error(`--history must be a positive number, not "${args.history}"`);
 const only = args.only ? new Set(args.only.split(',').map((s) => s.trim())) : undefined;
+const noisyAttack = args['noisy-attack']?.split(',').map((s) => s.trim()) as AttackClass[] | undefined;
+for (const c of noisyAttack ?? []) {
+  if (!ATTACK_CLASSES.includes(c))
+    throw new Error(`--noisy-attack: "${c}" is not one of ${ATTACK_CLASSES.join(', ')}`);
+}
 const seed = Number(args.seed ?? Date.now() % 1_000_000);
 const runId = `bench-${seed}-${Date.now().toString(36)}`;
 const outDir = path.join(REPO, '.local/bench');
@@ -146,7 +156,7 @@ async function main(): Promise<number> {
       org: attackerOrg,
       token: signToken({ ...auth, orgId: attackerOrg, expiresInSeconds: 24 * 3600 }),
     };
-    await step('noisy neighbour', () => noisyStep(run, victim, attacker));
+    await step('noisy neighbour', () => noisyStep(run, victim, attacker, noisyAttack));
     await watch.stop(); // the steps below pre-fill thousands of entities
     watch = undefined;
     await step('gateway alone', () => gatewayAlone(run));
@@ -267,6 +277,22 @@ function printObservations(details: Run['details'], errors: Record<string, strin
         `history: countDocuments({}) of monitoring_events: ${h.monitoringCount.documents.toLocaleString('en-US')} in ${h.monitoringCount.ms} ms`,
       );
     }
+  }
+  const noisy = details.noisyNeighbour as NoisyOutcome | undefined;
+  if (noisy?.cpuMsPerSecond) {
+    for (const phase of ['quiet', 'attack'] as const) {
+      const parts = Object.entries(noisy.cpuMsPerSecond[phase])
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, ms]) => `${name} ${ms}`);
+      out(`noisy ${phase}: CPU ms per second (with workers; 2 cores = 2,000): ${parts.join(', ')}`);
+    }
+  }
+  if (noisy) {
+    const parts = Object.entries(noisy.attacker.timing).map(
+      ([name, t]) => `${name} ${t.count}× mean ${t.meanMs} max ${t.maxMs} ms`,
+    );
+    out(`noisy attacker (${noisy.attackClasses.join(', ')}): ${parts.join('; ')}`);
+    out(`noisy attacker answers: ${JSON.stringify(noisy.attacker.answers)}`);
   }
   for (const [name, message] of Object.entries(errors)) out(`step "${name}" failed: ${message}`);
   for (const exit of exits) out(`unplanned exit: ${exit}`);

@@ -8,6 +8,7 @@
 import { type DeadLetterMessage, Headers, Topics } from '@hub/contracts';
 import { apiClient, collectTopic } from '@hub/testing';
 import { postEvents } from './api.js';
+import { treeCpuTimes } from './cpu.js';
 import { drain, type LoadTally, Sender } from './end-to-end.js';
 import type { Target } from './fixtures.js';
 import type { ProcessedWatch } from './processed.js';
@@ -35,15 +36,36 @@ export interface VictimPhase {
   refused: Record<string, number>;
 }
 
+/** The attacker's request classes (issue 19's items); `--noisy-attack` picks some, for a focused measurement. */
+export const ATTACK_CLASSES = [
+  'slow-events',
+  'simulations',
+  'v1-simulation',
+  'statistics',
+  'configuration',
+] as const;
+export type AttackClass = (typeof ATTACK_CLASSES)[number];
+
 export interface NoisyOutcome {
+  /** The attacker's request classes that ran. */
+  attackClasses: AttackClass[];
+  /**
+   * CPU used per second of each phase (ms; 2 cores = 2,000), by process with its mapping workers, from the
+   * phase's first request to its last answer: where the machine's time went while the victim waited.
+   */
+  cpuMsPerSecond?: { quiet: Record<string, number>; attack: Record<string, number> };
   quiet: VictimPhase;
   attack: VictimPhase;
   attacker: {
+    /** Item 2: what the attacker held of configuration (integrations and use cases of ~250 KB). */
+    configuration?: { integrations: number; useCases: number };
     slowAccepted: number;
     processedAfterChange: number;
     deadLettered: number;
     lost: number;
     answers: Record<string, Record<string, number>>;
+    /** Per request class: answers, and their mean and longest time (ms). */
+    timing: Record<string, { count: number; meanMs: number; maxMs: number }>;
   };
   /**
    * Where the victim's time went (stages.ts), quiet and under attack, and when the mapper produced the
@@ -100,6 +122,59 @@ async function createAttacker(baseUrl: string, victimLike: Target, org: string, 
   return { api, target };
 }
 
+/** A use case's configuration of about `chars` bytes of JSON that costs about as much held decoded. */
+const bulkyConfiguration = (chars: number, letter: string) => slowConfiguration(`"${letter.repeat(chars)}"`);
+
+/**
+ * Item 2: the attacker's configuration held near its organisation's budget. Integrations of 15 use cases
+ * of ~250 KB each (one long string: its size held decoded is about its bytes of JSON), created until the
+ * budget refuses one, then smaller ones until none fits: what every mapper then holds for it. Returns an
+ * integration and use case to change during the attack (each change republishes that integration whole).
+ */
+async function fillConfiguration(
+  api: ReturnType<typeof apiClient>,
+  log: (msg: string) => void,
+): Promise<{ integrationId: string; useCaseId: string; integrations: number; useCases: number }> {
+  const chars = 250_000;
+  let useCases = 15;
+  let made = 0;
+  let total = 0;
+  let first: { integrationId: string; useCaseId: string } | undefined;
+  while (useCases > 0 && made < 20) {
+    const created = await api.request<{
+      id?: string;
+      use_cases?: Array<{ id: string }>;
+      code?: string;
+      message?: string;
+    }>('POST', '/v2/integrations', {
+      name: `Bulky ${made + 1}`,
+      use_cases: Array.from({ length: useCases }, (_, i) => ({
+        name: `Bulky ${made + 1}.${i + 1}`,
+        type: 'inbound',
+        enabled: true,
+        configuration: bulkyConfiguration(chars, 'a'),
+      })),
+    });
+    if (created.status === 201 && created.body.id) {
+      made++;
+      total += useCases;
+      first ??= { integrationId: created.body.id, useCaseId: created.body.use_cases?.[0]?.id ?? '' };
+      continue;
+    }
+    if (created.status !== 400 || created.body.code !== 'LIMIT_EXCEEDED') {
+      throw new Error(
+        `filling the attacker's configuration: ${created.status} ${JSON.stringify(created.body)}`,
+      );
+    }
+    useCases = Math.floor(useCases / 2);
+  }
+  if (!first) throw new Error("filling the attacker's configuration: not one integration fitted");
+  log(
+    `noisy neighbour: the attacker holds ${made} integrations of ${total} use cases of ~${chars / 1000} KB (its budget refuses more)`,
+  );
+  return { ...first, integrations: made, useCases: total };
+}
+
 /** Sends on a fixed schedule whatever the answers do, until `untilMs`. */
 async function paced(sender: Sender, tally: LoadTally, batch: number, everyMs: number, durationMs: number) {
   const started = Date.now();
@@ -125,6 +200,7 @@ function latencies(tally: LoadTally, watch: ProcessedWatch): LatencySummary {
 /** Runs `body` again and again until `until()`, counting each answer's status under `name`. */
 async function repeat(
   answers: Record<string, Record<string, number>>,
+  timing: Timing,
   name: string,
   until: () => boolean,
   body: () => Promise<number | string>,
@@ -133,10 +209,45 @@ async function repeat(
   const counts: Record<string, number> = {};
   answers[name] = counts;
   while (!until()) {
+    const at = Date.now();
     const status = await body().catch(() => 'no answer');
+    timing.add(name, Date.now() - at);
     counts[status] = (counts[status] ?? 0) + 1;
     if (pauseMs > 0) await sleep(pauseMs);
   }
+}
+
+/** How long the attacker's requests took, per class. */
+class Timing {
+  private readonly byClass = new Map<string, number[]>();
+  add(name: string, ms: number): void {
+    this.byClass.set(name, [...(this.byClass.get(name) ?? []), ms]);
+  }
+  summary(): Record<string, { count: number; meanMs: number; maxMs: number }> {
+    const out: Record<string, { count: number; meanMs: number; maxMs: number }> = {};
+    for (const [name, all] of this.byClass) {
+      out[name] = {
+        count: all.length,
+        meanMs: Math.round(all.reduce((s, ms) => s + ms, 0) / all.length),
+        maxMs: Math.max(...all),
+      };
+    }
+    return out;
+  }
+}
+
+/** CPU ms per second between two `treeCpuTimes` readings, by process (the bench's own included). */
+function cpuRate(before: Record<string, number>, after: Record<string, number>, ms: number) {
+  const out: Record<string, number> = {};
+  let total = 0;
+  for (const [name, used] of Object.entries(after)) {
+    if (before[name] === undefined || ms <= 0) continue;
+    const rate = ((used - before[name]!) * 1000) / ms;
+    out[name] = Math.round(rate);
+    total += rate;
+  }
+  out.total = Math.round(total);
+  return out;
 }
 
 export async function noisyNeighbour(options: {
@@ -150,8 +261,14 @@ export async function noisyNeighbour(options: {
   runId: string;
   timeoutMs: number;
   log: (msg: string) => void;
+  /** The attacker's request classes to run (default: all). */
+  attack?: readonly AttackClass[];
+  /** The stack's processes by name (`ManagedStack.processes()`), for the CPU per phase. */
+  processes?: () => Record<string, number>;
 }): Promise<NoisyOutcome> {
   const { baseUrl, victim, watch, sizes, log } = options;
+  const classes = new Set<AttackClass>(options.attack ?? ATTACK_CLASSES);
+  const cpuNow = () => (options.processes ? treeCpuTimes(options.processes()) : {});
   const { api, target: attacker } = await createAttacker(
     baseUrl,
     victim,
@@ -160,18 +277,23 @@ export async function noisyNeighbour(options: {
   );
   const deadLetters = await collectTopic(options.brokers, Topics.deadLetters);
   try {
+    const bulky = classes.has('configuration') ? await fillConfiguration(api, log) : undefined;
     const sender = new Sender(baseUrl, [victim], 200, options.random, `${options.runId}-victim`);
     const { batch, everyMs, quietMs, attackMs } = sizes.victim;
 
     log(`noisy neighbour: victim alone, ${batch} events every ${everyMs} ms for ${quietMs / 1000} s`);
     const quiet = sender.newTally();
+    const quietCpu = { at: Date.now(), before: cpuNow() };
     await paced(sender, quiet, batch, everyMs, quietMs);
+    const quietCpuRate = cpuRate(quietCpu.before, cpuNow(), Date.now() - quietCpu.at);
     await drain(watch, quiet, options.timeoutMs, 60_000);
 
-    log(`noisy neighbour: under attack for ${attackMs / 1000} s`);
+    log(`noisy neighbour: under attack for ${attackMs / 1000} s (${[...classes].join(', ')})`);
     const attack = sender.newTally();
     const attackStartedAt = Date.now();
+    const attackCpuBefore = cpuNow();
     const answers: Record<string, Record<string, number>> = {};
+    const timing = new Timing();
     let over = false;
     const until = () => over;
     // The attack's requests still running when the window ends are abandoned (a queue of 17 slow
@@ -215,7 +337,9 @@ export async function noisyNeighbour(options: {
             payload: { customerId: 'X', text: `${'a'.repeat(40)}!` },
           }).catch(() => 'no answer' as const),
         );
-        for (const status of await Promise.all(all))
+        const at = Date.now();
+        const timed = all.map((a) => a.finally(() => timing.add('slow simulation', Date.now() - at)));
+        for (const status of await Promise.all(timed))
           simulationAnswers[status] = (simulationAnswers[status] ?? 0) + 1;
         await sleep(2_000);
       }
@@ -238,15 +362,32 @@ export async function noisyNeighbour(options: {
         format: 'json',
         payload: { f0: '1' },
       });
-    // Item 5: statistics over the attacker's records, five at once (one more than its limit).
+    // Item 5: statistics over the attacker's records, five loops at once (its queue takes them in turn).
     const stats = () => json(`/v2/integrations/${attacker.integrationId}/monitoring/stats`, {});
+    // Item 2: the configuration held near the budget changes again and again: each change republishes
+    // its integration (~3.75 MB) to every gateway and mapper.
+    let variant = 0;
+    const change = () =>
+      api
+        .request('PUT', `/v1/integrations/${bulky?.integrationId}/use-cases/${bulky?.useCaseId}`, {
+          configuration: bulkyConfiguration(250_000, variant++ % 2 === 0 ? 'b' : 'a'),
+        })
+        .then((r) => r.status);
     const attackers = Promise.all([
-      sendSlow(),
-      simulations(),
-      repeat(answers, 'v1 simulation of 20,000 fields', until, v1),
-      ...Array.from({ length: 5 }, (_, i) => repeat(answers, `statistics #${i + 1}`, until, stats, 100)),
+      bulky ? repeat(answers, timing, 'change of a use case of 250 KB', until, change) : undefined,
+      classes.has('slow-events') ? sendSlow() : undefined,
+      classes.has('simulations') ? simulations() : undefined,
+      classes.has('v1-simulation')
+        ? repeat(answers, timing, 'v1 simulation of 20,000 fields', until, v1)
+        : undefined,
+      ...(classes.has('statistics')
+        ? Array.from({ length: 5 }, (_, i) =>
+            repeat(answers, timing, `statistics #${i + 1}`, until, stats, 100),
+          )
+        : []),
     ]);
     await paced(sender, attack, batch, everyMs, attackMs);
+    const attackCpuRate = cpuRate(attackCpuBefore, cpuNow(), Date.now() - attackStartedAt);
     over = true;
     stop.abort();
     await attackers;
@@ -299,6 +440,8 @@ export async function noisyNeighbour(options: {
       return n;
     };
     return {
+      attackClasses: [...classes],
+      ...(options.processes ? { cpuMsPerSecond: { quiet: quietCpuRate, attack: attackCpuRate } } : {}),
       quiet: {
         request: summarise(quiet.requestMs),
         processed: latencies(quiet, watch),
@@ -316,11 +459,13 @@ export async function noisyNeighbour(options: {
         refused: attack.refused,
       },
       attacker: {
+        ...(bulky ? { configuration: { integrations: bulky.integrations, useCases: bulky.useCases } } : {}),
         slowAccepted: slowIds.length,
         processedAfterChange: processed,
         deadLettered: dead.size,
         lost: slowIds.length - processed - dead.size,
         answers,
+        timing: timing.summary(),
       },
       ...(stages ? { stages } : {}),
     };
@@ -376,8 +521,11 @@ export async function noisyStep(
   run: Run,
   victim: Target,
   attacker: { org: string; token: string },
+  attack?: readonly AttackClass[],
 ): Promise<void> {
   const r = await noisyNeighbour({
+    ...(attack ? { attack } : {}),
+    processes: () => run.stack.processes(),
     baseUrl: run.stack.baseUrl,
     brokers: run.stack.brokers,
     victim,

@@ -192,3 +192,46 @@ describe('the configuration budget of an organisation', () => {
     expect(heldAfter.gateway - heldBefore.gateway).toBeLessThan(10_000);
   });
 });
+
+describe('the configuration budget under concurrent changes', () => {
+  it('lets through only the changes that fit together when they arrive at once (no check-then-write race)', async () => {
+    const org = apiClient(service.base, testToken(stack, uniqueName('budget-race')));
+    // Three integrations of one use case each (~15 KB), then eight use cases of ~10 KB sent at once to
+    // them: each fits the budget (64 KB) alone, but only one or two fit beside the first three.
+    const integrations: V2Integration[] = [];
+    for (const name of ['one', 'two', 'three']) {
+      const made = await org.request<V2Integration>('POST', '/v2/integrations', {
+        name,
+        use_cases: [useCase(`${name}-a`, 15_000)],
+      });
+      expect(made.status).toBe(201);
+      integrations.push(made.body);
+    }
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        org.request<ErrorBody>(
+          'POST',
+          `/v1/integrations/${integrations[i % 3]!.id}/use-cases`,
+          useCase(`more-${i}`, 10_000),
+        ),
+      ),
+    );
+    const created = answers.filter((a) => a.status === 201).length;
+    expect(created).toBeGreaterThan(0);
+    for (const a of answers.filter((a) => a.status !== 201)) {
+      expect(a.status).toBe(400);
+      expect(a.body.code).toBe('LIMIT_EXCEEDED');
+    }
+    // What the organisation holds now, by the service's own measure (named in the next refusal), is
+    // within its budget: without the lock, checks read the use before the others' writes and more
+    // passed than fit (held 69,217 bytes of 65,536 when tried).
+    const probe = await org.request<ErrorBody>('POST', '/v2/integrations', {
+      name: 'probe',
+      use_cases: [useCase('probe', 30_000)],
+    });
+    expect(probe.status).toBe(400);
+    const holds = /this organisation holds (\d+) bytes of configuration/.exec(probe.body.message);
+    expect(holds, probe.body.message).not.toBeNull();
+    expect(Number(holds![1])).toBeLessThanOrEqual(ORG_BUDGET);
+  });
+});

@@ -56,7 +56,7 @@ describe('the database layout step', () => {
     expect(stdout).toMatch(/^database \S+ on FerretDB.*: the plan’s unique indexes only/m);
     expect(stdout).toContain('  use_cases: integration_slug (unique)');
     expect(stdout).toContain('  entities: _id only');
-    expect(stdout).toMatch(/all 14 collections as planned on FerretDB.* \(1 index besides _id\)/);
+    expect(stdout).toMatch(/all 15 collections as planned on FerretDB.* \(1 index besides _id\)/);
     expect(code).toBe(0);
   });
 
@@ -80,7 +80,7 @@ describe('the database layout step', () => {
 
     const applied = await run('--apply', urlOf(database));
     expect(applied.stdout).toContain('applying use_cases.integration_slug: missing (--apply: create)');
-    expect(applied.stdout).toContain('all 14 collections as planned');
+    expect(applied.stdout).toContain('all 15 collections as planned');
     expect(applied.code).toBe(0);
     expect(await indexNames(database, 'use_cases')).toContain('integration_slug');
     expect(await indexNames(database, 'entities')).toEqual(['_id_', 'reporting']);

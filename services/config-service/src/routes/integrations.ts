@@ -55,8 +55,11 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
   app.post('/v1/integrations', { ...manage, schema: { body: IntegrationBody } }, async (request, reply) => {
     const { orgId } = request.principal;
     await deps.useCases.checkIntegrationCount(orgId);
-    await budget.checkNew(orgId, newSnapshotBytes(integrationAsStored(orgId, request.body), []));
-    const created = await repository.createIntegration(orgId, request.body);
+    const created = await budget.checkNew(
+      orgId,
+      newSnapshotBytes(integrationAsStored(orgId, request.body), []),
+      () => repository.createIntegration(orgId, request.body),
+    );
     await publisher.publish(orgId, created.id, request.id);
     return reply.code(201).send(integrationView(created));
   });
@@ -81,8 +84,9 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
       const current = await repository.getIntegration(orgId, integrationId);
       if (!current) throw notFound(`integration ${integrationId} not found`, 'INTEGRATION_NOT_FOUND');
       const growth = recordDelta(current, integrationAsStored(orgId, request.body, current));
-      await budget.checkGrowth(orgId, integrationId, growth);
-      const updated = await repository.updateIntegration(orgId, integrationId, request.body);
+      const updated = await budget.checkGrowth(orgId, integrationId, growth, () =>
+        repository.updateIntegration(orgId, integrationId, request.body),
+      );
       if (!updated) throw notFound(`integration ${integrationId} not found`, 'INTEGRATION_NOT_FOUND');
       await publisher.publish(orgId, updated.id, request.id);
       return integrationView(updated);
@@ -125,16 +129,19 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
       slugs.add(input.slug);
     });
     await deps.useCases.checkIntegrationCount(orgId);
-    await budget.checkNew(
+    const created = await budget.checkNew(
       orgId,
       newSnapshotBytes(
         integrationAsStored(orgId, fields),
         inputs.map((input) => projectedUseCase(PLACEHOLDER_ID, input, subject)),
       ),
+      async () => {
+        const made = await repository.createIntegration(orgId, fields);
+        for (const input of inputs) await deps.useCases.create(orgId, made.id, input, subject);
+        await repository.touchIntegration(orgId, made.id);
+        return made;
+      },
     );
-    const created = await repository.createIntegration(orgId, fields);
-    for (const input of inputs) await deps.useCases.create(orgId, created.id, input, subject);
-    await repository.touchIntegration(orgId, created.id);
     await publisher.publish(orgId, created.id, request.id);
     return reply.code(201).send(await withUseCases(orgId, created.id));
   });
@@ -193,22 +200,23 @@ export function registerIntegrationRoutes(app: HttpServer, deps: IntegrationRout
           growth += entryDelta(before, patchedUseCase(before, plan.patch, subject));
         } else growth += entryDelta(undefined, projectedUseCase(integrationId, plan.input, subject));
       }
-      await budget.checkGrowth(orgId, integrationId, growth);
       // The integration and all its use-case changes together, or none of them.
-      await repository.transaction(async (tx) => {
-        await repository.updateIntegration(orgId, integrationId, fields, tx);
-        // Deletions first, so a created use case may take a slug that a deleted one had.
-        if (desired) {
-          for (const id of existing.keys())
-            if (!listed.has(id)) await repository.deleteUseCase(orgId, integrationId, id, tx);
-        }
-        for (const plan of plans) {
-          if (plan.kind === 'update')
-            await repository.updateUseCase(orgId, integrationId, plan.id, plan.patch, subject, tx);
-          else await deps.useCases.create(orgId, integrationId, plan.input, subject, undefined, tx);
-        }
-        await repository.touchIntegration(orgId, integrationId, tx);
-      });
+      await budget.checkGrowth(orgId, integrationId, growth, () =>
+        repository.transaction(async (tx) => {
+          await repository.updateIntegration(orgId, integrationId, fields, tx);
+          // Deletions first, so a created use case may take a slug that a deleted one had.
+          if (desired) {
+            for (const id of existing.keys())
+              if (!listed.has(id)) await repository.deleteUseCase(orgId, integrationId, id, tx);
+          }
+          for (const plan of plans) {
+            if (plan.kind === 'update')
+              await repository.updateUseCase(orgId, integrationId, plan.id, plan.patch, subject, tx);
+            else await deps.useCases.create(orgId, integrationId, plan.input, subject, undefined, tx);
+          }
+          await repository.touchIntegration(orgId, integrationId, tx);
+        }),
+      );
       await publisher.publish(orgId, integrationId, request.id);
       return withUseCases(orgId, integrationId);
     },

@@ -1,6 +1,6 @@
 import { canonicalJson, type MonitoringRecord, monitoringMessage, monitoringRecord } from '@hub/contracts';
 import type { EventStore } from '@hub/event-store';
-import { badRequest, GRANTS, type HttpServer, notFound, PerKeyConcurrency, requireGrant } from '@hub/http';
+import { badRequest, FairQueue, GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
 import type { MessageProducer } from '@hub/kafka';
 import Type from 'typebox';
 import { IntegrationParams } from '../api.js';
@@ -174,8 +174,38 @@ export interface MonitoringRoutesDeps {
   traceMaxSpans: number;
   /** Records one statistics or time-series request may aggregate (bounded memory per request). */
   scanMaxRecords: number;
-  /** Aggregations (statistics, time series) one organisation may run at once on this instance. */
-  aggregationsPerOrganisation: number;
+  /** How statistics and time series wait their turn on this instance (ADR 0015, decision 4). */
+  aggregations: AggregationBudget;
+}
+
+/** The monitoring aggregations' budgets, per organisation and per instance (README, configuration). */
+export interface AggregationBudget {
+  /** Running at once per organisation; its others wait in its own queue. */
+  runningPerOrg: number;
+  /** Waiting per organisation; one more is 429 TOO_MANY_CONCURRENT_REQUESTS. */
+  queuedPerOrg: number;
+  /** Running at once in all; organisations are served in turn. */
+  running: number;
+  /** Running time one organisation's aggregations may take per window (ms); past it, the next waits. */
+  orgBudgetMs: number;
+  windowMs: number;
+}
+
+/**
+ * The queue every statistics and time-series request of this instance passes: an organisation's
+ * aggregations run one after the other (by default), other organisations' are served first, and an
+ * organisation that used its running time in the window waits until it has some again. An aggregation
+ * scans up to `scanMaxRecords` records in the database, which serves every organisation's ingest and
+ * pipeline too: the budget bounds the share one organisation's statistics take of it.
+ */
+export function aggregationQueue(budget: AggregationBudget): FairQueue {
+  return new FairQueue({
+    what: 'monitoring aggregations',
+    runningPerKey: budget.runningPerOrg,
+    runningTotal: budget.running,
+    queuedPerKey: budget.queuedPerOrg,
+    budget: { ms: budget.orgBudgetMs, windowMs: budget.windowMs },
+  });
 }
 
 /** The nine monitoring operations of the reference (docs/monitoring.md). */
@@ -210,9 +240,11 @@ export function registerMonitoringRoutes(app: HttpServer, deps: MonitoringRoutes
     }
     return { from: iso(from), to: iso(to) };
   };
-  // Each aggregation may hold scanMaxRecords records: one organisation runs a bounded number at once, so
-  // its heavy requests cannot take every other organisation's memory and database time (issue 19).
-  const aggregations = new PerKeyConcurrency(deps.aggregationsPerOrganisation, 'monitoring aggregations');
+  // Each aggregation may hold scanMaxRecords records and scan the database: one organisation's run in
+  // turn within a budget of time, so its heavy requests cannot take every other organisation's memory
+  // and database time (issue 19).
+  const aggregations = aggregationQueue(deps.aggregations);
+  app.addHook('onClose', async () => aggregations.close());
   const collect = (orgId: string, integrationId: string, f: RecordFilter) =>
     aggregations.run(orgId, async () => {
       const out: MonitoringRecord[] = [];

@@ -59,13 +59,14 @@ export function registerUseCaseRoutes(app: HttpServer, deps: UseCaseRoutesDeps):
       await requireIntegration(orgId, integrationId);
       useCases.checkUseCaseCount((await repository.listUseCases(orgId, integrationId)).length + 1);
       const growth = entryDelta(undefined, projectedUseCase(integrationId, input, subject));
-      await budget.checkGrowth(orgId, integrationId, growth);
       // The use case and the integration's new revision together, or neither.
-      const created = await repository.transaction(async (tx) => {
-        const made = await useCases.create(orgId, integrationId, input, subject, undefined, tx);
-        await repository.touchIntegration(orgId, integrationId, tx);
-        return made;
-      });
+      const created = await budget.checkGrowth(orgId, integrationId, growth, () =>
+        repository.transaction(async (tx) => {
+          const made = await useCases.create(orgId, integrationId, input, subject, undefined, tx);
+          await repository.touchIntegration(orgId, integrationId, tx);
+          return made;
+        }),
+      );
       await publisher.publish(orgId, integrationId, request.id);
       return reply.code(201).send(useCaseViews(deps.quarantines, orgId)(created));
     },
@@ -104,13 +105,14 @@ export function registerUseCaseChangeRoutes(app: HttpServer, deps: UseCaseRoutes
       if (!current) throw missing(integrationId, useCaseId);
       const patch = useCases.validateUpdate(current, request.body);
       const growth = entryDelta(current, patchedUseCase(current, patch, subject));
-      await budget.checkGrowth(orgId, integrationId, growth);
       // Version check, history entry and the integration's new revision together, or none of them.
-      const updated = await repository.transaction(async (tx) => {
-        const saved = await repository.updateUseCase(orgId, integrationId, useCaseId, patch, subject, tx);
-        if (saved) await repository.touchIntegration(orgId, integrationId, tx);
-        return saved;
-      });
+      const updated = await budget.checkGrowth(orgId, integrationId, growth, () =>
+        repository.transaction(async (tx) => {
+          const saved = await repository.updateUseCase(orgId, integrationId, useCaseId, patch, subject, tx);
+          if (saved) await repository.touchIntegration(orgId, integrationId, tx);
+          return saved;
+        }),
+      );
       if (!updated) throw missing(integrationId, useCaseId);
       await publisher.publish(orgId, integrationId, request.id);
       return useCaseViews(deps.quarantines, orgId)(updated);
@@ -169,13 +171,21 @@ export function registerUseCaseChangeRoutes(app: HttpServer, deps: UseCaseRoutes
         throw notFound(`integration ${integrationId} not found`, 'INTEGRATION_NOT_FOUND');
       }
       const { app_id, component_id, overwrite } = request.body;
-      await budget.checkGrowth(orgId, integrationId, entryDelta(undefined, { app_id, component_id }));
-      const result = await repository.setAppMapping(
+      const result = await budget.checkGrowth(
         orgId,
         integrationId,
-        app_id,
-        component_id,
-        overwrite ?? false,
+        entryDelta(undefined, { app_id, component_id }),
+        async () => {
+          const set = await repository.setAppMapping(
+            orgId,
+            integrationId,
+            app_id,
+            component_id,
+            overwrite ?? false,
+          );
+          if (set !== 'exists') await repository.touchIntegration(orgId, integrationId);
+          return set;
+        },
       );
       if (result === 'exists') {
         throw conflict(
@@ -183,7 +193,6 @@ export function registerUseCaseChangeRoutes(app: HttpServer, deps: UseCaseRoutes
           'APP_MAPPING_EXISTS',
         );
       }
-      await repository.touchIntegration(orgId, integrationId);
       await publisher.publish(orgId, integrationId, request.id);
       if (result.previous) {
         await repository.touchIntegration(orgId, result.previous);

@@ -1,0 +1,125 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ApiError } from './errors.js';
+import { FairQueue } from './fair-queue.js';
+
+/** Operations that run until released, recording when they start. */
+function held() {
+  const started: string[] = [];
+  const releases = new Map<string, () => void>();
+  const op = (name: string) => () =>
+    new Promise<string>((resolve) => {
+      started.push(name);
+      releases.set(name, () => resolve(name));
+    });
+  const release = async (name: string) => {
+    releases.get(name)?.();
+    // Let the queue see the end and start what is next.
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+  };
+  const settle = async () => {
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+  };
+  return { started, op, release, settle };
+}
+
+describe('FairQueue', () => {
+  it("starts another organisation's operation at once while one organisation's slow ones run and wait", async () => {
+    const q = new FairQueue({ what: 'aggregations', runningPerKey: 1, runningTotal: 2, queuedPerKey: 8 });
+    const h = held();
+    const a = ['a1', 'a2', 'a3', 'a4'].map((n) => q.run('org-a', h.op(n)));
+    await h.settle();
+    expect(h.started).toEqual(['a1']);
+    expect(q.waiting('org-a')).toBe(3);
+    const b = q.run('org-b', h.op('b1'));
+    await h.settle();
+    expect(h.started).toEqual(['a1', 'b1']);
+    await h.release('b1');
+    expect(await b).toBe('b1');
+    // org-a's own queue moves one at a time.
+    expect(h.started).toEqual(['a1', 'b1']);
+    await h.release('a1');
+    expect(h.started).toEqual(['a1', 'b1', 'a2']);
+    for (const n of ['a2', 'a3', 'a4']) await h.release(n);
+    expect(await Promise.all(a)).toEqual(['a1', 'a2', 'a3', 'a4']);
+    expect(q.running('org-a')).toBe(0);
+  });
+
+  it('serves waiting organisations in turn when the total is reached', async () => {
+    const q = new FairQueue({ what: 'aggregations', runningPerKey: 2, runningTotal: 2, queuedPerKey: 8 });
+    const h = held();
+    for (const n of ['a1', 'a2', 'a3', 'a4']) void q.run('org-a', h.op(n));
+    void q.run('org-b', h.op('b1'));
+    void q.run('org-c', h.op('c1'));
+    await h.settle();
+    expect(h.started).toEqual(['a1', 'a2']);
+    // The freed slots go to the organisations not served yet, before org-a's next.
+    await h.release('a1');
+    await h.release('a2');
+    expect(h.started).toEqual(['a1', 'a2', 'b1', 'c1']);
+    await h.release('b1');
+    expect(h.started.at(-1)).toBe('a3');
+  });
+
+  it("refuses one more than an organisation's queue with 429, and only that organisation", async () => {
+    const q = new FairQueue({
+      what: 'monitoring aggregations',
+      runningPerKey: 1,
+      runningTotal: 4,
+      queuedPerKey: 2,
+    });
+    const h = held();
+    for (const n of ['a1', 'a2', 'a3']) void q.run('org-a', h.op(n));
+    const refused = await q.run('org-a', h.op('a4')).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect(refused).toMatchObject({
+      statusCode: 429,
+      code: 'TOO_MANY_CONCURRENT_REQUESTS',
+      message:
+        '1 monitoring aggregations of this organisation are running and 2 waiting (at most 1 at once and 2 waiting); retry when one has answered',
+    });
+    const b = q.run('org-b', h.op('b1'));
+    await h.settle();
+    expect(h.started).toContain('b1');
+    await h.release('b1');
+    expect(await b).toBe('b1');
+  });
+
+  it('holds an organisation that used its running time in the window until it has some again, not the others', async () => {
+    vi.useFakeTimers({ now: 0 });
+    try {
+      const q = new FairQueue({
+        what: 'aggregations',
+        runningPerKey: 1,
+        runningTotal: 4,
+        queuedPerKey: 8,
+        budget: { ms: 1_000, windowMs: 10_000 },
+      });
+      const h = held();
+      void q.run('org-a', h.op('a1'));
+      void q.run('org-a', h.op('a2'));
+      await h.settle();
+      vi.setSystemTime(1_500); // a1 ran 1.5 s: past org-a's budget of 1 s per 10 s
+      await h.release('a1');
+      expect(h.started).toEqual(['a1']);
+      expect(q.waiting('org-a')).toBe(1);
+      void q.run('org-b', h.op('b1'));
+      await h.settle();
+      expect(h.started).toEqual(['a1', 'b1']);
+      // Not before a1's use leaves the window (it ended at 1.5 s)...
+      await vi.advanceTimersByTimeAsync(9_000);
+      expect(h.started).toEqual(['a1', 'b1']);
+      // ...then a2 starts.
+      await vi.advanceTimersByTimeAsync(1_100);
+      expect(h.started).toEqual(['a1', 'b1', 'a2']);
+      q.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('frees the slot when the operation fails', async () => {
+    const q = new FairQueue({ what: 'queries', runningPerKey: 1, runningTotal: 1, queuedPerKey: 1 });
+    await expect(q.run('org', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(await q.run('org', async () => 'again')).toBe('again');
+  });
+});
