@@ -5,9 +5,11 @@
  * helper (retention.ts) finds each collection's expiry field in it. docs/production-mongodb.md lists the
  * same indexes with the queries they serve; keep the two together.
  *
- * The plan is what MongoDB gets. On FerretDB (the local stack and tests) only the unique indexes are made
- * and ours that exist are dropped: FerretDB 1.24 answers no query from a secondary index, so each one only
- * slows every write (docs/adr/0008), and it has no TTL (retention.ts sweeps instead).
+ * The plan is what MongoDB gets. On FerretDB (the local stack and tests) only the unique indexes and the
+ * TTL indexes' fields (plain, without expiry) are made and ours that exist are dropped: FerretDB 1.24
+ * answers no other query from a secondary index, so each one only slows every write (docs/adr/0008); it
+ * has no TTL, and retention.ts sweeps instead, reading the expired documents from that index (patched
+ * FerretDB, docs/adr/0017).
  */
 
 /** An index as planned. `serves` says which query needs it (the reason it exists). */

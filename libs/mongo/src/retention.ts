@@ -21,8 +21,20 @@ function expiryOf(collection: string): { field: string; afterMs: number } {
 }
 
 /**
+ * Expired documents deleted per statement by a sweep on FerretDB: each batch is one short read (found
+ * from the expiry index, patched FerretDB: ADR 8) and one delete by `_id`, so no statement holds SQLite's
+ * read snapshot (and so its write-ahead log) for long, and none sends more ids than SQLite takes.
+ */
+export const SWEEP_BATCH = 1000;
+
+/**
  * Deletes the expired documents of `collections` now, on a server without TTL indexes (FerretDB); does
  * nothing on MongoDB. Resolves with how many were deleted per collection. Any instance may run it.
+ *
+ * On FerretDB it reads the ids of up to SWEEP_BATCH expired documents (`{<expiry>: {$lt: before}}`, which
+ * the patched FerretDB answers from the plain `expires_at` index the layout makes there, docs/adr/0017),
+ * deletes those by `_id` with the expiry condition again (a document whose expiry moved meanwhile stays),
+ * and repeats until a read finds fewer: its cost follows the expired documents, not the stored history.
  */
 export async function removeExpired(
   store: MongoStore,
@@ -33,18 +45,29 @@ export async function removeExpired(
   if (!store.isFerretDB) return {};
   const removed: Record<string, number> = {};
   for (const [collection, { field, afterMs }] of expiries) {
-    const before = new Date(now.getTime() - afterMs);
-    removed[collection] = (
-      await store.db.collection(collection).deleteMany({ [field]: { $lt: before } })
-    ).deletedCount;
+    const expired = { [field]: { $lt: new Date(now.getTime() - afterMs) } };
+    const col = store.db.collection(collection);
+    let total = 0;
+    for (;;) {
+      const ids = (
+        await col
+          .find(expired, { projection: { _id: 1 }, limit: SWEEP_BATCH, batchSize: SWEEP_BATCH })
+          .toArray()
+      ).map((d) => d._id);
+      if (ids.length === 0) break;
+      const { deletedCount } = await col.deleteMany({ _id: { $in: ids }, ...expired });
+      total += deletedCount;
+      // A short batch was the last; a batch no longer there was taken by another instance's sweep.
+      if (ids.length < SWEEP_BATCH || deletedCount === 0) break;
+    }
+    removed[collection] = total;
   }
   return removed;
 }
 
 /**
  * Keeps `collections` free of expired documents: on FerretDB a sweeper every `intervalMs`, first at a
- * random point of the first interval (never at start-up: a sweep reads the whole collection on FerretDB,
- * and instances spread theirs); on MongoDB nothing (the TTL indexes do it). Returns a function that stops it.
+ * random point of the first interval (never at start-up: instances spread their sweeps); on MongoDB nothing (the TTL indexes do it). Returns a function that stops it.
  */
 export function expireDocuments(
   store: MongoStore,

@@ -53,10 +53,13 @@ const indexNames = async (database: string, collection: string) =>
 describe('the database layout step', () => {
   it('reports the plan of the running stack’s database, as planned (the services applied it)', async () => {
     const { code, stdout } = await run('--check', stack.mongoUrl);
-    expect(stdout).toMatch(/^database \S+ on FerretDB.*: the plan’s unique indexes only/m);
+    expect(stdout).toMatch(
+      /^database \S+ on FerretDB.*: the plan’s unique indexes, and its TTL fields indexed plain/m,
+    );
     expect(stdout).toContain('  use_cases: integration_slug (unique)');
     expect(stdout).toContain('  entities: _id only');
-    expect(stdout).toMatch(/all 14 collections as planned on FerretDB.* \(1 index besides _id\)/);
+    expect(stdout).toContain('  dedupe: expires_at');
+    expect(stdout).toMatch(/all 14 collections as planned on FerretDB.* \(7 indexes besides _id\)/);
     expect(code).toBe(0);
   });
 
@@ -73,7 +76,8 @@ describe('the database layout step', () => {
       'entities.org_schema_id: not made on FerretDB, which answers no query from a secondary index (--apply: drop)',
     );
     expect(before.stdout).toContain('note: entities.reporting is not in the plan (left alone)');
-    expect(before.stdout).toContain('2 difference(s) from the plan');
+    expect(before.stdout).toContain('dedupe.expires_at: missing (--apply: create)');
+    expect(before.stdout).toContain('8 difference(s) from the plan');
     expect(before.code).toBe(1);
     // --check changed nothing.
     expect(await indexNames(database, 'entities')).toEqual(['_id_', 'org_schema_id', 'reporting']);
