@@ -50,7 +50,7 @@ export {
 } from './errors.js';
 export * from './layout.js';
 export { type CollectionPlan, DATABASE_PLAN, type PlannedIndex } from './plan.js';
-export { expireDocuments, removeExpired, SWEEP_BATCH } from './retention.js';
+export { expireDocuments, removeExpired, SWEEP_BATCH, sweepMatching } from './retention.js';
 export { NO_TRANSACTION, type Transaction } from './transactions.js';
 export { type CounterScheme, RATE_LIMIT_COLLECTIONS, WindowCounter } from './window-counter.js';
 

@@ -73,12 +73,13 @@ describe('the database plan', () => {
     expect(only(mongo7, 'entities').unwanted.get('attributes')).toMatch(/replaced by org_schema_attributes/);
   });
 
-  it('gives FerretDB the unique indexes and the expiry fields without TTL, and marks every other index of ours for dropping', () => {
+  it('gives FerretDB the unique indexes and the swept fields’ (no TTL), and marks every other index of ours for dropping', () => {
     const made = layoutFor(ferret).flatMap((l) => l.indexes.map((i) => `${l.collection}.${i.name}`));
     expect(made.sort()).toEqual(
       [
         'dedupe.expires_at',
         'dedupe_accepted.expires_at',
+        'entities.deleted_at',
         'inbound_events.expires_at',
         'monitoring_events.expires_at',
         'rate_limit_slots.expires_at',

@@ -6,7 +6,7 @@
  * same indexes with the queries they serve; keep the two together.
  *
  * The plan is what MongoDB gets. On FerretDB (the local stack and tests) only the unique indexes and the
- * TTL indexes' fields (plain, without expiry) are made and ours that exist are dropped: FerretDB 1.24
+ * indexes sweeps read (TTL fields, plain, without expiry; `sweep`) are made and ours that exist are dropped: FerretDB 1.24
  * answers no other query from a secondary index, so each one only slows every write (docs/adr/0008); it
  * has no TTL, and retention.ts sweeps instead, reading the expired documents from that index (patched
  * FerretDB, docs/adr/0017).
@@ -22,6 +22,12 @@ export interface PlannedIndex {
    * past. Ours store the moment of expiry (`expires_at`), so 0.
    */
   expireAfterSeconds?: number;
+  /**
+   * A periodic sweep deletes by a range of this index's one field (`$lt` a date or an ISO string): the
+   * index is made on FerretDB too (plain), where the patched FerretDB answers that range from it
+   * (docs/adr/0017). TTL indexes are swept on FerretDB without saying so.
+   */
+  sweep?: true;
   /** The fields a wildcard (`$**`) index covers or leaves out. */
   wildcardProjection?: Record<string, 0 | 1>;
   /** The first MongoDB version (major, minor) that can build it; older ones get `fallback`. */
@@ -209,6 +215,7 @@ export const DATABASE_PLAN: readonly CollectionPlan[] = [
       {
         name: 'deleted_at',
         key: { _deleted_at: 1 },
+        sweep: true,
         serves: 'the purge of entities soft-deleted more than 30 days ago (an ISO string: not a TTL)',
       },
     ],

@@ -9,7 +9,7 @@ import { createLogger } from '@hub/observability';
 import { MongoFaultInjector, resolveStack, uniqueName } from '@hub/testing';
 import type { Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MongoStore, prepareLayout, removeExpired, SWEEP_BATCH } from './index.js';
+import { MongoStore, prepareLayout, removeExpired, SWEEP_BATCH, sweepMatching } from './index.js';
 
 const stack = resolveStack();
 let injector: MongoFaultInjector;
@@ -98,6 +98,38 @@ describe('the retention sweep', () => {
     expect(sent.filter((s) => s.command === 'delete').length).toBe(reads.length); // the last read was short
     for (const { command, filter } of sent) {
       const plan = await planOf('dedupe', filter);
+      expect(plan, `${command} ${JSON.stringify(filter)}`).toMatch(/SEARCH \S+ USING INDEX/);
+      expect(plan, `${command} ${JSON.stringify(filter)}`).not.toMatch(/\bSCAN\b/);
+    }
+  });
+
+  it('purges entities soft-deleted before a cutoff (an ISO string) the same way, on either server', async () => {
+    await prepareLayout(store, ['entities'], 'apply');
+    const col = store.db.collection<{ _id: string; _deleted_at?: string }>('entities');
+    const cutoff = '2026-11-06T00:00:00.000Z';
+    const day = 86_400_000;
+    await col.insertMany(
+      Array.from({ length: 3 * SWEEP_BATCH }, (_, i) => ({
+        _id: `e${i}`,
+        // Every third soft-deleted long ago, every third recently, every third alive.
+        ...(i % 3 === 2
+          ? {}
+          : {
+              _deleted_at: new Date(
+                Date.parse(cutoff) + ((i % 3 === 0 ? -1 : 1) * (1 + i) * day) / 100,
+              ).toISOString(),
+            }),
+      })),
+    );
+    const sent = await sweepFilters('entities', async () => {
+      expect(await sweepMatching(store, 'entities', { _deleted_at: { $lt: cutoff } })).toBe(SWEEP_BATCH);
+    });
+    expect(await col.countDocuments({})).toBe(2 * SWEEP_BATCH);
+    expect(await col.countDocuments({ _deleted_at: { $lt: cutoff } })).toBe(0);
+    if (!store.isFerretDB) return; // MongoDB: one deleteMany, from the deleted_at index
+    expect(sent.filter((s) => s.command === 'find').length).toBe(2); // a full batch, then an empty read
+    for (const { command, filter } of sent) {
+      const plan = await planOf('entities', filter);
       expect(plan, `${command} ${JSON.stringify(filter)}`).toMatch(/SEARCH \S+ USING INDEX/);
       expect(plan, `${command} ${JSON.stringify(filter)}`).not.toMatch(/\bSCAN\b/);
     }

@@ -2,7 +2,7 @@
  * The local stack's FerretDB carries our patch (deploy/local/ferretdb/ferretdb.patch, ADR 8). Each test
  * fails on an unpatched build: by-_id operations use the _id_ index, an `_id` condition is pushed down
  * whatever else the filter says, a bulk of 100+ update statements returns, concurrent updates of one
- * document do not lose each other, and a date's `$lt` (the retention sweeps) is read from a plain index. On MongoDB (`HUB_INFRA=containers`) all of it holds natively, so the
+ * document do not lose each other, and a date's or a string's `$lt` (the retention sweeps) is read from a plain index. On MongoDB (`HUB_INFRA=containers`) all of it holds natively, so the
  * plan assertions are skipped there.
  */
 import { randomUUID } from 'node:crypto';
@@ -118,6 +118,39 @@ describe('FerretDB, patched', () => {
       expect(explained.plan, JSON.stringify(filter)).toMatch(/SEARCH \S+ USING INDEX \S+_at /);
       expect(explained.plan, JSON.stringify(filter)).not.toMatch(/\bSCAN\b/);
     }
+  });
+
+  it('answers a string’s $lt (an ISO date stored as text) from a plain index, as MongoDB does (change 6)', async (ctx) => {
+    const col = store.collection<{ _id: string; gone?: unknown }>('by_string');
+    await col.createIndex({ gone: 1 }, { name: 'gone' });
+    const bound = '2026-11-06T12:00:00.000Z';
+    const docs: Array<{ _id: string; gone?: unknown }> = [
+      ...Array.from({ length: 100 }, (_, i) => ({
+        _id: `s${i}`,
+        gone: new Date(Date.parse(bound) + (i - 50) * 3_600_000).toISOString(),
+      })),
+      { _id: 'short', gone: '2026' }, // a prefix sorts first
+      { _id: 'unicode', gone: 'é' }, // after every ASCII string, as in UTF-8
+      { _id: 'array-old', gone: ['2030-01-01', '2020-01-01'] },
+      { _id: 'number', gone: 5 },
+      { _id: 'date', gone: new Date(0) },
+      { _id: 'object', gone: { at: '2020' } },
+      { _id: 'live' },
+    ];
+    await col.insertMany(docs);
+    const found = (await col.find({ gone: { $lt: bound } }).toArray()).map((d) => d._id).sort();
+    const expected = docs
+      .filter((d) =>
+        (Array.isArray(d.gone) ? d.gone : [d.gone]).some((v) => typeof v === 'string' && v < bound),
+      )
+      .map((d) => d._id)
+      .sort();
+    expect(expected).toHaveLength(52); // s0-s49, short, array-old
+    expect(found).toEqual(expected);
+    if (!isFerret) ctx.skip();
+    const explained = await plan('by_string', { gone: { $lt: bound } });
+    expect(explained.plan).toMatch(/SEARCH \S+ USING INDEX \S+_gone /);
+    expect(explained.plan).not.toMatch(/\bSCAN\b/);
   });
 
   it('answers a bulk of 100 and of 500 update statements (upstream never answered 100)', async () => {
