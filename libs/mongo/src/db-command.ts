@@ -29,7 +29,7 @@ export function reportLines(database: string, report: LayoutReport): string[] {
   const { server } = report;
   const flavour =
     server.kind === 'ferretdb'
-      ? 'the plan’s unique indexes only (FerretDB answers no query from a secondary index), no TTL (the services sweep expired documents)'
+      ? 'the plan’s unique indexes, and the swept fields indexed plain (FerretDB answers no other query from a secondary index), no TTL (the services sweep expired documents, read from those indexes)'
       : 'every index of the plan, TTL indexes for expiry';
   const planned = report.layouts.reduce((n, l) => n + l.indexes.length, 0);
   return [

@@ -51,7 +51,7 @@ export {
 export * from './layout.js';
 export { LeaseBusyError, type LeaseOptions, Leases } from './lease.js';
 export { type CollectionPlan, DATABASE_PLAN, type PlannedIndex } from './plan.js';
-export { expireDocuments, removeExpired } from './retention.js';
+export { expireDocuments, removeExpired, SWEEP_BATCH, sweepMatching } from './retention.js';
 export { NO_TRANSACTION, type Transaction } from './transactions.js';
 export { type CounterScheme, RATE_LIMIT_COLLECTIONS, WindowCounter } from './window-counter.js';
 
@@ -121,7 +121,8 @@ export class MongoStore {
 
   /**
    * The server is FerretDB (the local stack and tests), not MongoDB. FerretDB 1.24 answers a query from
-   * an index only for `_id` (patched, ADR 8); filters on any other field are evaluated over the rows.
+   * an index only for `_id` and, patched, for a date's `$lt` (the retention sweeps, ADR 8 and 17); filters
+   * on any other field are evaluated over the rows.
    */
   get isFerretDB(): boolean {
     return this.capabilities.server === 'FerretDB';

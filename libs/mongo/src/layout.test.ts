@@ -73,11 +73,27 @@ describe('the database plan', () => {
     expect(only(mongo7, 'entities').unwanted.get('attributes')).toMatch(/replaced by org_schema_attributes/);
   });
 
-  it('gives FerretDB the unique indexes only, and marks every other index of ours for dropping', () => {
+  it('gives FerretDB the unique indexes and the swept fields’ (no TTL), and marks every other index of ours for dropping', () => {
     const made = layoutFor(ferret).flatMap((l) => l.indexes.map((i) => `${l.collection}.${i.name}`));
-    expect(made).toEqual(['use_cases.integration_slug']);
+    expect(made.sort()).toEqual(
+      [
+        'dedupe.expires_at',
+        'dedupe_accepted.expires_at',
+        'entities.deleted_at',
+        'inbound_events.expires_at',
+        'monitoring_events.expires_at',
+        'rate_limit_slots.expires_at',
+        'rate_limit_windows.expires_at',
+        'use_cases.integration_slug',
+      ].sort(),
+    );
+    // The sweep's index (retention.ts, docs/adr/0017): plain, FerretDB has no TTL.
+    expect(only(ferret, 'dedupe').indexes).toEqual([
+      expect.objectContaining({ name: 'expires_at', key: { expires_at: 1 } }),
+    ]);
+    expect(only(ferret, 'dedupe').indexes[0]).not.toHaveProperty('expireAfterSeconds');
     expect(only(ferret, 'entities').unwanted.get('org_schema_id')).toMatch(/FerretDB/);
-    expect(only(ferret, 'dedupe').unwanted.get('expires_at')).toMatch(/FerretDB/);
+    expect(only(ferret, 'monitoring_events').unwanted.get('org_event')).toMatch(/FerretDB/);
   });
 
   it('is documented: every collection and index has its line in docs/production-mongodb.md', () => {

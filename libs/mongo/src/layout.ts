@@ -6,7 +6,7 @@ import { type CollectionPlan, DATABASE_PLAN, type PlannedIndex } from './plan.js
 /**
  * The database layout as an explicit step (docs/adr/0014): every collection's indexes and TTL held against
  * the plan (plan.ts) in the flavour the server takes, MongoDB (the whole plan) or FerretDB (its unique
- * indexes only). `checkLayout` names every difference; `applyLayout` converts what MongoDB can convert in
+ * indexes, and the indexes its sweeps read, plain). `checkLayout` names every difference; `applyLayout` converts what MongoDB can convert in
  * place (`collMod`: a TTL's `expireAfterSeconds`, a hidden index) and drops and rebuilds the rest.
  */
 
@@ -97,7 +97,14 @@ export function layoutFor(
       for (const index of p.indexes) {
         if (server.kind === 'ferretdb') {
           if (index.unique) indexes.push(spec(index));
-          else {
+          else if (index.expireAfterSeconds !== undefined || index.sweep) {
+            // No TTL on FerretDB: the swept field's index, plain, from which the patched FerretDB
+            // answers the sweep's `$lt` (retention.ts, the writer's purge; docs/adr/0017).
+            const { expireAfterSeconds: _ttl, ...plain } = index;
+            indexes.push(
+              spec({ ...plain, serves: `${index.serves}; on FerretDB the sweep’s range, no TTL` }),
+            );
+          } else {
             const why = 'not made on FerretDB, which answers no query from a secondary index';
             for (const name of [index.name, index.fallback?.name]) if (name) unwanted.set(name, why);
           }

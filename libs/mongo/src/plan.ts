@@ -5,9 +5,11 @@
  * helper (retention.ts) finds each collection's expiry field in it. docs/production-mongodb.md lists the
  * same indexes with the queries they serve; keep the two together.
  *
- * The plan is what MongoDB gets. On FerretDB (the local stack and tests) only the unique indexes are made
- * and ours that exist are dropped: FerretDB 1.24 answers no query from a secondary index, so each one only
- * slows every write (docs/adr/0008), and it has no TTL (retention.ts sweeps instead).
+ * The plan is what MongoDB gets. On FerretDB (the local stack and tests) only the unique indexes and the
+ * indexes sweeps read (TTL fields, plain, without expiry; `sweep`) are made and ours that exist are dropped: FerretDB 1.24
+ * answers no other query from a secondary index, so each one only slows every write (docs/adr/0008); it
+ * has no TTL, and retention.ts sweeps instead, reading the expired documents from that index (patched
+ * FerretDB, docs/adr/0017).
  */
 
 /** An index as planned. `serves` says which query needs it (the reason it exists). */
@@ -20,6 +22,12 @@ export interface PlannedIndex {
    * past. Ours store the moment of expiry (`expires_at`), so 0.
    */
   expireAfterSeconds?: number;
+  /**
+   * A periodic sweep deletes by a range of this index's one field (`$lt` a date or an ISO string): the
+   * index is made on FerretDB too (plain), where the patched FerretDB answers that range from it
+   * (docs/adr/0017). TTL indexes are swept on FerretDB without saying so.
+   */
+  sweep?: true;
   /** The fields a wildcard (`$**`) index covers or leaves out. */
   wildcardProjection?: Record<string, 0 | 1>;
   /** The first MongoDB version (major, minor) that can build it; older ones get `fallback`. */
@@ -213,6 +221,7 @@ export const DATABASE_PLAN: readonly CollectionPlan[] = [
       {
         name: 'deleted_at',
         key: { _deleted_at: 1 },
+        sweep: true,
         serves: 'the purge of entities soft-deleted more than 30 days ago (an ISO string: not a TTL)',
       },
     ],

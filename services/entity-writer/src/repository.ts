@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ProcessedEntityMessage } from '@hub/contracts';
-import { type Collection, type Filter, insertManyNew, type MongoStore } from '@hub/mongo';
+import { type Collection, type Filter, insertManyNew, type MongoStore, sweepMatching } from '@hub/mongo';
 import { linkedEntityIds } from './attributes.js';
 import type { LookupCondition } from './lookup.js';
 import { decodeKeys, encodeKeys } from './storage-keys.js';
@@ -170,7 +170,7 @@ export interface Replacement {
 export class EntitiesRepository {
   readonly docs: Collection<EntityDoc>;
 
-  constructor(store: MongoStore) {
+  constructor(private readonly store: MongoStore) {
     this.docs = store.collection<EntityDoc>('entities');
   }
 
@@ -241,10 +241,12 @@ export class EntitiesRepository {
     return (await this.docs.find({ $and: and }).toArray()).map(decode);
   }
 
-  /** Purges entities soft-deleted before `cutoff` (ISO date); any organisation. Returns how many. */
+  /**
+   * Purges entities soft-deleted before `cutoff` (ISO date); any organisation. Returns how many. Read from
+   * the `deleted_at` index on MongoDB and FerretDB alike (sweepMatching; docs/adr/0017).
+   */
   async sweepDeleted(cutoff: string): Promise<number> {
-    const result = await this.docs.deleteMany({ _deleted_at: { $lt: cutoff } });
-    return result.deletedCount;
+    return sweepMatching(this.store, 'entities', { _deleted_at: { $lt: cutoff } });
   }
 
   /** Inserts new entities in one command; returns the ids another writer created first. */

@@ -53,10 +53,13 @@ const indexNames = async (database: string, collection: string) =>
 describe('the database layout step', () => {
   it('reports the plan of the running stack’s database, as planned (the services applied it)', async () => {
     const { code, stdout } = await run('--check', stack.mongoUrl);
-    expect(stdout).toMatch(/^database \S+ on FerretDB.*: the plan’s unique indexes only/m);
+    expect(stdout).toMatch(
+      /^database \S+ on FerretDB.*: the plan’s unique indexes, and the swept fields indexed plain/m,
+    );
     expect(stdout).toContain('  use_cases: integration_slug (unique)');
-    expect(stdout).toContain('  entities: _id only');
-    expect(stdout).toMatch(/all 15 collections as planned on FerretDB.* \(1 index besides _id\)/);
+    expect(stdout).toContain('  entities: deleted_at');
+    expect(stdout).toContain('  dedupe: expires_at');
+    expect(stdout).toMatch(/all 15 collections as planned on FerretDB.* \(8 indexes besides _id\)/);
     expect(code).toBe(0);
   });
 
@@ -73,7 +76,8 @@ describe('the database layout step', () => {
       'entities.org_schema_id: not made on FerretDB, which answers no query from a secondary index (--apply: drop)',
     );
     expect(before.stdout).toContain('note: entities.reporting is not in the plan (left alone)');
-    expect(before.stdout).toContain('2 difference(s) from the plan');
+    expect(before.stdout).toContain('dedupe.expires_at: missing (--apply: create)');
+    expect(before.stdout).toContain('9 difference(s) from the plan');
     expect(before.code).toBe(1);
     // --check changed nothing.
     expect(await indexNames(database, 'entities')).toEqual(['_id_', 'org_schema_id', 'reporting']);
@@ -83,7 +87,7 @@ describe('the database layout step', () => {
     expect(applied.stdout).toContain('all 15 collections as planned');
     expect(applied.code).toBe(0);
     expect(await indexNames(database, 'use_cases')).toContain('integration_slug');
-    expect(await indexNames(database, 'entities')).toEqual(['_id_', 'reporting']);
+    expect(await indexNames(database, 'entities')).toEqual(['_id_', 'deleted_at', 'reporting']);
     // The unique index is really there: a second use case with the same slug is refused.
     const useCases = db.collection<{ _id: string; integrationId: string; slug: string }>('use_cases');
     await useCases.insertOne({ _id: 'a', integrationId: 'i', slug: 's' });

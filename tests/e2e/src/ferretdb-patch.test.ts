@@ -1,8 +1,8 @@
 /**
  * The local stack's FerretDB carries our patch (deploy/local/ferretdb/ferretdb.patch, ADR 8). Each test
  * fails on an unpatched build: by-_id operations use the _id_ index, an `_id` condition is pushed down
- * whatever else the filter says, a bulk of 100+ update statements returns, and concurrent updates of one
- * document do not lose each other. On MongoDB (`HUB_INFRA=containers`) all of it holds natively, so the
+ * whatever else the filter says, a bulk of 100+ update statements returns, concurrent updates of one
+ * document do not lose each other, and a date's or a string's `$lt` (the retention sweeps) is read from a plain index. On MongoDB (`HUB_INFRA=containers`) all of it holds natively, so the
  * plan assertions are skipped there.
  */
 import { randomUUID } from 'node:crypto';
@@ -76,6 +76,81 @@ describe('FerretDB, patched', () => {
     expect((await col.find({ _id: { $in: ['k1', 5] } } as never).toArray()).map((d) => d._id)).toEqual([
       'k1',
     ]);
+  });
+
+  it('answers a date’s $lt and $lte from a plain index, with the answers MongoDB gives (change 6)', async (ctx) => {
+    const col = store.collection<{ _id: string; at?: unknown }>('by_date');
+    await col.createIndex({ at: 1 }, { name: 'at' });
+    const bound = Date.parse('2026-12-06T12:00:00Z');
+    const docs: Array<{ _id: string; at?: unknown }> = [
+      ...Array.from({ length: 200 }, (_, i) => ({ _id: `d${i}`, at: new Date(bound + (i - 100) * 60_000) })),
+      { _id: 'epoch', at: new Date(5_000) }, // fewer digits than the bound
+      { _id: 'before1970', at: new Date(-5_000) },
+      { _id: 'array-old', at: [new Date(bound + 1e9), new Date(bound - 1e9)] }, // an element matches
+      { _id: 'array-new', at: [new Date(bound + 1e9)] },
+      { _id: 'number', at: 5 },
+      { _id: 'string', at: '2000-01-01T00:00:00Z' },
+      { _id: 'object', at: { d: new Date(0) } },
+      { _id: 'null', at: null },
+      { _id: 'missing' },
+    ];
+    await col.insertMany(docs);
+    const ids = async (filter: Record<string, unknown>) =>
+      (await col.find(filter as never).toArray()).map((d) => d._id).sort();
+    const expected = (lte: boolean) =>
+      docs
+        .filter((d) =>
+          (Array.isArray(d.at) ? d.at : [d.at]).some(
+            (v) => v instanceof Date && (lte ? v.getTime() <= bound : v.getTime() < bound),
+          ),
+        )
+        .map((d) => d._id)
+        .sort();
+    expect(await ids({ at: { $lt: new Date(bound) } })).toEqual(expected(false));
+    expect(await ids({ at: { $lte: new Date(bound) } })).toEqual(expected(true));
+    expect(expected(true)).toHaveLength(104); // d0-d100, epoch, before1970, array-old
+    // Beside other conditions, and in a delete.
+    expect(await ids({ at: { $lt: new Date(bound) }, _id: { $ne: 'epoch' } })).toHaveLength(102);
+    expect((await col.deleteMany({ at: { $lt: new Date(bound - 50 * 60_000) } })).deletedCount).toBe(53);
+    if (!isFerret) ctx.skip();
+    for (const filter of [{ at: { $lt: new Date(bound) } }, { at: { $lte: new Date(bound) }, other: 1 }]) {
+      const explained = await plan('by_date', filter);
+      expect(explained.plan, JSON.stringify(filter)).toMatch(/SEARCH \S+ USING INDEX \S+_at /);
+      expect(explained.plan, JSON.stringify(filter)).not.toMatch(/\bSCAN\b/);
+    }
+  });
+
+  it('answers a string’s $lt (an ISO date stored as text) from a plain index, as MongoDB does (change 6)', async (ctx) => {
+    const col = store.collection<{ _id: string; gone?: unknown }>('by_string');
+    await col.createIndex({ gone: 1 }, { name: 'gone' });
+    const bound = '2026-11-06T12:00:00.000Z';
+    const docs: Array<{ _id: string; gone?: unknown }> = [
+      ...Array.from({ length: 100 }, (_, i) => ({
+        _id: `s${i}`,
+        gone: new Date(Date.parse(bound) + (i - 50) * 3_600_000).toISOString(),
+      })),
+      { _id: 'short', gone: '2026' }, // a prefix sorts first
+      { _id: 'unicode', gone: 'é' }, // after every ASCII string, as in UTF-8
+      { _id: 'array-old', gone: ['2030-01-01', '2020-01-01'] },
+      { _id: 'number', gone: 5 },
+      { _id: 'date', gone: new Date(0) },
+      { _id: 'object', gone: { at: '2020' } },
+      { _id: 'live' },
+    ];
+    await col.insertMany(docs);
+    const found = (await col.find({ gone: { $lt: bound } }).toArray()).map((d) => d._id).sort();
+    const expected = docs
+      .filter((d) =>
+        (Array.isArray(d.gone) ? d.gone : [d.gone]).some((v) => typeof v === 'string' && v < bound),
+      )
+      .map((d) => d._id)
+      .sort();
+    expect(expected).toHaveLength(52); // s0-s49, short, array-old
+    expect(found).toEqual(expected);
+    if (!isFerret) ctx.skip();
+    const explained = await plan('by_string', { gone: { $lt: bound } });
+    expect(explained.plan).toMatch(/SEARCH \S+ USING INDEX \S+_gone /);
+    expect(explained.plan).not.toMatch(/\bSCAN\b/);
   });
 
   it('answers a bulk of 100 and of 500 update statements (upstream never answered 100)', async () => {
