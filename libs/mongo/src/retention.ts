@@ -80,7 +80,8 @@ export async function removeExpired(
 
 /**
  * Keeps `collections` free of expired documents: on FerretDB a sweeper every `intervalMs`, first at a
- * random point of the first interval (never at start-up: instances spread their sweeps); on MongoDB nothing (the TTL indexes do it). Returns a function that stops it.
+ * random point of the first interval (never at start-up: instances spread their sweeps); on MongoDB
+ * nothing (the TTL indexes do it). Returns a function that stops it.
  */
 export function expireDocuments(
   store: MongoStore,
