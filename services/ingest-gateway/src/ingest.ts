@@ -75,6 +75,8 @@ interface Routed {
   correlationId: string;
   route: NonNullable<ReturnType<typeof routeEvent>>;
   claim?: Claim;
+  /** The event id of a dead request's claim this one took over: it may be stored already. */
+  reused?: boolean;
 }
 
 /** What the request collects while its events are judged: answers, stored events, monitoring records. */
@@ -83,6 +85,8 @@ class Answers {
   readonly stored: StoredEvent[] = [];
   readonly records: MonitoringRecord[] = [];
   readonly acceptedAt = new Date().toISOString();
+  /** The request's id: the owner of its claims, and its document in the event store (ADR 18). */
+  readonly requestId = randomUUID();
 
   constructor(
     private readonly request: IngestRequest,
@@ -186,7 +190,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
 
   const answers = new Answers(request, integrationId);
   const routed = judge(request, snapshot.useCases, answers);
-  const accepted = await claim(request, integrationId, routed, answers, deps);
+  const accepted = await claim(request, integrationId, routed, answers, deps, answers.requestId);
   const parent = parseTraceparent(request.traceparent);
   const messages = accepted.map((r) =>
     inboundMessage(request, integrationId, snapshot.integration.revision, r, answers, parent),
@@ -317,13 +321,14 @@ async function claim(
   routed: Routed[],
   answers: Answers,
   deps: IngestDeps,
+  owner: string,
 ): Promise<Routed[]> {
   const withIds = routed.filter((r) => request.events[r.index]!.deduplicationId);
   const outcomes = await deps.dedupe.claimMany(
     request.orgId,
     integrationId,
     withIds.map((r) => ({ deduplicationId: request.events[r.index]!.deduplicationId!, eventId: r.eventId })),
-    randomUUID(),
+    owner,
   );
   const refused = new Set<Routed>();
   withIds.forEach((r, i) => {
@@ -331,7 +336,10 @@ async function claim(
     const deduplicationId = request.events[r.index]!.deduplicationId!;
     if (outcome.kind === 'claimed') {
       r.claim = outcome.claim;
-      if (outcome.eventId) r.eventId = outcome.eventId;
+      if (outcome.eventId) {
+        r.eventId = outcome.eventId;
+        r.reused = true;
+      }
       return;
     }
     refused.add(r);
@@ -443,9 +451,15 @@ async function handOver(
 ): Promise<void> {
   const claims = accepted.flatMap((r) => (r.claim ? [r.claim] : []));
   try {
-    await deps.events.insert(answers.stored);
+    // One document for the request (ADR 18); an event id taken over from a dead request is stored once.
+    await deps.events.insert(answers.stored, {
+      requestId: answers.requestId,
+      reused: accepted.flatMap((r) => (r.reused ? [r.eventId] : [])),
+    });
   } catch (err) {
     deps.logger.error({ err, events: answers.stored.length }, 'could not store events');
+    // A request split over several documents may be stored in part: nothing of it was accepted.
+    await deps.events.remove(answers.requestId).catch(() => undefined);
     await deps.dedupe.releaseMany(claims).catch(() => undefined);
     throw new ApiError(
       503,

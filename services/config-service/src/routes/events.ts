@@ -243,12 +243,13 @@ export function registerEventRoutes(app: HttpServer, deps: EventRoutesDeps): voi
         });
       }
 
+      const replayRequest = randomUUID();
       try {
-        await events.insert(replays);
+        await events.insert(replays, { requestId: replayRequest });
         await producer.send([...messages, ...records.map((r) => monitoringMessage(r))]);
       } catch (err) {
         request.log.error({ err }, 'replay could not be queued');
-        await events.remove(replays.map((r) => r.event_id)).catch(() => undefined);
+        await events.remove(replayRequest).catch(() => undefined);
         for (const r of results) {
           if (r.status === 'success') {
             r.status = 'error';
