@@ -3,7 +3,14 @@ import { MongoStore } from '@hub/mongo';
 import { createLogger } from '@hub/observability';
 import { resolveStack } from '@hub/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EventQuery, EventStore, REQUESTS_COLLECTION, type StoredEvent } from './index.js';
+import {
+  type EventQuery,
+  EventStore,
+  REQUESTS_COLLECTION,
+  requestEventIds,
+  requestOfEventId,
+  type StoredEvent,
+} from './index.js';
 
 // Against the real database: what a query and a replay find after the gateway's writes.
 describe('the stored events', () => {
@@ -250,19 +257,21 @@ describe('a request too big for one document', () => {
     const events = new EventStore(store);
     const time = '2026-03-01T00:00:00.000Z';
     // 20 payloads of 1 MiB: 20 MiB of payload, as one request.
-    const big = Array.from({ length: 20 }, (_, i) => ({
-      event_id: `evt_big-${String(i).padStart(2, '0')}`,
+    const ids = requestEventIds();
+    const big = Array.from({ length: 20 }, () => ({
+      event_id: ids.next(),
       org_id: org,
       integration_id: integration,
       event_time: time,
       timestamp: time,
       format: 'json' as const,
-      payload: JSON.stringify({ i, pad: 'x'.repeat(1024 * 1024) }),
-      correlation_id: `corr-${i}`,
+      payload: JSON.stringify({ pad: 'x'.repeat(1024 * 1024) }),
+      correlation_id: randomUUID(),
       use_case_id: 'u',
       status: 'success' as const,
     }));
-    const requestId = await events.insert(big);
+    const requestId = await events.insert(big, { requestId: ids.requestId });
+    expect(requestId).toBe(ids.requestId);
     const docs = await store
       .collection<{ _id: string; event_ids: string[] }>(REQUESTS_COLLECTION)
       .find({ org_id: org }, { projection: { event_ids: 1 } })
@@ -274,7 +283,72 @@ describe('a request too big for one document', () => {
     const found = await events.query(org, integration, { limit: 25 });
     expect(found.map((e) => e.event_id)).toEqual(big.map((e) => e.event_id).reverse());
     expect(found[0]!.payload).toBe(big[19]!.payload);
+    // Found by id from the first document's parts count: the first and last events, and one by query.
+    const some = await events.getMany(org, integration, [big[0]!.event_id, big[19]!.event_id]);
+    expect([...some.keys()].sort()).toEqual([big[0]!.event_id, big[19]!.event_id]);
+    expect(
+      (await events.query(org, integration, { limit: 25, event_id: big[12]!.event_id })).map(
+        (e) => e.event_id,
+      ),
+    ).toEqual([big[12]!.event_id]);
     await events.remove(requestId);
     expect(await events.query(org, integration, { limit: 25 })).toEqual([]);
   }, 60_000);
+});
+
+// Event ids numbered under their request's id (requestEventIds): an event is read by its document's `_id`,
+// which FerretDB answers without reading the collection; other ids by the `event_ids` arrays.
+describe('event ids that name their request', () => {
+  const stack = resolveStack();
+  let store: MongoStore;
+  const org = `ids-${randomUUID()}`;
+  const integration = randomUUID();
+
+  beforeAll(async () => {
+    const logger = createLogger({ service: 'event-store-test', level: 'silent' });
+    store = await MongoStore.connect({ url: stack.mongoUrl, logger, appName: 'event-store-test' });
+  });
+  afterAll(() => store?.close());
+
+  it('are ULID-shaped, sortable within the request, and give its id back', () => {
+    const ids = requestEventIds();
+    const three = [ids.next(), ids.next(), ids.next()];
+    for (const id of three) {
+      expect(id).toMatch(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/);
+      expect(requestOfEventId(id)).toBe(ids.requestId);
+    }
+    expect([...three].sort()).toEqual(three);
+    expect(requestEventIds().requestId).not.toBe(ids.requestId);
+    expect(requestOfEventId('evt_not-one')).toBeUndefined();
+  });
+
+  it('finds an event by its request document’s _id, and one stored under another request by the arrays', async () => {
+    const events = new EventStore(store);
+    const time = '2026-04-01T00:00:00.000Z';
+    const ids = requestEventIds();
+    const taken = requestEventIds().next(); // a takeover's event id, numbered under a dead request
+    const mine = [ids.next(), ids.next(), taken];
+    await events.insert(
+      mine.map((event_id) => ({
+        event_id,
+        org_id: org,
+        integration_id: integration,
+        event_time: time,
+        timestamp: time,
+        format: 'json' as const,
+        payload: '{}',
+        correlation_id: 'c',
+        use_case_id: 'u',
+        status: 'success' as const,
+      })),
+      { requestId: ids.requestId },
+    );
+    // The arrays no longer name the first event: only its id's request can find it now.
+    await store
+      .collection<{ _id: string; event_ids: string[] }>(REQUESTS_COLLECTION)
+      .updateOne({ _id: ids.requestId }, { $set: { event_ids: mine.slice(1) } });
+    const found = await events.getMany(org, integration, [...mine, requestEventIds().next()]);
+    expect([...found.keys()].sort()).toEqual([...mine].sort());
+    expect(await events.getMany(`${org}-other`, integration, mine)).toEqual(new Map());
+  });
 });

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { type Collection, type Filter, insertManyNew, type MongoStore } from '@hub/mongo';
 
 /** One received event as stored for `queryEvents` and `replayEvents`. */
@@ -48,6 +48,8 @@ interface RequestDoc {
   object_types: string[];
   use_case_ids: string[];
   events: RequestItem[];
+  /** On the first document of a request split over several: how many there are (`<id>/1`, … hold the rest). */
+  parts?: number;
 }
 
 /** A stored event of the layout before ADR 18 (`inbound_events`, one document per event), read until it expires. */
@@ -73,6 +75,42 @@ export const LEGACY_EVENTS_COLLECTION = 'inbound_events';
  * Half of it leaves room for the field names, the id arrays and BSON's own overhead.
  */
 export const REQUEST_DOC_BYTES = 8 * 1024 * 1024;
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const base32 = (x: number | bigint, digits: number) => {
+  let out = '';
+  let v = BigInt(x);
+  for (let i = 0; i < digits; i++, v >>= 5n) out = CROCKFORD[Number(v & 31n)] + out;
+  return out;
+};
+
+/** Events a request can number in its event ids (4 base32 characters); further events get ids of their own. */
+export const REQUEST_EVENT_IDS = 32 ** 4;
+
+/**
+ * The event ids of one request (docs/adr/0018): `evt_` and a ULID-shaped id (decision 11: sortable by its
+ * millisecond) whose first 22 characters (10 of time, 12 random) are the request's id, shared by its
+ * events, and whose last 4 number the event in the request. The request's document has that id, so an
+ * event is found by `_id` from its own id (`requestOfEventId`), which FerretDB answers without a scan.
+ */
+export function requestEventIds(now = Date.now()): { requestId: string; next(): string } {
+  let random = 0n;
+  for (const b of randomBytes(8)) random = (random << 8n) | BigInt(b);
+  const requestId = base32(now, 10) + base32(random, 12);
+  let n = 0;
+  return {
+    requestId,
+    next: () =>
+      n < REQUEST_EVENT_IDS
+        ? `evt_${requestId}${base32(n++, 4)}`
+        : `evt_${base32(Date.now(), 10)}${base32(BigInt(`0x${randomBytes(10).toString('hex')}`), 16)}`,
+  };
+}
+
+/** The request document an event id points to (`requestEventIds`), if it has the shape. */
+export function requestOfEventId(eventId: string): string | undefined {
+  return /^evt_[0-9A-HJKMNP-TV-Z]{26}$/.test(eventId) ? eventId.slice(4, 26) : undefined;
+}
 
 /** Request documents read per round trip by `query`: a page is usually one or two of them. */
 const QUERY_BATCH = 8;
@@ -126,19 +164,52 @@ export class EventStore {
     integrationId: string,
     eventIds: readonly string[],
   ): Promise<Set<string>> {
-    const wanted = [...eventIds];
-    const [docs, legacy] = await Promise.all([
-      this.requests
-        .find(
-          { org_id: orgId, integration_id: integrationId, event_ids: { $in: wanted } },
-          { projection: { event_ids: 1 } },
-        )
-        .toArray(),
-      this.legacy.find({ _id: { $in: wanted } }, { projection: { _id: 1 } }).toArray(),
+    const [found, legacy] = await Promise.all([
+      this.findEvents(orgId, integrationId, eventIds),
+      this.legacy.find({ _id: { $in: [...eventIds] } }, { projection: { _id: 1 } }).toArray(),
     ]);
-    const want = new Set(wanted);
-    const out = new Set(legacy.map((d) => d._id));
-    for (const d of docs) for (const id of d.event_ids) if (want.has(id)) out.add(id);
+    return new Set([...found.keys(), ...legacy.map((d) => d._id)]);
+  }
+
+  /**
+   * The request documents' events among `eventIds` in this integration (unexpired at `now`, if given): read
+   * by `_id`, the request id in each event id (`requestOfEventId`; with a split request's further parts),
+   * which FerretDB answers without a scan; then, for ids not found that way (an event a takeover stored in
+   * its own request, ids of another shape, ids not stored), by the `event_ids` arrays (an index on MongoDB,
+   * a scan on FerretDB). An id stored twice gives its first copy.
+   */
+  private async findEvents(
+    orgId: string,
+    integrationId: string,
+    eventIds: readonly string[],
+    now?: Date,
+  ): Promise<Map<string, StoredEvent>> {
+    const scope: Filter<RequestDoc> = {
+      org_id: orgId,
+      integration_id: integrationId,
+      ...(now ? { expires_at: { $gt: now } } : {}),
+    };
+    const wanted = new Set(eventIds);
+    const out = new Map<string, StoredEvent>();
+    const take = (docs: RequestDoc[]) => {
+      for (const doc of docs.sort(oldestFirst))
+        for (const e of unpack(doc))
+          if (wanted.has(e.event_id) && !out.has(e.event_id)) out.set(e.event_id, e);
+    };
+    const derived = [...new Set(eventIds.flatMap((id) => requestOfEventId(id) ?? []))];
+    if (derived.length > 0) {
+      const firsts = await this.requests.find({ ...scope, _id: { $in: derived } }).toArray();
+      const parts = firsts.flatMap((d) =>
+        Array.from({ length: (d.parts ?? 1) - 1 }, (_, i) => `${d._id}/${i + 1}`),
+      );
+      take([
+        ...firsts,
+        ...(parts.length > 0 ? await this.requests.find({ ...scope, _id: { $in: parts } }).toArray() : []),
+      ]);
+    }
+    const missing = eventIds.filter((id) => !out.has(id));
+    if (missing.length > 0)
+      take(await this.requests.find({ ...scope, event_ids: { $in: missing } }).toArray());
     return out;
   }
 
@@ -176,7 +247,11 @@ export class EventStore {
       { integration_id: integrationId },
       { expires_at: { $gt: now } },
     ];
-    if (q.event_id) and.push({ event_ids: q.event_id });
+    if (q.event_id) {
+      // One event: found by `_id` from its id (see findEvents), then held to the other filters.
+      const e = (await this.findEvents(orgId, integrationId, [q.event_id], now)).get(q.event_id);
+      return e && matches(e, q) ? [e] : [];
+    }
     if (q.event_type) and.push({ event_types: q.event_type });
     if (q.correlation_id) and.push({ correlation_ids: q.correlation_id });
     if (q.object_type) and.push({ object_types: q.object_type });
@@ -236,16 +311,8 @@ export class EventStore {
   /** The stored events among `eventIds` of this integration, by id (the first stored copy of an id). */
   async getMany(orgId: string, integrationId: string, eventIds: string[]): Promise<Map<string, StoredEvent>> {
     const now = new Date();
-    const [docs, legacy] = await Promise.all([
-      this.requests
-        .find({
-          org_id: orgId,
-          integration_id: integrationId,
-          event_ids: { $in: eventIds },
-          expires_at: { $gt: now },
-        })
-        .sort({ event_time: 1, _id: 1 })
-        .toArray(),
+    const [found, legacy] = await Promise.all([
+      this.findEvents(orgId, integrationId, eventIds, now),
       this.legacy
         .find({
           _id: { $in: eventIds },
@@ -255,11 +322,8 @@ export class EventStore {
         })
         .toArray(),
     ]);
-    const wanted = new Set(eventIds);
     const out = new Map(legacy.map((d) => [d._id, fromLegacy(d)]));
-    for (const doc of docs) {
-      for (const e of unpack(doc)) if (wanted.has(e.event_id) && !out.has(e.event_id)) out.set(e.event_id, e);
-    }
+    for (const [id, e] of found) if (!out.has(id)) out.set(id, e);
     return out;
   }
 }
@@ -293,6 +357,7 @@ export function requestDocs(requestId: string, events: StoredEvent[], expires: D
     }
     flush();
   }
+  if (docs.length > 1) docs[0]!.parts = docs.length;
   return docs;
 }
 
@@ -352,6 +417,12 @@ function newestFirst(
   if (a.event_time !== b.event_time) return a.event_time < b.event_time ? 1 : -1;
   if (a.event_id !== b.event_id) return a.event_id < b.event_id ? 1 : -1;
   return 0;
+}
+
+/** Request documents in the order they were stored: by event_time, then `_id`. */
+function oldestFirst(a: RequestDoc, b: RequestDoc): number {
+  if (a.event_time !== b.event_time) return a.event_time < b.event_time ? -1 : 1;
+  return a._id < b._id ? -1 : a._id > b._id ? 1 : 0;
 }
 
 function fromLegacy(doc: LegacyDoc): StoredEvent {

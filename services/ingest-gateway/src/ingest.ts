@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   type ConfigView,
   Headers,
@@ -6,11 +5,10 @@ import {
   type MonitoringRecord,
   monitoringMessage,
   monitoringRecord,
-  newEventId,
   routeEvent,
   Topics,
 } from '@hub/contracts';
-import type { EventStore, StoredEvent } from '@hub/event-store';
+import { type EventStore, requestEventIds, type StoredEvent } from '@hub/event-store';
 import { ApiError, badRequest, notFound, unavailable } from '@hub/http';
 import type { MessageProducer, OutgoingMessage, TopicMirror } from '@hub/kafka';
 import { MAX_PAYLOAD_DEPTH, PayloadError, parsePayload, treeDepth } from '@hub/mapping';
@@ -85,8 +83,11 @@ class Answers {
   readonly stored: StoredEvent[] = [];
   readonly records: MonitoringRecord[] = [];
   readonly acceptedAt = new Date().toISOString();
-  /** The request's id: the owner of its claims, and its document in the event store (ADR 18). */
-  readonly requestId = randomUUID();
+  /** The request's event ids, numbered under its id (ADR 18: its document in the event store). */
+  private readonly ids = requestEventIds();
+  /** The request's id: the owner of its claims, and its document in the event store. */
+  readonly requestId = this.ids.requestId;
+  readonly nextEventId = () => this.ids.next();
 
   constructor(
     private readonly request: IngestRequest,
@@ -260,7 +261,7 @@ function judge(
   const routed: Routed[] = [];
   const seenInRequest = new Set<string>();
   for (const [index, event] of request.events.entries()) {
-    const eventId = newEventId();
+    const eventId = answers.nextEventId();
     // Decision 2; an empty string counts as absent.
     const correlationId = event.correlationId || request.correlationId || newCorrelationId();
     try {
