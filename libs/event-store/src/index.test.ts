@@ -347,6 +347,7 @@ describe('event ids that name their request', () => {
     await store
       .collection<{ _id: string; event_ids: string[] }>(REQUESTS_COLLECTION)
       .updateOne({ _id: ids.requestId }, { $set: { event_ids: mine.slice(1) } });
+    expect([...(await events.getMany(org, integration, [mine[0]!])).keys()]).toEqual([mine[0]]);
     const found = await events.getMany(org, integration, [...mine, requestEventIds().next()]);
     expect([...found.keys()].sort()).toEqual([...mine].sort());
     expect(await events.getMany(`${org}-other`, integration, mine)).toEqual(new Map());

@@ -48,6 +48,7 @@ export interface Bundle {
   monitoring: Document[];
 }
 
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 /**
@@ -84,7 +85,8 @@ export function cloneBundle(
   tag: string,
 ): Bundle {
   const shift = total > 1 ? Math.round((spanMs * index) / (total - 1)) : 0;
-  const requestId = randomUUID();
+  // Ids as libs/event-store's requestEventIds makes them: the request's id, then 4 characters per event.
+  const requestId = newEventId().slice(4, 26);
   const requestSwap: [string, string] = [String(template.request._id), requestId];
   const claimOf = new Map(template.dedupe.map((c) => [String(c.event_id), c]));
   const recordsOf = new Map<string, Document[]>();
@@ -94,7 +96,7 @@ export function cloneBundle(
   const dedupe: Document[] = [];
   const monitoring: Document[] = [];
   (template.request.events as Document[]).forEach((event, i) => {
-    const eventId = newEventId();
+    const eventId = `evt_${requestId}${[3, 2, 1, 0].map((d) => CROCKFORD[Math.floor(i / 32 ** d) % 32]).join('')}`;
     const swaps: Array<[string, string]> = [[String(event.event_id), eventId], requestSwap];
     const correlation = event.correlation_id;
     if (typeof correlation === 'string' && correlation && correlation !== event.event_id) {
