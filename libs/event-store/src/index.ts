@@ -174,9 +174,10 @@ export class EventStore {
   /**
    * The request documents' events among `eventIds` in this integration (unexpired at `now`, if given): read
    * by `_id`, the request id in each event id (`requestOfEventId`; with a split request's further parts),
-   * which FerretDB answers without a scan; then, for ids not found that way (an event a takeover stored in
-   * its own request, ids of another shape, ids not stored), by the `event_ids` arrays (an index on MongoDB,
-   * a scan on FerretDB). An id stored twice gives its first copy.
+   * which FerretDB answers without a scan; then, for ids whose request document is not there (an event a
+   * takeover stored in its own request after the request that numbered it died before storing, a request
+   * that stored nothing, ids of another shape), by the `event_ids` arrays (an index on MongoDB, a scan on
+   * FerretDB). An id stored twice gives its first copy.
    */
   private async findEvents(
     orgId: string,
@@ -197,8 +198,12 @@ export class EventStore {
           if (wanted.has(e.event_id) && !out.has(e.event_id)) out.set(e.event_id, e);
     };
     const derived = [...new Set(eventIds.flatMap((id) => requestOfEventId(id) ?? []))];
+    // Requests read whole: an id numbered under one of them and not in it was never stored (answered
+    // `skipped`, or refused): a request stores every event it claimed, and a takeover reuses only claimed ids.
+    const read = new Set<string>();
     if (derived.length > 0) {
       const firsts = await this.requests.find({ ...scope, _id: { $in: derived } }).toArray();
+      for (const d of firsts) read.add(d._id);
       const parts = firsts.flatMap((d) =>
         Array.from({ length: (d.parts ?? 1) - 1 }, (_, i) => `${d._id}/${i + 1}`),
       );
@@ -207,7 +212,7 @@ export class EventStore {
         ...(parts.length > 0 ? await this.requests.find({ ...scope, _id: { $in: parts } }).toArray() : []),
       ]);
     }
-    const missing = eventIds.filter((id) => !out.has(id));
+    const missing = eventIds.filter((id) => !out.has(id) && !read.has(requestOfEventId(id) ?? ''));
     if (missing.length > 0)
       take(await this.requests.find({ ...scope, event_ids: { $in: missing } }).toArray());
     return out;
