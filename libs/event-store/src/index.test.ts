@@ -322,34 +322,53 @@ describe('event ids that name their request', () => {
     expect(requestOfEventId('evt_not-one')).toBeUndefined();
   });
 
-  it('finds an event by its request document’s _id, and one stored under another request by the arrays', async () => {
+  it('finds an event by its request document’s _id, and one a takeover stored by `<its request>/t`', async () => {
     const events = new EventStore(store);
     const time = '2026-04-01T00:00:00.000Z';
     const ids = requestEventIds();
-    const taken = requestEventIds().next(); // a takeover's event id, numbered under a dead request
+    const dead = requestEventIds(); // a request that numbered an event, claimed it and died before storing
+    const taken = dead.next();
     const mine = [ids.next(), ids.next(), taken];
-    await events.insert(
-      mine.map((event_id) => ({
-        event_id,
-        org_id: org,
-        integration_id: integration,
-        event_time: time,
-        timestamp: time,
-        format: 'json' as const,
-        payload: '{}',
-        correlation_id: 'c',
-        use_case_id: 'u',
-        status: 'success' as const,
-      })),
-      { requestId: ids.requestId },
+    const stored = (event_id: string): StoredEvent => ({
+      event_id,
+      org_id: org,
+      integration_id: integration,
+      event_time: time,
+      timestamp: time,
+      format: 'json' as const,
+      payload: '{}',
+      correlation_id: 'c',
+      use_case_id: 'u',
+      status: 'success' as const,
+    });
+    await events.insert(mine.map(stored), { requestId: ids.requestId, reused: [taken] });
+    const docs = await store
+      .collection<{ _id: string; event_ids: string[] }>(REQUESTS_COLLECTION)
+      .find({ org_id: org })
+      .toArray();
+    expect(docs.map((d) => [d._id, d.event_ids]).sort()).toEqual(
+      [
+        [ids.requestId, mine.slice(0, 2)],
+        [`${dead.requestId}/t`, [taken]],
+      ].sort(),
     );
+    // A second taker of the same id keeps the first copy.
+    const again = requestEventIds();
+    await events.insert([{ ...stored(taken), message: 'second' }], {
+      requestId: again.requestId,
+      reused: [taken],
+    });
+    expect((await events.getMany(org, integration, [taken])).get(taken)?.message).toBeUndefined();
     // The arrays no longer name the first event: only its id's request can find it now.
     await store
       .collection<{ _id: string; event_ids: string[] }>(REQUESTS_COLLECTION)
-      .updateOne({ _id: ids.requestId }, { $set: { event_ids: mine.slice(1) } });
+      .updateOne({ _id: ids.requestId }, { $set: { event_ids: mine.slice(1, 2) } });
     expect([...(await events.getMany(org, integration, [mine[0]!])).keys()]).toEqual([mine[0]]);
-    const found = await events.getMany(org, integration, [...mine, requestEventIds().next()]);
+    const found = await events.getMany(org, integration, [...mine, ids.next(), requestEventIds().next()]);
     expect([...found.keys()].sort()).toEqual([...mine].sort());
+    expect(
+      (await events.query(org, integration, { limit: 25, event_id: taken })).map((e) => e.event_id),
+    ).toEqual([taken]);
     expect(await events.getMany(`${org}-other`, integration, mine)).toEqual(new Map());
   });
 });

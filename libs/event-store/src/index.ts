@@ -36,7 +36,10 @@ type RequestItem = Omit<StoredEvent, 'org_id' | 'integration_id' | 'event_time'>
  * MongoDB, libs/mongo plan.ts); `events` holds the events themselves, in the order of the request.
  */
 interface RequestDoc {
-  /** The request's id (the gateway's claim owner); a request too big for one document continues in `<id>/1`, `<id>/2`… */
+  /**
+   * The request's id (the gateway's claim owner); a request too big for one document continues in
+   * `<id>/1`, `<id>/2`…; `<id>/t` holds events a takeover stored for request `<id>`, which died before storing.
+   */
   _id: string;
   org_id: string;
   integration_id: string;
@@ -84,7 +87,7 @@ const base32 = (x: number | bigint, digits: number) => {
   return out;
 };
 
-/** Events a request can number in its event ids (4 base32 characters); further events get ids of their own. */
+/** Events a request can number in its event ids (4 base32 characters): MAX_EVENTS_PER_REQUEST's maximum. */
 export const REQUEST_EVENT_IDS = 32 ** 4;
 
 /**
@@ -103,7 +106,9 @@ export function requestEventIds(now = Date.now()): { requestId: string; next(): 
     next: () =>
       n < REQUEST_EVENT_IDS
         ? `evt_${requestId}${base32(n++, 4)}`
-        : `evt_${base32(Date.now(), 10)}${base32(BigInt(`0x${randomBytes(10).toString('hex')}`), 16)}`,
+        : (() => {
+            throw new Error(`a request numbers at most ${REQUEST_EVENT_IDS} event ids`);
+          })(),
   };
 }
 
@@ -146,15 +151,27 @@ export class EventStore {
     options: { requestId?: string; reused?: readonly string[] } = {},
   ): Promise<string> {
     const requestId = options.requestId ?? randomUUID();
-    let fresh = events;
+    const expires = new Date(Date.now() + this.retentionDays * 86_400_000);
+    let own = events;
+    const adopted: RequestDoc[] = [];
     if (options.reused && options.reused.length > 0) {
       const first = events[0]!;
       const stored = await this.storedIds(first.org_id, first.integration_id, options.reused);
-      fresh = events.filter((e) => !stored.has(e.event_id));
+      const reused = new Set(options.reused);
+      own = [];
+      // A reused id not stored yet (the request that numbered it died before storing) is stored in
+      // `<that request's id>/t`, where a read by id looks (findEvents); a second taker's copy is skipped.
+      const orphans = new Map<string, StoredEvent[]>();
+      for (const e of events) {
+        if (stored.has(e.event_id)) continue;
+        const origin = reused.has(e.event_id) ? requestOfEventId(e.event_id) : undefined;
+        if (origin && origin !== requestId) orphans.set(origin, [...(orphans.get(origin) ?? []), e]);
+        else own.push(e);
+      }
+      for (const [origin, list] of orphans) adopted.push(requestDoc(`${origin}/t`, list, expires));
     }
-    if (fresh.length === 0) return requestId;
-    const expires = new Date(Date.now() + this.retentionDays * 86_400_000);
-    await insertManyNew(this.requests, requestDocs(requestId, fresh, expires));
+    const docs = [...(own.length > 0 ? requestDocs(requestId, own, expires) : []), ...adopted];
+    if (docs.length > 0) await insertManyNew(this.requests, docs);
     return requestId;
   }
 
@@ -174,10 +191,8 @@ export class EventStore {
   /**
    * The request documents' events among `eventIds` in this integration (unexpired at `now`, if given): read
    * by `_id`, the request id in each event id (`requestOfEventId`; with a split request's further parts),
-   * which FerretDB answers without a scan; then, for ids whose request document is not there (an event a
-   * takeover stored in its own request after the request that numbered it died before storing, a request
-   * that stored nothing, ids of another shape), by the `event_ids` arrays (an index on MongoDB, a scan on
-   * FerretDB). An id stored twice gives its first copy.
+   * which FerretDB answers without a scan (`<id>/t` too: see `insert`); ids of another shape by the
+   * `event_ids` arrays (an index on MongoDB, a scan on FerretDB). An id stored twice gives its first copy.
    */
   private async findEvents(
     orgId: string,
@@ -197,13 +212,14 @@ export class EventStore {
         for (const e of unpack(doc))
           if (wanted.has(e.event_id) && !out.has(e.event_id)) out.set(e.event_id, e);
     };
+    // An id numbered under a request is in its document (or a further part), or, stored by a takeover
+    // after that request died before storing, in `<id>/t`; anywhere else it was never stored (answered
+    // `skipped`, or refused). Only ids of another shape are looked up in the arrays.
     const derived = [...new Set(eventIds.flatMap((id) => requestOfEventId(id) ?? []))];
-    // Requests read whole: an id numbered under one of them and not in it was never stored (answered
-    // `skipped`, or refused): a request stores every event it claimed, and a takeover reuses only claimed ids.
-    const read = new Set<string>();
     if (derived.length > 0) {
-      const firsts = await this.requests.find({ ...scope, _id: { $in: derived } }).toArray();
-      for (const d of firsts) read.add(d._id);
+      const firsts = await this.requests
+        .find({ ...scope, _id: { $in: [...derived, ...derived.map((d) => `${d}/t`)] } })
+        .toArray();
       const parts = firsts.flatMap((d) =>
         Array.from({ length: (d.parts ?? 1) - 1 }, (_, i) => `${d._id}/${i + 1}`),
       );
@@ -212,7 +228,7 @@ export class EventStore {
         ...(parts.length > 0 ? await this.requests.find({ ...scope, _id: { $in: parts } }).toArray() : []),
       ]);
     }
-    const missing = eventIds.filter((id) => !out.has(id) && !read.has(requestOfEventId(id) ?? ''));
+    const missing = eventIds.filter((id) => !out.has(id) && !requestOfEventId(id));
     if (missing.length > 0)
       take(await this.requests.find({ ...scope, event_ids: { $in: missing } }).toArray());
     return out;
