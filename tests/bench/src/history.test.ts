@@ -122,6 +122,11 @@ describe('cloneBundle', () => {
     expect(new Set(last.monitoring.map((r) => r._id)).size).toBe(3);
     // The newest is not moved; the template is left as it was.
     expect(cloneBundle(t, 0, 10, 25 * HOUR, 'hist').request.event_time).toBe(at);
+    // Clones made within one millisecond are different requests.
+    const requests = new Set(
+      Array.from({ length: 50 }, (_, i) => cloneBundle(t, i, 50, HOUR, 'hist').request._id),
+    );
+    expect(requests.size).toBe(50);
     expect(t.request._id).toBe('req-old');
     expect((t.request.events as Array<{ event_id: string }>)[0]!.event_id).toBe('evt_01OLD');
   });

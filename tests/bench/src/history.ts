@@ -4,7 +4,7 @@
 // in this run, with the retention sweeps of the gateway and the config-service running during the measured
 // window. The layout is ADR 18's: one `inbound_requests` document and one `dedupe_accepted` marker per
 // request, one claim per event.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { newEventId } from '@hub/contracts';
@@ -49,6 +49,7 @@ export interface Bundle {
 }
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const base32Random = (length: number) => [...randomBytes(length)].map((b) => CROCKFORD[b % 32]).join('');
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 /**
@@ -85,8 +86,9 @@ export function cloneBundle(
   tag: string,
 ): Bundle {
   const shift = total > 1 ? Math.round((spanMs * index) / (total - 1)) : 0;
-  // Ids as libs/event-store's requestEventIds makes them: the request's id, then 4 characters per event.
-  const requestId = newEventId().slice(4, 26);
+  // Ids as libs/event-store's requestEventIds makes them: the request's id (10 characters of time, 12
+  // random: not a ULID's prefix, which repeats within a millisecond), then 4 characters per event.
+  const requestId = newEventId().slice(4, 14) + base32Random(12);
   const requestSwap: [string, string] = [String(template.request._id), requestId];
   const claimOf = new Map(template.dedupe.map((c) => [String(c.event_id), c]));
   const recordsOf = new Map<string, Document[]>();
