@@ -43,6 +43,7 @@ describe('the database plan', () => {
       'dedupe',
       'dedupe_accepted',
       'inbound_events',
+      'inbound_requests',
       'monitoring_events',
       'rate_limit_slots',
       'rate_limit_windows',
@@ -58,6 +59,12 @@ describe('the database plan', () => {
     // A compound wildcard index must leave its other fields out of the wildcard.
     expect(wildcard?.wildcardProjection).toMatchObject({ _org: 0, _schema: 0, _hub: 0 });
     expect(names(only(mongo7, 'inbound_events'))).toContain('org_integration_correlation_time');
+    expect(names(only(mongo7, 'inbound_requests'))).toEqual([
+      'org_integration_time',
+      'org_integration_event_ids',
+      'org_integration_correlation_time',
+      'expires_at',
+    ]);
     expect(names(only(mongo7, 'meter_readings'))).toEqual([
       'org_meter_external_id',
       'org_meter_counter_day',
@@ -81,6 +88,7 @@ describe('the database plan', () => {
         'dedupe_accepted.expires_at',
         'entities.deleted_at',
         'inbound_events.expires_at',
+        'inbound_requests.expires_at',
         'monitoring_events.expires_at',
         'rate_limit_slots.expires_at',
         'rate_limit_windows.expires_at',

@@ -72,9 +72,39 @@ export const DATABASE_PLAN: readonly CollectionPlan[] = [
   {
     collection: 'dedupe_accepted',
     owner: 'ingest-gateway',
-    indexes: [expiresAt('expiry of accepted-claim markers; read by _id')],
+    indexes: [
+      expiresAt(
+        'expiry of acceptance markers (one per accepted request, _id = its claims’ owner; per claim before ADR 18); read by _id',
+      ),
+    ],
   },
   {
+    // One document per request (docs/adr/0018): its events, and the arrays of ids queries find it by.
+    collection: 'inbound_requests',
+    owner: 'ingest-gateway',
+    indexes: [
+      {
+        name: 'org_integration_time',
+        key: { org_id: 1, integration_id: 1, event_time: -1, _id: -1 },
+        serves:
+          'queryEvents: an integration’s stored requests, newest first (their events keyset on event_time, event_id)',
+      },
+      {
+        name: 'org_integration_event_ids',
+        key: { org_id: 1, integration_id: 1, event_ids: 1 },
+        serves:
+          'queryEvents by event_id, replayEvents and the monitoring detail (getMany), takeovers of a reused event id',
+      },
+      {
+        name: 'org_integration_correlation_time',
+        key: { org_id: 1, integration_id: 1, correlation_ids: 1, event_time: -1, _id: -1 },
+        serves: 'queryEvents filtered by correlation_id, newest first (keyset)',
+      },
+      expiresAt('expiry of stored requests (EVENT_RETENTION_DAYS)'),
+    ],
+  },
+  {
+    // The per-event store before ADR 18: read, no longer written, until its documents expire.
     collection: 'inbound_events',
     owner: 'ingest-gateway',
     indexes: [

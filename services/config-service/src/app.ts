@@ -234,6 +234,7 @@ export const COLLECTIONS_OWNED = [
   'app_mappings',
   'leases',
   'monitoring_events',
+  'inbound_requests',
   'inbound_events',
   ...RATE_LIMIT_COLLECTIONS,
 ];

@@ -222,13 +222,26 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
 }
 
 /** The collections whose layout the gateway prepares at start-up (libs/mongo plan.ts, `DB_LAYOUT`). */
-export const COLLECTIONS_OWNED = ['dedupe', 'dedupe_accepted', 'inbound_events', ...RATE_LIMIT_COLLECTIONS];
+export const COLLECTIONS_OWNED = [
+  'dedupe',
+  'dedupe_accepted',
+  'inbound_requests',
+  'inbound_events',
+  ...RATE_LIMIT_COLLECTIONS,
+];
 
 /**
  * The collections whose documents expire at their stored date, kept clean by the gateway: TTL indexes on
  * MongoDB, a sweeper on FerretDB (libs/mongo retention.ts).
  */
-export const COLLECTIONS_EXPIRED = ['dedupe', 'dedupe_accepted', 'inbound_events', ...RATE_LIMIT_COLLECTIONS];
+export const COLLECTIONS_EXPIRED = [
+  'dedupe',
+  'dedupe_accepted',
+  'inbound_requests',
+  // Written before ADR 18; swept until empty.
+  'inbound_events',
+  ...RATE_LIMIT_COLLECTIONS,
+];
 
 export const TOPICS_OWNED = (partitions: number) => [
   { topic: Topics.inboundEvents, partitions },

@@ -22,7 +22,8 @@ export const GatewayEnv = Type.Object({
   ...AuthEnv,
   ...RateLimitEnv,
   /** Decision 8 limits. */
-  MAX_EVENTS_PER_REQUEST: Type.Integer({ minimum: 1, default: 1000 }),
+  /** At most 32⁴: the events a request numbers in its event ids (libs/event-store, ADR 18). */
+  MAX_EVENTS_PER_REQUEST: Type.Integer({ minimum: 1, maximum: 1_048_576, default: 1000 }),
   MAX_BODY_BYTES: Type.Integer({ minimum: 1024, default: 10 * 1024 * 1024 }),
   MAX_PAYLOAD_BYTES: Type.Integer({ minimum: 2, default: 1024 * 1024 }),
   /**

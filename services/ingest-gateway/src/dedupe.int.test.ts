@@ -91,8 +91,51 @@ describe('the deduplication window', () => {
     if (expired.kind === 'claimed') {
       expect(await store.collection<{ _id: string }>('dedupe').findOne({ _id: expired.claim.id })).toBeNull();
       expect(
-        await store.collection<{ _id: string }>('dedupe_accepted').findOne({ _id: expired.claim.id }),
+        await store.collection<{ _id: string }>('dedupe_accepted').findOne({ _id: expired.claim.owner }),
       ).toBeNull();
     }
+  });
+
+  it('accepts a request’s claims with one marker, and counts it for those claims only', async () => {
+    const d = dedupe();
+    const keys = [id(), id(), id()];
+    const owner = randomUUID();
+    const claims = await d.claimMany(
+      org,
+      integration,
+      keys.map((k, i) => ({ deduplicationId: k, eventId: `ev-${i}` })),
+      owner,
+    );
+    await d.acceptMany(claims.flatMap((c) => (c.kind === 'claimed' ? [c.claim] : [])));
+    const markers = await store
+      .collection<{ _id: string }>('dedupe_accepted')
+      .find({ _id: { $in: [owner, ...keys.map((k) => `${org}:${integration}:${k}`)] } })
+      .toArray();
+    expect(markers.map((m) => m._id)).toEqual([owner]);
+    for (const k of keys) expect((await d.claim(org, integration, k, 'ev-again')).kind).toBe('duplicate');
+    // Another request's claim, held and not accepted, is not covered by it.
+    const other = id();
+    await d.claim(org, integration, other, 'ev-other');
+    expect((await d.claim(org, integration, other, 'ev-other-2')).kind).toBe('busy');
+  });
+
+  it('still skips an id accepted by the version before ADR 18 (a marker per claim), within its window', async () => {
+    // What that version left: the claim, pending, and a marker with the claim's own id.
+    const key = id();
+    const claimId = `${org}:${integration}:${key}`;
+    const now = new Date();
+    const expires = new Date(now.getTime() + 3_600_000);
+    await store.collection('dedupe').insertOne({
+      _id: claimId,
+      org_id: org,
+      integration_id: integration,
+      state: 'pending',
+      owner: randomUUID(),
+      claimed_at: new Date(now.getTime() - 60_000), // stale: without the marker it would be taken over
+      expires_at: expires,
+      event_id: 'ev-before-upgrade',
+    } as never);
+    await store.collection('dedupe_accepted').insertOne({ _id: claimId, expires_at: expires } as never);
+    expect((await dedupe().claim(org, integration, key, 'ev-after-upgrade')).kind).toBe('duplicate');
   });
 });

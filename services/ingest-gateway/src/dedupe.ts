@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { type Collection, insertManyNew, type MongoStore } from '@hub/mongo';
 
-/** A claim whose event is on Kafka (same `_id` as the claim). */
+/**
+ * The claims of a request whose events are on Kafka: one marker per request, `_id` = the claims' `owner`
+ * (docs/adr/0018). Markers written before it have the claim's `_id` instead (one per claim), and count until
+ * they expire.
+ */
 interface AcceptedDoc {
   _id: string;
   expires_at: Date;
@@ -46,9 +50,10 @@ export interface DedupeSettings {
  * The deduplication window (`deduplication_id` per integration, 24 h by default), race-free across
  * gateway instances through a unique `_id`:
  * - claim: insert a pending marker; exactly one concurrent request wins.
- * - accept: after the event is on Kafka, an `accepted` marker with the same `_id` is inserted
- *   (`dedupe_accepted`; an insert, which costs the database a quarter of an update); later requests
- *   get `skipped`.
+ * - accept: after the request's events are on Kafka, one marker for all its claims is inserted
+ *   (`dedupe_accepted`, `_id` = the claims' `owner`; an insert, which costs the database a quarter of an
+ *   update, and one per request, not per claim: docs/adr/0018); later requests get `skipped`. A takeover
+ *   changes the owner, so an earlier request's acceptance never counts for the taker.
  * - release: when the hand-over failed before anything was sent, the claim is removed, so a retry is
  *   never reported `skipped`.
  * - in doubt: when the send failed with an unknown outcome (the broker may have written the event), the
@@ -155,7 +160,7 @@ export class DedupeStore {
         existing.state === 'pending' &&
         (existing.in_doubt === true ||
           now.getTime() - existing.claimed_at.getTime() > this.settings.staleAfterMs);
-      const accepted = !expired && (existing.state === 'accepted' || (await this.isAccepted(id)));
+      const accepted = !expired && (existing.state === 'accepted' || (await this.isAccepted(existing)));
       if (expired || (stale && !accepted)) {
         // Take it over only if nobody else did in between (compare-and-set on the owner).
         // A stale pending claim keeps its event id (see ClaimResult); an expired one starts afresh.
@@ -166,7 +171,8 @@ export class DedupeStore {
           { $set: replacement, $unset: { in_doubt: '' } },
         );
         if (taken.modifiedCount === 1) {
-          // An expired claim's acceptance expired with it.
+          // An expired claim's acceptance expired with it (a marker of its own exists only from before
+          // ADR 18; the new owner has none yet).
           if (expired) await this.accepted.deleteOne({ _id: id });
           return { kind: 'claimed', claim: { id, owner }, ...(previous ? { eventId: previous } : {}) };
         }
@@ -178,17 +184,22 @@ export class DedupeStore {
     }
   }
 
-  private async isAccepted(id: string): Promise<boolean> {
-    const marker = await this.accepted.findOne({ _id: id });
-    return marker !== null && marker.expires_at.getTime() > Date.now();
+  /** Its owner's request was accepted (or, from before ADR 18, the claim itself has a marker). */
+  private async isAccepted(claim: DedupeDoc): Promise<boolean> {
+    const now = Date.now();
+    const markers = await this.accepted.find({ _id: { $in: [claim.owner, claim._id] } }).toArray();
+    return markers.some((m) => m.expires_at.getTime() > now);
   }
 
-  /** Marks claims accepted (their events are on Kafka): later requests with the same ids are `skipped`. */
+  /**
+   * Marks claims accepted (their events are on Kafka): later requests with the same ids are `skipped`.
+   * One marker per owner (a request's claims share theirs).
+   */
   async acceptMany(claims: Claim[]): Promise<void> {
     const expires = new Date(Date.now() + this.settings.windowMs);
     await insertManyNew(
       this.accepted,
-      claims.map((c) => ({ _id: c.id, expires_at: expires })),
+      [...byOwner(claims).keys()].map((owner) => ({ _id: owner, expires_at: expires })),
     );
   }
 

@@ -104,6 +104,12 @@ describe('ingest when the broker fails', () => {
     expect(on(Topics.inboundEvents)).toHaveLength(1);
     expect((on(Topics.inboundEvents)[0]!.value as { event_id: string }).event_id).toBe(stored[0]!.event_id);
 
+    // The retry's event id was stored by the first attempt: queries show it once, as first stored.
+    const after = await new EventStore(store).query(orgId, integrationId, { limit: 25 });
+    expect(after.map((e) => [e.event_id, e.event_time])).toEqual([
+      [stored[0]!.event_id, stored[0]!.event_time],
+    ]);
+
     const duplicate = await ingest(request(), deps);
     expect(duplicate.results[0]!.status).toBe('skipped');
     expect(on(Topics.inboundEvents)).toHaveLength(1);
@@ -117,6 +123,9 @@ describe('ingest when the broker fails', () => {
   it('releases the claims when storing the events failed (nothing was sent)', async () => {
     const broken = {
       insert: async () => {
+        throw new Error('database unreachable');
+      },
+      remove: async () => {
         throw new Error('database unreachable');
       },
     } as unknown as EventStore;
@@ -155,6 +164,42 @@ describe('ingest when the broker fails', () => {
       { ...deps, dedupe },
     );
     expect(again.results[0]!.status).toBe('skipped');
+  });
+
+  it('writes one event-store document and one acceptance marker per request, besides a claim per id (ADR 18)', async () => {
+    const base = request().events[0]!;
+    const answer = await ingest(
+      {
+        ...request(),
+        events: [
+          { ...base, deduplicationId: 'per-request-1' },
+          { ...base, deduplicationId: 'per-request-2' },
+          { ...base, deduplicationId: undefined },
+          { ...base, format: 'xml' as const, payload: '<not-closed', deduplicationId: undefined },
+        ],
+      },
+      deps,
+    );
+    expect(answer.results.map((r) => r.status)).toEqual(['success', 'success', 'success', 'error']);
+    const ids = answer.results.map((r) => r.event_id);
+    const docs = await store
+      .collection<{ _id: string; event_ids: string[] }>('inbound_requests')
+      .find({ org_id: orgId, event_ids: { $in: ids } })
+      .toArray();
+    // One document, all four events in it (those answered `error` were judged first).
+    expect(docs.map((d) => [...d.event_ids].sort())).toEqual([[...ids].sort()]);
+    const claims = await store
+      .collection<{ _id: string; owner: string }>('dedupe')
+      .find({ _id: { $in: ['per-request-1', 'per-request-2'].map((d) => `${orgId}:${integrationId}:${d}`) } })
+      .toArray();
+    expect(claims.map((c) => c.owner)).toEqual([docs[0]!._id, docs[0]!._id]);
+    const markers = await store
+      .collection<{ _id: string }>('dedupe_accepted')
+      .find({ _id: { $in: [docs[0]!._id, ...claims.map((c) => c._id)] } })
+      .toArray();
+    expect(markers.map((m) => m._id)).toEqual([docs[0]!._id]);
+    const stored = await new EventStore(store).getMany(orgId, integrationId, ids);
+    expect(ids.map((id) => stored.get(id)?.status)).toEqual(['success', 'success', 'success', 'error']);
   });
 
   it('accepts one id given twice in one request once, and skips the second without claiming it again', async () => {
@@ -239,16 +284,23 @@ describe('ingest when the acceptance markers cannot be written', () => {
     expect(inbound()).toEqual(eventIds);
     const stored = await new EventStore(direct).query(orgId, integrationId, { limit: 25 });
     expect(stored.map((e) => e.event_id).sort()).toEqual([...eventIds].sort());
-    // No marker was written: the claims stay pending, never accepted without their events.
-    const markers = await direct.collection<{ _id: string }>('dedupe_accepted').countDocuments({
-      _id: { $in: ['accept-fails-1', 'accept-fails-2'].map((d) => `${orgId}:${integrationId}:${d}`) },
-    });
-    expect(markers).toBe(0);
 
     // A duplicate at once: the first request's claim is held, so it is asked to retry (not a new event).
     const early = await post('accept-fails-1');
     expect(early.results[0]).toMatchObject({ status: 'error' });
     expect(inbound()).toEqual(eventIds);
+    // No marker was written: the claims stay pending, never accepted without their events.
+    const claims = await direct
+      .collection<{ _id: string; owner: string; state: string }>('dedupe')
+      .find({
+        _id: { $in: ['accept-fails-1', 'accept-fails-2'].map((d) => `${orgId}:${integrationId}:${d}`) },
+      })
+      .toArray();
+    expect(claims.map((c) => c.state)).toEqual(['pending', 'pending']);
+    const markers = await direct.collection<{ _id: string }>('dedupe_accepted').countDocuments({
+      _id: { $in: [...claims.map((c) => c.owner), ...claims.map((c) => c._id)] },
+    });
+    expect(markers).toBe(0);
 
     // Once the claim is stale the duplicate is taken over under the first event id: a redelivery.
     await new Promise((r) => setTimeout(r, 1_200));

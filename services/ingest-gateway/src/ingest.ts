@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   type ConfigView,
   Headers,
@@ -6,11 +5,10 @@ import {
   type MonitoringRecord,
   monitoringMessage,
   monitoringRecord,
-  newEventId,
   routeEvent,
   Topics,
 } from '@hub/contracts';
-import type { EventStore, StoredEvent } from '@hub/event-store';
+import { type EventStore, requestEventIds, type StoredEvent } from '@hub/event-store';
 import { ApiError, badRequest, notFound, unavailable } from '@hub/http';
 import type { MessageProducer, OutgoingMessage, TopicMirror } from '@hub/kafka';
 import { MAX_PAYLOAD_DEPTH, PayloadError, parsePayload, treeDepth } from '@hub/mapping';
@@ -75,6 +73,8 @@ interface Routed {
   correlationId: string;
   route: NonNullable<ReturnType<typeof routeEvent>>;
   claim?: Claim;
+  /** The event id of a dead request's claim this one took over: it may be stored already. */
+  reused?: boolean;
 }
 
 /** What the request collects while its events are judged: answers, stored events, monitoring records. */
@@ -83,6 +83,11 @@ class Answers {
   readonly stored: StoredEvent[] = [];
   readonly records: MonitoringRecord[] = [];
   readonly acceptedAt = new Date().toISOString();
+  /** The request's event ids, numbered under its id (ADR 18: its document in the event store). */
+  private readonly ids = requestEventIds();
+  /** The request's id: the owner of its claims, and its document in the event store. */
+  readonly requestId = this.ids.requestId;
+  readonly nextEventId = () => this.ids.next();
 
   constructor(
     private readonly request: IngestRequest,
@@ -186,7 +191,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
 
   const answers = new Answers(request, integrationId);
   const routed = judge(request, snapshot.useCases, answers);
-  const accepted = await claim(request, integrationId, routed, answers, deps);
+  const accepted = await claim(request, integrationId, routed, answers, deps, answers.requestId);
   const parent = parseTraceparent(request.traceparent);
   const messages = accepted.map((r) =>
     inboundMessage(request, integrationId, snapshot.integration.revision, r, answers, parent),
@@ -256,7 +261,7 @@ function judge(
   const routed: Routed[] = [];
   const seenInRequest = new Set<string>();
   for (const [index, event] of request.events.entries()) {
-    const eventId = newEventId();
+    const eventId = answers.nextEventId();
     // Decision 2; an empty string counts as absent.
     const correlationId = event.correlationId || request.correlationId || newCorrelationId();
     try {
@@ -317,13 +322,14 @@ async function claim(
   routed: Routed[],
   answers: Answers,
   deps: IngestDeps,
+  owner: string,
 ): Promise<Routed[]> {
   const withIds = routed.filter((r) => request.events[r.index]!.deduplicationId);
   const outcomes = await deps.dedupe.claimMany(
     request.orgId,
     integrationId,
     withIds.map((r) => ({ deduplicationId: request.events[r.index]!.deduplicationId!, eventId: r.eventId })),
-    randomUUID(),
+    owner,
   );
   const refused = new Set<Routed>();
   withIds.forEach((r, i) => {
@@ -331,7 +337,10 @@ async function claim(
     const deduplicationId = request.events[r.index]!.deduplicationId!;
     if (outcome.kind === 'claimed') {
       r.claim = outcome.claim;
-      if (outcome.eventId) r.eventId = outcome.eventId;
+      if (outcome.eventId) {
+        r.eventId = outcome.eventId;
+        r.reused = true;
+      }
       return;
     }
     refused.add(r);
@@ -443,9 +452,15 @@ async function handOver(
 ): Promise<void> {
   const claims = accepted.flatMap((r) => (r.claim ? [r.claim] : []));
   try {
-    await deps.events.insert(answers.stored);
+    // One document for the request (ADR 18); an event id taken over from a dead request is stored once.
+    await deps.events.insert(answers.stored, {
+      requestId: answers.requestId,
+      reused: accepted.flatMap((r) => (r.reused ? [r.eventId] : [])),
+    });
   } catch (err) {
     deps.logger.error({ err, events: answers.stored.length }, 'could not store events');
+    // A request split over several documents may be stored in part: nothing of it was accepted.
+    await deps.events.remove(answers.requestId).catch(() => undefined);
     await deps.dedupe.releaseMany(claims).catch(() => undefined);
     throw new ApiError(
       503,

@@ -69,7 +69,8 @@ export const RAW_DATABASE = 'bench_raw';
 /**
  * The database's ceiling for what the pipeline must write: per batch of 100 events, on the same FerretDB
  * (a database of its own, dropped afterwards; collections with the `_id` index only):
- * `insertMany` of the 100 stored events, `insertMany` of 100 deduplication claims, one
+ * one insert of the request's event-store document (the 100 events in it, ADR 18), `insertMany` of 100
+ * deduplication claims and one insert of the request's acceptance marker, one
  * `find({_id: {$in}})` of the batch's entities (ids derived from organisation, schema and unique ids),
  * `insertMany` of the new ones and one `bulkWrite` of `updateOne`-by-`_id` for the existing ones
  * (several events of one entity in a batch are one write: the last wins), and `insertMany` of one
@@ -136,23 +137,22 @@ async function writeBatch(
   const iso = now.toISOString();
   const expires = new Date(now.getTime() + 30 * 86_400_000);
   const ids = events.map(() => `evt_${crypto.randomUUID()}`);
-  await db.collection<Doc>('inbound_events').insertMany(
-    events.map((e, i) => storedEvent(ids[i]!, e, iso, expires)),
-    { ordered: false },
-  );
+  const owner = crypto.randomUUID();
   await db.collection<Doc>('dedupe').insertMany(
     events.map((e, i) => ({
       _id: `${e.target.org}:${e.target.integrationId}:bench-${ids[i]}`,
       org_id: e.target.org,
       integration_id: e.target.integrationId,
-      state: 'accepted',
-      owner: crypto.randomUUID(),
+      state: 'pending',
+      owner,
       claimed_at: now,
       expires_at: expires,
       event_id: ids[i],
     })),
     { ordered: false },
   );
+  await db.collection<Doc>('inbound_requests').insertOne(requestDoc(owner, ids, events, iso, expires));
+  await db.collection<Doc>('dedupe_accepted').insertOne({ _id: owner, expires_at: expires });
   // One write per entity: the last event of the batch for it.
   const latest = new Map<string, { entityId: string; event: (typeof events)[number]; eventId: string }>();
   events.forEach((event, i) => {
@@ -209,29 +209,41 @@ async function writeBatch(
   return { created: fresh.length, updated: changed.length };
 }
 
-function storedEvent(
-  eventId: string,
-  e: { target: Target; customer: string; version: number },
+/** The event-store document of one request (libs/event-store, ADR 18); the ceiling's batch is one request. */
+function requestDoc(
+  owner: string,
+  ids: string[],
+  events: Array<{ target: Target; customer: string; version: number }>,
   iso: string,
   expires: Date,
 ): Doc {
-  return {
-    _id: eventId,
-    org_id: e.target.org,
-    integration_id: e.target.integrationId,
-    event_time: iso,
+  const first = events[0]!.target;
+  const items = events.map((e, i) => ({
+    event_id: ids[i]!,
     event_type: 'UPDATE',
     use_case_slug: e.target.useCaseSlug,
     timestamp: iso,
     format: 'json',
     payload: contactPayload(e.customer, e.version),
-    deduplication_id: `bench-${eventId}`,
-    correlation_id: eventId,
+    deduplication_id: `bench-${ids[i]}`,
+    correlation_id: ids[i]!,
     ...(e.target.grouped ? { group_id: e.customer } : {}),
     use_case_id: e.target.useCaseId,
     status: 'success',
     message: 'Event queued for processing',
+  }));
+  return {
+    _id: owner,
+    org_id: first.org,
+    integration_id: first.integrationId,
+    event_time: iso,
     expires_at: expires,
+    event_ids: ids,
+    correlation_ids: ids,
+    event_types: ['UPDATE'],
+    object_types: [],
+    use_case_ids: [...new Set(events.map((e) => e.target.useCaseId))],
+    events: items,
   };
 }
 

@@ -1,8 +1,10 @@
 // The history phase (issue 22): the end-to-end rate again once the database holds a stated amount of
-// history (stored events, their monitoring records, deduplication claims and acceptance markers),
-// loaded fast by direct inserts of documents cloned from the ones the services stored in this run, with
-// the retention sweeps of the gateway and the config-service running during the measured window.
-import { randomUUID } from 'node:crypto';
+// history (stored requests with their events, their monitoring records, deduplication claims and
+// acceptance markers), loaded fast by direct inserts of documents cloned from the ones the services stored
+// in this run, with the retention sweeps of the gateway and the config-service running during the measured
+// window. The layout is ADR 18's: one `inbound_requests` document and one `dedupe_accepted` marker per
+// request, one claim per event.
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { newEventId } from '@hub/contracts';
@@ -18,25 +20,36 @@ const n = (x: number) => x.toLocaleString('en-US');
 
 /** The stores the history is made of, as the services name them (libs/mongo plan.ts). */
 export const HISTORY_COLLECTIONS = [
-  'inbound_events',
+  'inbound_requests',
   'monitoring_events',
   'dedupe',
   'dedupe_accepted',
 ] as const;
 /** What each service's sweeper expires on FerretDB (the gateway's COLLECTIONS_EXPIRED; the config-service's). */
 export const SWEEPS: Record<string, readonly string[]> = {
-  'ingest-gateway': ['dedupe', 'dedupe_accepted', 'inbound_events', ...RATE_LIMIT_COLLECTIONS],
+  'ingest-gateway': [
+    'dedupe',
+    'dedupe_accepted',
+    'inbound_requests',
+    'inbound_events',
+    ...RATE_LIMIT_COLLECTIONS,
+  ],
   'config-service': ['monitoring_events'],
 };
 
-/** One accepted event as the services stored it: the event, its claim, its marker, its monitoring records. */
+/**
+ * One accepted request as the services stored it: its event-store document (its events inside), its
+ * acceptance marker, the claims of its events and their monitoring records.
+ */
 export interface Bundle {
-  event: Document;
-  dedupe: Document;
+  request: Document;
   accepted: Document;
+  dedupe: Document[];
   monitoring: Document[];
 }
 
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const base32Random = (length: number) => [...randomBytes(length)].map((b) => CROCKFORD[b % 32]).join('');
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 /**
@@ -59,7 +72,8 @@ export function cloneShifted(value: unknown, swaps: Array<[string, string]>, shi
 }
 
 /**
- * History event `index` of `total`, made from `template`: new event, correlation and deduplication ids,
+ * History request `index` of `total`, made from `template`: a new request id, and for each of its events
+ * new event, correlation and deduplication ids (in its stored event, its claim and its monitoring records),
  * dated `index / total` of `spanMs` in the past (its expiry moves with it, so the oldest may be expired
  * already, as a sweep finds them). Monitoring records whose id does not contain the event id get a new
  * UUID (their ids are name-based UUIDs).
@@ -71,62 +85,97 @@ export function cloneBundle(
   spanMs: number,
   tag: string,
 ): Bundle {
-  const eventId = newEventId();
-  const swaps: Array<[string, string]> = [[String(template.event._id), eventId]];
-  const correlation = template.event.correlation_id;
-  if (typeof correlation === 'string' && correlation && correlation !== template.event._id) {
-    swaps.push([correlation, randomUUID()]);
-  }
-  const dedupeId = template.event.deduplication_id;
-  if (typeof dedupeId === 'string' && dedupeId) swaps.push([dedupeId, `${tag}-${index}`]);
   const shift = total > 1 ? Math.round((spanMs * index) / (total - 1)) : 0;
-  const clone = (d: Document) => cloneShifted(d, swaps, shift) as Document;
-  return {
-    event: clone(template.event),
-    dedupe: clone(template.dedupe),
-    accepted: clone(template.accepted),
-    monitoring: template.monitoring.map((r) => {
+  // Ids as libs/event-store's requestEventIds makes them: the request's id (10 characters of time, 12
+  // random: not a ULID's prefix, which repeats within a millisecond), then 4 characters per event.
+  const requestId = newEventId().slice(4, 14) + base32Random(12);
+  const requestSwap: [string, string] = [String(template.request._id), requestId];
+  const claimOf = new Map(template.dedupe.map((c) => [String(c.event_id), c]));
+  const recordsOf = new Map<string, Document[]>();
+  for (const r of template.monitoring)
+    recordsOf.set(String(r.event_id), [...(recordsOf.get(String(r.event_id)) ?? []), r]);
+  const events: Document[] = [];
+  const dedupe: Document[] = [];
+  const monitoring: Document[] = [];
+  (template.request.events as Document[]).forEach((event, i) => {
+    const eventId = `evt_${requestId}${[3, 2, 1, 0].map((d) => CROCKFORD[Math.floor(i / 32 ** d) % 32]).join('')}`;
+    const swaps: Array<[string, string]> = [[String(event.event_id), eventId], requestSwap];
+    const correlation = event.correlation_id;
+    if (typeof correlation === 'string' && correlation && correlation !== event.event_id) {
+      swaps.push([correlation, randomUUID()]);
+    }
+    const dedupeId = event.deduplication_id;
+    if (typeof dedupeId === 'string' && dedupeId) swaps.push([dedupeId, `${tag}-${index}-${i}`]);
+    const clone = (d: Document) => cloneShifted(d, swaps, shift) as Document;
+    events.push(clone(event));
+    const claim = claimOf.get(String(event.event_id));
+    if (claim) dedupe.push(clone(claim));
+    for (const r of recordsOf.get(String(event.event_id)) ?? []) {
       const c = clone(r);
       if (c._id === r._id) c._id = randomUUID();
-      return c;
-    }),
+      monitoring.push(c);
+    }
+  });
+  const { events: _e, event_ids: _i, correlation_ids: _c, ...head } = template.request;
+  const request = {
+    ...(cloneShifted(head, [requestSwap], shift) as Document),
+    event_ids: events.map((e) => e.event_id),
+    correlation_ids: [...new Set(events.map((e) => e.correlation_id))],
+    events,
+  };
+  return {
+    request,
+    accepted: cloneShifted(template.accepted, [requestSwap], shift) as Document,
+    dedupe,
+    monitoring,
   };
 }
 
-/** The run's own accepted events with everything the services stored for them (up to `limit`). */
-export async function templates(store: MongoStore, orgs: string[], limit = 200): Promise<Bundle[]> {
+/** The run's own accepted requests with everything the services stored for them (up to `limit`). */
+export async function templates(store: MongoStore, orgs: string[], limit = 20): Promise<Bundle[]> {
   const db = store.db;
-  const events = await db
-    .collection('inbound_events')
-    .find({ org_id: { $in: orgs }, status: 'success' })
+  const requests = await db
+    .collection('inbound_requests')
+    .find({ org_id: { $in: orgs } })
     .limit(limit)
     .toArray();
-  const ids = events.map((e) => String(e._id));
-  const [claims, records] = await Promise.all([
+  const owners = requests.map((r) => String(r._id));
+  const ids = requests.flatMap((r) => r.event_ids as string[]);
+  const [claims, records, markers] = await Promise.all([
     db
       .collection('dedupe')
-      .find({ event_id: { $in: ids } })
+      .find({ owner: { $in: owners } })
       .toArray(),
     db
       .collection('monitoring_events')
       .find({ event_id: { $in: ids } })
       .toArray(),
+    db
+      .collection('dedupe_accepted')
+      .find({ _id: { $in: owners } } as Document)
+      .toArray(),
   ]);
-  const markers = await db
-    .collection('dedupe_accepted')
-    .find({ _id: { $in: claims.map((c) => c._id) } } as Document)
-    .toArray();
-  const claimOf = new Map(claims.map((c) => [String(c.event_id), c]));
   const markerOf = new Map(markers.map((m) => [String(m._id), m]));
-  const recordsOf = new Map<string, Document[]>();
-  for (const r of records)
-    recordsOf.set(String(r.event_id), [...(recordsOf.get(String(r.event_id)) ?? []), r]);
+  const claimsOf = new Map<string, Document[]>();
+  for (const c of claims) claimsOf.set(String(c.owner), [...(claimsOf.get(String(c.owner)) ?? []), c]);
+  const withRecords = new Set(records.map((r) => String(r.event_id)));
   const out: Bundle[] = [];
-  for (const event of events) {
-    const dedupe = claimOf.get(String(event._id));
-    const accepted = dedupe && markerOf.get(String(dedupe._id));
-    const monitoring = recordsOf.get(String(event._id)) ?? [];
-    if (dedupe && accepted && monitoring.length > 0) out.push({ event, dedupe, accepted, monitoring });
+  for (const request of requests) {
+    const owner = String(request._id);
+    const accepted = markerOf.get(owner);
+    const events = request.events as Document[];
+    const complete =
+      events.every((e) => e.status === 'success' && withRecords.has(String(e.event_id))) &&
+      (claimsOf.get(owner)?.length ?? 0) === events.length;
+    if (accepted && complete) {
+      const own = new Set(events.map((e) => String(e.event_id)));
+      out.push({
+        request,
+        accepted,
+        dedupe: claimsOf.get(owner) ?? [],
+        monitoring: records.filter((r) => own.has(String(r.event_id))),
+      });
+    }
   }
   return out;
 }
@@ -156,29 +205,41 @@ async function load(
   const LANES = 2;
   const loaded: Record<string, number> = Object.fromEntries(HISTORY_COLLECTIONS.map((c) => [c, 0]));
   const spanMs = plan.spanHours * 3_600_000;
+  // Requests of the templates' sizes, in turn, until they hold the planned events.
+  const sizes = bundles.map((b) => (b.request.events as Document[]).length);
+  const requests: number[] = [];
+  for (let events = 0, i = 0; events < plan.events; i++) {
+    requests.push(i % bundles.length);
+    events += sizes[i % bundles.length]!;
+  }
   const started = Date.now();
   let next = 0;
+  let events = 0;
   let reported = 0;
   const lane = async () => {
-    while (next < plan.events) {
+    while (next < requests.length) {
       const from = next;
-      const size = Math.min(BATCH_EVENTS, plan.events - from);
+      let size = 0;
+      for (let e = 0; from + size < requests.length && e < BATCH_EVENTS; size++)
+        e += sizes[requests[from + size]!]!;
       next += size;
       const batch = Array.from({ length: size }, (_, i) =>
-        cloneBundle(bundles[(from + i) % bundles.length]!, from + i, plan.events, spanMs, tag),
+        cloneBundle(bundles[requests[from + i]!]!, from + i, requests.length, spanMs, tag),
       );
       const docs: Record<(typeof HISTORY_COLLECTIONS)[number], Document[]> = {
-        inbound_events: batch.map((b) => b.event),
+        inbound_requests: batch.map((b) => b.request),
         monitoring_events: batch.flatMap((b) => b.monitoring),
-        dedupe: batch.map((b) => b.dedupe),
+        dedupe: batch.flatMap((b) => b.dedupe),
         dedupe_accepted: batch.map((b) => b.accepted),
       };
       for (const c of HISTORY_COLLECTIONS) {
+        if (docs[c].length === 0) continue;
         const r = await store.db.collection(c).insertMany(docs[c], { ordered: false });
         loaded[c] = (loaded[c] ?? 0) + r.insertedCount;
       }
-      if (from + size - reported >= plan.events / 10) {
-        reported = from + size;
+      events += batch.reduce((s, b) => s + (b.request.events as Document[]).length, 0);
+      if (events - reported >= plan.events / 10) {
+        reported = events;
         log(`history: ${n(reported)} of ${n(plan.events)} events' worth loaded`);
       }
     }
@@ -212,10 +273,11 @@ export async function historyStep(run: Run): Promise<void> {
       run.targets.map((t) => t.org),
     );
     if (bundles.length === 0)
-      throw new Error('history: no stored event of this run has its claim, marker and records');
-    const recordsPerEvent = bundles.reduce((s, b) => s + b.monitoring.length, 0) / bundles.length;
+      throw new Error('history: no stored request of this run has its claims, marker and records');
+    const templateEvents = bundles.reduce((s, b) => s + (b.request.events as Document[]).length, 0);
+    const recordsPerEvent = bundles.reduce((s, b) => s + b.monitoring.length, 0) / templateEvents;
     run.log(
-      `history: loading ${n(events)} events' worth (${bundles.length} templates, ${recordsPerEvent.toFixed(1)} monitoring records per event) over the last ${spanHours} h`,
+      `history: loading ${n(events)} events' worth (${bundles.length} template requests of ${(templateEvents / bundles.length).toFixed(0)} events, ${recordsPerEvent.toFixed(1)} monitoring records per event) over the last ${spanHours} h`,
     );
     const filesBefore = sqliteFiles(dataDir);
     const { loaded, ms: loadMs } = await load(

@@ -108,7 +108,7 @@ export async function ceilingDatabase(run: Run): Promise<void> {
     count: r.events,
     durationMs: r.ms,
     note:
-      'per 100 events: insertMany events, insertMany claims, find $in entities, insertMany new + ' +
+      'per 100 events (one request): insertMany claims, insert the request document and its marker, find $in entities, insertMany new + ' +
       `bulkWrite updateOne existing, insertMany monitoring; ${lanes} batches at once`,
   });
 }

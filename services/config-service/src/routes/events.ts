@@ -5,11 +5,10 @@ import {
   type MonitoringRecord,
   monitoringMessage,
   monitoringRecord,
-  newEventId,
   routeEvent,
   Topics,
 } from '@hub/contracts';
-import type { EventStore, StoredEvent } from '@hub/event-store';
+import { type EventStore, requestEventIds, type StoredEvent } from '@hub/event-store';
 import { GRANTS, type HttpServer, notFound, requireGrant } from '@hub/http';
 import type { MessageProducer } from '@hub/kafka';
 import { PayloadError, parsePayload } from '@hub/mapping';
@@ -119,6 +118,9 @@ export function registerEventRoutes(app: HttpServer, deps: EventRoutesDeps): voi
       const ids = request.body.event_ids;
       const found = await events.getMany(orgId, integrationId, ids);
       const now = new Date().toISOString();
+      // The replays' ids are numbered under one id: their document in the event store (ADR 18).
+      const replayIds = requestEventIds();
+      const replayRequest = replayIds.requestId;
       const results: Array<{ event_id: string; status: string; replay_event_id?: string; message: string }> =
         [];
       const replays: StoredEvent[] = [];
@@ -159,7 +161,7 @@ export function registerEventRoutes(app: HttpServer, deps: EventRoutesDeps): voi
           });
           continue;
         }
-        const replayId = newEventId();
+        const replayId = replayIds.next();
         const correlationId = randomUUID();
         replays.push({
           ...source,
@@ -244,11 +246,11 @@ export function registerEventRoutes(app: HttpServer, deps: EventRoutesDeps): voi
       }
 
       try {
-        await events.insert(replays);
+        await events.insert(replays, { requestId: replayRequest });
         await producer.send([...messages, ...records.map((r) => monitoringMessage(r))]);
       } catch (err) {
         request.log.error({ err }, 'replay could not be queued');
-        await events.remove(replays.map((r) => r.event_id)).catch(() => undefined);
+        await events.remove(replayRequest).catch(() => undefined);
         for (const r of results) {
           if (r.status === 'success') {
             r.status = 'error';
