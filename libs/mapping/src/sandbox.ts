@@ -76,6 +76,13 @@ export interface SandboxSettings {
    * takes CPU the pipeline needs. `niceness` then lowers a long job's worker only past this.
    */
   startNiceness?: number;
+  /**
+   * Whether jobs may ask to validate their configuration (`validate`, default true): the worker then
+   * loads the validator and its schema library when it starts (~0.3 s of CPU). The mapper's jobs never
+   * do (false): its workers, replaced after every job stopped at its deadline, start without it and load
+   * it only if a job asks (ADR 0015, decision 22).
+   */
+  validation?: boolean;
 }
 
 interface Pending {
@@ -370,9 +377,9 @@ class Lane implements LaneState {
   private ensureWorker(): ChildProcess {
     if (this.worker) return this.worker;
     const entry = workerEntry();
-    const { limits, output = DEFAULT_OUTPUT_LIMITS, memoryMb, cache } = this.settings;
+    const { limits, output = DEFAULT_OUTPUT_LIMITS, memoryMb, cache, validation = true } = this.settings;
     // Its own process: past the heap cap V8 aborts the process it runs in, whatever the cause.
-    const worker = fork(entry.file, [JSON.stringify({ limits, output, cache })], {
+    const worker = fork(entry.file, [JSON.stringify({ limits, output, cache, validation })], {
       execArgv: [...entry.execArgv, `--max-old-space-size=${memoryMb}`, '--max-semi-space-size=8'],
       serialization: 'advanced',
       // Its output is V8's own (an out-of-memory report): nothing of it goes to the service's log.
