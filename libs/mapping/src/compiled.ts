@@ -1,4 +1,4 @@
-import { attributeNameProblem, uniqueIdValueProblem } from '@hub/contracts';
+import { attributeNameProblem, uniqueIdValueProblem } from '@hub/contracts/attributes';
 import {
   type CompiledExpression,
   compileExpression,

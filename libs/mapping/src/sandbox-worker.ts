@@ -10,12 +10,12 @@ import type { OutputLimits } from './output.js';
 import { PayloadError, parsePayload } from './payload.js';
 import type { SandboxJob, SandboxOutcome } from './sandbox.js';
 import type { InboundConfiguration } from './types.js';
-import { validateInboundConfiguration } from './validate.js';
 
-const { limits, output, cache } = JSON.parse(process.argv[2] ?? '{}') as {
+const { limits, output, cache, validation } = JSON.parse(process.argv[2] ?? '{}') as {
   limits: ExpressionLimits;
   output: OutputLimits;
   cache?: { perTenant: number; total: number };
+  validation?: boolean;
 };
 /**
  * Compiled mappings by tenant and use case (`<id>@<revision>`), each tenant's share bounded (see
@@ -23,6 +23,13 @@ const { limits, output, cache } = JSON.parse(process.argv[2] ?? '{}') as {
  * `unknown-key` and the sandbox resends its configuration.
  */
 const compiled = new CompiledCache<CompiledMapping>(cache ?? { perTenant: 64, total: 512 });
+/**
+ * The validator (and the schema library under it, ~0.3 s of CPU to load): loaded at the start where jobs
+ * validate (simulations), else only once a job asks. The mapper's workers, replaced after every job stopped
+ * at its deadline, start with only what mapping needs (ADR 0015, decision 22).
+ */
+let validator: Promise<typeof import('./validate.js')> | undefined =
+  validation === false ? undefined : import('./validate.js');
 
 async function run(job: SandboxJob): Promise<SandboxOutcome> {
   const tenant = job.tenant ?? '';
@@ -30,7 +37,8 @@ async function run(job: SandboxJob): Promise<SandboxOutcome> {
   if (!mapping) {
     if (job.configuration === undefined) return { kind: 'unknown-key' };
     if (job.validate) {
-      const problems = validateInboundConfiguration(job.configuration);
+      validator ??= import('./validate.js');
+      const problems = (await validator).validateInboundConfiguration(job.configuration);
       if (problems.length > 0)
         return { kind: 'configuration', message: 'invalid mapping configuration', problems };
     }
@@ -57,14 +65,23 @@ async function run(job: SandboxJob): Promise<SandboxOutcome> {
 const send = (message: unknown) => process.send?.(message);
 // The service is gone (or closed the sandbox): nothing is left to answer.
 process.on('disconnect', () => process.exit(0));
-send({ ready: true });
+// Jobs run once the worker said it is ready (its deadline is armed then): one sent meanwhile waits.
+const loaded = validator ? validator.then(() => undefined) : Promise.resolve();
 process.on('message', (message: { id: number; job: SandboxJob }) => {
-  run(message.job).then(
-    (outcome) => send({ id: message.id, outcome }),
-    (err: unknown) =>
-      send({
-        id: message.id,
-        outcome: { kind: 'error', message: (err as Error)?.message ?? String(err) } satisfies SandboxOutcome,
-      }),
-  );
+  loaded
+    .then(() => run(message.job))
+    .then(
+      (outcome) => send({ id: message.id, outcome }),
+      (err: unknown) =>
+        send({
+          id: message.id,
+          outcome: {
+            kind: 'error',
+            message: (err as Error)?.message ?? String(err),
+          } satisfies SandboxOutcome,
+        }),
+    );
 });
+// Ready once the validator is loaded where jobs validate (as when it was imported statically).
+await loaded;
+send({ ready: true });

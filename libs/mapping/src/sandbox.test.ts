@@ -1,6 +1,6 @@
 import { getPriority } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MappingSandbox } from './sandbox.js';
+import { type LaneState, laneFor, MappingSandbox } from './sandbox.js';
 import { MappingBudgetError, simulateInSandbox } from './simulate.js';
 
 const limits = { timeoutMs: 100, maxDepth: 500 };
@@ -367,4 +367,48 @@ describe('the mapping sandbox’s heap cap', () => {
       await capped.close();
     }
   }, 150_000);
+});
+
+describe('which worker a job goes to (ADR 0015, decision 21)', () => {
+  const lane = (name: string, state: Partial<LaneState>) => ({
+    name,
+    warm: false,
+    starting: false,
+    lastTenant: undefined,
+    stoppedFor: undefined,
+    ...state,
+  });
+  const pick = (idle: ReturnType<typeof lane>[], tenant: string) => laneFor(idle, tenant)?.name;
+
+  it('is never another tenant’s replacement still starting: the job waits for a worker that is up', () => {
+    // The noisy tenant's two jobs were stopped at their deadline: both workers are starting again.
+    const a = lane('a', { starting: true, lastTenant: 'noisy', stoppedFor: 'noisy' });
+    const b = lane('b', { starting: true, lastTenant: 'noisy', stoppedFor: 'noisy' });
+    // The quiet tenant's second job while its first runs on the third worker: it waits (for that worker
+    // to be free, a few milliseconds, or for a replacement to be up, whichever comes first).
+    expect(pick([a, b], 'quiet')).toBeUndefined();
+    expect(pick([a, b], 'noisy')).toBeUndefined(); // nothing up: the first one up takes the next in turn
+    // The noisy tenant's next job takes its own replacement and leaves the workers that are up.
+    const c = lane('c', { warm: true, lastTenant: 'quiet' });
+    expect(pick([a, b, c], 'noisy')).toBe('a');
+    expect(pick([a, b, c], 'quiet')).toBe('c');
+  });
+
+  it('prefers the worker that served the tenant last, then any that is up', () => {
+    const a = lane('a', { warm: true, lastTenant: 'x' });
+    const b = lane('b', { warm: true, lastTenant: 'y' });
+    expect(pick([a, b], 'y')).toBe('b');
+    expect(pick([a, b], 'z')).toBe('a');
+  });
+
+  it('starts a worker that is not running when none is starting (a worker stopped for an error)', () => {
+    const stopped = lane('s', {});
+    expect(pick([stopped], 'x')).toBe('s');
+    // A worker whose long job lowered its priority is replaced: its tenant's next job does not wait for
+    // the replacement when another worker is up.
+    const lowered = lane('l', { starting: true, lastTenant: 'x' });
+    const up = lane('u', { warm: true, lastTenant: 'y' });
+    expect(pick([lowered, up], 'x')).toBe('u');
+    expect(pick([lowered, stopped], 'x')).toBeUndefined();
+  });
 });

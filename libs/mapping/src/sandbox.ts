@@ -76,6 +76,13 @@ export interface SandboxSettings {
    * takes CPU the pipeline needs. `niceness` then lowers a long job's worker only past this.
    */
   startNiceness?: number;
+  /**
+   * Whether jobs may ask to validate their configuration (`validate`, default true): the worker then
+   * loads the validator and its schema library when it starts (~0.3 s of CPU). The mapper's jobs never
+   * do (false): its workers, replaced after every job stopped at its deadline, start without it and load
+   * it only if a job asks (ADR 0015, decision 22).
+   */
+  validation?: boolean;
 }
 
 interface Pending {
@@ -180,14 +187,9 @@ export class MappingSandbox {
     for (;;) {
       const idle = this.lanes.filter((lane) => lane.idle);
       if (idle.length === 0) return;
-      const next = this.takeNext();
+      const next = this.takeNext((tenant) => laneFor(idle, tenant) !== undefined);
       if (!next) return;
-      // The worker that served the tenant last (it has the tenant's compiled mappings, and a tenant whose
-      // job was stopped gets the replacement still starting, seconds on a busy machine), else one that is
-      // up, else any.
-      const tenant = next.job.tenant ?? '';
-      const lane = idle.find((l) => l.lastTenant === tenant) ?? idle.find((l) => l.warm) ?? idle[0]!;
-      lane.start(next);
+      laneFor(idle, next.job.tenant ?? '')!.start(next);
     }
   }
 
@@ -195,12 +197,13 @@ export class MappingSandbox {
    * The first waiting job of the tenant served least recently (a tenant new to the queue first, then in
    * turn). Tenants with nothing waiting are forgotten once many are known, so the scan stays short.
    */
-  private takeNext(): Pending | undefined {
+  private takeNext(placeable: (tenant: string) => boolean): Pending | undefined {
     let pick: { jobs: Pending[]; lastServed: number; throttled: boolean } | undefined;
     const throttled = this.settings.isThrottled;
     const cap = this.settings.maxRunningPerTenant;
     for (const [tenant, queue] of this.queues) {
       if (queue.jobs.length === 0) continue;
+      if (!placeable(tenant)) continue;
       if (cap !== undefined && this.lanes.filter((l) => !l.idle && l.lastTenant === tenant).length >= cap)
         continue;
       const late = throttled?.(tenant) ?? false;
@@ -220,8 +223,41 @@ export class MappingSandbox {
   }
 }
 
+/** What choosing a worker for a job needs to know of one (`Lane`; tests use plain objects). */
+export interface LaneState {
+  /** Its worker is up and ready for a job. */
+  warm: boolean;
+  /** Its worker is starting (a replacement): ready in a moment, seconds on a busy machine. */
+  starting: boolean;
+  /** The tenant of the job it ran last. */
+  lastTenant: string | undefined;
+  /** The tenant whose job was stopped (its deadline or heap cap) and the worker replaced since. */
+  stoppedFor: string | undefined;
+}
+
+/**
+ * The idle worker a job of `tenant` goes to now, or none: then the job waits for the next worker that is
+ * free or up (ADR 0015, decision 21). Of the workers that are up: the one that served the tenant last
+ * (it has the tenant's compiled mappings), else any; but a tenant whose job was stopped (deadline, heap
+ * cap) takes its own replacement still starting, leaving the workers that are up to the others. A job is
+ * never bound to a worker still starting otherwise: a busy machine takes seconds to start one, and a
+ * worker that is up is free again a few milliseconds later, unless every busy one runs long, and then
+ * the first to be up takes the next job in turn. A worker not running at all (stopped for an error; it
+ * starts with its next job) is taken when none is up or starting.
+ */
+export function laneFor<L extends LaneState>(idle: L[], tenant: string): L | undefined {
+  const warm = idle.filter((l) => l.warm);
+  if (warm.length === 0)
+    return idle.some((l) => l.starting) ? undefined : idle.find((l) => !l.warm && !l.starting);
+  return (
+    warm.find((l) => l.lastTenant === tenant) ??
+    idle.find((l) => l.starting && l.stoppedFor === tenant) ??
+    warm[0]
+  );
+}
+
 /** One worker process and the job it runs. */
-class Lane {
+class Lane implements LaneState {
   private worker: ChildProcess | undefined;
   /** Keys whose configuration the current worker has been sent. */
   private readonly known = new Set<string>();
@@ -234,6 +270,7 @@ class Lane {
   private lowered = false;
   /** The tenant of the job it ran last. */
   lastTenant: string | undefined;
+  stoppedFor: string | undefined;
   started = 0;
 
   constructor(
@@ -254,8 +291,14 @@ class Lane {
     return this.worker !== undefined && this.ready;
   }
 
+  /** Its worker is starting: not ready yet. */
+  get starting(): boolean {
+    return this.worker !== undefined && !this.ready;
+  }
+
   start(pending: Pending): void {
     this.current = pending;
+    this.stoppedFor = undefined;
     this.lastTenant = pending.job.tenant ?? '';
     this.startedAt = Date.now();
     this.post(pending);
@@ -282,6 +325,7 @@ class Lane {
       const worker = this.worker;
       this.worker = undefined;
       worker?.kill('SIGKILL');
+      this.stoppedFor = pending.job.tenant ?? '';
       this.replace();
       this.finish(pending, {
         kind: 'budget',
@@ -333,9 +377,9 @@ class Lane {
   private ensureWorker(): ChildProcess {
     if (this.worker) return this.worker;
     const entry = workerEntry();
-    const { limits, output = DEFAULT_OUTPUT_LIMITS, memoryMb, cache } = this.settings;
+    const { limits, output = DEFAULT_OUTPUT_LIMITS, memoryMb, cache, validation = true } = this.settings;
     // Its own process: past the heap cap V8 aborts the process it runs in, whatever the cause.
-    const worker = fork(entry.file, [JSON.stringify({ limits, output, cache })], {
+    const worker = fork(entry.file, [JSON.stringify({ limits, output, cache, validation })], {
       execArgv: [...entry.execArgv, `--max-old-space-size=${memoryMb}`, '--max-semi-space-size=8'],
       serialization: 'advanced',
       // Its output is V8's own (an out-of-memory report): nothing of it goes to the service's log.
@@ -360,6 +404,7 @@ class Lane {
       if ('ready' in message) {
         this.ready = true;
         if (this.current) this.arm(this.current);
+        else this.onIdle(); // a job may wait for a worker that is up
         return;
       }
       const pending = this.current;
@@ -374,8 +419,12 @@ class Lane {
       if (this.worker !== worker) return; // an old worker, already replaced
       this.worker = undefined;
       // Out of memory: replaced at once. A worker that failed otherwise starts again with the next job.
-      if (outcome.kind === 'budget') this.replace();
+      if (outcome.kind === 'budget') {
+        this.stoppedFor = this.current?.job.tenant;
+        this.replace();
+      }
       if (this.current) this.finish(this.current, outcome);
+      else this.onIdle(); // a job waiting for it to start goes elsewhere
     };
     worker.on('error', (err: Error) =>
       // The worker could not start or be written to: not the event's fault, an `error` outcome (retried).

@@ -1,4 +1,4 @@
-import { attributeNameProblem } from '@hub/contracts';
+import { attributeNameProblem } from '@hub/contracts/attributes';
 import Type from 'typebox';
 import { Value } from 'typebox/value';
 import { compileExpression } from './expression.js';

@@ -99,6 +99,8 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
     niceness: config.MAPPING_WORKER_NICE,
     niceAfterMs: config.MAPPING_NICE_AFTER_MS,
     prestart: true,
+    // Events are mapped with saved (validated) configurations: the workers start without the validator.
+    validation: false,
     cache: { perTenant: config.MAPPING_CACHE_PER_ORG, total: config.MAPPING_CACHE_ENTRIES },
     onUsage: (org, ms) => budget.charge(org, ms),
     isThrottled: (org) => budget.over(org),

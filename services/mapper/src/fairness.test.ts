@@ -45,6 +45,37 @@ describe('the gate per organisation', () => {
   });
 });
 
+describe('whether an organisation is held up at the gate (decision 20)', () => {
+  it('is when every slot is taken, each for the given time; the slot passed on counts afresh', async () => {
+    let clock = 0;
+    const gate = new OrgGate(2, () => clock);
+    const a1 = await gate.acquire('a');
+    expect(gate.blocked('a', 100)).toBe(false); // a slot is free
+    clock = 50;
+    const a2 = await gate.acquire('a');
+    expect(gate.blocked('a', 100)).toBe(false); // both taken, not both for long
+    clock = 150;
+    expect(gate.blocked('a', 100)).toBe(true);
+    expect(gate.blocked('b', 100)).toBe(false); // another organisation is not
+    const a3 = gate.acquire('a');
+    a1(); // the slot passes to a3 at once: a fourth does not slip in before it
+    const a4 = gate.acquire('a');
+    let fourth = false;
+    void a4.then(() => {
+      fourth = true;
+    });
+    await a3;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(fourth).toBe(false);
+    expect(gate.blocked('a', 100)).toBe(false); // a3 holds its slot since 150
+    clock = 250;
+    expect(gate.blocked('a', 100)).toBe(true);
+    a2();
+    (await a4)();
+    (await a3)();
+  });
+});
+
 describe('the gate of a sandbox of several workers', () => {
   it('lets one organisation hold all workers but one, so another finds a worker free', async () => {
     const gate = OrgGate.forWorkers(2);

@@ -56,37 +56,63 @@ export class OrgBudget {
 
 /** At most `capacity` mappings of one organisation in the sandbox at once; the others wait here, in order. */
 export class OrgGate {
-  private readonly orgs = new Map<string, { running: number; waiting: Array<() => void> }>();
+  /** Per organisation: since when each slot is held, and who waits for one. */
+  private readonly orgs = new Map<
+    string,
+    { holders: Set<{ since: number }>; waiting: Array<{ holder: { since: number }; resolve: () => void }> }
+  >();
 
-  constructor(readonly capacity: number) {}
+  constructor(
+    readonly capacity: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /**
    * The gate of a sandbox of `workers`: one organisation holds at most all but one of them (one, with a
    * single worker), so another organisation's mapping finds a worker free at once instead of waiting for
    * one of its jobs to end, which may be the mapping deadline away (ADR 0015, decision 18).
    */
-  static forWorkers(workers: number): OrgGate {
-    return new OrgGate(Math.max(1, workers - 1));
+  static forWorkers(workers: number, now: () => number = Date.now): OrgGate {
+    return new OrgGate(Math.max(1, workers - 1), now);
   }
 
   async acquire(org: string): Promise<() => void> {
     let state = this.orgs.get(org);
     if (!state) {
-      state = { running: 0, waiting: [] };
+      state = { holders: new Set(), waiting: [] };
       this.orgs.set(org, state);
     }
     const s = state;
-    if (s.running >= this.capacity) await new Promise<void>((resolve) => s.waiting.push(resolve));
-    else s.running++;
+    const holder = { since: this.now() };
+    if (s.holders.size >= this.capacity)
+      await new Promise<void>((resolve) => s.waiting.push({ holder, resolve }));
+    else s.holders.add(holder);
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      s.holders.delete(holder);
       const next = s.waiting.shift();
-      if (next)
-        next(); // the slot passes on
-      else if (--s.running === 0) this.orgs.delete(org);
+      if (next) {
+        // The slot passes on at once (no one else takes it meanwhile); the next holder counts from now.
+        next.holder.since = this.now();
+        s.holders.add(next.holder);
+        next.resolve();
+      } else if (s.holders.size === 0) this.orgs.delete(org);
     };
+  }
+
+  /**
+   * Whether a mapping of `org` waiting here now is held up for a while (ADR 0015, decision 20): every slot
+   * of the organisation is taken, each for at least `heldMs` (its mappings run long: to the deadline,
+   * perhaps), so the next one will not start soon.
+   */
+  blocked(org: string, heldMs: number): boolean {
+    const s = this.orgs.get(org);
+    if (!s || s.holders.size < this.capacity) return false;
+    const now = this.now();
+    for (const holder of s.holders) if (now - holder.since < heldMs) return false;
+    return true;
   }
 }
 

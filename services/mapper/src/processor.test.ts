@@ -233,6 +233,86 @@ describe('a chunk of several organisations', () => {
   }, 30_000);
 });
 
+describe('a chunk whose events left are all held up (decision 20)', () => {
+  const sandbox = new MappingSandbox({
+    limits: { timeoutMs: 100, maxDepth: 500 },
+    deadlineMs: 1_000,
+    memoryMb: 64,
+    workers: 2,
+  });
+  afterAll(() => sandbox.close());
+
+  it('is returned as soon as its quick events are sent, not after a patience without progress', async () => {
+    const sends: string[] = [];
+    const producer = {
+      send: async (messages: OutgoingMessage[]) => {
+        for (const m of messages)
+          if (m.topic === Topics.entityUpdates)
+            sends.push(
+              (m.value as { unique_ids?: Record<string, string> }).unique_ids?.customer_number ?? '?',
+            );
+      },
+    } as unknown as MessageProducer;
+    // The slow organisation's mapping runs "long" (the clock jumps an hour once it starts) until released.
+    let clock = 0;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const runs: string[] = [];
+    const holding = {
+      run: async (job: Parameters<MappingSandbox['run']>[0]) => {
+        runs.push(String((JSON.parse(String(job.payload)) as { id: string }).id));
+        if (job.tenant === 'quick-org') return sandbox.run(job);
+        clock += 3_600_000;
+        await held;
+        return sandbox.run({
+          ...job,
+          tenant: 'quick-org',
+          key: 'u-quick-org@1',
+          configuration: configuration('$uppercase(text)'),
+        });
+      },
+    } as unknown as MappingSandbox;
+    const now = () => clock;
+    const processor = new EventProcessor({
+      view,
+      mirror: { catchUp: async () => {} } as unknown as TopicMirror,
+      producer,
+      logger: quietLogger,
+      sandbox: holding,
+      catchUpTimeoutMs: 1_000,
+      gate: new OrgGate(1, now),
+      quarantine: new Quarantine({ after: 100, windowMs: 60_000 }),
+      // A patience far beyond the test's timeout: only "held up" can end a call early.
+      chunkPatienceMs: 600_000,
+      now,
+    });
+    // H1 runs long; H2 (another key of the same organisation) waits at the gate behind it.
+    const first = [message('slow-org', 'h1', 'H1', 'one'), message('slow-org', 'h2', 'H2', 'two')];
+    const started = await processor.handleBatch(first, () => []);
+    expect(started.taken).toBe(0);
+    expect(started.resumeAfter).toBeDefined();
+    expect(runs).toEqual(['H1']);
+    // Fetched again with another organisation's events behind: they are mapped and sent, and the call
+    // returns without waiting for the held ones.
+    const chunk = [
+      ...first,
+      message('quick-org', 'q', 'Q1', 'first'),
+      message('quick-org', 'q', 'Q2', 'second'),
+    ];
+    const again = await processor.handleBatch(chunk, () => []);
+    expect(again.taken).toBe(0);
+    expect(sends).toEqual(['Q1', 'Q2']);
+    expect(runs).toEqual(['H1', 'Q1', 'Q2']);
+    release();
+    const rest = await deliver(processor, chunk);
+    expect(rest.mapped).toBe(4);
+    expect(sends).toEqual(['Q1', 'Q2', 'H1', 'H2']);
+    expect(runs).toEqual(['H1', 'Q1', 'Q2', 'H2']);
+  }, 20_000);
+});
+
 describe('a quarantined use case revision', () => {
   const sandbox = new MappingSandbox({
     limits: { timeoutMs: 100, maxDepth: 500 },

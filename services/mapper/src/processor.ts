@@ -44,6 +44,8 @@ export interface ProcessorDeps {
   onParked?: () => void;
   /** How long without progress `handleBatch` waits for a chunk before it returns what is done (100 ms). */
   chunkPatienceMs?: number;
+  /** The clock of how long a mapping has run or waited (the gate's too); tests set it. */
+  now?: () => number;
 }
 
 /** How long mapped events wait for the rest of their chunk before they are sent anyway. */
@@ -77,6 +79,15 @@ interface Task {
   acked: boolean;
   /** Settles (never rejects) when the event is mapped or failed. */
   done: Promise<void>;
+  /**
+   * Where it is (ADR 0015, decision 20): after its key's earlier event (`chain`), reading its use case,
+   * at its organisation's gate, mapping (in the sandbox or its queue: `running`, since when), or done.
+   */
+  phase: 'chain' | 'prepare' | 'gate' | 'running' | 'mapped';
+  since: number;
+  /** Its key's earlier event still in progress when it started. */
+  previous?: Task | undefined;
+  org?: string;
 }
 
 /** One partition's events in progress: by offset, the last of each key, and the sends in order. */
@@ -88,6 +99,8 @@ interface PartitionWork {
   touchedAt: number;
   /** Events of the partition done so far (progress while a chunk is waited for). */
   settled: number;
+  /** Wakes `handleBatch` when one of the partition's events moves on (settles or changes phase). */
+  wake?: (() => void) | undefined;
 }
 
 /**
@@ -143,18 +156,29 @@ export class EventProcessor {
     const tasks = messages.map(
       (message) => work.tasks.get(message.offset) ?? this.start(work, message, onPermanentFailure),
     );
-    const all = Promise.all(tasks.map((t) => t.done));
     // Waits while the chunk makes progress (a big chunk mapping steadily is not fetched again); returns
-    // early once a whole patience passed with no event of the partition done (a slow neighbour).
-    for (let settled = -1; settled !== work.settled; ) {
-      settled = work.settled;
-      let patience: NodeJS.Timeout | undefined;
-      const done = await Promise.race([
-        all.then(() => true),
-        new Promise<false>((r) => (patience = setTimeout(() => r(false), this.patienceMs))),
-      ]);
-      clearTimeout(patience);
-      if (done) break;
+    // early once a whole patience passed with no event of the partition done (a slow neighbour), and at
+    // once when every event left is held up (decision 20): running long already, or waiting at its
+    // organisation's gate behind mappings that do, or behind its key's earlier event that is. The
+    // consumer fetches every partition again only once each handler returned, so a chunk waited for
+    // holds every other partition's next events; the quick events of a chunk are sent before it returns.
+    for (let settled = work.settled, quietSince = Date.now(); ; ) {
+      if (tasks.every((t) => t.settled)) break;
+      if (this.heldUp(tasks)) break;
+      const left = this.patienceMs - (Date.now() - quietSince);
+      if (left <= 0) break;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        work.wake = resolve;
+        // Looked at again now and then: a mapping becomes "long" with time, not with an event.
+        timer = setTimeout(resolve, Math.min(left, Math.max(10, this.patienceMs / 4)));
+      });
+      clearTimeout(timer);
+      work.wake = undefined;
+      if (work.settled !== settled) {
+        settled = work.settled;
+        quietSince = Date.now();
+      }
     }
 
     const failed = tasks.find((t) => t.failure !== undefined);
@@ -195,6 +219,52 @@ export class EventProcessor {
     return this.deps.chunkPatienceMs ?? DEFAULT_CHUNK_PATIENCE_MS;
   }
 
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  /**
+   * Every event of the chunk not done yet is held up (decision 20): its mapping has run (or waited for a
+   * worker) a patience already, or it waits at its organisation's gate whose every slot has, or it
+   * follows its key's earlier event that is held up. Waiting for such a chunk would only hold the other
+   * partitions: their next fetch waits for this handler.
+   */
+  private heldUp(tasks: Task[]): boolean {
+    const now = this.now();
+    const known = new Map<Task, boolean>();
+    const held = (task: Task): boolean => {
+      if (task.settled) return false;
+      const seen = known.get(task);
+      if (seen !== undefined) return seen;
+      let answer: boolean;
+      switch (task.phase) {
+        case 'running':
+          answer = now - task.since >= this.patienceMs;
+          break;
+        case 'gate':
+          answer = this.deps.gate.blocked(task.org ?? '', this.patienceMs);
+          break;
+        case 'chain':
+          // Its key's earlier event: earlier in offsets, so the chain ends.
+          answer = task.previous !== undefined && held(task.previous);
+          break;
+        default:
+          answer = false;
+      }
+      known.set(task, answer);
+      return answer;
+    };
+    return tasks.every((t) => t.settled || held(t));
+  }
+
+  /** The event moved on: `handleBatch`, if it waits for the partition, looks again. */
+  private moved(work: PartitionWork, task: Task, phase: Task['phase'], org?: string): void {
+    task.phase = phase;
+    task.since = this.now();
+    if (org !== undefined) task.org = org;
+    work.wake?.();
+  }
+
   /** The partition's events in progress, started once each; partitions idle for long are forgotten. */
   private partitionWork(message: IncomingMessage): PartitionWork {
     const id = `${message.topic}:${message.partition}`;
@@ -232,17 +302,23 @@ export class EventProcessor {
       sent: false,
       acked: false,
       done: Promise.resolve(),
+      phase: previous && !previous.settled ? 'chain' : 'prepare',
+      since: this.now(),
+      previous: previous && !previous.settled ? previous : undefined,
     };
     task.done = (previous?.done ?? Promise.resolve()).then(async () => {
+      task.previous = undefined;
       if (previous?.failure !== undefined) {
         // Its key's earlier event failed: this one waits for the retry, or its outputs would overtake.
         task.failure = previous.failure;
         task.settled = true;
         work.settled++;
+        this.moved(work, task, 'mapped');
         return;
       }
+      this.moved(work, task, 'prepare');
       try {
-        const result = await this.map(message);
+        const result = await this.map(message, (phase, org) => this.moved(work, task, phase, org));
         task.result = {
           out: result.out,
           mapped: true,
@@ -255,6 +331,7 @@ export class EventProcessor {
       }
       task.settled = true;
       work.settled++;
+      this.moved(work, task, 'mapped');
       if (task.result) work.flushTimer ??= setTimeout(() => this.flush(work), EARLY_SEND_MS);
     });
     work.tasks.set(message.offset, task);
@@ -295,7 +372,10 @@ export class EventProcessor {
   }
 
   /** One event's outputs; a PermanentError when it can never be mapped. */
-  private async map(message: IncomingMessage): Promise<{ out: OutgoingMessage[]; deadLetterCode?: string }> {
+  private async map(
+    message: IncomingMessage,
+    moved?: (phase: 'gate' | 'running', org: string) => void,
+  ): Promise<{ out: OutgoingMessage[]; deadLetterCode?: string }> {
     let event: InboundEventMessage;
     try {
       event = decodeMessage(Topics.inboundEvents, InboundEventMessage, message.value);
@@ -315,7 +395,9 @@ export class EventProcessor {
     const { quarantine, gate } = this.deps;
     if (quarantine.size > 0) quarantine.seen(useCase.id, useCase.revision);
     if (quarantine.has(useCase.id, useCase.revision)) return { out: this.park(message, event, useCase) };
+    moved?.('gate', event.org_id);
     const release = await gate.acquire(event.org_id);
+    moved?.('running', event.org_id);
     let outcome: Awaited<ReturnType<MappingSandbox['run']>>;
     try {
       // Quarantined while this event waited at the gate: parked without running.
