@@ -23,6 +23,19 @@ const configuration = (note: string) => ({
     },
   ],
 });
+/** A producer that hands each send's entity updates (their customer numbers) to `record`. */
+const recordingProducer = (record: (customerNumbers: string[]) => void) =>
+  ({
+    send: async (messages: OutgoingMessage[]) =>
+      record(
+        messages
+          .filter((m) => m.topic === Topics.entityUpdates)
+          .map(
+            (m) => (m.value as { unique_ids?: Record<string, string> }).unique_ids?.customer_number ?? '?',
+          ),
+      ),
+  }) as unknown as MessageProducer;
+
 const view = new ConfigView();
 for (const [org, note] of [
   ['slow-org', '$match(text, /(a+)+$/)'],
@@ -112,17 +125,7 @@ describe('a chunk of several organisations', () => {
 
   it("sends a quick organisation's events before a slow one's are done, one key's events in order", async () => {
     const sends: string[][] = [];
-    const producer = {
-      send: async (messages: OutgoingMessage[]) => {
-        sends.push(
-          messages
-            .filter((m) => m.topic === Topics.entityUpdates)
-            .map(
-              (m) => (m.value as { unique_ids?: Record<string, string> }).unique_ids?.customer_number ?? '?',
-            ),
-        );
-      },
-    } as unknown as MessageProducer;
+    const producer = recordingProducer((numbers) => sends.push(numbers));
     const processor = new EventProcessor({
       view,
       mirror: { catchUp: async () => {} } as unknown as TopicMirror,
@@ -159,15 +162,7 @@ describe('a chunk of several organisations', () => {
 
   it('returns what is done while an event is held, and takes the rest once it is done, each event mapped once', async () => {
     const sends: string[] = [];
-    const producer = {
-      send: async (messages: OutgoingMessage[]) => {
-        for (const m of messages)
-          if (m.topic === Topics.entityUpdates)
-            sends.push(
-              (m.value as { unique_ids?: Record<string, string> }).unique_ids?.customer_number ?? '?',
-            );
-      },
-    } as unknown as MessageProducer;
+    const producer = recordingProducer((numbers) => sends.push(...numbers));
     // The held organisation's mappings wait until released, as one running to the deadline would.
     let release!: () => void;
     const held = new Promise<void>((resolve) => {
@@ -244,15 +239,7 @@ describe('a chunk whose events left are all held up (decision 20)', () => {
 
   it('is returned as soon as its quick events are sent, not after a patience without progress', async () => {
     const sends: string[] = [];
-    const producer = {
-      send: async (messages: OutgoingMessage[]) => {
-        for (const m of messages)
-          if (m.topic === Topics.entityUpdates)
-            sends.push(
-              (m.value as { unique_ids?: Record<string, string> }).unique_ids?.customer_number ?? '?',
-            );
-      },
-    } as unknown as MessageProducer;
+    const producer = recordingProducer((numbers) => sends.push(...numbers));
     // The slow organisation's mapping runs "long" (the clock jumps an hour once it starts) until released.
     let clock = 0;
     let release!: () => void;
