@@ -25,6 +25,8 @@ export declare function up(which?: {
 export declare function down(which?: { kafka: boolean; ferretdb: boolean }): Promise<void>;
 export declare function startKafka(): Promise<string>;
 export declare function startFerretdb(): Promise<string>;
+/** Our patched FerretDB build (built once into the cache); its path. */
+export declare function ferretdbBinary(): string;
 export declare function stopProcess(
   name: string,
   graceMs?: number,

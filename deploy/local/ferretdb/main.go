@@ -3,10 +3,17 @@
 // Embedding skips the version file that `go install` of the CLI lacks (FerretDB issue 2982)
 // and turns telemetry off. Usage: ferretdb -listen 127.0.0.1:27017 -dir /abs/data/dir, and optionally a TLS
 // listener beside it: -listen-tls 127.0.0.1:27018 -tls-cert-file server.pem -tls-key-file server.key.
+//
+// It also bounds SQLite's write-ahead logs (-wal-limit-mb, -wal-check; docs/adr/0008-database-on-ferretdb.md):
+// under constant load some reader always holds an old snapshot, so SQLite's own checkpoints never reset
+// the log and it grows without end (2.4 GB in a benchmark run). When a database's log passes the limit,
+// a checkpoint in TRUNCATE mode copies it back and empties the file, waiting at most -wal-wait for the
+// readers in progress (writers wait meanwhile); one that cannot finish in time is tried again later.
 package main
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"net/http"
@@ -14,9 +21,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+	_ "modernc.org/sqlite" // the driver FerretDB registers too; the WAL guard opens its own connection
 )
 
 func main() {
@@ -28,6 +38,9 @@ func main() {
 	tlsCert := flag.String("tls-cert-file", "", "the TLS listener's certificate (PEM)")
 	tlsKey := flag.String("tls-key-file", "", "the TLS listener's private key (PEM)")
 	tlsCA := flag.String("tls-ca-file", "", "CA (PEM) that client certificates must be signed by (empty: none asked)")
+	walLimit := flag.Int64("wal-limit-mb", 64, "a database's write-ahead log larger than this is checkpointed and truncated (0: never)")
+	walCheck := flag.Duration("wal-check", 5*time.Second, "how often the write-ahead logs' sizes are checked")
+	walWait := flag.Duration("wal-wait", 500*time.Millisecond, "how long a truncating checkpoint waits for readers in progress")
 	flag.Parse()
 
 	if *dir == "" {
@@ -66,6 +79,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	if *walLimit > 0 {
+		go guardWAL(ctx, abs, *walLimit<<20, *walCheck, *walWait)
+	}
+
 	fmt.Fprintf(os.Stderr, "ferretdb: listening on %s (TLS: %q), data in %s\n", *listen, *listenTLS, abs)
 	f.Run(ctx)
 }
@@ -76,4 +93,52 @@ func query(params string) string {
 	}
 
 	return "?" + params
+}
+
+// guardWAL checkpoints and truncates every database's write-ahead log that has grown past limit bytes,
+// checking every interval until ctx ends.
+func guardWAL(ctx context.Context, dir string, limit int64, interval, wait time.Duration) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		logs, _ := filepath.Glob(filepath.Join(dir, "*.sqlite-wal"))
+		for _, wal := range logs {
+			if info, err := os.Stat(wal); err == nil && info.Size() > limit {
+				truncateWAL(ctx, strings.TrimSuffix(wal, "-wal"), info.Size(), wait)
+			}
+		}
+	}
+}
+
+// truncateWAL runs one TRUNCATE checkpoint of the database file on a connection of its own (opened and
+// closed each time, so a dropped database's file is never held open; mode=rw never creates one).
+func truncateWAL(ctx context.Context, file string, before int64, wait time.Duration) {
+	db, err := sql.Open("sqlite", fmt.Sprintf("file:%s?mode=rw&_pragma=busy_timeout(%d)", file, wait.Milliseconds()))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ferretdb: WAL guard: %s: %v\n", file, err)
+		return
+	}
+	defer db.Close()
+	start := time.Now()
+	var busy, frames, copied int
+	err = db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &copied)
+	after := int64(-1)
+	if info, statErr := os.Stat(file + "-wal"); statErr == nil {
+		after = info.Size()
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "ferretdb: WAL guard: %s: %v\n", filepath.Base(file), err)
+	case busy != 0:
+		fmt.Fprintf(os.Stderr, "ferretdb: WAL guard: %s: readers still busy after %s; WAL %d MB, tried again later\n",
+			filepath.Base(file), wait, before>>20)
+	default:
+		fmt.Fprintf(os.Stderr, "ferretdb: WAL guard: %s: WAL %d MB -> %d MB in %d ms\n",
+			filepath.Base(file), before>>20, after>>20, time.Since(start).Milliseconds())
+	}
 }
