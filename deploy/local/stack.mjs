@@ -637,7 +637,7 @@ export async function startFerretdb() {
     process.env.FERRETDB_SQLITE_PARAMS ?? '_pragma=synchronous(NORMAL)',
     // FERRETDB_PPROF=127.0.0.1:6060 serves Go's profiler (go tool pprof http://127.0.0.1:6060/debug/pprof/profile).
     ...(process.env.FERRETDB_PPROF ? ['-pprof', process.env.FERRETDB_PPROF] : []),
-    // A database's write-ahead log past this many MB is checkpointed and truncated (main.go; 64 by default).
+    // A database's write-ahead log past this many MB is checkpointed and truncated (main.go; 128 by default).
     ...(process.env.FERRETDB_WAL_LIMIT_MB ? ['-wal-limit-mb', process.env.FERRETDB_WAL_LIMIT_MB] : []),
   ]);
   await waitFor('FerretDB', () => mongoAnswers(), 60_000, 'ferretdb');

@@ -8,7 +8,8 @@
 // under constant load some reader always holds an old snapshot, so SQLite's own checkpoints never reset
 // the log and it grows without end (2.4 GB in a benchmark run). When a database's log passes the limit,
 // a checkpoint in TRUNCATE mode copies it back and empties the file, waiting at most -wal-wait for the
-// readers in progress (writers wait meanwhile); one that cannot finish in time is tried again later.
+// readers in progress (writers wait meanwhile); one that cannot finish in time is tried again later, each
+// time after twice as many checks (at most 12), so long readers do not make it stall writers often.
 package main
 
 import (
@@ -38,9 +39,9 @@ func main() {
 	tlsCert := flag.String("tls-cert-file", "", "the TLS listener's certificate (PEM)")
 	tlsKey := flag.String("tls-key-file", "", "the TLS listener's private key (PEM)")
 	tlsCA := flag.String("tls-ca-file", "", "CA (PEM) that client certificates must be signed by (empty: none asked)")
-	walLimit := flag.Int64("wal-limit-mb", 64, "a database's write-ahead log larger than this is checkpointed and truncated (0: never)")
+	walLimit := flag.Int64("wal-limit-mb", 128, "a database's write-ahead log larger than this is checkpointed and truncated (0: never)")
 	walCheck := flag.Duration("wal-check", 5*time.Second, "how often the write-ahead logs' sizes are checked")
-	walWait := flag.Duration("wal-wait", 500*time.Millisecond, "how long a truncating checkpoint waits for readers in progress")
+	walWait := flag.Duration("wal-wait", 200*time.Millisecond, "how long a truncating checkpoint waits for readers in progress")
 	flag.Parse()
 
 	if *dir == "" {
@@ -96,10 +97,13 @@ func query(params string) string {
 }
 
 // guardWAL checkpoints and truncates every database's write-ahead log that has grown past limit bytes,
-// checking every interval until ctx ends.
+// checking every interval until ctx ends. A checkpoint that found readers still busy is tried again
+// after twice as many checks as the last time (1, 2, 4, 8, then 12).
 func guardWAL(ctx context.Context, dir string, limit int64, interval, wait time.Duration) {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
+	skip := map[string]int{}    // checks still to skip, per log
+	backoff := map[string]int{} // checks skipped after the last busy try, per log
 	for {
 		select {
 		case <-ctx.Done():
@@ -108,20 +112,32 @@ func guardWAL(ctx context.Context, dir string, limit int64, interval, wait time.
 		}
 		logs, _ := filepath.Glob(filepath.Join(dir, "*.sqlite-wal"))
 		for _, wal := range logs {
-			if info, err := os.Stat(wal); err == nil && info.Size() > limit {
-				truncateWAL(ctx, strings.TrimSuffix(wal, "-wal"), info.Size(), wait)
+			if skip[wal] > 0 {
+				skip[wal]--
+				continue
 			}
+			info, err := os.Stat(wal)
+			if err != nil || info.Size() <= limit {
+				continue
+			}
+			if truncateWAL(ctx, strings.TrimSuffix(wal, "-wal"), info.Size(), wait) {
+				delete(backoff, wal)
+				continue
+			}
+			backoff[wal] = min(max(1, 2*backoff[wal]), 12)
+			skip[wal] = backoff[wal]
 		}
 	}
 }
 
 // truncateWAL runs one TRUNCATE checkpoint of the database file on a connection of its own (opened and
 // closed each time, so a dropped database's file is never held open; mode=rw never creates one).
-func truncateWAL(ctx context.Context, file string, before int64, wait time.Duration) {
+// It reports false when readers were still busy (or it failed), so the caller backs off.
+func truncateWAL(ctx context.Context, file string, before int64, wait time.Duration) bool {
 	db, err := sql.Open("sqlite", fmt.Sprintf("file:%s?mode=rw&_pragma=busy_timeout(%d)", file, wait.Milliseconds()))
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "ferretdb: WAL guard: %s: %v\n", file, err)
-		return
+		logf("%s: %v", file, err)
+		return false
 	}
 	defer db.Close()
 	start := time.Now()
@@ -133,12 +149,18 @@ func truncateWAL(ctx context.Context, file string, before int64, wait time.Durat
 	}
 	switch {
 	case err != nil:
-		fmt.Fprintf(os.Stderr, "ferretdb: WAL guard: %s: %v\n", filepath.Base(file), err)
+		logf("%s: %v", filepath.Base(file), err)
+		return false
 	case busy != 0:
-		fmt.Fprintf(os.Stderr, "ferretdb: WAL guard: %s: readers still busy after %s; WAL %d MB, tried again later\n",
-			filepath.Base(file), wait, before>>20)
+		logf("%s: readers still busy after %s; WAL %d MB, tried again later", filepath.Base(file), wait, before>>20)
+		return false
 	default:
-		fmt.Fprintf(os.Stderr, "ferretdb: WAL guard: %s: WAL %d MB -> %d MB in %d ms\n",
-			filepath.Base(file), before>>20, after>>20, time.Since(start).Milliseconds())
+		logf("%s: WAL %d MB -> %d MB in %d ms", filepath.Base(file), before>>20, after>>20, time.Since(start).Milliseconds())
+		return true
 	}
+}
+
+// logf writes one line of the WAL guard to the server's log, timestamped like FerretDB's own lines.
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s WAL guard: %s\n", time.Now().Format("2006/01/02 15:04:05"), fmt.Sprintf(format, args...))
 }
