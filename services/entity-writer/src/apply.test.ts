@@ -30,14 +30,17 @@ const message = (u: EntityUpdateMessage, offset: number): IncomingMessage => ({
   timestamp: '0',
 });
 
-/** A writer that applies whatever it is given (what is measured here is what it is given). */
-function applier() {
+/**
+ * A writer that applies whatever it is given (what is measured here is what it is given), or only the
+ * first `takes` updates of a call, as the writer does when an entity's outbox budget ends the batch.
+ */
+function applier(takes = Number.POSITIVE_INFINITY) {
   const calls: EntityUpdateMessage[][] = [];
   const writer = {
     apply: async (updates: EntityUpdateMessage[]): Promise<BatchWrite> => {
       calls.push(updates);
       return {
-        results: updates.map(() => ({
+        results: updates.slice(0, takes).map(() => ({
           ok: true as const,
           outcome: 'updated' as const,
           notes: { created: [] },
@@ -72,6 +75,21 @@ describe('UpdatesApplier', () => {
     );
     const rest = await a.apply(messages.slice(first.results.length));
     expect(rest.results).toHaveLength(6);
+  });
+
+  it('ends the batch where the writer stopped taking: the messages after it come in the next call', async () => {
+    const { applier: a, calls } = applier(7);
+    const messages = [
+      ...Array.from({ length: 12 }, (_, i) => message(update('BIG', i), i)),
+      // Undecodable: it would be answered (dead-lettered) at once if the batch went on past the writer's stop.
+      { ...message(update('X', 0), 12), value: Buffer.from('not json') },
+      message(update('OTHER', 0), 13),
+    ];
+    const first = await a.apply(messages);
+    expect(first.results).toHaveLength(7);
+    expect(first.results.every((r) => 'outcome' in r)).toBe(true);
+    expect(calls).toHaveLength(1);
+    expect(first.outgoing.filter((m) => m.topic === 'erp.dead-letters')).toEqual([]);
   });
 
   it('takes a whole batch of many entities with a few updates each', async () => {

@@ -58,9 +58,12 @@ export class UpdatesApplier {
     const effects = noSideEffects();
     let run: Array<{ message: IncomingMessage; update: EntityUpdateMessage }> = [];
     const perEntity = new Map<string, number>();
+    // The writer took only a prefix of the run (an entity's outbox budget): the batch ends there.
+    let ended = false;
     const flush = async () => {
       if (run.length === 0) return;
       const batch = await this.deps.writer.apply(run.map((r) => r.update));
+      if (batch.results.length < run.length) ended = true;
       merge(effects, batch);
       batch.results.forEach((r, i) => {
         const { message, update } = run[i]!;
@@ -73,12 +76,14 @@ export class UpdatesApplier {
       run = [];
     };
     for (const message of messages) {
+      if (ended) break;
       let update: EntityUpdatesTopicMessage;
       try {
         update = decode(message);
       } catch (err) {
         if (!(err instanceof PermanentError)) throw err;
         await flush();
+        if (ended) break;
         results.push({ message, error: err });
         continue;
       }
@@ -93,6 +98,7 @@ export class UpdatesApplier {
         continue;
       }
       await flush();
+      if (ended) break;
       try {
         results.push({ message, update, ...(await this.applyAlone(update, attempt, effects)) });
       } catch (err) {

@@ -428,3 +428,46 @@ describe('a database error in an update applied on its own (a prune scope) withi
     expect(deadLettersOf(org)).toEqual([]);
   }, 120_000);
 });
+
+describe('many changes of one entity in one batch', () => {
+  it('are one write, and a redelivery after a lost produce recognises all 100: each applied and published once', async () => {
+    const org = uniqueName('hot-entity');
+    const created = contact(org, 'H1', { name: 'v0' });
+    await committedUpTo(await send(created));
+    const changes = Array.from({ length: 100 }, (_, i) => contact(org, 'H1', { name: `v${i + 1}` }));
+    const dropped = proxy.counts.droppedRequests;
+    proxy.dropProduceRequests();
+    const offset = await send(...changes);
+    try {
+      await untilASendFailed(dropped);
+      // All 100 were applied in memory and written at once (version 1 → 2) before the send that failed.
+      expect((await stored(org, 'H1'))?._hub.version).toBe(2);
+    } finally {
+      proxy.heal();
+    }
+    await committedUpTo(offset);
+    const doc = await stored(org, 'H1');
+    expect(doc?.name).toBe('v100');
+    // The redelivery found every change applied: no second write.
+    expect(doc?._hub.version).toBe(2);
+    expect(appliedIds(doc)).toEqual(changes.map((c) => c.update_id));
+    const ids = changeIds(await processed(org, [doc!._id]));
+    expect(ids.sort()).toEqual([created, ...changes].map((c) => c.update_id).sort());
+    expect(deadLettersOf(org)).toEqual([]);
+  }, 180_000);
+
+  it('of a large entity are split so that one write never carries more than 4 MiB of its processed messages', async () => {
+    const org = uniqueName('large-entity');
+    // About 500 KB: each processed message carries the entity, so 8 of them fit the 4 MiB outbox budget.
+    const created = contact(org, 'L1', { name: 'v0', notes: 'x'.repeat(500_000) });
+    await committedUpTo(await send(created));
+    const changes = Array.from({ length: 12 }, (_, i) => contact(org, 'L1', { name: `v${i + 1}` }));
+    await committedUpTo(await send(...changes));
+    const doc = await stored(org, 'L1');
+    expect(doc?.name).toBe('v12');
+    expect(doc?._hub.version).toBe(3); // created, then 8 changes, then 4
+    const ids = changeIds(await processed(org, [doc!._id]));
+    expect(ids.sort()).toEqual([created, ...changes].map((c) => c.update_id).sort());
+    expect(deadLettersOf(org)).toEqual([]);
+  }, 180_000);
+});

@@ -129,7 +129,11 @@ export class EntityWriter {
       afterSend: [],
     };
     const appliedHere = new Set<string>();
+    const budget = new OutboxBudget();
     for (const update of updates) {
+      // One more change of a large entity would make its outbox too big for one write: the batch ends
+      // here, and the caller hands the rest over again (`results` covers the updates taken).
+      if (!budget.admits(update, resolutions, state)) break;
       // Each update is staged on its own: a failure leaves the others' changes as they are.
       const staged = new Stage(state);
       try {
@@ -349,6 +353,49 @@ function refsOf(update: EntityUpdateMessage): Array<{ org: string; ref: EntityRe
     }
   }
   return out;
+}
+
+/**
+ * The bytes one write may put in one entity's outbox (its processed messages, each carrying the entity):
+ * well under MongoDB's 16 MiB document limit with the entity beside it.
+ */
+export const OUTBOX_BUDGET_BYTES = 4 * 1024 * 1024;
+
+/** Up to this many changes of one entity per write are taken whatever its size (nothing is measured). */
+const CHANGES_ALWAYS_TAKEN = 4;
+
+/**
+ * Counts the changes each entity receives in one `apply`, and ends the batch before an entity's change
+ * whose processed message (one entity view each) would take its outbox past `OUTBOX_BUDGET_BYTES`. The
+ * entity's size is measured once, when it reaches `CHANGES_ALWAYS_TAKEN` changes, so the usual batch
+ * (a few changes per entity) measures nothing; a 1 MB entity gets 4 changes per write, a 2 KB one
+ * `APPLIED_KEPT` (the caller's cap).
+ */
+class OutboxBudget {
+  private readonly changes = new Map<string, number>();
+  private readonly limits = new Map<string, number>();
+
+  admits(
+    update: EntityUpdateMessage,
+    resolutions: Map<string, Resolution | PermanentError>,
+    state: Map<string, Working>,
+  ): boolean {
+    const own = resolutions.get(EntityResolver.identity(update.org_id, ownRef(update)));
+    if (!own || own instanceof PermanentError) return true; // applyOne reports it
+    const count = this.changes.get(own.id) ?? 0;
+    if (count >= CHANGES_ALWAYS_TAKEN) {
+      let limit = this.limits.get(own.id);
+      if (limit === undefined) {
+        const doc = state.get(own.id)?.doc ?? own.doc;
+        const bytes = doc ? JSON.stringify(entityView(doc)).length + 512 : 512;
+        limit = Math.max(CHANGES_ALWAYS_TAKEN, Math.floor(OUTBOX_BUDGET_BYTES / bytes));
+        this.limits.set(own.id, limit);
+      }
+      if (count >= limit) return false;
+    }
+    this.changes.set(own.id, count + 1);
+    return true;
+  }
 }
 
 const ownRef = (update: EntityUpdateMessage): EntityRef => ({
