@@ -44,6 +44,7 @@ describe('the database plan', () => {
       'dedupe_accepted',
       'inbound_events',
       'inbound_requests',
+      'monitoring_buckets',
       'monitoring_events',
       'rate_limit_slots',
       'rate_limit_windows',
@@ -64,6 +65,13 @@ describe('the database plan', () => {
       'org_integration_event_ids',
       'org_integration_correlation_time',
       'expires_at',
+    ]);
+    // ADR 19: multikey on the integration ids (one array per compound index) with the latest record's time.
+    expect(only(mongo7, 'monitoring_buckets').indexes.map((i) => [i.name, i.key])).toEqual([
+      ['integration_time', { integration_ids: 1, max_created_at: -1 }],
+      ['event_ids', { event_ids: 1 }],
+      ['correlation_ids', { correlation_ids: 1 }],
+      ['expires_at', { expires_at: 1 }],
     ]);
     expect(names(only(mongo7, 'meter_readings'))).toEqual([
       'org_meter_external_id',
@@ -89,6 +97,7 @@ describe('the database plan', () => {
         'entities.deleted_at',
         'inbound_events.expires_at',
         'inbound_requests.expires_at',
+        'monitoring_buckets.expires_at',
         'monitoring_events.expires_at',
         'rate_limit_slots.expires_at',
         'rate_limit_windows.expires_at',

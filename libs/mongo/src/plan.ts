@@ -199,8 +199,31 @@ export const DATABASE_PLAN: readonly CollectionPlan[] = [
     ],
   },
   {
-    collection: 'monitoring_events',
+    collection: 'monitoring_buckets',
     owner: 'config-service (sink)',
+    indexes: [
+      {
+        name: 'integration_time',
+        key: { integration_ids: 1, max_created_at: -1 },
+        serves:
+          'monitoring pages, newest first (by each bucket’s latest record), and statistics of an integration over a time range (docs/adr/0019)',
+      },
+      {
+        name: 'event_ids',
+        key: { event_ids: 1 },
+        serves: 'the records of one event (associated records), oldest first',
+      },
+      {
+        name: 'correlation_ids',
+        key: { correlation_ids: 1 },
+        serves: 'traces by correlation id',
+      },
+      expiresAt('expiry of monitoring buckets (MONITORING_RETENTION_DAYS)'),
+    ],
+  },
+  {
+    collection: 'monitoring_events',
+    owner: 'config-service (sink; read until it expires, docs/adr/0019)',
     indexes: [
       {
         name: 'org_integration_time',

@@ -190,7 +190,7 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
       if (!sinks) return; // the API alone
       await sink.start();
       // Records past retention: TTL on MongoDB, this sweeper on FerretDB (libs/mongo retention.ts).
-      stopSweeper = expireDocuments(deps.mongo, ['monitoring_events'], {
+      stopSweeper = expireDocuments(deps.mongo, ['monitoring_buckets', 'monitoring_events'], {
         intervalMs: config.MONITORING_SWEEP_INTERVAL_MS,
         logger: deps.logger,
       });
@@ -233,6 +233,7 @@ export const COLLECTIONS_OWNED = [
   'use_case_history',
   'app_mappings',
   'leases',
+  'monitoring_buckets',
   'monitoring_events',
   'inbound_requests',
   'inbound_events',

@@ -183,29 +183,45 @@ async function writeBatch(
     }));
     await entities.bulkWrite(ops, { ordered: false });
   }
-  await db.collection<Doc>('monitoring_events').insertMany(
-    events.map((e, i) => {
-      const {
-        id,
-        schema_version: _v,
-        ...record
-      } = monitoringRecord({
-        org_id: e.target.org,
-        integration_id: e.target.integrationId,
-        event_id: ids[i]!,
-        correlation_id: ids[i]!,
-        use_case_id: e.target.useCaseId,
-        stage: 'entity_written',
-        level: 'success',
-        message: 'entity updated',
-        final: true,
-        received_at: iso,
-        detail: { entity_schema: 'contact' },
-      });
-      return { _id: id, ...record, expires_at: expires };
-    }),
-    { ordered: false },
-  );
+  // The monitoring records of the batch in one bucket document, as the sink stores a chunk (ADR 19).
+  const records = events.map((e, i) => {
+    const {
+      schema_version: _v,
+      detail,
+      ...record
+    } = monitoringRecord({
+      org_id: e.target.org,
+      integration_id: e.target.integrationId,
+      event_id: ids[i]!,
+      correlation_id: ids[i]!,
+      use_case_id: e.target.useCaseId,
+      stage: 'entity_written',
+      level: 'success',
+      message: 'entity updated',
+      final: true,
+      received_at: iso,
+      detail: { entity_schema: 'contact' },
+      created_at: iso,
+    });
+    return { ...record, o: i, detail: JSON.stringify(detail) };
+  });
+  const distinct = (pick: (r: (typeof records)[number]) => string) => [...new Set(records.map(pick))];
+  await db.collection<Doc>('monitoring_buckets').insertOne({
+    _id: `ceiling:${owner}`,
+    partition: 0,
+    first_offset: 0,
+    last_offset: records.length - 1,
+    org_ids: distinct((r) => r.org_id),
+    integration_ids: distinct((r) => r.integration_id),
+    event_ids: distinct((r) => r.event_id),
+    correlation_ids: distinct((r) => r.correlation_id),
+    min_created_at: distinct((r) => r.created_at).sort()[0],
+    max_created_at: distinct((r) => r.created_at)
+      .sort()
+      .pop(),
+    expires_at: expires,
+    records,
+  });
   return { created: fresh.length, updated: changed.length };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Bundle, cloneBundle, cloneShifted } from './history.js';
+import { type Bundle, cloneBundle, cloneShifted, historyBuckets } from './history.js';
 
 const HOUR = 3_600_000;
 const at = '2026-12-06T08:00:00.000Z';
@@ -37,7 +37,10 @@ const template = (): Bundle => ({
   })),
   monitoring: [
     {
-      _id: 'uuid-1',
+      id: 'uuid-1',
+      org_id: 'org1',
+      integration_id: 'int1',
+      o: 1,
       event_id: 'evt_01OLD',
       correlation_id: 'corr-evt_01OLD',
       created_at: at,
@@ -45,7 +48,10 @@ const template = (): Bundle => ({
       detail: '{}',
     },
     {
-      _id: 'uuid-2',
+      id: 'uuid-2',
+      org_id: 'org1',
+      integration_id: 'int1',
+      o: 2,
       event_id: 'evt_01OLD',
       correlation_id: 'corr-evt_01OLD',
       created_at: at,
@@ -53,7 +59,10 @@ const template = (): Bundle => ({
       detail: null,
     },
     {
-      _id: 'uuid-3',
+      id: 'uuid-3',
+      org_id: 'org1',
+      integration_id: 'int1',
+      o: 3,
       event_id: 'evt_02OLD',
       correlation_id: 'corr-evt_02OLD',
       created_at: at,
@@ -90,6 +99,29 @@ describe('cloneShifted', () => {
   });
 });
 
+describe('historyBuckets', () => {
+  it('stores the records of a batch of requests in buckets of up to 500, as the sink does (ADR 19)', () => {
+    const t = template();
+    const batch = Array.from({ length: 200 }, (_, i) => cloneBundle(t, i, 200, 25 * HOUR, 'hist'));
+    const buckets = historyBuckets(batch, 'tag');
+    expect(buckets.map((b) => (b.records as unknown[]).length)).toEqual([500, 100]);
+    expect(buckets.map((b) => b._id)).toEqual(['hist:tag:0', 'hist:tag:1']);
+    const first = buckets[0]!;
+    const records = first.records as Array<Record<string, string>>;
+    expect(first.org_ids).toEqual(['org1']);
+    expect(first.integration_ids).toEqual(['int1']);
+    expect(first.event_ids).toEqual([...new Set(records.map((r) => r.event_id))]);
+    expect(first.min_created_at).toBe(records.map((r) => r.created_at).sort()[0]);
+    expect(first.max_created_at).toBe(
+      records
+        .map((r) => r.created_at)
+        .sort()
+        .pop(),
+    );
+    expect(first.expires_at).toEqual(batch[0]!.request.expires_at);
+  });
+});
+
 describe('cloneBundle', () => {
   it('makes another request with the same shape: new ids throughout, dated by its place in the span', () => {
     const t = template();
@@ -117,9 +149,9 @@ describe('cloneBundle', () => {
     ]);
     expect(last.accepted._id).toBe(requestId);
     expect(last.monitoring.map((r) => r.event_id)).toEqual([ids[0], ids[0], ids[1]]);
-    for (const r of last.monitoring) expect(r._id).not.toMatch(/^uuid-/);
+    for (const r of last.monitoring) expect(r.id).not.toMatch(/^uuid-/);
     expect(last.monitoring[0]!.correlation_id).toBe(events[0]!.correlation_id);
-    expect(new Set(last.monitoring.map((r) => r._id)).size).toBe(3);
+    expect(new Set(last.monitoring.map((r) => r.id)).size).toBe(3);
     // The newest is not moved; the template is left as it was.
     expect(cloneBundle(t, 0, 10, 25 * HOUR, 'hist').request.event_time).toBe(at);
     // Clones made within one millisecond are different requests.

@@ -3,7 +3,8 @@
 // acceptance markers), loaded fast by direct inserts of documents cloned from the ones the services stored
 // in this run, with the retention sweeps of the gateway and the config-service running during the measured
 // window. The layout is ADR 18's: one `inbound_requests` document and one `dedupe_accepted` marker per
-// request, one claim per event.
+// request, one claim per event; the monitoring records in buckets of up to 500 (ADR 19), as the sink
+// stores a chunk.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -21,7 +22,7 @@ const n = (x: number) => x.toLocaleString('en-US');
 /** The stores the history is made of, as the services name them (libs/mongo plan.ts). */
 export const HISTORY_COLLECTIONS = [
   'inbound_requests',
-  'monitoring_events',
+  'monitoring_buckets',
   'dedupe',
   'dedupe_accepted',
 ] as const;
@@ -34,12 +35,13 @@ export const SWEEPS: Record<string, readonly string[]> = {
     'inbound_events',
     ...RATE_LIMIT_COLLECTIONS,
   ],
-  'config-service': ['monitoring_events'],
+  'config-service': ['monitoring_buckets', 'monitoring_events'],
 };
 
 /**
  * One accepted request as the services stored it: its event-store document (its events inside), its
- * acceptance marker, the claims of its events and their monitoring records.
+ * acceptance marker, the claims of its events and their monitoring records (each as a bucket holds it:
+ * `id`, the record's fields, `detail` as a string, its offset `o`).
  */
 export interface Bundle {
   request: Document;
@@ -112,7 +114,7 @@ export function cloneBundle(
     if (claim) dedupe.push(clone(claim));
     for (const r of recordsOf.get(String(event.event_id)) ?? []) {
       const c = clone(r);
-      if (c._id === r._id) c._id = randomUUID();
+      if (c.id === r.id) c.id = randomUUID();
       monitoring.push(c);
     }
   });
@@ -147,9 +149,15 @@ export async function templates(store: MongoStore, orgs: string[], limit = 20): 
       .find({ owner: { $in: owners } })
       .toArray(),
     db
-      .collection('monitoring_events')
-      .find({ event_id: { $in: ids } })
-      .toArray(),
+      .collection('monitoring_buckets')
+      .find({ event_ids: { $in: ids } })
+      .toArray()
+      .then((buckets) => {
+        const wanted = new Set(ids);
+        return buckets.flatMap((b) =>
+          (b.records as Document[]).filter((r) => wanted.has(String(r.event_id))),
+        );
+      }),
     db
       .collection('dedupe_accepted')
       .find({ _id: { $in: owners } } as Document)
@@ -176,6 +184,36 @@ export async function templates(store: MongoStore, orgs: string[], limit = 20): 
         monitoring: records.filter((r) => own.has(String(r.event_id))),
       });
     }
+  }
+  return out;
+}
+
+/**
+ * The monitoring records of a batch of history requests as the sink would store them (ADR 19): buckets of
+ * up to 500 records, named `hist:<tag>:<n>` (a name no sink looks up), each expiring with its first request.
+ */
+export function historyBuckets(batch: Bundle[], tag: string): Document[] {
+  const out: Document[] = [];
+  const all = batch.flatMap((b) => b.monitoring.map((r) => ({ r, expires: b.request.expires_at as Date })));
+  for (let i = 0; i < all.length; i += 500) {
+    const part = all.slice(i, i + 500);
+    const records: Document[] = part.map(({ r }, k) => ({ ...r, o: i + k }));
+    const distinct = (field: string) => [...new Set(records.map((r) => String(r[field])))];
+    const times = records.map((r) => String(r.created_at)).sort();
+    out.push({
+      _id: `hist:${tag}:${i / 500}`,
+      partition: -1,
+      first_offset: i,
+      last_offset: i + records.length - 1,
+      org_ids: distinct('org_id'),
+      integration_ids: distinct('integration_id'),
+      event_ids: distinct('event_id'),
+      correlation_ids: distinct('correlation_id'),
+      min_created_at: times[0],
+      max_created_at: times[times.length - 1],
+      expires_at: part[0]!.expires,
+      records,
+    });
   }
   return out;
 }
@@ -228,7 +266,7 @@ async function load(
       );
       const docs: Record<(typeof HISTORY_COLLECTIONS)[number], Document[]> = {
         inbound_requests: batch.map((b) => b.request),
-        monitoring_events: batch.flatMap((b) => b.monitoring),
+        monitoring_buckets: historyBuckets(batch, `${tag}:${from}`),
         dedupe: batch.flatMap((b) => b.dedupe),
         dedupe_accepted: batch.map((b) => b.accepted),
       };
@@ -320,7 +358,7 @@ export async function historyStep(run: Run): Promise<void> {
     let monitoringCount: { documents: number; ms: number } | undefined;
     if (events >= 50_000) {
       const countAt = Date.now();
-      const stats = await direct.db.command({ collStats: 'monitoring_events' });
+      const stats = await direct.db.command({ collStats: 'monitoring_buckets' });
       monitoringCount = { documents: Number(stats.count), ms: Date.now() - countAt };
     }
 

@@ -274,7 +274,7 @@ function printObservations(details: Run['details'], errors: Record<string, strin
     );
     if (h.monitoringCount) {
       out(
-        `history: monitoring_events holds ${h.monitoringCount.documents.toLocaleString('en-US')} records (collStats, answered in ${h.monitoringCount.ms} ms)`,
+        `history: monitoring_buckets holds ${h.monitoringCount.documents.toLocaleString('en-US')} buckets of records (collStats, answered in ${h.monitoringCount.ms} ms)`,
       );
     }
   }

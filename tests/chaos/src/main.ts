@@ -551,11 +551,17 @@ async function finalMonitoringRecords(
 ): Promise<Set<string>> {
   const found = new Set<string>();
   for (const deadline = Date.now() + 60_000; ; ) {
-    const docs = await store
-      .collection<{ org_id: string; event_id: string; stage: string; final: boolean }>('monitoring_events')
-      .find({ org_id: org, stage: 'entity_written', final: true }, { projection: { event_id: 1 } })
+    // One document per chunk of the sink's batch (docs/adr/0019): the records are in `records`.
+    type Rec = { org_id: string; event_id: string; stage: string; final: boolean };
+    const buckets = await store
+      .collection<{ org_ids: string[]; records: Rec[] }>('monitoring_buckets')
+      .find({ org_ids: org }, { projection: { records: 1 } })
       .toArray();
-    for (const d of docs) found.add(d.event_id);
+    for (const b of buckets) {
+      for (const r of b.records) {
+        if (r.org_id === org && r.stage === 'entity_written' && r.final) found.add(r.event_id);
+      }
+    }
     if ([...expected].every((id) => found.has(id)) || Date.now() > deadline) return found;
     await sleep(2_000);
   }

@@ -59,7 +59,7 @@ describe('the database layout step', () => {
     expect(stdout).toContain('  use_cases: integration_slug (unique)');
     expect(stdout).toContain('  entities: deleted_at');
     expect(stdout).toContain('  dedupe: expires_at');
-    expect(stdout).toMatch(/all 16 collections as planned on FerretDB.* \(9 indexes besides _id\)/);
+    expect(stdout).toMatch(/all 17 collections as planned on FerretDB.* \(10 indexes besides _id\)/);
     expect(code).toBe(0);
   });
 
@@ -77,14 +77,14 @@ describe('the database layout step', () => {
     );
     expect(before.stdout).toContain('note: entities.reporting is not in the plan (left alone)');
     expect(before.stdout).toContain('dedupe.expires_at: missing (--apply: create)');
-    expect(before.stdout).toContain('10 difference(s) from the plan');
+    expect(before.stdout).toContain('11 difference(s) from the plan');
     expect(before.code).toBe(1);
     // --check changed nothing.
     expect(await indexNames(database, 'entities')).toEqual(['_id_', 'org_schema_id', 'reporting']);
 
     const applied = await run('--apply', urlOf(database));
     expect(applied.stdout).toContain('applying use_cases.integration_slug: missing (--apply: create)');
-    expect(applied.stdout).toContain('all 16 collections as planned');
+    expect(applied.stdout).toContain('all 17 collections as planned');
     expect(applied.code).toBe(0);
     expect(await indexNames(database, 'use_cases')).toContain('integration_slug');
     expect(await indexNames(database, 'entities')).toEqual(['_id_', 'deleted_at', 'reporting']);

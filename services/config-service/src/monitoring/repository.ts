@@ -1,8 +1,35 @@
 import type { MonitoringRecord } from '@hub/contracts';
 import { ApiError } from '@hub/http';
-import { type Collection, type Filter, insertManyNew, type MongoStore } from '@hub/mongo';
+import {
+  type Collection,
+  type Filter,
+  insertManyNew,
+  isDuplicateKeyError,
+  type MongoStore,
+} from '@hub/mongo';
+import {
+  afterCursor,
+  BUCKET_SPAN,
+  BUCKETS_COLLECTION,
+  type BucketDoc,
+  bucketId,
+  cutBuckets,
+  type Keyset,
+  LEGACY_COLLECTION,
+  matches,
+  newestFirst,
+  type OffsetRecord,
+  oldestFirst,
+  type RecordFilter,
+  type StoredRecord,
+  storedRecord,
+  unpackRecord,
+} from './buckets.js';
 
-/** A stored record: `_id` is the record id (deterministic, so a redelivery is a duplicate key). */
+/**
+ * A record stored by a version before ADR 19 (`monitoring_events`, one document per record, ADR 6): `_id` is
+ * the record id. Read (never written) until they expire.
+ */
 export type MonitoringDoc = Omit<MonitoringRecord, 'id' | 'schema_version' | 'detail'> & {
   _id: string;
   expires_at: Date;
@@ -13,28 +40,7 @@ export type MonitoringDoc = Omit<MonitoringRecord, 'id' | 'schema_version' | 'de
   detail: string | Record<string, unknown> | null;
 };
 
-/** Filters every monitoring query may use; the organisation and integration are always required. */
-export interface RecordFilter {
-  from?: string;
-  to?: string;
-  level?: MonitoringRecord['level'];
-  levels?: Array<MonitoringRecord['level']>;
-  code?: string;
-  event_id?: string;
-  correlation_id?: string;
-  use_case_type?: string;
-  use_case_types?: string[];
-  /** An exact use case id, '' for "General". */
-  use_case_id?: string;
-  /** Records whose use case id is set but not one of these (the reference's `__unknown__`). */
-  use_case_not_in?: string[];
-  final?: boolean;
-  stages?: Array<MonitoringRecord['stage']>;
-  event_type?: string;
-  object_type?: string;
-  sync_type?: string;
-  category?: string;
-}
+export type { RecordFilter } from './buckets.js';
 
 export type KeysetOrder = 'newest' | 'oldest';
 
@@ -65,12 +71,6 @@ export const toRecord = (doc: MonitoringDoc): MonitoringRecord => {
   };
 };
 
-/**
- * The monitoring records of every organisation (collection `monitoring_events`). Every read requires
- * the organisation and integration. Records are kept for `retentionDays` after they were stored:
- * expired ones are hidden from reads, and removed by their TTL index on MongoDB or the sink's sweeper on
- * FerretDB (libs/mongo retention.ts). Indexes: libs/mongo plan.ts.
- */
 /** A statistics query matched more records than one request may aggregate: 400 QUERY_TOO_LARGE. */
 export class ScanTooLargeError extends ApiError {
   constructor(readonly max: number) {
@@ -82,44 +82,196 @@ export class ScanTooLargeError extends ApiError {
   }
 }
 
+/** A bucket of this batch was stored meanwhile (another instance, an earlier attempt): the batch is retried. */
+export class BucketStoredMeanwhileError extends Error {
+  constructor(readonly partition: number) {
+    super(`a monitoring bucket of partition ${partition} was stored meanwhile; the batch is retried`);
+    this.name = 'BucketStoredMeanwhileError';
+  }
+}
+
+/**
+ * Offsets before a batch whose buckets the sink reads when it cannot tell what was stored just before
+ * (first batch of a partition, a batch that does not follow the last one it stored): their record ids
+ * join the partition's window (ADR 19).
+ */
+export const SEED_OFFSETS = 20_000;
+/** Record ids the sink remembers per partition: a record produced again is skipped within this window. */
+export const WINDOW_IDS = 50_000;
+/** Bucket ids per `_id $in` lookup (SQLite takes at most 32,766 parameters in one statement). */
+const ID_LOOKUP_CHUNK = 10_000;
+/** Buckets read per round trip by pages. */
+const QUERY_BATCH = 4;
+/** How often the sink asks again whether the legacy collection still holds records. */
+const LEGACY_RECHECK_MS = 10 * 60_000;
+
+/** The record ids known to be stored in one partition's buckets, newest last, and the offset expected next. */
+class IdWindow {
+  readonly ids = new Set<string>();
+  next = -1;
+  add(id: string) {
+    if (this.ids.has(id)) return;
+    this.ids.add(id);
+    if (this.ids.size > WINDOW_IDS) {
+      for (const old of this.ids) {
+        this.ids.delete(old);
+        if (this.ids.size <= WINDOW_IDS) break;
+      }
+    }
+  }
+}
+
+/** A batch of one partition for `store`: its records and the offsets of the messages it covered. */
+export interface PartitionBatch {
+  partition: number;
+  /** Offset of the batch's first message (a record or not). */
+  first: number;
+  /** Offset after the batch's last message. */
+  next: number;
+  records: OffsetRecord[];
+}
+
+/**
+ * The monitoring records of every organisation: one document per chunk of a partition's batch in
+ * `monitoring_buckets` (docs/adr/0019), read together with the per-record documents of earlier versions
+ * (`monitoring_events`, ADR 6) until those expire. Every read requires the organisation and integration.
+ * Records are kept for `retentionDays` after they were stored: expired ones are hidden from reads, and
+ * removed by their TTL index on MongoDB or the sink's sweeper on FerretDB (libs/mongo retention.ts).
+ * Indexes: libs/mongo plan.ts.
+ */
 export class MonitoringRepository {
-  private readonly docs: Collection<MonitoringDoc>;
+  private readonly buckets: Collection<BucketDoc>;
+  private readonly legacy: Collection<MonitoringDoc>;
+  private readonly windows = new Map<number, IdWindow>();
+  private legacyCheckedAt = 0;
+  private legacyEmpty = false;
 
   constructor(
     store: MongoStore,
     private readonly retentionDays: number,
   ) {
-    this.docs = store.collection<MonitoringDoc>('monitoring_events');
+    this.buckets = store.collection<BucketDoc>(BUCKETS_COLLECTION);
+    this.legacy = store.collection<MonitoringDoc>(LEGACY_COLLECTION);
   }
 
-  /** Stores a record once: a record id already stored (a redelivery) is not an error. */
-  async insert(record: MonitoringRecord, now = Date.now()): Promise<'stored' | 'duplicate'> {
-    return (await this.insertMany([record], now)).duplicates > 0 ? 'duplicate' : 'stored';
-  }
-
-  /** Stores records in one command, each once: ids already stored (redeliveries) are skipped. */
-  async insertMany(records: MonitoringRecord[], now = Date.now()): Promise<{ duplicates: number }> {
-    const expires = new Date(now + this.retentionDays * 86_400_000);
-    // One document per id: a batch may hold a record and its redelivery.
-    const docs = new Map<string, MonitoringDoc>();
-    for (const { id, schema_version: _v, detail, ...rest } of records) {
-      if (docs.has(id)) continue; // the first copy is the one kept, as a later insert would be refused
-      docs.set(id, {
-        _id: id,
-        ...rest,
-        detail: detail ? JSON.stringify(detail) : null,
-        expires_at: expires,
-      } as MonitoringDoc);
+  /**
+   * Stores a partition's records once (ADR 19): a record whose id is stored already is skipped (a
+   * redelivery of this topic, or a record produced again by a service that redid its work), the first
+   * copy is kept. What is stored is found by `_id` alone: the buckets overlapping the batch (named by
+   * their last offset, at most BUCKET_SPAN after any offset they hold), and, when the batch does not follow
+   * the one this instance stored last, those of the SEED_OFFSETS before it; their record ids join the
+   * partition's window. Throws when the batch must be retried (nothing of it is known to be stored beyond
+   * a prefix of its buckets, which the retry finds).
+   */
+  async store(batch: PartitionBatch, now = Date.now()): Promise<{ stored: number; duplicates: number }> {
+    const { partition, records } = batch;
+    let window = this.windows.get(partition);
+    const follows = window !== undefined && window.next === batch.first;
+    if (!window) {
+      window = new IdWindow();
+      this.windows.set(partition, window);
     }
-    const skipped = await insertManyNew(this.docs, [...docs.values()]);
-    return { duplicates: skipped.length + (records.length - docs.size) };
+    let stored = 0;
+    if (records.length > 0) {
+      const lo = records[0]!.offset;
+      const hi = records[records.length - 1]!.offset;
+      const found = await this.bucketsBetween(
+        partition,
+        follows ? lo : Math.max(0, lo - SEED_OFFSETS),
+        hi + BUCKET_SPAN - 1,
+      );
+      for (const b of found) for (const r of b.records) window.add(r.id);
+      const batchIds = new Set<string>();
+      let kept: StoredRecord[] = [];
+      for (const item of records) {
+        const id = item.record.id;
+        if (window.ids.has(id) || batchIds.has(id)) continue;
+        batchIds.add(id);
+        kept.push(storedRecord(item));
+      }
+      if (kept.length > 0 && (await this.legacyMayHold())) {
+        const old = await this.legacy
+          .find({ _id: { $in: kept.map((r) => r.id) } }, { projection: { _id: 1 } })
+          .toArray();
+        const before = new Set(old.map((d) => d._id));
+        kept = kept.filter((r) => !before.has(r.id));
+      }
+      const docs = cutBuckets(partition, kept, new Date(now + this.retentionDays * 86_400_000));
+      // A stored bucket with the name of one of ours holds another record at that offset: it was written
+      // from an earlier topic of the same name (deleted and created again, offsets starting over).
+      const names = new Set(docs.map((d) => d._id));
+      for (const b of found) if (names.has(b._id)) await this.moveAside(b);
+      if (docs.length > 0) {
+        try {
+          await this.buckets.insertMany(docs, { ordered: true });
+        } catch (err) {
+          if (isDuplicateKeyError(err)) throw new BucketStoredMeanwhileError(partition);
+          throw err;
+        }
+      }
+      for (const r of kept) window.add(r.id);
+      stored = kept.length;
+    }
+    window.next = batch.next;
+    return { stored, duplicates: records.length - stored };
   }
 
-  private filter(orgId: string, integrationId: string, f: RecordFilter): Filter<MonitoringDoc> {
+  /** The buckets of `partition` whose last offset is in [from, to], found by `_id` (no scan on FerretDB). */
+  private async bucketsBetween(partition: number, from: number, to: number): Promise<BucketDoc[]> {
+    const out: BucketDoc[] = [];
+    for (let lo = from; lo <= to; lo += ID_LOOKUP_CHUNK) {
+      const ids: string[] = [];
+      for (let o = lo; o <= Math.min(to, lo + ID_LOOKUP_CHUNK - 1); o++) ids.push(bucketId(partition, o));
+      out.push(...(await this.buckets.find({ _id: { $in: ids } }).toArray()));
+    }
+    return out;
+  }
+
+  /** Renames a bucket of an earlier topic out of the way (`<id>~<its first record id>`); idempotent. */
+  private async moveAside(b: BucketDoc): Promise<void> {
+    await insertManyNew(this.buckets, [{ ...b, _id: `${b._id}~${b.records[0]?.id ?? ''}` }]);
+    await this.buckets.deleteOne({ _id: b._id });
+  }
+
+  /** Whether `monitoring_events` (written before ADR 19) may still hold records: asked every 10 minutes. */
+  private async legacyMayHold(): Promise<boolean> {
+    if (Date.now() - this.legacyCheckedAt > LEGACY_RECHECK_MS) {
+      this.legacyEmpty = (await this.legacy.findOne({}, { projection: { _id: 1 } })) === null;
+      this.legacyCheckedAt = Date.now();
+    }
+    return !this.legacyEmpty;
+  }
+
+  /** What selects the buckets that may hold matching records (each record is then held to `f` itself). */
+  private bucketFilter(
+    orgId: string,
+    integrationId: string,
+    f: RecordFilter,
+    now: Date,
+  ): Filter<BucketDoc>[] {
+    const and: Filter<BucketDoc>[] = [
+      { org_ids: orgId },
+      { integration_ids: integrationId },
+      { expires_at: { $gt: now } },
+    ];
+    if (f.from) and.push({ max_created_at: { $gte: f.from } });
+    if (f.to) and.push({ min_created_at: { $lte: f.to } });
+    if (f.event_id !== undefined) and.push({ event_ids: f.event_id });
+    if (f.correlation_id !== undefined) and.push({ correlation_ids: f.correlation_id });
+    return and;
+  }
+
+  /** The per-record collection's filter (ADR 6), as every version before ADR 19 queried it. */
+  private legacyFilter(
+    orgId: string,
+    integrationId: string,
+    f: RecordFilter,
+    now: Date,
+  ): Filter<MonitoringDoc>[] {
     const and: Filter<MonitoringDoc>[] = [
       { org_id: orgId },
       { integration_id: integrationId },
-      { expires_at: { $gt: new Date() } },
+      { expires_at: { $gt: now } },
     ];
     if (f.from) and.push({ created_at: { $gte: f.from } });
     if (f.to) and.push({ created_at: { $lte: f.to } });
@@ -138,7 +290,7 @@ export class MonitoringRepository {
     if (f.object_type !== undefined) and.push({ object_type: f.object_type });
     if (f.sync_type !== undefined) and.push({ sync_type: f.sync_type as never });
     if (f.category !== undefined) and.push({ category: f.category as never });
-    return { $and: and };
+    return and;
   }
 
   /**
@@ -151,10 +303,69 @@ export class MonitoringRepository {
     f: RecordFilter,
     limit: number,
     keyset: 'v1' | 'v2',
-    after?: { created_at: string; id: string; event_id?: string },
+    after?: Keyset,
   ): Promise<MonitoringRecord[]> {
-    const filter = this.filter(orgId, integrationId, f);
-    const and = (filter as { $and: Filter<MonitoringDoc>[] }).$and;
+    const now = new Date();
+    const order = newestFirst(keyset);
+    const [fromBuckets, fromLegacy] = await Promise.all([
+      this.bucketPage(orgId, integrationId, f, limit, keyset, after, now),
+      this.legacyPage(orgId, integrationId, f, limit, keyset, after, now),
+    ]);
+    return [...fromBuckets, ...fromLegacy].sort(order).slice(0, limit + 1);
+  }
+
+  /**
+   * The first `limit + 1` matching records of the buckets: read newest first by their latest record,
+   * unpacked and held record by record to the filters and the cursor, until `limit + 1` are found and no
+   * unread bucket can hold one that sorts before the last of them (its latest record is older).
+   */
+  private async bucketPage(
+    orgId: string,
+    integrationId: string,
+    f: RecordFilter,
+    limit: number,
+    keyset: 'v1' | 'v2',
+    after: Keyset | undefined,
+    now: Date,
+  ): Promise<MonitoringRecord[]> {
+    const and = this.bucketFilter(orgId, integrationId, f, now);
+    if (after) and.push({ min_created_at: { $lte: after.created_at } });
+    const order = newestFirst(keyset);
+    const cursor = this.buckets
+      .find({ $and: and })
+      .sort({ max_created_at: -1, _id: -1 })
+      .batchSize(QUERY_BATCH);
+    let found: StoredRecord[] = [];
+    try {
+      for await (const doc of cursor) {
+        if (found.length > limit) {
+          found = found.sort(order).slice(0, limit + 1);
+          if (doc.max_created_at < found[limit]!.created_at) break;
+        }
+        for (const r of doc.records) {
+          if (matches(r, f) && (!after || afterCursor(r, keyset, after))) found.push(r);
+        }
+      }
+    } finally {
+      await cursor.close();
+    }
+    return found
+      .sort(order)
+      .slice(0, limit + 1)
+      .map((r) => unpackRecord(r));
+  }
+
+  /** The per-record documents of earlier versions, as they were queried then. */
+  private async legacyPage(
+    orgId: string,
+    integrationId: string,
+    f: RecordFilter,
+    limit: number,
+    keyset: 'v1' | 'v2',
+    after: Keyset | undefined,
+    now: Date,
+  ): Promise<MonitoringRecord[]> {
+    const and = this.legacyFilter(orgId, integrationId, f, now);
     const byEvent = keyset === 'v1';
     if (after && byEvent) {
       and.push({
@@ -173,8 +384,8 @@ export class MonitoringRepository {
       });
     }
     const sort = byEvent ? { created_at: -1, event_id: -1, _id: -1 } : { created_at: -1, _id: -1 };
-    const docs = await this.docs
-      .find(filter)
+    const docs = await this.legacy
+      .find({ $and: and })
       .sort(sort as never)
       .limit(limit + 1)
       .toArray();
@@ -188,17 +399,55 @@ export class MonitoringRepository {
     f: RecordFilter,
     max: number,
   ): Promise<MonitoringRecord[]> {
-    const docs = await this.docs
-      .find(this.filter(orgId, integrationId, f))
-      .sort({ created_at: 1, _id: 1 })
-      .limit(max + 1)
-      .toArray();
-    return docs.map(toRecord);
+    const now = new Date();
+    const [fromBuckets, fromLegacy] = await Promise.all([
+      this.bucketsOldestFirst(orgId, integrationId, f, max, now),
+      this.legacy
+        .find({ $and: this.legacyFilter(orgId, integrationId, f, now) })
+        .sort({ created_at: 1, _id: 1 })
+        .limit(max + 1)
+        .toArray(),
+    ]);
+    return [...fromBuckets, ...fromLegacy.map(toRecord)].sort(oldestFirst).slice(0, max + 1);
   }
 
   /**
-   * Every matching record (projected to what aggregation needs), streamed; at most `max` of them: one more
-   * throws ScanTooLargeError, so a statistics request never holds more than `max` records in memory.
+   * The first `max + 1` matching records of the buckets, oldest first: read by their earliest record until
+   * no unread bucket can hold one that sorts before the last of them.
+   */
+  private async bucketsOldestFirst(
+    orgId: string,
+    integrationId: string,
+    f: RecordFilter,
+    max: number,
+    now: Date,
+  ): Promise<MonitoringRecord[]> {
+    const cursor = this.buckets
+      .find({ $and: this.bucketFilter(orgId, integrationId, f, now) })
+      .sort({ min_created_at: 1, _id: 1 })
+      .batchSize(QUERY_BATCH);
+    let found: StoredRecord[] = [];
+    try {
+      for await (const doc of cursor) {
+        if (found.length > max) {
+          found = found.sort(oldestFirst).slice(0, max + 1);
+          if (doc.min_created_at > found[max]!.created_at) break;
+        }
+        for (const r of doc.records) if (matches(r, f)) found.push(r);
+      }
+    } finally {
+      await cursor.close();
+    }
+    return found
+      .sort(oldestFirst)
+      .slice(0, max + 1)
+      .map((r) => unpackRecord(r));
+  }
+
+  /**
+   * Every matching record (without `detail` and `message`: what aggregation needs), streamed; at most
+   * `max` of them: one more throws ScanTooLargeError, so a statistics request never holds more than `max`
+   * records in memory.
    */
   async *scan(
     orgId: string,
@@ -206,13 +455,31 @@ export class MonitoringRepository {
     f: RecordFilter,
     max: number,
   ): AsyncGenerator<MonitoringRecord> {
-    const cursor = this.docs
-      .find(this.filter(orgId, integrationId, f), { projection: { detail: 0, message: 0 } })
-      .limit(max + 1);
+    const now = new Date();
     let seen = 0;
-    for await (const doc of cursor) {
+    const legacy = this.legacy
+      .find(
+        { $and: this.legacyFilter(orgId, integrationId, f, now) },
+        { projection: { detail: 0, message: 0 } },
+      )
+      .limit(max + 1);
+    for await (const doc of legacy) {
       if (++seen > max) throw new ScanTooLargeError(max);
       yield toRecord({ ...doc, message: '', detail: null });
+    }
+    const cursor = this.buckets
+      .find({ $and: this.bucketFilter(orgId, integrationId, f, now) })
+      .batchSize(QUERY_BATCH);
+    try {
+      for await (const doc of cursor) {
+        for (const r of doc.records) {
+          if (!matches(r, f)) continue;
+          if (++seen > max) throw new ScanTooLargeError(max);
+          yield unpackRecord(r, false);
+        }
+      }
+    } finally {
+      await cursor.close();
     }
   }
 }

@@ -17,6 +17,7 @@ import {
 } from '@hub/kafka';
 import { isUnavailableError } from '@hub/mongo';
 import { type Logger, parseTraceparent } from '@hub/observability';
+import type { OffsetRecord } from './buckets.js';
 import type { MonitoringRepository } from './repository.js';
 
 export interface SinkSettings {
@@ -44,9 +45,10 @@ function decode(message: IncomingMessage): MonitoringRecord {
 }
 
 /**
- * Stores every record of `erp.monitoring.events` (its own consumer group), a fetched batch in one
- * insert. The record id is the document id, so a redelivered record is a duplicate key and stored once. A record that does not match
- * its schema is dead-lettered; a database failure is retried in place (the partition waits).
+ * Stores every record of `erp.monitoring.events` (its own consumer group): a chunk of a partition's fetched
+ * batch in one bucket document (docs/adr/0019), each record once (a record whose id is stored already is
+ * skipped: `MonitoringRepository.store`). A record that does not match its schema is dead-lettered; a
+ * database failure is retried in place (the partition waits).
  */
 export function monitoringSink(settings: SinkSettings): ConsumerRunner {
   const { repository, logger } = settings;
@@ -55,17 +57,22 @@ export function monitoringSink(settings: SinkSettings): ConsumerRunner {
     topics: [Topics.monitoringEvents],
     // A batch of records in one insert; a record that does not decode is dead-lettered in the same go.
     batchHandler: async (messages) => {
-      const records: MonitoringRecord[] = [];
+      const records: OffsetRecord[] = [];
       const bad: Array<{ message: IncomingMessage; error: PermanentError }> = [];
       for (const message of messages) {
         try {
-          records.push(decode(message));
+          records.push({ offset: Number(message.offset), record: decode(message) });
         } catch (err) {
           if (!(err instanceof PermanentError)) throw err;
           bad.push({ message, error: err });
         }
       }
-      const { duplicates } = await repository.insertMany(records);
+      const { stored, duplicates } = await repository.store({
+        partition: messages[0]!.partition,
+        first: Number(messages[0]!.offset),
+        next: Number(messages[messages.length - 1]!.offset) + 1,
+        records,
+      });
       if (bad.length > 0) {
         for (const { error, message } of bad) {
           logger.error(
@@ -77,13 +84,24 @@ export function monitoringSink(settings: SinkSettings): ConsumerRunner {
           bad.map(({ message, error }) => deadLetterRecord('config-service', message, error, 1)),
         );
       }
-      logger.debug({ stored: records.length - duplicates, duplicates }, 'monitoring records stored');
+      logger.debug({ stored, duplicates }, 'monitoring records stored');
     },
     handler: async (message) => {
       const record = decode(message);
-      const outcome = await repository.insert(record);
+      const offset = Number(message.offset);
+      const { stored } = await repository.store({
+        partition: message.partition,
+        first: offset,
+        next: offset + 1,
+        records: [{ offset, record }],
+      });
       logger.debug(
-        { recordId: record.id, eventId: record.event_id, stage: record.stage, outcome },
+        {
+          recordId: record.id,
+          eventId: record.event_id,
+          stage: record.stage,
+          outcome: stored ? 'stored' : 'duplicate',
+        },
         'monitoring record stored',
       );
     },
