@@ -8,7 +8,7 @@ import {
   UseCaseQuarantineMessage,
 } from './messages.js';
 import { MonitoringRecord } from './monitoring.js';
-import { Headers, type TopicName, Topics } from './topics.js';
+import { ConfigHeaders, Headers, type TopicName, Topics } from './topics.js';
 
 /**
  * The topics' machine-readable contract: an AsyncAPI 3.0 document built from the same TypeBox schemas the
@@ -173,7 +173,21 @@ export function topicContracts(): TopicContract[] {
       str(
         'The integration id. Compacted: the latest snapshot per integration; a null value (tombstone) deletes it.',
       ),
-      (v) => eventHeaders(v, [Headers.orgId, Headers.schemaVersion]),
+      (v) => {
+        const headers = eventHeaders(v, [Headers.orgId, Headers.schemaVersion]);
+        return {
+          ...headers,
+          properties: {
+            ...(headers.properties as JsonSchema),
+            [ConfigHeaders.revision]: {
+              ...str(
+                "The snapshot's `integration.revision`, as decimal text: a mirror keeps the newest record per integration without decoding it (ADR 0015, decision 23). Absent on records published before it; those are decoded on arrival.",
+              ),
+              pattern: '^[1-9][0-9]*$',
+            },
+          },
+        };
+      },
     ),
   ];
 }

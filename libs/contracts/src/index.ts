@@ -70,4 +70,4 @@ export {
 export { QuarantineView, quarantineKey } from './quarantine-view.js';
 export { type RouteTarget, routeEvent } from './routing.js';
 export { readSnapshots, SNAPSHOT_DIR } from './snapshots.js';
-export { Headers, ParkedHeaders, type TopicName, Topics } from './topics.js';
+export { ConfigHeaders, Headers, ParkedHeaders, type TopicName, Topics } from './topics.js';

@@ -39,6 +39,15 @@ export const Headers = {
   schemaVersion: 'x-schema-version',
 } as const;
 
+/**
+ * Headers of a configuration snapshot (`erp.config.changes`): its integration revision, so a mirror can
+ * keep the newest record of an integration without decoding it, and decode it when its organisation first
+ * needs it (ADR 0015, decision 23). Optional: a record without it is decoded on arrival.
+ */
+export const ConfigHeaders = {
+  revision: 'x-config-revision',
+} as const;
+
 /** Headers of a parked event (`erp.inbound.parked`): which use case revision was quarantined. */
 export const ParkedHeaders = {
   useCaseId: 'x-parked-use-case-id',

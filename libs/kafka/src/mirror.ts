@@ -13,9 +13,9 @@ export interface TopicMirrorSettings {
   sessionTimeoutMs?: number;
 }
 
-/** A local view a mirror fills record by record (a tombstone's value is null). */
+/** A local view a mirror fills record by record (a tombstone's value is null), with the record's headers. */
 export interface MirroredView {
-  apply(key: string | null, value: Buffer | null): unknown;
+  apply(key: string | null, value: Buffer | null, headers: Record<string, string>): unknown;
 }
 
 /**
@@ -32,7 +32,7 @@ export function mirrorInto(
     logger,
     apply: (m) => {
       try {
-        view.apply(m.key, m.value);
+        view.apply(m.key, m.value, m.headers);
       } catch (err) {
         logger.error({ err, offset: m.offset }, `skipping unreadable ${what}`);
       }

@@ -1,4 +1,10 @@
-import { type ConfigChangeMessage, Headers, type IntegrationRecord, Topics } from '@hub/contracts';
+import {
+  type ConfigChangeMessage,
+  ConfigHeaders,
+  Headers,
+  type IntegrationRecord,
+  Topics,
+} from '@hub/contracts';
 import type { MessageProducer } from '@hub/kafka';
 import { sizeOf, snapshotMessage } from './budget.js';
 import type { IntegrationsRepository } from './repository.js';
@@ -52,6 +58,8 @@ export class ConfigPublisher {
           [Headers.correlationId]: correlationId,
           [Headers.orgId]: orgId,
           [Headers.schemaVersion]: '1',
+          // Lets a mirror keep the newest record without decoding it (ADR 0015, decision 23).
+          [ConfigHeaders.revision]: String(integration.revision),
         },
       },
     ]);

@@ -43,6 +43,9 @@ export interface GatewayDeps {
   producer: MessageProducer;
 }
 
+/** Configuration records held undecoded at most (ADR 0015, decision 23): four organisations at their budget. */
+const UNDECODED_CONFIG_BYTES = 64 * 1024 * 1024;
+
 /** The ingest gateway: the events endpoints. Config comes from the config topic, mirrored in memory. */
 export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
   const app = createHttpServer({
@@ -50,8 +53,16 @@ export async function buildApp(config: GatewayConfig, deps: GatewayDeps) {
     bodyLimit: config.MAX_BODY_BYTES,
     isUnavailable: isUnavailableError,
   });
-  // Routing needs no mapping configuration: the gateway does not hold them (ADR 0015, decision 14).
-  const view = new ConfigView({ configurations: false });
+  // Routing needs no mapping configuration: the gateway does not hold them (ADR 0015, decision 14). A
+  // snapshot is decoded when its organisation first sends to the integration, so the mirror's catch-up,
+  // which every request waits for, does not decode other organisations' snapshots (decision 23); what
+  // waits undecoded is bounded, the oldest decoded (keeping only routing) past the bound.
+  const view = new ConfigView({
+    configurations: false,
+    maxUndecodedBytes: UNDECODED_CONFIG_BYTES,
+    onUnreadable: (integrationId, err) =>
+      deps.logger.error({ err, integrationId }, 'skipping unreadable config record'),
+  });
   const mirror = mirrorInto(deps.kafka, {
     topic: Topics.configChanges,
     view: view,

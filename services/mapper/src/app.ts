@@ -43,7 +43,13 @@ export interface MapperDeps {
 
 /** The mapper: inbound events -> entity updates. Returns its HTTP app (probes, metrics) and lifecycle. */
 export function buildMapper(config: MapperConfig, deps: MapperDeps) {
-  const view = new ConfigView();
+  // A snapshot is decoded when its organisation's first event needs it, not when the mirror reads it
+  // (ADR 0015, decision 23): another organisation's configuration churn costs this one's events its
+  // fetch, not its decoding.
+  const view = new ConfigView({
+    onUnreadable: (integrationId, err) =>
+      deps.logger.error({ err, integrationId }, 'skipping unreadable config record'),
+  });
   const mirror = mirrorInto(deps.kafka, {
     topic: Topics.configChanges,
     view: view,
