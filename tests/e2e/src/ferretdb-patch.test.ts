@@ -2,7 +2,8 @@
  * The local stack's FerretDB carries our patch (deploy/local/ferretdb/ferretdb.patch, ADR 8). Each test
  * fails on an unpatched build: by-_id operations use the _id_ index, an `_id` condition is pushed down
  * whatever else the filter says, a bulk of 100+ update statements returns, concurrent updates of one
- * document do not lose each other, and a date's or a string's `$lt` (the retention sweeps) is read from a plain index. On MongoDB (`HUB_INFRA=containers`) all of it holds natively, so the
+ * document do not lose each other, a date's or a string's `$lt` (the retention sweeps) is read from a plain index,
+ * and a top-level string equality is tested in SQL. On MongoDB (`HUB_INFRA=containers`) all of it holds natively, so the
  * plan assertions are skipped there.
  */
 import { randomUUID } from 'node:crypto';
@@ -151,6 +152,43 @@ describe('FerretDB, patched', () => {
     const explained = await plan('by_string', { gone: { $lt: bound } });
     expect(explained.plan).toMatch(/SEARCH \S+ USING INDEX \S+_gone /);
     expect(explained.plan).not.toMatch(/\bSCAN\b/);
+  });
+
+  it('tests a top-level string equality in SQL, with the answers MongoDB gives (change 7)', async (ctx) => {
+    const col = store.collection<{ _id: string; org?: unknown; integration?: unknown }>('by_equality');
+    const docs: Array<{ _id: string; org?: unknown; integration?: unknown }> = [
+      ...Array.from({ length: 60 }, (_, i) => ({ _id: `u${i}`, org: `o${i % 3}`, integration: `i${i % 4}` })),
+      { _id: 'array', org: ['o9', 'o1'], integration: 'i1' }, // an element matches
+      { _id: 'array-other', org: ['o9'], integration: 'i1' },
+      { _id: 'nested', org: { id: 'o1' }, integration: 'i1' },
+      { _id: 'number', org: 1, integration: 'i1' },
+      { _id: 'quote', org: "o'1", integration: 'i1' },
+      { _id: 'escaped', org: 'o1\u0000"x', integration: 'i1' },
+      { _id: 'missing', integration: 'i1' },
+    ];
+    await col.insertMany(docs);
+    const ids = async (filter: Record<string, unknown>) =>
+      (await col.find(filter as never).toArray()).map((d) => d._id).sort();
+    const expected = (org: string, integration?: string) =>
+      docs
+        .filter(
+          (d) =>
+            (Array.isArray(d.org) ? d.org : [d.org]).includes(org) &&
+            (integration === undefined || d.integration === integration),
+        )
+        .map((d) => d._id)
+        .sort();
+    expect(await ids({ org: 'o1' })).toEqual(expected('o1'));
+    expect(await ids({ org: 'o1', integration: 'i1' })).toEqual(expected('o1', 'i1'));
+    expect(await ids({ org: "o'1" })).toEqual(['quote']);
+    expect(await ids({ org: 'o1\u0000"x' })).toEqual(['escaped']);
+    expect(expected('o1', 'i1')).toEqual(['array', 'u1', 'u13', 'u25', 'u37', 'u49']);
+    // Beside a condition SQL does not test, and in a delete.
+    expect(await ids({ org: 'o1', integration: { $ne: 'i1' } })).toHaveLength(15);
+    expect((await col.deleteMany({ org: 'o2', integration: 'i2' })).deletedCount).toBe(5);
+    if (!isFerret) ctx.skip();
+    expect((await plan('by_equality', { org: 'o1', integration: 'i1' })).pushdown).toBe(true);
+    expect((await plan('by_equality', { org: { $eq: 'o1' } })).pushdown).toBe(false); // an operator: not pushed
   });
 
   it('answers a bulk of 100 and of 500 update statements (upstream never answered 100)', async () => {
