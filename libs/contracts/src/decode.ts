@@ -19,13 +19,21 @@ export function decodeMessage<S extends TSchema>(
   schema: S,
   value: Buffer | string | null,
 ): Static<S> {
+  return checkMessage(topic, schema, parseMessage(topic, value));
+}
+
+/** A message value parsed as JSON (not yet checked against its schema). */
+export function parseMessage(topic: string, value: Buffer | string | null): unknown {
   if (value === null) throw new MessageSchemaError(topic, ['empty message value']);
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+    return JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
   } catch (err) {
     throw new MessageSchemaError(topic, [`not JSON: ${(err as Error).message}`]);
   }
+}
+
+/** A parsed message value checked against its schema. */
+export function checkMessage<S extends TSchema>(topic: string, schema: S, parsed: unknown): Static<S> {
   const validator = validatorOf(schema);
   if (validator.Check(parsed)) return parsed as Static<S>;
   const problems = [...validator.Errors(parsed)]

@@ -42,4 +42,11 @@ describe('decodeEntityUpdatesMessage', () => {
       '/kind must be one of entity, prune_scope, meter_reading, meter_reading_prune_scope (got "x")',
     );
   });
+
+  it('says what is wrong with a value that is not JSON, or none, as every consumer does', () => {
+    expect(() => decodeEntityUpdatesMessage('{"kind": ')).toThrow(/erp\.entity\.updates.*not JSON/);
+    expect(() => decodeEntityUpdatesMessage(null)).toThrow(/erp\.entity\.updates.*empty message value/);
+    // Valid JSON that is no object is checked against the entity update's schema.
+    expect(() => decodeEntityUpdatesMessage('null')).toThrow(/erp\.entity\.updates/);
+  });
 });

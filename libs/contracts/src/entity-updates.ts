@@ -1,4 +1,4 @@
-import { decodeMessage, MessageSchemaError } from './decode.js';
+import { checkMessage, MessageSchemaError, parseMessage } from './decode.js';
 import {
   EntityUpdateMessage,
   type EntityUpdatesTopicMessage,
@@ -20,19 +20,16 @@ const SCHEMAS = {
  * reported against the one schema it should match rather than a union of all of them.
  */
 export function decodeEntityUpdatesMessage(value: Buffer | string | null): EntityUpdatesTopicMessage {
-  const text = value === null ? '' : typeof value === 'string' ? value : value.toString('utf8');
+  // Parsed once (issue 22: the writer parsed every message twice, for its kind and for its schema).
+  const parsed = parseMessage(Topics.entityUpdates, value);
   let kind: unknown = 'entity';
-  try {
-    const raw = JSON.parse(text) as { kind?: unknown } | null;
-    if (raw && typeof raw === 'object' && raw.kind !== undefined) kind = raw.kind;
-  } catch {
-    // decodeMessage below reports it
-  }
+  if (parsed && typeof parsed === 'object' && (parsed as { kind?: unknown }).kind !== undefined)
+    kind = (parsed as { kind?: unknown }).kind;
   if (typeof kind !== 'string' || !Object.hasOwn(SCHEMAS, kind)) {
     throw new MessageSchemaError(Topics.entityUpdates, [
       `/kind must be one of ${Object.keys(SCHEMAS).join(', ')} (got ${JSON.stringify(kind)})`,
     ]);
   }
   const schema = SCHEMAS[kind as keyof typeof SCHEMAS];
-  return decodeMessage(Topics.entityUpdates, schema, value) as EntityUpdatesTopicMessage;
+  return checkMessage(Topics.entityUpdates, schema, parsed) as EntityUpdatesTopicMessage;
 }

@@ -1,6 +1,8 @@
 import type { Logger } from '@hub/observability';
-// Before kafkajs loads: its producer takes the fixed send retries (send-retries.ts).
+// Before kafkajs loads: its producer takes the fixed send retries (send-retries.ts) and the faster record
+// encoding (fast-encoding.ts).
 import './send-retries.js';
+import './fast-encoding.js';
 import {
   type Admin,
   CompressionTypes,

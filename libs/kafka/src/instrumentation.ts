@@ -262,6 +262,22 @@ export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): 
     }
   };
 
+  /**
+   * `finished(m, 'processed')` for the first `count` messages of a batch (one partition, one topic), with
+   * the labels looked up once per batch rather than per message (issue 22).
+   */
+  const finishedBatch = (messages: IncomingMessage[], count: number) => {
+    if (!metrics || count <= 0) return;
+    const labels = { group: groupId, topic: messages[0]!.topic };
+    metrics.messages.inc({ ...labels, outcome: 'processed' }, count);
+    const age = metrics.age.labels(labels);
+    const now = Date.now();
+    for (let i = 0; i < count && i < messages.length; i++) {
+      const produced = Number(messages[i]!.timestamp);
+      if (Number.isFinite(produced) && produced > 0) age.observe(Math.max(0, now - produced) / 1000);
+    }
+  };
+
   const batchHandler = settings.batchHandler;
   return {
     batchHandler:
@@ -281,9 +297,7 @@ export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): 
           for (const span of spans) span.setStatus({ code: SpanStatusCode.OK });
           const count =
             typeof taken === 'number' ? taken : typeof taken === 'object' ? taken.taken : messages.length;
-          for (const m of messages.slice(0, count)) {
-            finished(m, 'processed');
-          }
+          finishedBatch(messages, count);
           return taken;
         } catch (err) {
           for (const span of spans) {
@@ -296,7 +310,8 @@ export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): 
             // Per message: the batch's time shared among its messages; the batch sizes on their own.
             const labels = { group: groupId, topic: messages[0]!.topic };
             const each = (performance.now() - started) / 1000 / messages.length;
-            for (let i = 0; i < messages.length; i++) metrics.duration.observe(labels, each);
+            const duration = metrics.duration.labels(labels);
+            for (let i = 0; i < messages.length; i++) duration.observe(each);
             metrics.batchSize.observe(labels, messages.length);
           }
           for (const span of spans) span.end();

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@hub/observability';
-// Before kafkajs loads: its producer takes the fixed send retries (send-retries.ts).
+// Before kafkajs loads: its producer takes the fixed send retries (send-retries.ts) and the faster record
+// encoding (fast-encoding.ts).
 import './send-retries.js';
+import './fast-encoding.js';
 import { type Admin, type Consumer, Partitioners } from 'kafkajs';
 import type { KafkaClient } from './client.js';
 import { type IncomingMessage, toIncoming } from './consumer.js';

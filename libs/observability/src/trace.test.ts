@@ -25,4 +25,18 @@ describe('traceparent', () => {
     expect(child.spanId).not.toBe(parent.spanId);
     expect(childTrace(undefined).traceId).toMatch(/^[0-9a-f]{32}$/);
   });
+
+  it('gives every span and new trace ids of their own, well formed, across many refills of its pool', () => {
+    const spans = new Set<string>();
+    const traces = new Set<string>();
+    for (let i = 0; i < 3000; i++) {
+      const root = childTrace(undefined);
+      expect(root.spanId).toMatch(/^[0-9a-f]{16}$/);
+      expect(root.traceId).toMatch(/^[0-9a-f]{32}$/);
+      spans.add(root.spanId);
+      traces.add(root.traceId);
+    }
+    expect(spans.size).toBe(3000);
+    expect(traces.size).toBe(3000);
+  });
 });
