@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { MongoStore } from '@hub/mongo';
+import { MongoStore, queriesOf, type SentQuery, servingIndexes, unservedQueries } from '@hub/mongo';
 import { createLogger } from '@hub/observability';
-import { resolveStack } from '@hub/testing';
+import { MongoCountingProxy, resolveStack } from '@hub/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type EventQuery,
@@ -11,6 +11,27 @@ import {
   requestOfEventId,
   type StoredEvent,
 } from './index.js';
+
+// Every query the stores below send, read on the wire; the last test holds them to MongoDB's plan.
+const sent: SentQuery[] = [];
+const proxies: MongoCountingProxy[] = [];
+/** A store whose commands pass through a proxy that reads them (`sent`). */
+async function connect(url: string): Promise<MongoStore> {
+  const proxy = await MongoCountingProxy.start({
+    upstream: new URL(url).host,
+    onCommand: (body, sequences) => sent.push(...queriesOf(body, sequences)),
+  });
+  proxies.push(proxy);
+  const logger = createLogger({ service: 'event-store-test', level: 'silent' });
+  return MongoStore.connect({
+    url: proxy.url(new URL(url).pathname.slice(1) || 'erp_hub'),
+    logger,
+    appName: 'event-store-test',
+  });
+}
+afterAll(async () => {
+  for (const p of proxies) await p.close();
+});
 
 // Against the real database: what a query and a replay find after the gateway's writes.
 describe('the stored events', () => {
@@ -34,8 +55,7 @@ describe('the stored events', () => {
   });
 
   beforeAll(async () => {
-    const logger = createLogger({ service: 'event-store-test', level: 'silent' });
-    store = await MongoStore.connect({ url: stack.mongoUrl, logger, appName: 'event-store-test' });
+    store = await connect(stack.mongoUrl);
     events = new EventStore(store);
   });
   afterAll(() => store?.close());
@@ -146,8 +166,7 @@ describe('the stored events, one document per request', () => {
       .map((e) => e.event_id);
 
   beforeAll(async () => {
-    const logger = createLogger({ service: 'event-store-test', level: 'silent' });
-    store = await MongoStore.connect({ url: stack.mongoUrl, logger, appName: 'event-store-test' });
+    store = await connect(stack.mongoUrl);
     events = new EventStore(store);
     const t1 = '2026-02-01T00:00:01.000Z';
     const t2 = '2026-02-01T00:00:02.000Z';
@@ -248,8 +267,7 @@ describe('a request too big for one document', () => {
   const integration = randomUUID();
 
   beforeAll(async () => {
-    const logger = createLogger({ service: 'event-store-test', level: 'silent' });
-    store = await MongoStore.connect({ url: stack.mongoUrl, logger, appName: 'event-store-test' });
+    store = await connect(stack.mongoUrl);
   });
   afterAll(() => store?.close());
 
@@ -305,8 +323,7 @@ describe('event ids that name their request', () => {
   const integration = randomUUID();
 
   beforeAll(async () => {
-    const logger = createLogger({ service: 'event-store-test', level: 'silent' });
-    store = await MongoStore.connect({ url: stack.mongoUrl, logger, appName: 'event-store-test' });
+    store = await connect(stack.mongoUrl);
   });
   afterAll(() => store?.close());
 
@@ -370,5 +387,26 @@ describe('event ids that name their request', () => {
       (await events.query(org, integration, { limit: 25, event_id: taken })).map((e) => e.event_id),
     ).toEqual([taken]);
     expect(await events.getMany(`${org}-other`, integration, mine)).toEqual(new Map());
+  });
+});
+
+// ADR 18 on MongoDB, where no server runs here: every query the tests above made the store send starts
+// from an index of the plan (libs/mongo plan.ts; index-coverage.ts says what "starts from" means), so none
+// reads the stored requests, which grow with history, from end to end.
+describe('on MongoDB', () => {
+  it('sends only queries that an index of the plan serves', () => {
+    // Every planned collection (the stored requests and the per-event store before ADR 18).
+    expect(unservedQueries(sent)).toEqual([]);
+    const ours = sent.filter((q) => q.collection === REQUESTS_COLLECTION);
+    // The best index of each (the longest prefix of its key the filter bounds).
+    const used = new Set(ours.map((q) => servingIndexes(q.collection, q.filter)[0]));
+    expect([...used]).toEqual(
+      expect.arrayContaining([
+        '_id_',
+        'org_integration_time',
+        'org_integration_event_ids',
+        'org_integration_correlation_time',
+      ]),
+    );
   });
 });

@@ -48,6 +48,14 @@ export {
   UNAVAILABLE_LABELS,
   writeConcernErrorOf,
 } from './errors.js';
+export {
+  constrainedFields,
+  MONGODB_7,
+  queriesOf,
+  type SentQuery,
+  servingIndexes,
+  unservedQueries,
+} from './index-coverage.js';
 export * from './layout.js';
 export { LeaseBusyError, type LeaseOptions, Leases } from './lease.js';
 export { type CollectionPlan, DATABASE_PLAN, type PlannedIndex } from './plan.js';

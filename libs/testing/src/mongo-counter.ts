@@ -3,8 +3,8 @@
 // write statements sent, and the documents the server reports written (inserted, modified, upserted,
 // deleted). The benchmark routes the services' connection through it and divides by processed events.
 import net from 'node:net';
-import { deserialize } from 'bson';
-import { CHECKSUM_PRESENT, type Frame, FrameReader, OP_MSG, OP_QUERY } from './mongo-wire.js';
+import { type Document, deserialize } from 'bson';
+import { CHECKSUM_PRESENT, decodeOpMsg, type Frame, FrameReader, OP_MSG, OP_QUERY } from './mongo-wire.js';
 
 /** What was sent to and done in one collection (`<db>.<collection>`). */
 export interface CollectionCounts {
@@ -354,6 +354,9 @@ function valueSize(raw: Buffer, type: number, at: number): number {
   }
 }
 
+/** A client's command as sent: its body (kind 0 section) and its document sequences by identifier. */
+export type CommandListener = (body: Document, sequences: Record<string, Document[]>) => void;
+
 /**
  * A plain forwarding proxy in front of a MongoDB server (FerretDB here) that counts what passes
  * (`WireCounter`). Unlike MongoFaultInjector it changes nothing: the server is seen as it is (a
@@ -368,12 +371,19 @@ export class MongoCountingProxy {
     private readonly server: net.Server,
     readonly host: string,
     readonly port: number,
+    private readonly onCommand?: CommandListener,
   ) {}
 
+  /**
+   * `onCommand`, when given, receives every OP_MSG command a client sends, decoded (its body and its
+   * document sequences by identifier): for tests that hold the queries sent against something
+   * (`unservedQueries` of @hub/mongo). Decoding costs what the counting alone avoids; the bench gives none.
+   */
   static async start(options: {
     upstream: string;
     host?: string;
     port?: number;
+    onCommand?: CommandListener;
   }): Promise<MongoCountingProxy> {
     const m = /^(.+):(\d+)$/.exec(options.upstream);
     if (!m) throw new Error(`upstream must be host:port, not "${options.upstream}"`);
@@ -387,7 +397,12 @@ export class MongoCountingProxy {
         resolve();
       });
     });
-    const proxy = new MongoCountingProxy(server, host, (server.address() as net.AddressInfo).port);
+    const proxy = new MongoCountingProxy(
+      server,
+      host,
+      (server.address() as net.AddressInfo).port,
+      options.onCommand,
+    );
     server.on('connection', (client) => proxy.accept(client, upHost, upPort));
     return proxy;
   }
@@ -443,7 +458,13 @@ export class MongoCountingProxy {
         }
       };
     };
-    const countRequest = side(fromClient, (f) => this.counter.request(conn, f));
+    const countRequest = side(fromClient, (f) => {
+      this.counter.request(conn, f);
+      if (this.onCommand && f.opCode === OP_MSG) {
+        const { body, sequences } = decodeOpMsg(f, true);
+        this.onCommand(body, Object.fromEntries(sequences.map((q) => [q.identifier, q.documents])));
+      }
+    });
     const countReply = side(fromServer, (f) => this.counter.reply(conn, f));
     client.on('data', (chunk: Buffer) => {
       upstream.write(chunk);

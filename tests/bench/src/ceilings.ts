@@ -1,3 +1,4 @@
+import { cutBuckets, storedRecord } from '@hub/config-service/monitoring/buckets';
 import { entityKey, monitoringRecord, nameUuid, Topics } from '@hub/contracts';
 import { encodeValue, KafkaClient } from '@hub/kafka';
 import { type AnyBulkWriteOperation, type Document, MongoStore } from '@hub/mongo';
@@ -125,6 +126,83 @@ export async function rawDatabase(
   }
 }
 
+export const RAW_GATEWAY_DATABASE = 'bench_raw_gateway';
+
+/**
+ * The gateway's ceiling (issue 22: "the raw producer plus the same claim writes, in one run"): per batch of
+ * 100 events (one request), the least the gateway must do before it answers, one step after the other as it
+ * does them: `insertMany` of the 100 deduplication claims, one insert of the request's event-store document
+ * (ADR 18), the 100 inbound messages produced (the gateway's key and headers, acks=all) to the raw producer's
+ * topic, and one insert of the acceptance marker; `inFlight` batches at a time. No HTTP, no validation, no
+ * tracing, no edge: "gateway alone" against it says what those cost. The database is one of its own on the
+ * same FerretDB (dropped afterwards); the messages go to `bench.raw-producer`.
+ */
+export async function rawGateway(
+  brokers: string[],
+  mongoUrl: string,
+  targets: Target[],
+  plan: { events: number; inFlight: number; customers: number; random: () => number },
+): Promise<CeilingResult> {
+  const client = new KafkaClient({ clientId: 'bench-raw-gateway', brokers, logger });
+  const admin = await client.admin();
+  const { topics } = await admin.fetchTopicMetadata({ topics: [Topics.inboundEvents] });
+  await admin.disconnect();
+  await client.ensureTopics([{ topic: RAW_TOPIC, partitions: topics[0]?.partitions.length ?? 6 }]);
+  const producer = client.kafka.producer();
+  await producer.connect();
+  const store = await MongoStore.connect({
+    url: mongoUrl,
+    database: RAW_GATEWAY_DATABASE,
+    logger,
+    appName: 'bench-raw-gateway',
+  });
+  const db = store.db;
+  await db.dropDatabase();
+  try {
+    let next = 0;
+    const lane = async () => {
+      while (next < plan.events) {
+        const size = Math.min(BATCH, plan.events - next);
+        const first = next;
+        next += size;
+        const now = new Date();
+        const iso = now.toISOString();
+        const expires = new Date(now.getTime() + 30 * 86_400_000);
+        const owner = crypto.randomUUID();
+        const events = Array.from({ length: size }, (_, i) => ({
+          target: targets[(first + i) % targets.length]!,
+          customer: customerNumber(Math.floor(plan.random() * plan.customers)),
+          version: first + i,
+        }));
+        const ids = events.map(() => `evt_${crypto.randomUUID()}`);
+        await db
+          .collection<Doc>('dedupe')
+          .insertMany(claimDocs(owner, ids, events, now, expires), { ordered: false });
+        await db.collection<Doc>('inbound_requests').insertOne(requestDoc(owner, ids, events, iso, expires));
+        const messages = events.map((e, i) => {
+          const m = inboundMessage(e.target, e.customer, first + i, 1, RAW_TOPIC);
+          return { key: m.key, value: encodeValue(m.value), headers: m.headers };
+        });
+        await producer.send({ topic: RAW_TOPIC, acks: -1, messages });
+        await db.collection<Doc>('dedupe_accepted').insertOne({ _id: owner, expires_at: expires });
+      }
+    };
+    const started = performance.now();
+    await Promise.all(Array.from({ length: plan.inFlight }, lane));
+    const ms = performance.now() - started;
+    return {
+      events: plan.events,
+      ms,
+      perSecond: perSecond(plan.events, ms),
+      detail: { topic: RAW_TOPIC, database: RAW_GATEWAY_DATABASE, batch: BATCH, inFlight: plan.inFlight },
+    };
+  } finally {
+    await producer.disconnect();
+    await db.dropDatabase().catch(() => undefined);
+    await store.close();
+  }
+}
+
 type Db = MongoStore['db'];
 /** The documents of the raw ceiling: every collection keyed by a string `_id`, as the services' are. */
 type Doc = Document & { _id: string };
@@ -138,19 +216,9 @@ async function writeBatch(
   const expires = new Date(now.getTime() + 30 * 86_400_000);
   const ids = events.map(() => `evt_${crypto.randomUUID()}`);
   const owner = crypto.randomUUID();
-  await db.collection<Doc>('dedupe').insertMany(
-    events.map((e, i) => ({
-      _id: `${e.target.org}:${e.target.integrationId}:bench-${ids[i]}`,
-      org_id: e.target.org,
-      integration_id: e.target.integrationId,
-      state: 'pending',
-      owner,
-      claimed_at: now,
-      expires_at: expires,
-      event_id: ids[i],
-    })),
-    { ordered: false },
-  );
+  await db
+    .collection<Doc>('dedupe')
+    .insertMany(claimDocs(owner, ids, events, now, expires), { ordered: false });
   await db.collection<Doc>('inbound_requests').insertOne(requestDoc(owner, ids, events, iso, expires));
   await db.collection<Doc>('dedupe_accepted').insertOne({ _id: owner, expires_at: expires });
   // One write per entity: the last event of the batch for it.
@@ -183,46 +251,50 @@ async function writeBatch(
     }));
     await entities.bulkWrite(ops, { ordered: false });
   }
-  // The monitoring records of the batch in one bucket document, as the sink stores a chunk (ADR 19).
-  const records = events.map((e, i) => {
-    const {
-      schema_version: _v,
-      detail,
-      ...record
-    } = monitoringRecord({
-      org_id: e.target.org,
-      integration_id: e.target.integrationId,
-      event_id: ids[i]!,
-      correlation_id: ids[i]!,
-      use_case_id: e.target.useCaseId,
-      stage: 'entity_written',
-      level: 'success',
-      message: 'entity updated',
-      final: true,
-      received_at: iso,
-      detail: { entity_schema: 'contact' },
-      created_at: iso,
-    });
-    return { ...record, o: i, detail: JSON.stringify(detail) };
-  });
-  const distinct = (pick: (r: (typeof records)[number]) => string) => [...new Set(records.map(pick))];
-  await db.collection<Doc>('monitoring_buckets').insertOne({
-    _id: `ceiling:${owner}`,
-    partition: 0,
-    first_offset: 0,
-    last_offset: records.length - 1,
-    org_ids: distinct((r) => r.org_id),
-    integration_ids: distinct((r) => r.integration_id),
-    event_ids: distinct((r) => r.event_id),
-    correlation_ids: distinct((r) => r.correlation_id),
-    min_created_at: distinct((r) => r.created_at).sort()[0],
-    max_created_at: distinct((r) => r.created_at)
-      .sort()
-      .pop(),
-    expires_at: expires,
-    records,
-  });
+  // The monitoring records of the batch in one bucket document, cut as the sink cuts a chunk (ADR 19).
+  const records = events.map((e, i) =>
+    storedRecord({
+      offset: i,
+      record: monitoringRecord({
+        org_id: e.target.org,
+        integration_id: e.target.integrationId,
+        event_id: ids[i]!,
+        correlation_id: ids[i]!,
+        use_case_id: e.target.useCaseId,
+        stage: 'entity_written',
+        level: 'success',
+        message: 'entity updated',
+        final: true,
+        received_at: iso,
+        detail: { entity_schema: 'contact' },
+        created_at: iso,
+      }),
+    }),
+  );
+  await db
+    .collection<Doc>('monitoring_buckets')
+    .insertMany(cutBuckets(0, records, expires).map((b, k) => ({ ...b, _id: `ceiling:${owner}:${k}` })));
   return { created: fresh.length, updated: changed.length };
+}
+
+/** The deduplication claims of one request's events (the gateway's `dedupe` documents, ADR 18). */
+function claimDocs(
+  owner: string,
+  ids: string[],
+  events: Array<{ target: Target }>,
+  now: Date,
+  expires: Date,
+): Doc[] {
+  return events.map((e, i) => ({
+    _id: `${e.target.org}:${e.target.integrationId}:bench-${ids[i]}`,
+    org_id: e.target.org,
+    integration_id: e.target.integrationId,
+    state: 'pending',
+    owner,
+    claimed_at: now,
+    expires_at: expires,
+    event_id: ids[i],
+  }));
 }
 
 /** The event-store document of one request (libs/event-store, ADR 18); the ceiling's batch is one request. */

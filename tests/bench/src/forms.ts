@@ -7,6 +7,8 @@ export interface Form {
   customers: number;
   producer: { events: number; inFlight: number };
   database: { events: number; lanes: number };
+  /** The gateway's ceiling: claims, request document, produce and marker per 100 events, `inFlight` at a time. */
+  gateway: { events: number; inFlight: number };
   /** Phase A: closed loop, `inFlight` requests of 100 at a time. Phase B: open loop at half phase A's processed rate. */
   endToEnd: { inFlight: number; phaseAMs: number; phaseBMs: number; drainMs: number };
   alone: { events: number };
@@ -29,6 +31,7 @@ export const FORMS: Record<Form['name'], Form> = {
     customers: 200,
     producer: { events: 20_000, inFlight: 4 },
     database: { events: 5_000, lanes: 2 },
+    gateway: { events: 10_000, inFlight: 4 },
     endToEnd: { inFlight: 4, phaseAMs: 10_000, phaseBMs: 10_000, drainMs: 60_000 },
     alone: { events: 3_000 },
     growth: { sizes: [1_000, 5_000], updates: 2_000 },
@@ -42,6 +45,7 @@ export const FORMS: Record<Form['name'], Form> = {
     customers: 500,
     producer: { events: 200_000, inFlight: 4 },
     database: { events: 30_000, lanes: 2 },
+    gateway: { events: 50_000, inFlight: 4 },
     endToEnd: { inFlight: 4, phaseAMs: 120_000, phaseBMs: 60_000, drainMs: 600_000 },
     alone: { events: 20_000 },
     growth: { sizes: [10_000, 200_000], updates: 20_000 },

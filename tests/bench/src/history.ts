@@ -8,6 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { cutBuckets, type StoredRecord } from '@hub/config-service/monitoring/buckets';
 import { newEventId } from '@hub/contracts';
 import { type Document, MongoStore, RATE_LIMIT_COLLECTIONS, removeExpired } from '@hub/mongo';
 import { createLogger } from '@hub/observability';
@@ -189,33 +190,17 @@ export async function templates(store: MongoStore, orgs: string[], limit = 20): 
 }
 
 /**
- * The monitoring records of a batch of history requests as the sink would store them (ADR 19): buckets of
- * up to 500 records, named `hist:<tag>:<n>` (a name no sink looks up), each expiring with its first request.
+ * The monitoring records of a batch of history requests as the sink would store them (ADR 19), cut by the
+ * sink's own `cutBuckets` (up to 500 records), named `hist:<tag>:<n>` (a name no sink looks up), expiring
+ * with the batch's first request.
  */
 export function historyBuckets(batch: Bundle[], tag: string): Document[] {
-  const out: Document[] = [];
-  const all = batch.flatMap((b) => b.monitoring.map((r) => ({ r, expires: b.request.expires_at as Date })));
-  for (let i = 0; i < all.length; i += 500) {
-    const part = all.slice(i, i + 500);
-    const records: Document[] = part.map(({ r }, k) => ({ ...r, o: i + k }));
-    const distinct = (field: string) => [...new Set(records.map((r) => String(r[field])))];
-    const times = records.map((r) => String(r.created_at)).sort();
-    out.push({
-      _id: `hist:${tag}:${i / 500}`,
-      partition: -1,
-      first_offset: i,
-      last_offset: i + records.length - 1,
-      org_ids: distinct('org_id'),
-      integration_ids: distinct('integration_id'),
-      event_ids: distinct('event_id'),
-      correlation_ids: distinct('correlation_id'),
-      min_created_at: times[0],
-      max_created_at: times[times.length - 1],
-      expires_at: part[0]!.expires,
-      records,
-    });
-  }
-  return out;
+  const records = batch.flatMap((b) => b.monitoring).map((r, o) => ({ ...r, o }) as unknown as StoredRecord);
+  if (records.length === 0) return [];
+  return cutBuckets(-1, records, batch[0]!.request.expires_at as Date).map((b, n) => ({
+    ...b,
+    _id: `hist:${tag}:${n}`,
+  }));
 }
 
 /** Sizes of the database's SQLite files (the data file and its write-ahead log), in MB, by name. */

@@ -20,6 +20,7 @@ import { entityReads } from './reads.js';
 import { benchVerdict, type PhaseOutcome, renderTable, shapeReport } from './report.js';
 import {
   ceilingDatabase,
+  ceilingGateway,
   ceilingProducer,
   consumersAlone,
   endToEnd,
@@ -148,6 +149,7 @@ async function main(): Promise<number> {
     await step('warm-up', () => warmUp(run));
     await step('ceiling: raw producer', () => ceilingProducer(run));
     await step('ceiling: raw database', () => ceilingDatabase(run));
+    await step('ceiling: raw gateway', () => ceilingGateway(run));
     await step('end to end', () => endToEnd(run));
     await step('ordering', () => ordering(run));
     const victim = await createTarget(stack.baseUrl, auth, `${runId}-victim`, true);

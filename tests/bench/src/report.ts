@@ -26,6 +26,7 @@ export interface Figure {
 export const FIGURE_KEYS = [
   'ceiling.producer',
   'ceiling.database',
+  'ceiling.gateway',
   'e2e.accepted',
   'e2e.processed',
   'e2e.latency.p50',
@@ -60,6 +61,7 @@ export const FIGURE_KEYS = [
   'noisy.attack.processed.p99',
   'noisy.ratio.p99',
   'ratio.gateway_to_producer',
+  'ratio.gateway_to_ceiling',
   'ratio.e2e_accepted_to_producer',
   'ratio.processed_to_database',
   'ratio.growth',

@@ -1,7 +1,15 @@
 import { type MonitoringRecord, monitoringRecord, nameUuid } from '@hub/contracts';
-import { MongoStore, prepareLayout, removeExpired } from '@hub/mongo';
+import {
+  MongoStore,
+  prepareLayout,
+  queriesOf,
+  removeExpired,
+  type SentQuery,
+  servingIndexes,
+  unservedQueries,
+} from '@hub/mongo';
 import { createLogger } from '@hub/observability';
-import { resolveStack, uniqueName } from '@hub/testing';
+import { MongoCountingProxy, resolveStack, uniqueName } from '@hub/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUCKETS_COLLECTION, type Keyset, LEGACY_COLLECTION, type RecordFilter } from './buckets.js';
 import { MonitoringRepository } from './repository.js';
@@ -15,6 +23,9 @@ describe('MonitoringRepository', { timeout: 120_000 }, () => {
   const logger = createLogger({ service: 'monitoring-test', level: 'silent' });
   let store: MongoStore;
   let repository: MonitoringRepository;
+  // Every query this file's repositories send, read on the wire (the last test holds them to MongoDB's plan).
+  let proxy: MongoCountingProxy;
+  const sent: SentQuery[] = [];
   // Partitions no sink of a running stack uses, one per test.
   let nextPartition = 100_000 + Math.floor(Math.random() * 1_000_000) * 10;
   const partition = () => nextPartition++;
@@ -61,8 +72,12 @@ describe('MonitoringRepository', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     // A database of its own: FerretDB reads every document of a collection for these queries, and the
     // shared one holds every earlier run's.
+    proxy = await MongoCountingProxy.start({
+      upstream: new URL(stack.mongoUrl).host,
+      onCommand: (body, sequences) => sent.push(...queriesOf(body, sequences)),
+    });
     store = await MongoStore.connect({
-      url: stack.mongoUrl,
+      url: proxy.url(),
       database: uniqueName('monitoring_test').replace('-', '_'),
       logger,
       appName: 'monitoring-test',
@@ -73,6 +88,7 @@ describe('MonitoringRepository', { timeout: 120_000 }, () => {
   afterAll(async () => {
     await store?.db.dropDatabase();
     await store?.close();
+    await proxy?.close();
   });
 
   it('stores a record once, whatever the redeliveries, and shows `$` keys as sent', async () => {
@@ -351,6 +367,27 @@ describe('MonitoringRepository', { timeout: 120_000 }, () => {
           expect((await scan(M, expected.length)).length).toBe(expected.length);
         }
       },
+    );
+  });
+  // Issue 22 / ADR 19 on MongoDB, where no server runs here: every query the tests above made the
+  // repository send starts from an index of the plan (libs/mongo plan.ts; index-coverage.ts says what
+  // "starts from" means), so none reads a collection that grows with history from end to end.
+  it('sends only queries that an index of MongoDB’s plan serves', () => {
+    const ours = sent.filter((q) => [BUCKETS_COLLECTION, LEGACY_COLLECTION].includes(q.collection));
+    expect(unservedQueries(ours)).toEqual([]);
+    // It saw the repository's kinds of query: the overlap lookup by name, pages and scans of both
+    // layouts, a single event's records, and the sweep.
+    const used = new Set(
+      ours.flatMap((q) => servingIndexes(q.collection, q.filter).map((i) => `${q.collection}.${i}`)),
+    );
+    expect([...used].sort()).toEqual(
+      expect.arrayContaining([
+        'monitoring_buckets._id_',
+        'monitoring_buckets.integration_time',
+        'monitoring_buckets.event_ids',
+        'monitoring_buckets.expires_at',
+        'monitoring_events.org_integration_time',
+      ]),
     );
   });
 });
