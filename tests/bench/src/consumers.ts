@@ -163,9 +163,8 @@ export async function growth(
 /**
  * Waits until the mapper, the writer and the config-service (its monitoring sink and configuration
  * consumers) have nothing left to consume (their `hub_consumer_lag`, measured at each scrape, is 0 twice
- * in a row), so that a step starts on an idle pipeline. The sink counts: after phase A it holds three
- * monitoring records per event to store, and storing them meanwhile took CPU and database time from the
- * next phase (the long run at dcf8ee7: phase B's p50 2.4 s at half the rate phase A processed).
+ * in a row), so that a step starts on an idle pipeline. The sink counts: a step must not pay for the
+ * previous one's monitoring records (three per event) being stored meanwhile.
  */
 export async function waitIdle(stack: ManagedStack, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
