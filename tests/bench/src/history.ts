@@ -134,6 +134,35 @@ export function cloneBundle(
   };
 }
 
+/**
+ * The monitoring records of `eventIds`, read from the buckets in the order they were stored until each
+ * event's final record is found: the requests are the run's first, so are their buckets, and the rest of
+ * the collection (every record of the run, which FerretDB reads to filter by `event_ids`) is left unread.
+ */
+async function bucketRecords(db: MongoStore['db'], eventIds: string[]): Promise<Document[]> {
+  const wanted = new Set(eventIds);
+  const finished = new Set<string>();
+  const out: Document[] = [];
+  const cursor = db
+    .collection('monitoring_buckets')
+    .find({ event_ids: { $in: eventIds } })
+    .batchSize(8);
+  try {
+    for await (const bucket of cursor) {
+      for (const r of bucket.records as Document[]) {
+        const id = String(r.event_id);
+        if (!wanted.has(id)) continue;
+        out.push(r);
+        if (r.final === true) finished.add(id);
+      }
+      if (finished.size === wanted.size) break;
+    }
+  } finally {
+    await cursor.close();
+  }
+  return out;
+}
+
 /** The run's own accepted requests with everything the services stored for them (up to `limit`). */
 export async function templates(store: MongoStore, orgs: string[], limit = 20): Promise<Bundle[]> {
   const db = store.db;
@@ -144,21 +173,20 @@ export async function templates(store: MongoStore, orgs: string[], limit = 20): 
     .toArray();
   const owners = requests.map((r) => String(r._id));
   const ids = requests.flatMap((r) => r.event_ids as string[]);
+  // Claims by `_id` (`<org>:<integration>:<deduplication id>`, as the gateway names them): FerretDB finds
+  // them without reading the collection, which holds every claim of the run.
+  const claimIds = requests.flatMap((r) =>
+    (r.events as Document[])
+      .filter((e) => typeof e.deduplication_id === 'string' && e.deduplication_id)
+      .map((e) => `${r.org_id}:${r.integration_id}:${e.deduplication_id}`),
+  );
   const [claims, records, markers] = await Promise.all([
     db
       .collection('dedupe')
-      .find({ owner: { $in: owners } })
-      .toArray(),
-    db
-      .collection('monitoring_buckets')
-      .find({ event_ids: { $in: ids } })
+      .find({ _id: { $in: claimIds } } as Document)
       .toArray()
-      .then((buckets) => {
-        const wanted = new Set(ids);
-        return buckets.flatMap((b) =>
-          (b.records as Document[]).filter((r) => wanted.has(String(r.event_id))),
-        );
-      }),
+      .then((found) => found.filter((c) => owners.includes(String(c.owner)))),
+    bucketRecords(db, ids),
     db
       .collection('dedupe_accepted')
       .find({ _id: { $in: owners } } as Document)
