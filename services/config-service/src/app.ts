@@ -146,8 +146,8 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     niceness: config.MAPPING_WORKER_NICE,
     niceAfterMs: config.MAPPING_NICE_AFTER_MS,
     startNiceness: config.SIMULATION_WORKER_NICE,
-    // Per organisation: one organisation's waiting simulations answer it `SIMULATION_BUSY`, not others,
-    // and its running ones leave a worker free for the others (ADR 0015, decision 3).
+    // Per organisation, behind the simulations' FairQueue below: one organisation's waiting jobs refuse
+    // it, not others, and its running ones leave a worker free for the others (ADR 0015, decision 3).
     maxQueuedPerTenant: config.SIMULATIONS_QUEUED_PER_ORG,
     maxRunningPerTenant: config.SIMULATIONS_RUNNING_PER_ORG,
     prestart: serves,
