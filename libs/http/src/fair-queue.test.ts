@@ -117,6 +117,76 @@ describe('FairQueue', () => {
     }
   });
 
+  it('answers an operation that waited its longest 429 with Retry-After: naming the budget when the organisation is past it', async () => {
+    vi.useFakeTimers({ now: 0 });
+    try {
+      const q = new FairQueue({
+        what: 'simulations',
+        runningPerKey: 1,
+        runningTotal: 2,
+        queuedPerKey: 8,
+        budget: { ms: 1_000, windowMs: 60_000 },
+        maxWaitMs: 5_000,
+        budgetCode: 'SIMULATION_BUDGET_EXCEEDED',
+      });
+      const h = held();
+      void q.run('org-a', h.op('a1'));
+      await h.settle();
+      vi.setSystemTime(2_000); // a1 ran 2 s: past org-a's budget of 1 s per minute
+      await h.release('a1');
+      const a2 = q.run('org-a', h.op('a2')).catch((err: unknown) => err);
+      // Another organisation is served meanwhile.
+      const b1 = q.run('org-b', h.op('b1'));
+      await h.settle();
+      expect(h.started).toEqual(['a1', 'b1']);
+      await h.release('b1');
+      expect(await b1).toBe('b1');
+      await vi.advanceTimersByTimeAsync(5_000);
+      const refused = await a2;
+      expect(refused).toBeInstanceOf(ApiError);
+      expect(refused).toMatchObject({
+        statusCode: 429,
+        code: 'SIMULATION_BUDGET_EXCEEDED',
+        // a1's 2 s leave the window 60 s after it ended (at 2 s); it is 7 s now.
+        headers: { 'retry-after': '55' },
+        message:
+          "this organisation's simulations ran 2000 ms in the last 60 s, over its budget of 1000 ms per 60 s; this one waited 5000 ms and was not started: retry after 55 s",
+      });
+      expect(h.started).toEqual(['a1', 'b1']);
+      expect(q.waiting('org-a')).toBe(0);
+      q.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("answers an operation that waited its longest behind its organisation's running ones 429 TOO_MANY_CONCURRENT_REQUESTS", async () => {
+    vi.useFakeTimers({ now: 0 });
+    try {
+      const q = new FairQueue({
+        what: 'simulations',
+        runningPerKey: 1,
+        runningTotal: 2,
+        queuedPerKey: 8,
+        maxWaitMs: 5_000,
+      });
+      const h = held();
+      void q.run('org-a', h.op('a1'));
+      const a2 = q.run('org-a', h.op('a2')).catch((err: unknown) => err);
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(await a2).toMatchObject({
+        statusCode: 429,
+        code: 'TOO_MANY_CONCURRENT_REQUESTS',
+        headers: { 'retry-after': '1' },
+      });
+      // The one that went on waiting is not started later.
+      await h.release('a1');
+      expect(h.started).toEqual(['a1']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('frees the slot when the operation fails', async () => {
     const q = new FairQueue({ what: 'queries', runningPerKey: 1, runningTotal: 1, queuedPerKey: 1 });
     await expect(q.run('org', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');

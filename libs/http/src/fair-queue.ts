@@ -16,10 +16,20 @@ export interface FairQueueSettings {
    * resource they share with requests that do not pass through this queue (the database).
    */
   budget?: { ms: number; windowMs: number };
+  /**
+   * How long an operation may wait for its turn at most; past it, it is answered 429 with `Retry-After`
+   * (`budgetCode` when its key is over its budget then, else `TOO_MANY_CONCURRENT_REQUESTS`) instead of
+   * waiting on, so a client is never kept waiting without bound in time. Default: no limit.
+   */
+  maxWaitMs?: number;
+  /** The code of the 429 for an operation that waited `maxWaitMs` while its key was over its budget. */
+  budgetCode?: string;
 }
 
 interface Waiting {
   start: () => void;
+  /** Ends the wait (started, or refused after `maxWaitMs`). */
+  timer?: NodeJS.Timeout;
 }
 
 interface KeyState {
@@ -63,8 +73,9 @@ export class FairQueue {
       );
     }
     return new Promise<T>((resolve, reject) => {
-      state.waiting.push({
+      const waiting: Waiting = {
         start: () => {
+          clearTimeout(waiting.timer);
           const startedAt = this.now();
           state.startedAt.add(startedAt);
           Promise.resolve()
@@ -72,9 +83,51 @@ export class FairQueue {
             .then(resolve, reject)
             .finally(() => this.finish(key, state, startedAt));
         },
-      });
+      };
+      state.waiting.push(waiting);
+      const { maxWaitMs } = this.settings;
+      if (maxWaitMs !== undefined) {
+        waiting.timer = setTimeout(() => {
+          const at = state.waiting.indexOf(waiting);
+          if (at < 0) return; // started meanwhile
+          state.waiting.splice(at, 1);
+          reject(this.refusal(state, maxWaitMs));
+          this.forget(key, state);
+        }, maxWaitMs);
+        waiting.timer.unref();
+      }
       this.pump();
     });
+  }
+
+  /** The 429 of an operation that waited `maxWaitMs` for its turn: over its key's budget, or behind its others. */
+  private refusal(state: KeyState, waitedMs: number): ApiError {
+    const budget = this.settings.budget;
+    if (budget && this.overBudget(state)) {
+      const used = Math.round(this.usedMs(state));
+      // Its use falls under the budget once enough of it leaves the window: the oldest first.
+      let freeAt = this.now();
+      let left = used;
+      for (const u of state.used) {
+        if (left < budget.ms) break;
+        freeAt = u.endedAt + budget.windowMs;
+        left -= u.ms;
+      }
+      if (left >= budget.ms) freeAt = this.now() + budget.windowMs; // running ones hold it
+      const retryAfter = Math.max(1, Math.ceil((freeAt - this.now()) / 1000));
+      return new ApiError(
+        429,
+        this.settings.budgetCode ?? 'TOO_MANY_CONCURRENT_REQUESTS',
+        `this organisation's ${this.settings.what} ran ${used} ms in the last ${Math.round(budget.windowMs / 1000)} s, over its budget of ${budget.ms} ms per ${Math.round(budget.windowMs / 1000)} s; this one waited ${waitedMs} ms and was not started: retry after ${retryAfter} s`,
+        { 'retry-after': String(retryAfter) },
+      );
+    }
+    return new ApiError(
+      429,
+      'TOO_MANY_CONCURRENT_REQUESTS',
+      `${state.running} ${this.settings.what} of this organisation are running and ${state.waiting.length} waiting (at most ${this.settings.runningPerKey} at once); this one waited ${waitedMs} ms and was not started: retry when one has answered`,
+      { 'retry-after': '1' },
+    );
   }
 
   /** Operations of `key` running now. */

@@ -6,6 +6,7 @@ import {
   combine,
   createHttpServer,
   createMetrics,
+  FairQueue,
   registerAuth,
   registerMetrics,
   registerProbes,
@@ -25,6 +26,7 @@ import {
 } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import { OrgConfigurationBudget } from './budget.js';
+import { ConfigurationChangeRate } from './change-rate.js';
 import type { ConfigServiceConfig } from './config.js';
 import { MonitoringRepository } from './monitoring/repository.js';
 import { monitoringSink } from './monitoring/sink.js';
@@ -55,7 +57,15 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
   const app = createHttpServer({ logger: deps.logger, isUnavailable: isUnavailableError });
   await prepareLayout(deps.mongo, COLLECTIONS_OWNED, config.DB_LAYOUT, deps.logger);
   const repository = new IntegrationsRepository(deps.mongo);
-  const publisher = new ConfigPublisher(repository, deps.producer);
+  // What one organisation's changes republish to every gateway and mapper (ADR 0015, decision 24).
+  const changeRate = new ConfigurationChangeRate({
+    bytesPerMinute: config.CONFIGURATION_REPUBLISH_BYTES_PER_MINUTE,
+    burstBytes: config.CONFIGURATION_REPUBLISH_BURST_BYTES,
+    maxWaitMs: config.CONFIGURATION_CHANGE_MAX_WAIT_MS,
+  });
+  const publisher = new ConfigPublisher(repository, deps.producer, (orgId, bytes) =>
+    changeRate.charge(orgId, bytes),
+  );
   const useCases = new UseCaseService(repository, {
     integrationsPerOrg: config.MAX_INTEGRATIONS_PER_ORG,
     useCasesPerIntegration: config.MAX_USE_CASES_PER_INTEGRATION,
@@ -69,6 +79,7 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
       integrationBytes: config.MAX_INTEGRATION_CONFIG_BYTES,
     },
     budgetLock(new Leases(deps.mongo)),
+    changeRate,
   );
   let closing = false;
   const monitoring = new MonitoringRepository(deps.mongo, config.MONITORING_RETENTION_DAYS);
@@ -135,8 +146,8 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     niceness: config.MAPPING_WORKER_NICE,
     niceAfterMs: config.MAPPING_NICE_AFTER_MS,
     startNiceness: config.SIMULATION_WORKER_NICE,
-    // Per organisation: one organisation's waiting simulations answer it `SIMULATION_BUSY`, not others,
-    // and its running ones leave a worker free for the others (ADR 0015, decision 3).
+    // Per organisation, behind the simulations' FairQueue below: one organisation's waiting jobs refuse
+    // it, not others, and its running ones leave a worker free for the others (ADR 0015, decision 3).
     maxQueuedPerTenant: config.SIMULATIONS_QUEUED_PER_ORG,
     maxRunningPerTenant: config.SIMULATIONS_RUNNING_PER_ORG,
     prestart: serves,
@@ -146,7 +157,19 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     registerIntegrationRoutes(app, { repository, publisher, useCases, budget, quarantines });
     registerUseCaseRoutes(app, { repository, publisher, useCases, budget, quarantines });
     registerUseCaseChangeRoutes(app, { repository, publisher, useCases, budget, quarantines });
-    registerSimulationRoutes(app, sandbox);
+    // One organisation's simulations run one at a time, within a budget of running time, and wait at most
+    // SIMULATION_MAX_WAIT_MS (ADR 0015, decisions 3 and 24); the sandbox's own limits stay behind it.
+    const simulations = new FairQueue({
+      what: 'simulations',
+      runningPerKey: config.SIMULATIONS_RUNNING_PER_ORG,
+      runningTotal: config.MAPPING_WORKERS,
+      queuedPerKey: config.SIMULATIONS_QUEUED_PER_ORG,
+      budget: { ms: config.SIMULATION_ORG_BUDGET_MS, windowMs: config.SIMULATION_BUDGET_WINDOW_MS },
+      maxWaitMs: config.SIMULATION_MAX_WAIT_MS,
+      budgetCode: 'SIMULATION_BUDGET_EXCEEDED',
+    });
+    app.addHook('onClose', async () => simulations.close());
+    registerSimulationRoutes(app, sandbox, simulations);
     registerEventRoutes(app, { repository, events, producer: deps.producer });
     registerMonitoringRoutes(app, {
       repository,

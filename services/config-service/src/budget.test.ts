@@ -220,4 +220,33 @@ describe('OrgConfigurationBudget', () => {
     await budget.checkGrowth('org-1', 'a', -10, async () => 'shrunk');
     expect(held).toEqual(['configuration-budget:org-1', 'configuration-budget:org-1']);
   });
+
+  it('waits for the organisation’s change rate before any change, and writes nothing when it refuses', async () => {
+    const seen: string[] = [];
+    const budget = new OrgConfigurationBudget(
+      { configBytes: async () => [] },
+      async () => undefined,
+      { orgBytes: 10_000, integrationBytes: 8_000 },
+      undefined,
+      {
+        admit: async (org) => {
+          seen.push(`admit ${org}`);
+          if (org === 'noisy') throw new ApiError(429, 'CONFIGURATION_RATE_EXCEEDED', 'too fast');
+        },
+      },
+    );
+    const write = (what: string) => async () => {
+      seen.push(what);
+      return what;
+    };
+    expect(await budget.checkGrowth('quiet', 'a', -10, write('shrunk'))).toBe('shrunk');
+    const refused = [
+      await budget.checkGrowth('noisy', 'a', 10, write('grown')).catch((err: unknown) => err),
+      await budget.checkGrowth('noisy', 'a', 0, write('same')).catch((err: unknown) => err),
+      await budget.checkNew('noisy', 10, write('new')).catch((err: unknown) => err),
+    ];
+    for (const err of refused)
+      expect(err).toMatchObject({ statusCode: 429, code: 'CONFIGURATION_RATE_EXCEEDED' });
+    expect(seen).toEqual(['admit quiet', 'shrunk', 'admit noisy', 'admit noisy', 'admit noisy']);
+  });
 });

@@ -183,6 +183,11 @@ export class OrgConfigurationBudget {
     readonly budget: ConfigurationBudget = DEFAULT_BUDGET,
     /** Serialises growing changes per organisation; absent: checked without a lock (unit tests). */
     private readonly lock?: BudgetLock,
+    /**
+     * Paces the organisation's changes by the bytes they republish (`ConfigurationChangeRate`, ADR 0015,
+     * decision 24): every change waits here first, before its lock and its write; absent: not paced.
+     */
+    private readonly rate?: { admit(orgId: string): Promise<void> },
   ) {}
 
   /** The organisation's use: bytes in all, and of each integration. */
@@ -197,8 +202,9 @@ export class OrgConfigurationBudget {
   }
 
   /**
-   * Runs `write`, a change that grows an integration's snapshot by `growth` bytes, unless it would take a
-   * limit past (400 LIMIT_EXCEEDED, nothing written).
+   * Runs `write`, a change that grows an integration's snapshot by `growth` bytes (or shrinks it), unless
+   * it would take a limit past (400 LIMIT_EXCEEDED, nothing written) or the organisation's changes
+   * republish too fast (it waits, or 429 CONFIGURATION_RATE_EXCEEDED).
    */
   async checkGrowth<T>(
     orgId: string,
@@ -206,6 +212,7 @@ export class OrgConfigurationBudget {
     growth: number,
     write: () => Promise<T>,
   ): Promise<T> {
+    await this.rate?.admit(orgId);
     if (growth <= 0) return write();
     return this.locked(orgId, async () => {
       const usage = await this.usage(orgId);
@@ -217,6 +224,7 @@ export class OrgConfigurationBudget {
 
   /** Runs `write`, creating an integration whose first snapshot takes `bytes`, unless past a limit (400). */
   async checkNew<T>(orgId: string, bytes: number, write: () => Promise<T>): Promise<T> {
+    await this.rate?.admit(orgId);
     return this.locked(orgId, async () => {
       const usage = await this.usage(orgId);
       checkConfigurationBudget(this.budget, usage.total, { before: 0, after: bytes });

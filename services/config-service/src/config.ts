@@ -35,8 +35,24 @@ export const ConfigServiceEnv = Type.Object({
   SIMULATION_WORKER_NICE: Type.Integer({ minimum: 0, maximum: 19, default: 10 }),
   /** Simulations of one organisation running at once per instance; its others wait in its own queue. */
   SIMULATIONS_RUNNING_PER_ORG: Type.Integer({ minimum: 1, default: 1 }),
-  /** Simulations of one organisation waiting at most per instance; more are answered 503 SIMULATION_BUSY. */
+  /**
+   * Simulations of one organisation waiting at most per instance; one more is answered 429
+   * TOO_MANY_CONCURRENT_REQUESTS at once.
+   */
   SIMULATIONS_QUEUED_PER_ORG: Type.Integer({ minimum: 0, default: 16 }),
+  /**
+   * Running time one organisation's simulations may take per SIMULATION_BUDGET_WINDOW_MS per instance
+   * (ADR 0015, decision 24): past it, its next simulation waits until its use falls under it. An ordinary
+   * simulation takes a few ms; one stopped at its deadline (MAPPING_DEADLINE_MS, 2 s) takes 2 s of a
+   * worker and the start of a new one.
+   */
+  SIMULATION_ORG_BUDGET_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  SIMULATION_BUDGET_WINDOW_MS: Type.Integer({ minimum: 1_000, default: 60_000 }),
+  /**
+   * How long a simulation waits for its turn at most (behind its organisation's others, or for its
+   * budget); past it, 429 (SIMULATION_BUDGET_EXCEEDED when over the budget) with Retry-After.
+   */
+  SIMULATION_MAX_WAIT_MS: Type.Integer({ minimum: 0, default: 10_000 }),
   /** How long monitoring records are kept (docs/monitoring.md). */
   MONITORING_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 30 }),
   /** How often monitoring records past retention are removed (by every instance; idempotent). */
@@ -92,6 +108,15 @@ export const ConfigServiceEnv = Type.Object({
     maximum: 16 * 1024 * 1024,
     default: 4 * 1024 * 1024,
   }),
+  /**
+   * Bytes of integration snapshots one organisation's configuration changes may republish per minute per
+   * instance, and at once after a quiet while (ADR 0015, decision 24): each change republishes its
+   * integration whole to every gateway and mapper. A change past it waits for the bucket, at most
+   * CONFIGURATION_CHANGE_MAX_WAIT_MS; a longer wait is 429 CONFIGURATION_RATE_EXCEEDED with Retry-After.
+   */
+  CONFIGURATION_REPUBLISH_BYTES_PER_MINUTE: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
+  CONFIGURATION_REPUBLISH_BURST_BYTES: Type.Integer({ minimum: 0, default: 8 * 1024 * 1024 }),
+  CONFIGURATION_CHANGE_MAX_WAIT_MS: Type.Integer({ minimum: 0, default: 30_000 }),
   /** Spans returned by `getMonitoringTraceByCorrelation` at most (then `truncated`). */
   MONITORING_TRACE_MAX_SPANS: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
 });

@@ -18,6 +18,8 @@ export class ConfigPublisher {
   constructor(
     private readonly repository: IntegrationsRepository,
     private readonly producer: MessageProducer,
+    /** Told each snapshot published, with its size (the organisation's change rate, ADR 0015, decision 24). */
+    private readonly onPublished?: (orgId: string, bytes: number) => void,
   ) {}
 
   /**
@@ -47,7 +49,7 @@ export class ConfigPublisher {
   ): Promise<IntegrationRecord | undefined> {
     const snapshot = await this.snapshot(orgId, integrationId);
     if (!snapshot) return undefined;
-    const { message } = snapshot;
+    const { message, bytes } = snapshot;
     const { integration } = message;
     await this.producer.send([
       {
@@ -63,6 +65,7 @@ export class ConfigPublisher {
         },
       },
     ]);
+    this.onPublished?.(orgId, bytes);
     return integration;
   }
 

@@ -1,4 +1,4 @@
-import { ApiError, badRequest, GRANTS, type HttpServer, requireGrant } from '@hub/http';
+import { ApiError, badRequest, type FairQueue, GRANTS, type HttpServer, requireGrant } from '@hub/http';
 import {
   ConfigurationError,
   MappingBudgetError,
@@ -36,6 +36,7 @@ const unprocessable = (code: string, message: string) => new ApiError(422, code,
  */
 async function run(
   sandbox: MappingSandbox,
+  queue: FairQueue,
   configuration: unknown,
   payload: unknown,
   format: 'json' | 'xml',
@@ -43,7 +44,9 @@ async function run(
   orgId: string,
 ) {
   try {
-    const { response } = await simulateInSandbox(sandbox, configuration, payload, format, orgId);
+    const { response } = await queue.run(orgId, () =>
+      simulateInSandbox(sandbox, configuration, payload, format, orgId),
+    );
     return response;
   } catch (err) {
     if (err instanceof ConfigurationError) {
@@ -70,12 +73,18 @@ async function run(
   }
 }
 
-export function registerSimulationRoutes(app: HttpServer, sandbox: MappingSandbox): void {
+/**
+ * The simulation routes. `queue` takes each organisation's simulations in turn (one at a time by default),
+ * within its budget of running time, and answers 429 with `Retry-After` past its limits (ADR 0015,
+ * decisions 3 and 24).
+ */
+export function registerSimulationRoutes(app: HttpServer, sandbox: MappingSandbox, queue: FairQueue): void {
   const view = { onRequest: requireGrant(GRANTS.view) };
 
   app.post('/v2/erp/updates/mapping_simulation', { ...view, schema: { body: SimulationV2Body } }, (request) =>
     run(
       sandbox,
+      queue,
       request.body.event_configuration,
       request.body.payload,
       request.body.format,
@@ -103,6 +112,7 @@ export function registerSimulationRoutes(app: HttpServer, sandbox: MappingSandbo
         }
         return run(
           sandbox,
+          queue,
           event,
           payload,
           format,
@@ -122,6 +132,7 @@ export function registerSimulationRoutes(app: HttpServer, sandbox: MappingSandbo
       }
       return run(
         sandbox,
+        queue,
         convertV1Object(object),
         payload,
         format,
