@@ -12,6 +12,7 @@ export {
 } from './managed-stack.js';
 export {
   type CollectionCounts,
+  type CommandTiming,
   commandsOf,
   countsBetween,
   emptyCounts,
