@@ -13,6 +13,7 @@ export {
 } from './client.js';
 export { type KafkaConnection, type KafkaConnectionEnv, kafkaConnectionFrom } from './connection.js';
 export {
+  BATCH_FETCH,
   type BatchYield,
   BrokerUnavailableError,
   type ConsumerHealth,
@@ -22,6 +23,7 @@ export {
   type IncomingMessage,
   isBrokerUnavailable,
   type MessageHandler,
+  MONITORING_FETCH,
   PermanentError,
   recordRefusal,
 } from './consumer.js';

@@ -13,6 +13,7 @@ export {
 export {
   type CollectionCounts,
   type CommandListener,
+  type CommandTiming,
   commandsOf,
   countsBetween,
   emptyCounts,

@@ -170,6 +170,34 @@ describe('counting documents written from the replies', () => {
   });
 });
 
+describe('command round trips (issue 22)', () => {
+  it('times each command from its request to its reply, by client and collection, leaving heartbeats out', () => {
+    let clock = 1_000;
+    const counter = new WireCounter(() => clock);
+    const conn = newConnection();
+    counter.request(
+      conn,
+      request({ hello: 1, client: { application: { name: 'writer' } }, $db: 'admin' }, 1),
+    );
+    counter.reply(conn, reply({ ok: 1 }, 1));
+    counter.request(conn, request({ find: 'entities', filter: {}, $db: 'erp_hub' }, 2));
+    counter.request(conn, request({ update: 'entities', updates: [{ q: {}, u: {} }], $db: 'erp_hub' }, 3));
+    clock += 4;
+    counter.reply(conn, reply({ ok: 1, cursor: { id: 0, firstBatch: [] } }, 2));
+    clock += 16;
+    counter.reply(conn, reply({ ok: 1, n: 1, nModified: 1 }, 3));
+    counter.request(conn, request({ ping: 1, $db: 'admin' }, 4));
+    counter.reply(conn, reply({ ok: 1 }, 4));
+    expect(counter.timingsBetween(0, 2_000)).toEqual([
+      { at: 1_000, ms: 4, app: 'writer', key: 'erp_hub.entities', command: 'find' },
+      { at: 1_000, ms: 20, app: 'writer', key: 'erp_hub.entities', command: 'update' },
+    ]);
+    expect(counter.timingsBetween(1_001, 2_000)).toEqual([]);
+    // The counts are as before: the update's document is counted from its reply.
+    expect(counter.snapshot().collections['erp_hub.entities']!.modified).toBe(1);
+  });
+});
+
 describe('the counting proxy', () => {
   it('forwards both ways unchanged and counts what passed', async () => {
     // A stand-in server that answers every insert with n = its number of documents.

@@ -106,11 +106,30 @@ export function countsBetween(before: WireCounts, after: WireCounts): WireCounts
   return out;
 }
 
-/** One client connection's state: who it is, and its write commands waiting for their replies. */
+/** One client connection's state: who it is, and its commands waiting for their replies (since when). */
 export interface CounterConnection {
   appName: string | undefined;
-  pending: Map<number, { key: string; command: string }>;
+  pending: Map<number, { key: string; command: string; at: number }>;
 }
+
+/**
+ * One command's round trip as the proxy saw it (issue 22, the latency goals): from its request's last
+ * byte to its reply's, so the database's time plus the proxy's own hop. Handshakes and heartbeats are
+ * left out.
+ */
+export interface CommandTiming {
+  /** When the request passed (`performance.now()` of the proxy's process). */
+  at: number;
+  ms: number;
+  /** The client's `appName` (`?` when its handshake named none). */
+  app: string;
+  /** `<db>.<collection>`. */
+  key: string;
+  command: string;
+}
+
+/** Timings kept at most (the oldest half is dropped past it): far more than a benchmark's phase sends. */
+const TIMINGS_KEPT = 500_000;
 
 export const newConnection = (): CounterConnection => ({ appName: undefined, pending: new Map() });
 
@@ -120,6 +139,14 @@ export const newConnection = (): CounterConnection => ({ appName: undefined, pen
  */
 export class WireCounter {
   private counts: WireCounts = emptyCounts();
+  private timings: CommandTiming[] = [];
+  /** The clock of the timings; tests set it. */
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  /** The round trips of the commands whose requests passed between `from` and `to` (`performance.now()`). */
+  timingsBetween(from: number, to: number): CommandTiming[] {
+    return this.timings.filter((t) => t.at >= from && t.at <= to);
+  }
 
   /** A copy of everything counted so far. */
   snapshot(): WireCounts {
@@ -138,16 +165,24 @@ export class WireCounter {
     c.commands[cmd.name] = (c.commands[cmd.name] ?? 0) + 1;
     const client = this.client(conn);
     if (!OVERHEAD_COMMANDS.has(cmd.name)) client.commands++;
-    if (cmd.name in WRITES) {
-      c.statements += cmd.statements;
-      conn.pending.set(frame.requestId, { key, command: cmd.name });
-    }
+    if (cmd.name in WRITES) c.statements += cmd.statements;
+    if (cmd.name in WRITES || !OVERHEAD_COMMANDS.has(cmd.name))
+      conn.pending.set(frame.requestId, { key, command: cmd.name, at: this.now() });
   }
 
   reply(conn: CounterConnection, frame: Frame): void {
     const asked = conn.pending.get(frame.responseTo);
-    if (!asked || frame.opCode !== OP_MSG) return;
+    if (!asked) return;
     conn.pending.delete(frame.responseTo);
+    if (this.timings.length >= TIMINGS_KEPT) this.timings = this.timings.slice(TIMINGS_KEPT / 2);
+    this.timings.push({
+      at: asked.at,
+      ms: this.now() - asked.at,
+      app: conn.appName ?? '?',
+      key: asked.key,
+      command: asked.command,
+    });
+    if (frame.opCode !== OP_MSG || !(asked.command in WRITES)) return;
     const body = replyBody(frame);
     if (body?.ok !== 1) return;
     const c = this.collection(asked.key);

@@ -1,6 +1,6 @@
 import type { CollectionCounts, WireCounts } from '@hub/testing';
 import { describe, expect, it } from 'vitest';
-import { databaseRates, databaseWork, describeWork } from './database.js';
+import { databaseLatency, databaseRates, databaseWork, describeLatency, describeWork } from './database.js';
 
 const collection = (c: Partial<CollectionCounts>): CollectionCounts => ({
   commands: {},
@@ -76,5 +76,30 @@ describe('databaseWork', () => {
     );
     expect(lines.find((l) => l.includes('erp_hub.entities'))).toContain('(modified 0.850, upserted 0.050)');
     expect(lines.at(-1)).toBe('  per event by client: ingest-gateway 0.011 commands, 1.040 documents');
+  });
+});
+
+describe('databaseLatency', () => {
+  it('summarises the round trips by client, collection and command, the most time in all first', () => {
+    const t = (app: string, command: string, ms: number) => ({
+      at: 0,
+      ms,
+      app,
+      key: 'erp_hub.entities',
+      command,
+    });
+    const latency = databaseLatency([
+      t('writer', 'find', 2),
+      t('writer', 'update', 30),
+      t('writer', 'find', 4),
+      t('writer', 'update', 10),
+    ]);
+    expect(latency.map((l) => [l.command, l.count, l.totalMs, l.p50Ms, l.maxMs])).toEqual([
+      ['update', 2, 40, 10, 30],
+      ['find', 2, 6, 2, 4],
+    ]);
+    expect(describeLatency('phaseB', latency)[1]).toMatch(
+      /^ {2}writer entities update +2× p50 10\.0 p99 30\.0 max 30\.0 ms$/,
+    );
   });
 });

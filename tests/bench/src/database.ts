@@ -1,7 +1,8 @@
 // What the database was asked to do per processed event, counted at the wire by the counting proxy
 // between the services and FerretDB (`MongoCountingProxy` of @hub/testing): commands and documents
 // written, per collection and in total (issue 22). Pure: the proxy counts, this divides and prints.
-import { commandsOf, OVERHEAD_COMMANDS, type WireCounts, written } from '@hub/testing';
+import { type CommandTiming, commandsOf, OVERHEAD_COMMANDS, type WireCounts, written } from '@hub/testing';
+import { type LatencySummary, summarise } from './stats.js';
 
 export interface CollectionWork {
   /** `<db>.<collection>`. */
@@ -139,4 +140,50 @@ export function describeWork(label: string, work: DatabaseWork): string[] {
     lines.push(`  INCOMPLETE: ${work.opaque} messages not looked into, ${work.unreadable} unreadable`);
   }
   return lines;
+}
+
+/** Round trips of one command of one client in one collection (`CommandTiming`s summarised). */
+export interface CommandLatency extends LatencySummary {
+  app: string;
+  collection: string;
+  command: string;
+  /** Milliseconds in all of them together. */
+  totalMs: number;
+}
+
+/**
+ * The database's round trips by client, collection and command (issue 22: how long the services wait
+ * for it), the most total time first.
+ */
+export function databaseLatency(timings: readonly CommandTiming[]): CommandLatency[] {
+  const groups = new Map<string, CommandTiming[]>();
+  for (const t of timings) {
+    const id = `${t.app}\u0000${t.key}\u0000${t.command}`;
+    const list = groups.get(id) ?? [];
+    list.push(t);
+    groups.set(id, list);
+  }
+  return [...groups.values()]
+    .map((list) => ({
+      app: list[0]!.app,
+      collection: list[0]!.key,
+      command: list[0]!.command,
+      totalMs: list.reduce((s, t) => s + t.ms, 0),
+      ...summarise(list.map((t) => t.ms)),
+    }))
+    .sort((a, b) => b.totalMs - a.totalMs);
+}
+
+/** Lines for below the table: the round trips that took the most time in all. */
+export function describeLatency(label: string, latency: readonly CommandLatency[], top = 8): string[] {
+  if (latency.length === 0) return [];
+  return [
+    `${label}: database round trips (through the counting proxy) by client, collection and command, most time first:`,
+    ...latency
+      .slice(0, top)
+      .map(
+        (l) =>
+          `  ${`${l.app} ${l.collection.replace(/^[^.]*\./, '')} ${l.command}`.padEnd(48)} ${String(l.count).padStart(6)}× p50 ${l.p50Ms.toFixed(1)} p99 ${l.p99Ms.toFixed(1)} max ${l.maxMs.toFixed(1)} ms`,
+      ),
+  ];
 }

@@ -11,7 +11,7 @@ import { signToken } from '@hub/http';
 import { ManagedStack, MongoCountingProxy, seededRandom } from '@hub/testing';
 import { createTarget } from './api.js';
 import { prefillProducer } from './consumers.js';
-import { type DatabaseWork, describeWork } from './database.js';
+import { type CommandLatency, type DatabaseWork, describeLatency, describeWork } from './database.js';
 import { FORMS } from './forms.js';
 import { historyStep } from './history.js';
 import { ATTACK_CLASSES, type AttackClass, type NoisyOutcome, noisyStep } from './noisy.js';
@@ -253,6 +253,10 @@ function printObservations(details: Run['details'], errors: Record<string, strin
       out(`${phase} CPU ms per processed event: ${parts.join(', ')} (2 cores = 2,000 ms per second)`);
     }
     if (p?.database) for (const line of describeWork(phase, p.database)) out(line);
+  }
+  for (const phase of ['phaseB', 'ordering'] as const) {
+    const p = details[phase] as { databaseLatency?: CommandLatency[] } | undefined;
+    if (p?.databaseLatency) for (const line of describeLatency(phase, p.databaseLatency)) out(line);
   }
   const h = details.history as
     | {

@@ -6,12 +6,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface OrderingResult {
   updates: number;
+  /** When the first request was sent (epoch ms). */
+  startedAt: number;
   /** First request sent → the last update's processed-entity message arrived. */
   toProcessedMs: number;
   /** First request sent → that message arrived and the entity API shows the last value. */
   toVisibleMs: number;
   /** Processed-entity messages that arrived for the run's events (one per update expected). */
   processed: number;
+  /** Per request, in order: its last event's id and when the request was sent and answered (ms after the first). */
+  requests: Array<{ lastEventId: string; sentMs: number; answeredMs: number }>;
 }
 
 /**
@@ -26,8 +30,10 @@ export async function orderedUpdates(
   plan: { customer: string; requests: number; batch: number; runId: string; timeoutMs: number },
 ): Promise<OrderingResult> {
   const eventIds: string[] = [];
+  const requests: OrderingResult['requests'] = [];
   const started = Date.now();
   for (let r = 0; r < plan.requests; r++) {
+    const sentMs = Date.now() - started;
     const events = Array.from({ length: plan.batch }, (_, i) => {
       const version = r * plan.batch + i + 1;
       return v3Event(target, plan.customer, version, `${plan.runId}-order-${version}`);
@@ -40,6 +46,7 @@ export async function orderedUpdates(
       );
     }
     eventIds.push(...accepted.map((x) => x.event_id));
+    requests.push({ lastEventId: accepted.at(-1)!.event_id, sentMs, answeredMs: Date.now() - started });
   }
   const last = eventIds.at(-1)!;
   const updates = plan.requests * plan.batch;
@@ -54,9 +61,11 @@ export async function orderedUpdates(
     ) {
       return {
         updates,
+        startedAt: started,
         toProcessedMs,
         toVisibleMs: Date.now() - started,
         processed: eventIds.filter((id) => watch.arrivals.has(id)).length,
+        requests,
       };
     }
     if (Date.now() > deadline)

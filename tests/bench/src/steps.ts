@@ -5,7 +5,7 @@ import { configRevision } from './api.js';
 import { RAW_DATABASE, RAW_GATEWAY_DATABASE, rawDatabase, rawGateway, rawProducer } from './ceilings.js';
 import { growth, mapperAlone, waitIdle, writerAlone } from './consumers.js';
 import { cpuLimit, cpuPer, cpuTimes, servicesCpu } from './cpu.js';
-import { databaseRates, databaseWork } from './database.js';
+import { databaseLatency, databaseRates, databaseWork } from './database.js';
 import { closedLoop, drain, openLoop, phaseFigures, Sender } from './end-to-end.js';
 import type { Target } from './fixtures.js';
 import type { Form } from './forms.js';
@@ -13,6 +13,15 @@ import { orderedUpdates } from './ordering.js';
 import { pacedPlan } from './pacing.js';
 import type { ProcessedWatch } from './processed.js';
 import { type Figure, type PhaseOutcome, ratio } from './report.js';
+import {
+  breakdown,
+  type CounterSource,
+  type EventStages,
+  handlerBetween,
+  handlerWork,
+  readStages,
+  type StageBreakdown,
+} from './stages.js';
 
 /** What every step works with; each adds its figures and the details behind them. */
 export interface Run {
@@ -198,8 +207,23 @@ export async function endToEnd(run: Run): Promise<void> {
   run.log(
     `phase B: open loop at ${half.toFixed(1)} events/s (${plan.requests} requests, one every ${(plan.intervalMs / 1000).toFixed(2)} s)`,
   );
+  const counter: CounterSource = (service, metric) => run.stack.counter(service, 0, metric);
+  const workBefore = await Promise.all([
+    handlerWork(counter, 'mapper'),
+    handlerWork(counter, 'entity-writer'),
+  ]);
+  const wireFrom = performance.now();
   const b = await openLoop(sender, plan);
   const drainedB = await drain(run.watch, b, drainMs);
+  const databaseB = databaseLatency(run.wire.counter.timingsBetween(wireFrom, performance.now()));
+  const workAfter = await Promise.all([
+    handlerWork(counter, 'mapper'),
+    handlerWork(counter, 'entity-writer'),
+  ]);
+  const handlers = {
+    mapper: handlerBetween(workBefore[0], workAfter[0]),
+    writer: handlerBetween(workBefore[1], workAfter[1]),
+  };
   run.phases['phase B'] = {
     refused: b.refused,
     events: b.events,
@@ -207,7 +231,21 @@ export async function endToEnd(run: Run): Promise<void> {
     processed: drainedB,
   };
   const fb = phaseFigures(b, run.watch);
-  run.details.phaseB = { ...fb, offeredPerSecond: half, late: b.late, plan };
+  // Where the half-rate latency goes (issue 22): each event's time split by the topics' timestamps.
+  const stages = await readStages(run.stack.brokers, new Set(b.sentAt.keys())).catch((err: Error) => {
+    run.log(`phase B: reading the stages failed (their figures are missing): ${err.message}`);
+    return new Map<string, EventStages>();
+  });
+  const split = breakdown(b.sentAt, run.watch.arrivals, stages, b.startedAt);
+  run.details.phaseB = {
+    ...fb,
+    offeredPerSecond: half,
+    late: b.late,
+    plan,
+    stages: split,
+    handlers,
+    databaseLatency: databaseB.slice(0, 30),
+  };
   run.figures.push(
     {
       key: 'e2e.half.offered',
@@ -228,7 +266,57 @@ export async function endToEnd(run: Run): Promise<void> {
       count: fb.processed,
       note: `p50 ${Math.round(fb.latency.p50Ms)} ms`,
     },
+    ...halfRateStages(split, handlers, fb.processed),
   );
+}
+
+/**
+ * The half-rate latency split by stage (p99 as the value, p50 in the note), from the topics' timestamps
+ * (`stages.ts`), with the mapper's and the writer's handler calls over the phase: milliseconds in the
+ * handler per call against the stage's latency tells waiting from working.
+ */
+function halfRateStages(
+  split: StageBreakdown,
+  handlers: Record<'mapper' | 'writer', ReturnType<typeof handlerBetween>>,
+  processed: number,
+): Figure[] {
+  const calls = (h: ReturnType<typeof handlerBetween>) =>
+    `${n(h.calls)} handler calls of ${h.messagesPerCall.toFixed(0)} messages offered, ${h.msPerCall.toFixed(1)} ms each`;
+  const rows: Array<[Figure['key'], string, StageBreakdown['accepted'], string]> = [
+    [
+      'e2e.half.stage.accepted',
+      'half rate: request → accepted p99',
+      split.accepted,
+      'request sent → the gateway produced the inbound message',
+    ],
+    [
+      'e2e.half.stage.mapped',
+      'half rate: accepted → mapped p99',
+      split.mapped,
+      `inbound message → the mapper produced the first entity update; mapper: ${calls(handlers.mapper)}`,
+    ],
+    [
+      'e2e.half.stage.written',
+      'half rate: mapped → written p99',
+      split.writer,
+      `entity update → the writer produced the processed message; writer: ${calls(handlers.writer)}`,
+    ],
+    [
+      'e2e.half.stage.arrived',
+      'half rate: written → arrived p99',
+      split.arrived,
+      "processed message → the bench's watch got it",
+    ],
+  ];
+  return rows.map(([key, label, s, how]) => ({
+    key,
+    section: 'end to end',
+    label,
+    value: s.p99Ms,
+    unit: 'ms',
+    count: s.count,
+    note: `p50 ${Math.round(s.p50Ms)} ms; ${how}${s.count < processed ? ` (${n(s.count)} of ${n(processed)} events found on the topics)` : ''}`,
+  }));
 }
 
 /**
@@ -330,6 +418,7 @@ function perEventFigures(
 
 export async function ordering(run: Run): Promise<void> {
   const { requests, batch } = run.form.ordering;
+  const wireFrom = performance.now();
   const r = await orderedUpdates(run.stack.baseUrl, run.targets[0]!, run.watch, {
     customer: `ORDER-${run.runId}`,
     requests,
@@ -337,7 +426,35 @@ export async function ordering(run: Run): Promise<void> {
     runId: run.runId,
     timeoutMs: run.form.stepTimeoutMs,
   });
-  run.details.ordering = r;
+  // Where the time goes (issue 22): per request, when its last event was accepted, mapped, written and
+  // arrived, ms after the first request was sent (the topics' timestamps, `stages.ts`).
+  const stages = await readStages(run.stack.brokers, new Set(r.requests.map((q) => q.lastEventId))).catch(
+    (err: Error) => {
+      run.log(`ordering: reading the stages failed: ${err.message}`);
+      return new Map<string, EventStages>();
+    },
+  );
+  const perRequest = r.requests.map((q) => {
+    const s = stages.get(q.lastEventId);
+    const at = (t: number | undefined) => (t === undefined ? undefined : t - r.startedAt);
+    return {
+      ...q,
+      acceptedMs: at(s?.acceptedAt),
+      mappedMs: at(s?.mappedAt),
+      writtenMs: at(s?.writtenAt),
+      arrivedMs: at(run.watch.arrivals.get(q.lastEventId)),
+    };
+  });
+  run.details.ordering = {
+    ...r,
+    requests: perRequest,
+    databaseLatency: databaseLatency(run.wire.counter.timingsBetween(wireFrom, performance.now())).slice(
+      0,
+      30,
+    ),
+  };
+  const last = perRequest.at(-1)!;
+  const ms = (x: number | undefined) => (x === undefined ? '?' : `${Math.round(x)}`);
   const label = `${n(r.updates)} ordered updates of one entity`;
   run.figures.push(
     {
@@ -347,7 +464,9 @@ export async function ordering(run: Run): Promise<void> {
       value: r.toProcessedMs,
       unit: 'ms',
       count: r.processed,
-      note: `${requests} requests of ${batch}, one after the other`,
+      note:
+        `${requests} requests of ${batch}, one after the other; the last update answered at ${ms(last.answeredMs)} ms, ` +
+        `mapped ${ms(last.mappedMs)}, written ${ms(last.writtenMs)}, arrived ${ms(last.arrivedMs)} (per request: details.ordering)`,
     },
     {
       key: 'ordering.visible',
