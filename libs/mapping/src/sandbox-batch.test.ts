@@ -80,8 +80,13 @@ describe('batches of one tenant’s jobs (ADR 0015, decision 24)', { timeout: 60
     }
   });
 
-  it('holds another tenant’s job for at most one job: the rest of the batch is given back', async () => {
-    const sandbox = new MappingSandbox({ limits, deadlineMs: 5_000, memoryMb: 64, batch: { max: 32 } });
+  it('holds another tenant’s job for at most one job (fairMs 0): the rest of the batch is given back', async () => {
+    const sandbox = new MappingSandbox({
+      limits,
+      deadlineMs: 5_000,
+      memoryMb: 64,
+      batch: { max: 32, fairMs: 0 },
+    });
     try {
       const finished: string[] = [];
       const done = (name: string) => (outcome: SandboxOutcome | { kind: 'cancelled' }) => {

@@ -120,6 +120,8 @@ interface Batch {
   jobStartedAt: number;
   /** The worker is ready: the timers run. */
   armed: boolean;
+  /** When it was armed (its first job started). */
+  armedAt: number;
   timer?: NodeJS.Timeout | undefined;
   niceTimer?: NodeJS.Timeout | undefined;
   sliceTimer?: NodeJS.Timeout | undefined;
@@ -188,7 +190,7 @@ export class MappingSandbox {
        * Jobs of one tenant a worker takes at once (`max`, default 1: one job per message) and how long a
        * batch may start jobs (`sliceMs`, default 20 ms): see the class comment.
        */
-      batch?: { max: number; sliceMs?: number };
+      batch?: { max: number; sliceMs?: number; fairMs?: number };
     },
   ) {
     const sliceMs = settings.batch?.sliceMs ?? 20;
@@ -254,6 +256,7 @@ export class MappingSandbox {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.fairTimer);
     for (const { jobs } of this.queues.values())
       for (const p of jobs.splice(0)) p.resolve({ kind: 'error', message: 'the mapping sandbox is closed' });
     this.queues.clear();
@@ -291,20 +294,37 @@ export class MappingSandbox {
 
   /**
    * A job waits that no worker can take now (each is busy or starting) while batches of other tenants
-   * have jobs not started: those are given back, so the next worker free takes the waiting job in turn
-   * (at most one job per worker ahead of it, as without batches).
+   * have jobs not started: once such a batch has run `batch.fairMs` (2 ms), its jobs not started are
+   * given back, so the next worker free takes the waiting job in turn (at most `fairMs` and one job per
+   * worker ahead of it; with `fairMs` 0, one job per worker, as without batches, but then batches of
+   * more tenants than workers are cut at once and cost more than single jobs).
    */
   private makeRoom(): void {
     if (this.lanes.every((l) => !l.reclaimable)) return;
     const cap = this.settings.maxRunningPerTenant;
+    const fairMs = this.settings.batch?.fairMs ?? 2;
+    const now = Date.now();
     for (const [tenant, queue] of this.queues) {
       if (queue.jobs.length === 0) continue;
       if (this.settings.isThrottled?.(tenant)) continue; // served when no one else waits anyway
       if (cap !== undefined && this.lanes.filter((l) => l.runningFor === tenant).length >= cap) continue;
-      for (const lane of this.lanes) if (lane.runningFor !== tenant) lane.reclaim();
+      let later = false;
+      for (const lane of this.lanes) {
+        if (lane.runningFor === tenant || !lane.reclaimable) continue;
+        if (lane.batchAge(now) >= fairMs) lane.reclaim();
+        else later = true;
+      }
+      if (later && !this.fairTimer) {
+        this.fairTimer = setTimeout(() => {
+          this.fairTimer = undefined;
+          this.pump();
+        }, fairMs);
+        this.fairTimer.unref?.();
+      }
       return;
     }
   }
+  private fairTimer: NodeJS.Timeout | undefined;
 
   /**
    * The waiting jobs of the tenant served least recently (a tenant new to the queue first, then in turn),
@@ -428,6 +448,12 @@ class Lane implements LaneState {
     return this.current?.armed ? this.current.jobStartedAt : undefined;
   }
 
+  /** How long its batch has run (0 until its worker is ready). */
+  batchAge(now: number): number {
+    const batch = this.current;
+    return batch?.armed ? now - batch.armedAt : 0;
+  }
+
   /** Its batch has jobs behind the running one that could be given back. */
   get reclaimable(): boolean {
     const batch = this.current;
@@ -458,6 +484,7 @@ class Lane implements LaneState {
       limit: jobs.length,
       jobStartedAt: Date.now(),
       armed: false,
+      armedAt: 0,
     };
     this.current = batch;
     this.stoppedFor = undefined;
@@ -493,6 +520,7 @@ class Lane implements LaneState {
   private arm(batch: Batch): void {
     if (batch.armed) return;
     batch.armed = true;
+    batch.armedAt = Date.now();
     this.armJob(batch);
     if (batch.limit > 1) batch.sliceTimer = setTimeout(() => this.reclaim(true), this.sliceMs);
   }
