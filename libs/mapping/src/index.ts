@@ -15,7 +15,13 @@ export {
   XML_ATTRIBUTE_PREFIX,
   XML_TEXT_KEY,
 } from './payload.js';
-export { MappingSandbox, type SandboxJob, type SandboxOutcome, type SandboxSettings } from './sandbox.js';
+export {
+  MappingSandbox,
+  type RunHooks,
+  type SandboxJob,
+  type SandboxOutcome,
+  type SandboxSettings,
+} from './sandbox.js';
 export {
   ConfigurationError,
   failurePath,

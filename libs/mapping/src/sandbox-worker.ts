@@ -1,7 +1,8 @@
 /**
  * The mapping sandbox's worker process (see sandbox.ts): parses payloads and runs compiled mappings, one job
- * at a time, answering each on the IPC channel. It may be killed at any moment (deadline) or die of its
- * heap limit; it holds nothing that is not rebuilt from the next jobs. Its settings come as its argument.
+ * at a time (jobs come in batches of one tenant), answering each on the IPC channel as it ends. It may be
+ * killed at any moment (deadline) or die of its heap limit; it holds nothing that is not rebuilt from the
+ * next jobs. Its settings come as its argument.
  */
 import { CompiledCache } from './compiled-cache.js';
 import { CompiledMapping } from './engine.js';
@@ -31,19 +32,21 @@ const compiled = new CompiledCache<CompiledMapping>(cache ?? { perTenant: 64, to
 let validator: Promise<typeof import('./validate.js')> | undefined =
   validation === false ? undefined : import('./validate.js');
 
-async function run(job: SandboxJob): Promise<SandboxOutcome> {
+async function run(job: SandboxJob, batchConfigurations?: Map<string, unknown>): Promise<SandboxOutcome> {
   const tenant = job.tenant ?? '';
   let mapping = job.key ? compiled.get(tenant, job.key) : undefined;
   if (!mapping) {
-    if (job.configuration === undefined) return { kind: 'unknown-key' };
+    // Sent once per batch: a mapping evicted from the cache within the batch is compiled again from it.
+    const configuration = job.configuration ?? (job.key ? batchConfigurations?.get(job.key) : undefined);
+    if (configuration === undefined) return { kind: 'unknown-key' };
     if (job.validate) {
       validator ??= import('./validate.js');
-      const problems = (await validator).validateInboundConfiguration(job.configuration);
+      const problems = (await validator).validateInboundConfiguration(configuration);
       if (problems.length > 0)
         return { kind: 'configuration', message: 'invalid mapping configuration', problems };
     }
     try {
-      mapping = CompiledMapping.compile(job.configuration as InboundConfiguration, limits);
+      mapping = CompiledMapping.compile(configuration as InboundConfiguration, limits);
     } catch (err) {
       return { kind: 'configuration', message: (err as Error).message };
     }
@@ -67,20 +70,58 @@ const send = (message: unknown) => process.send?.(message);
 process.on('disconnect', () => process.exit(0));
 // Jobs run once the worker said it is ready (its deadline is armed then): one sent meanwhile waits.
 const loaded = validator ? validator.then(() => undefined) : Promise.resolve();
-process.on('message', (message: { id: number; job: SandboxJob }) => {
-  loaded
-    .then(() => run(message.job))
-    .then(
-      (outcome) => send({ id: message.id, outcome }),
-      (err: unknown) =>
-        send({
-          id: message.id,
-          outcome: {
-            kind: 'error',
-            message: (err as Error)?.message ?? String(err),
-          } satisfies SandboxOutcome,
-        }),
-    );
+
+/**
+ * A batch of one tenant's jobs (ADR 0015, decision 25): run one after the other, each answered as it
+ * ends (the service arms the next one's deadline then). The service may give back the jobs not started
+ * (`cancel`): the worker looks for that between jobs and stops before the first of them.
+ */
+interface Batch {
+  seq: number;
+  jobs: Array<{ id: number; job: SandboxJob }>;
+  /** Stop before this job (told by a `cancel`). */
+  stopAt: number;
+}
+const batches: Batch[] = [];
+let running = false;
+const between = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function runBatches(): Promise<void> {
+  if (running) return;
+  running = true;
+  await loaded;
+  for (let batch = batches[0]; batch; batches.shift(), batch = batches[0]) {
+    const configurations = new Map<string, unknown>();
+    for (const { job } of batch.jobs)
+      if (job.key !== undefined && job.configuration !== undefined)
+        configurations.set(job.key, job.configuration);
+    for (let index = 0; index < batch.jobs.length; index++) {
+      // A cancel sent meanwhile is read before the next job starts.
+      if (index > 0) await between();
+      if (index >= batch.stopAt) {
+        send({ seq: batch.seq, end: index });
+        break;
+      }
+      let outcome: SandboxOutcome;
+      try {
+        outcome = await run(batch.jobs[index]!.job, configurations);
+      } catch (err) {
+        outcome = { kind: 'error', message: (err as Error)?.message ?? String(err) };
+      }
+      send({ seq: batch.seq, index, outcome });
+    }
+  }
+  running = false;
+}
+
+process.on('message', (message: { seq: number; jobs: Batch['jobs'] } | { cancel: number; from: number }) => {
+  if ('cancel' in message) {
+    const batch = batches.find((b) => b.seq === message.cancel);
+    if (batch) batch.stopAt = Math.min(batch.stopAt, message.from);
+    return;
+  }
+  batches.push({ seq: message.seq, jobs: message.jobs, stopAt: message.jobs.length });
+  void runBatches();
 });
 // Ready once the validator is loaded where jobs validate (as when it was imported statically).
 await loaded;

@@ -85,14 +85,55 @@ export interface SandboxSettings {
   validation?: boolean;
 }
 
+/** What the caller of one job is told as it moves through the sandbox (the mapper's phases, decision 20). */
+export interface RunHooks {
+  /** A worker took the job (with the others of its batch); called again if it was given back and taken again. */
+  onStart?: () => void;
+  /**
+   * Asked when a worker is about to take the job: true answers it `cancelled` without running it (the
+   * mapper's use case was quarantined while the job waited).
+   */
+  cancelled?: () => boolean;
+}
+
 interface Pending {
   id: number;
   job: SandboxJob;
-  resolve: (outcome: SandboxOutcome) => void;
-  timer?: NodeJS.Timeout;
-  /** Lowers the worker's priority once the job has run long (`niceAfterMs`). */
-  niceTimer?: NodeJS.Timeout;
+  resolve: (outcome: SandboxOutcome | { kind: 'cancelled' }) => void;
+  hooks?: RunHooks | undefined;
+  /** Send the configuration even if the worker was sent it (it answered `unknown-key`). */
+  resend?: boolean;
+  /** Its post carried the configuration (the worker compiles it when it runs this job). */
+  carried?: boolean;
 }
+
+/** Jobs of one tenant posted to one worker in one message (ADR 0015, decision 25). */
+interface Batch {
+  seq: number;
+  tenant: string;
+  jobs: Pending[];
+  /** The job the worker runs now (its earlier ones answered), once it is ready. */
+  position: number;
+  /** Jobs from this index were given back to the queue (`reclaim`): their answers, if any, are ignored. */
+  limit: number;
+  /** When the job at `position` started (its deadline and its worker time count from there). */
+  jobStartedAt: number;
+  /** The worker is ready: the timers run. */
+  armed: boolean;
+  /** When it was armed (its first job started). */
+  armedAt: number;
+  timer?: NodeJS.Timeout | undefined;
+  niceTimer?: NodeJS.Timeout | undefined;
+  sliceTimer?: NodeJS.Timeout | undefined;
+}
+
+/** What the worker answers (sandbox-worker.ts). */
+type WorkerMessage =
+  | { ready: true }
+  /** The outcome of the batch's job at `index`. */
+  | { seq: number; index: number; outcome: SandboxOutcome }
+  /** The worker stopped the batch before its job at `end` (the rest was given back). */
+  | { seq: number; end: number };
 
 /**
  * Runs mappings in worker processes that can really be stopped (issue 10, item 3). jsonata checks its time
@@ -106,6 +147,14 @@ interface Pending {
  * the others back) takes the next job of each tenant in turn (round robin): a tenant with a thousand slow
  * jobs waiting delays another tenant's job by at most one job per worker. Compiled mappings live in the
  * workers, sent once per use-case revision.
+ *
+ * With `batch` (the mapper, ADR 0015 decision 25), a worker takes up to `batch.max` waiting jobs of the
+ * tenant whose turn it is, posted in one message; it answers each job as it ends, and each job still has
+ * its own deadline (armed when the job before it is answered). A batch never holds what it has not
+ * started: the jobs behind its running one are given back to the front of their tenant's queue (and the
+ * worker told to skip them) once the batch has run `batch.sliceMs`, as soon as another tenant's job waits
+ * with no worker to take it, and when the running job ends at its deadline or heap cap. So another
+ * tenant's job still waits for at most one job per worker, and a slow job holds only itself.
  */
 export class MappingSandbox {
   private readonly lanes: Lane[];
@@ -129,7 +178,7 @@ export class MappingSandbox {
       /**
        * A tenant's jobs running at once at most (default: every worker). Below `workers`, a tenant whose
        * slow jobs run to their deadline leaves a worker free, so another tenant's job starts at once
-       * instead of waiting for one of them to end.
+       * instead of waiting for one of them to end. With batches: workers running the tenant's batches.
        */
       maxRunningPerTenant?: number;
       /**
@@ -137,11 +186,23 @@ export class MappingSandbox {
        * later). Default: none.
        */
       isThrottled?: (tenant: string) => boolean;
+      /**
+       * Jobs of one tenant a worker takes at once (`max`, default 1: one job per message) and how long a
+       * batch may start jobs (`sliceMs`, default 20 ms): see the class comment.
+       */
+      batch?: { max: number; sliceMs?: number; fairMs?: number };
     },
   ) {
+    const sliceMs = settings.batch?.sliceMs ?? 20;
     this.lanes = Array.from(
       { length: Math.max(1, settings.workers ?? 1) },
-      () => new Lane(settings, () => this.pump()),
+      () =>
+        new Lane(
+          settings,
+          sliceMs,
+          () => this.pump(),
+          (jobs) => this.giveBack(jobs),
+        ),
     );
     if (settings.prestart) for (const lane of this.lanes) lane.warmUp();
   }
@@ -156,7 +217,14 @@ export class MappingSandbox {
     return this.lanes.flatMap((lane) => (lane.pid === undefined ? [] : [lane.pid]));
   }
 
-  run(job: SandboxJob): Promise<SandboxOutcome> {
+  /** Messages posted to the workers so far (jobs and batches; a test's view of the batching). */
+  get posted(): number {
+    return this.lanes.reduce((n, lane) => n + lane.posted, 0);
+  }
+
+  run(job: SandboxJob): Promise<SandboxOutcome>;
+  run(job: SandboxJob, hooks: RunHooks): Promise<SandboxOutcome | { kind: 'cancelled' }>;
+  run(job: SandboxJob, hooks?: RunHooks): Promise<SandboxOutcome | { kind: 'cancelled' }> {
     if (this.closed) return Promise.resolve({ kind: 'error', message: 'the mapping sandbox is closed' });
     const tenant = job.tenant ?? '';
     const queue = this.queues.get(tenant) ?? { jobs: [], lastServed: 0 };
@@ -169,57 +237,142 @@ export class MappingSandbox {
     }
     this.queues.set(tenant, queue);
     return new Promise((resolve) => {
-      queue.jobs.push({ id: this.nextId++, job, resolve });
+      queue.jobs.push({ id: this.nextId++, job, resolve, hooks });
       this.pump();
     });
   }
 
+  /**
+   * Whether a job of `tenant` waiting now is held up for a while (ADR 0015, decision 20): the tenant runs
+   * on as many workers as it may (`maxRunningPerTenant`), and on each the running job has run `heldMs`
+   * already (to the deadline, perhaps), so its next job will not start soon.
+   */
+  blocked(tenant: string, heldMs: number, now = Date.now()): boolean {
+    const cap = this.settings.maxRunningPerTenant ?? this.lanes.length;
+    const running = this.lanes.filter((l) => l.runningFor === tenant);
+    if (running.length < cap) return false;
+    return running.every((l) => l.runningSince !== undefined && now - l.runningSince >= heldMs);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.fairTimer);
     for (const { jobs } of this.queues.values())
       for (const p of jobs.splice(0)) p.resolve({ kind: 'error', message: 'the mapping sandbox is closed' });
     this.queues.clear();
     await Promise.all(this.lanes.map((lane) => lane.close()));
   }
 
+  /** Jobs a worker took but did not start: back to the front of their tenant's queue, in their order. */
+  private giveBack(jobs: Pending[]): void {
+    if (jobs.length === 0) return;
+    if (this.closed) {
+      for (const p of jobs) p.resolve({ kind: 'error', message: 'the mapping sandbox is closed' });
+      return;
+    }
+    const tenant = jobs[0]!.job.tenant ?? '';
+    const queue = this.queues.get(tenant) ?? { jobs: [], lastServed: 0 };
+    queue.jobs.unshift(...jobs);
+    this.queues.set(tenant, queue);
+  }
+
   private pump(): void {
     if (this.closed) return;
     for (;;) {
       const idle = this.lanes.filter((lane) => lane.idle);
-      if (idle.length === 0) return;
-      const next = this.takeNext((tenant) => laneFor(idle, tenant) !== undefined);
-      if (!next) return;
-      laneFor(idle, next.job.tenant ?? '')!.start(next);
+      if (idle.length === 0) break;
+      const next = this.takeNext(idle);
+      if (!next) break;
+      const lane = laneFor(idle, next.tenant)!;
+      // A worker still starting (seconds on a busy machine) takes one job, as without batches: the others
+      // stay free for a worker that is up.
+      if (!lane.warm && next.jobs.length > 1) this.giveBack(next.jobs.splice(1));
+      lane.start(next.jobs);
     }
+    this.makeRoom();
   }
 
   /**
-   * The first waiting job of the tenant served least recently (a tenant new to the queue first, then in
-   * turn). Tenants with nothing waiting are forgotten once many are known, so the scan stays short.
+   * A job waits that no worker can take now (each is busy or starting) while batches of other tenants
+   * have jobs not started: once such a batch has run `batch.fairMs` (2 ms), its jobs not started are
+   * given back, so the next worker free takes the waiting job in turn (at most `fairMs` and one job per
+   * worker ahead of it; with `fairMs` 0, one job per worker, as without batches, but then batches of
+   * more tenants than workers are cut at once and cost more than single jobs).
    */
-  private takeNext(placeable: (tenant: string) => boolean): Pending | undefined {
-    let pick: { jobs: Pending[]; lastServed: number; throttled: boolean } | undefined;
-    const throttled = this.settings.isThrottled;
+  private makeRoom(): void {
+    if (this.lanes.every((l) => !l.reclaimable)) return;
     const cap = this.settings.maxRunningPerTenant;
+    const fairMs = this.settings.batch?.fairMs ?? 2;
+    const now = Date.now();
     for (const [tenant, queue] of this.queues) {
       if (queue.jobs.length === 0) continue;
-      if (!placeable(tenant)) continue;
-      if (cap !== undefined && this.lanes.filter((l) => !l.idle && l.lastTenant === tenant).length >= cap)
-        continue;
-      const late = throttled?.(tenant) ?? false;
-      if (
-        !pick ||
-        (pick.throttled && !late) ||
-        (pick.throttled === late && queue.lastServed < pick.lastServed)
-      )
-        pick = { ...queue, throttled: late };
+      if (this.settings.isThrottled?.(tenant)) continue; // served when no one else waits anyway
+      if (cap !== undefined && this.lanes.filter((l) => l.runningFor === tenant).length >= cap) continue;
+      let later = false;
+      for (const lane of this.lanes) {
+        if (lane.runningFor === tenant || !lane.reclaimable) continue;
+        if (lane.batchAge(now) >= fairMs) lane.reclaim();
+        else later = true;
+      }
+      if (later && !this.fairTimer) {
+        this.fairTimer = setTimeout(() => {
+          this.fairTimer = undefined;
+          this.pump();
+        }, fairMs);
+        this.fairTimer.unref?.();
+      }
+      return;
     }
-    if (!pick) return undefined;
-    const queue = this.queues.get(pick.jobs[0]!.job.tenant ?? '')!;
-    queue.lastServed = ++this.served;
-    if (this.queues.size > 1_000)
-      for (const [tenant, queue] of this.queues) if (queue.jobs.length === 0) this.queues.delete(tenant);
-    return queue.jobs.shift();
+  }
+  private fairTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * The waiting jobs of the tenant served least recently (a tenant new to the queue first, then in turn),
+   * up to a batch: its share of the idle workers it may use, at most `batch.max`. A job `cancelled` when
+   * taken is answered so and skipped. Tenants with nothing waiting are forgotten once many are known, so
+   * the scan stays short.
+   */
+  private takeNext(idle: Lane[]): { tenant: string; jobs: Pending[] } | undefined {
+    for (;;) {
+      let pick: { tenant: string; lastServed: number; throttled: boolean; free: number } | undefined;
+      const throttled = this.settings.isThrottled;
+      const cap = this.settings.maxRunningPerTenant;
+      for (const [tenant, queue] of this.queues) {
+        if (queue.jobs.length === 0) continue;
+        if (laneFor(idle, tenant) === undefined) continue;
+        const running = this.lanes.filter((l) => l.runningFor === tenant).length;
+        if (cap !== undefined && running >= cap) continue;
+        const late = throttled?.(tenant) ?? false;
+        if (
+          !pick ||
+          (pick.throttled && !late) ||
+          (pick.throttled === late && queue.lastServed < pick.lastServed)
+        )
+          pick = {
+            tenant,
+            lastServed: queue.lastServed,
+            throttled: late,
+            free: Math.max(1, Math.min(idle.length, (cap ?? this.lanes.length) - running)),
+          };
+      }
+      if (!pick) return undefined;
+      const queue = this.queues.get(pick.tenant)!;
+      queue.lastServed = ++this.served;
+      if (this.queues.size > 1_000)
+        for (const [tenant, other] of this.queues) if (other.jobs.length === 0) this.queues.delete(tenant);
+      // Spread over the workers the tenant may take now: two idle workers map half each, at once.
+      const size = Math.max(
+        1,
+        Math.min(this.settings.batch?.max ?? 1, Math.ceil(queue.jobs.length / pick.free)),
+      );
+      const jobs: Pending[] = [];
+      while (jobs.length < size && queue.jobs.length > 0) {
+        const pending = queue.jobs.shift()!;
+        if (pending.hooks?.cancelled?.()) pending.resolve({ kind: 'cancelled' });
+        else jobs.push(pending);
+      }
+      if (jobs.length > 0) return { tenant: pick.tenant, jobs };
+    }
   }
 }
 
@@ -256,15 +409,15 @@ export function laneFor<L extends LaneState>(idle: L[], tenant: string): L | und
   );
 }
 
-/** One worker process and the job it runs. */
+/** One worker process and the batch of jobs it runs. */
 class Lane implements LaneState {
   private worker: ChildProcess | undefined;
   /** Keys whose configuration the current worker has been sent. */
   private readonly known = new Set<string>();
-  private current: Pending | undefined;
+  private current: Batch | undefined;
+  private nextSeq = 1;
   /** The current worker has loaded its modules (it says so with its first message). */
   private ready = false;
-  private startedAt = 0;
   private closed = false;
   /** The current worker's priority was lowered (its job ran long). */
   private lowered = false;
@@ -272,14 +425,39 @@ class Lane implements LaneState {
   lastTenant: string | undefined;
   stoppedFor: string | undefined;
   started = 0;
+  posted = 0;
 
   constructor(
     private readonly settings: SandboxSettings,
+    private readonly sliceMs: number,
     private readonly onIdle: () => void,
+    private readonly giveBack: (jobs: Pending[]) => void,
   ) {}
 
   get idle(): boolean {
     return this.current === undefined;
+  }
+
+  /** The tenant whose batch it runs now. */
+  get runningFor(): string | undefined {
+    return this.current?.tenant;
+  }
+
+  /** Since when its running job runs (undefined until its worker is ready). */
+  get runningSince(): number | undefined {
+    return this.current?.armed ? this.current.jobStartedAt : undefined;
+  }
+
+  /** How long its batch has run (0 until its worker is ready). */
+  batchAge(now: number): number {
+    const batch = this.current;
+    return batch?.armed ? now - batch.armedAt : 0;
+  }
+
+  /** Its batch has jobs behind the running one that could be given back. */
+  get reclaimable(): boolean {
+    const batch = this.current;
+    return batch !== undefined && batch.limit > batch.position + 1;
   }
 
   get pid(): number | undefined {
@@ -296,42 +474,109 @@ class Lane implements LaneState {
     return this.worker !== undefined && !this.ready;
   }
 
-  start(pending: Pending): void {
-    this.current = pending;
+  start(jobs: Pending[]): void {
+    const tenant = jobs[0]!.job.tenant ?? '';
+    const batch: Batch = {
+      seq: this.nextSeq++,
+      tenant,
+      jobs,
+      position: 0,
+      limit: jobs.length,
+      jobStartedAt: Date.now(),
+      armed: false,
+      armedAt: 0,
+    };
+    this.current = batch;
     this.stoppedFor = undefined;
-    this.lastTenant = pending.job.tenant ?? '';
-    this.startedAt = Date.now();
-    this.post(pending);
-    if (this.ready) this.arm(pending);
+    this.lastTenant = tenant;
+    this.post(batch);
+    if (this.ready) this.arm(batch);
+    // After the post: a hook that adds a job (and so gives this batch's rest back) is told after it.
+    for (const p of jobs) p.hooks?.onStart?.();
+  }
+
+  /**
+   * The jobs behind the running one go back to their queue (and the worker is told to skip them): another
+   * worker, or this one's next batch, takes them in turn. A job the worker started meanwhile (its answer
+   * crossing the message) is run again elsewhere, its answer here ignored: mappings have no side effects.
+   */
+  reclaim(thenPump = false): void {
+    const batch = this.current;
+    if (!batch || batch.limit <= batch.position + 1) return;
+    const from = batch.position + 1;
+    const back = batch.jobs.slice(from, batch.limit);
+    batch.limit = from;
+    this.back(back);
+    try {
+      this.worker?.send({ cancel: batch.seq, from });
+    } catch {
+      // Gone: its exit ends the batch.
+    }
+    // A worker idle meanwhile may take them at once.
+    if (thenPump) this.onIdle();
   }
 
   /** The deadline runs from when the worker can start the job (a new worker's boot is not the job's). */
-  private arm(pending: Pending): void {
-    if (pending.timer) return;
+  private arm(batch: Batch): void {
+    if (batch.armed) return;
+    batch.armed = true;
+    batch.armedAt = Date.now();
+    this.armJob(batch);
+    if (batch.limit > 1) batch.sliceTimer = setTimeout(() => this.reclaim(true), this.sliceMs);
+  }
+
+  /**
+   * The job the worker runs now (`position`) starts now: its deadline and its priority timer count from
+   * here. One timer of each per batch, not per job: when it fires early (the job it was set for has
+   * ended) it is set again for what is left of the running job's time.
+   */
+  private armJob(batch: Batch, now = Date.now()): void {
+    batch.jobStartedAt = now;
     const niceness = this.settings.niceness ?? 0;
-    if (niceness > (this.settings.startNiceness ?? 0)) {
-      pending.niceTimer = setTimeout(() => {
+    const niceAfterMs = this.settings.niceAfterMs ?? 200;
+    if (niceness > (this.settings.startNiceness ?? 0) && batch.niceTimer === undefined) {
+      const lower = () => {
         const pid = this.worker?.pid;
-        if (this.current !== pending || pid === undefined) return;
+        if (this.current !== batch || pid === undefined) return;
+        const left = batch.jobStartedAt + niceAfterMs - Date.now();
+        if (left > 0) {
+          batch.niceTimer = setTimeout(lower, left);
+          return;
+        }
         try {
           setPriority(pid, Math.min(19, getPriority() + niceness));
           this.lowered = true;
         } catch {
           // Already gone (its exit is handled below), or a platform without priorities: it runs as is.
         }
-      }, this.settings.niceAfterMs ?? 200);
+      };
+      batch.niceTimer = setTimeout(lower, niceAfterMs);
     }
-    pending.timer = setTimeout(() => {
-      const worker = this.worker;
-      this.worker = undefined;
-      worker?.kill('SIGKILL');
-      this.stoppedFor = pending.job.tenant ?? '';
-      this.replace();
-      this.finish(pending, {
-        kind: 'budget',
-        message: `mapping this event took longer than its hard deadline of ${this.settings.deadlineMs} ms (a JSONata built-in such as $match or $sort, or a range, that never yields); the evaluation was stopped`,
-      });
-    }, this.settings.deadlineMs);
+    if (batch.timer === undefined) {
+      const deadline = () => {
+        if (this.current !== batch) return;
+        const left = batch.jobStartedAt + this.settings.deadlineMs - Date.now();
+        if (left > 0) {
+          batch.timer = setTimeout(deadline, left);
+          return;
+        }
+        const worker = this.worker;
+        this.worker = undefined;
+        worker?.kill('SIGKILL');
+        this.stoppedFor = batch.tenant;
+        this.replace();
+        this.stop(batch, {
+          kind: 'budget',
+          message: `mapping this event took longer than its hard deadline of ${this.settings.deadlineMs} ms (a JSONata built-in such as $match or $sort, or a range, that never yields); the evaluation was stopped`,
+        });
+      };
+      batch.timer = setTimeout(deadline, this.settings.deadlineMs);
+    }
+  }
+
+  private disarmJob(batch: Batch): void {
+    clearTimeout(batch.timer);
+    clearTimeout(batch.niceTimer);
   }
 
   /** Starts the worker now (if it is not running), so it is up by the first job. */
@@ -352,7 +597,7 @@ class Lane implements LaneState {
   async close(): Promise<void> {
     this.closed = true;
     if (this.current)
-      this.finish(this.current, { kind: 'error', message: 'the mapping sandbox is closed' }, false);
+      this.stop(this.current, { kind: 'error', message: 'the mapping sandbox is closed' }, false);
     const worker = this.worker;
     this.worker = undefined;
     if (worker && worker.exitCode === null && worker.signalCode === null) {
@@ -363,15 +608,21 @@ class Lane implements LaneState {
     }
   }
 
-  private post(pending: Pending, forceConfiguration = false): void {
+  /** One message for the batch; each configuration only where the worker may not have it yet. */
+  private post(batch: Batch): void {
     const worker = this.ensureWorker();
-    const { key } = pending.job;
-    const send = forceConfiguration || key === undefined || !this.known.has(key);
-    worker.send({
-      id: pending.id,
-      job: { ...pending.job, configuration: send ? pending.job.configuration : undefined },
+    const jobs = batch.jobs.map((pending) => {
+      const { key } = pending.job;
+      const send = pending.resend === true || key === undefined || !this.known.has(key);
+      if (key !== undefined) this.known.add(key);
+      pending.carried = send;
+      return {
+        id: pending.id,
+        job: send ? pending.job : { ...pending.job, configuration: undefined },
+      };
     });
-    if (key !== undefined) this.known.add(key);
+    this.posted++;
+    worker.send({ seq: batch.seq, jobs });
   }
 
   private ensureWorker(): ChildProcess {
@@ -399,7 +650,7 @@ class Lane implements LaneState {
     this.known.clear();
     this.ready = false;
     this.lowered = false;
-    worker.on('message', (message: { id: number; outcome: SandboxOutcome } | { ready: true }) => {
+    worker.on('message', (message: WorkerMessage) => {
       if (this.worker !== worker) return;
       if ('ready' in message) {
         this.ready = true;
@@ -407,23 +658,23 @@ class Lane implements LaneState {
         else this.onIdle(); // a job may wait for a worker that is up
         return;
       }
-      const pending = this.current;
-      if (!pending || pending.id !== message.id) return;
-      if (message.outcome.kind === 'unknown-key') {
-        this.post(pending, true);
+      const batch = this.current;
+      if (!batch || batch.seq !== message.seq) return;
+      if ('end' in message) {
+        this.end(batch);
         return;
       }
-      this.finish(pending, message.outcome);
+      this.answered(batch, message.index, message.outcome);
     });
     const died = (outcome: SandboxOutcome) => {
       if (this.worker !== worker) return; // an old worker, already replaced
       this.worker = undefined;
       // Out of memory: replaced at once. A worker that failed otherwise starts again with the next job.
       if (outcome.kind === 'budget') {
-        this.stoppedFor = this.current?.job.tenant;
+        this.stoppedFor = this.current?.tenant;
         this.replace();
       }
-      if (this.current) this.finish(this.current, outcome);
+      if (this.current) this.stop(this.current, outcome);
       else this.onIdle(); // a job waiting for it to start goes elsewhere
     };
     worker.on('error', (err: Error) =>
@@ -448,9 +699,59 @@ class Lane implements LaneState {
     return worker;
   }
 
-  private finish(pending: Pending, outcome: SandboxOutcome, next = true): void {
-    clearTimeout(pending.timer);
-    clearTimeout(pending.niceTimer);
+  /**
+   * Jobs of the batch not run here go back to their queue; one that carried its configuration takes it
+   * along (the worker never compiled it).
+   */
+  private back(jobs: Pending[]): void {
+    for (const p of jobs) {
+      if (!p.carried) continue;
+      p.resend = true;
+      if (p.job.key !== undefined) this.known.delete(p.job.key);
+    }
+    if (this.closed)
+      for (const p of jobs) p.resolve({ kind: 'error', message: 'the mapping sandbox is closed' });
+    else this.giveBack(jobs);
+  }
+
+  /** The worker answered the batch's job at `index`; it goes on with the next. */
+  private answered(batch: Batch, index: number, outcome: SandboxOutcome): void {
+    if (index !== batch.position) return; // not expected: answers come in order
+    const now = Date.now();
+    const pending = batch.jobs[index]!;
+    batch.position = index + 1;
+    if (index < batch.limit) {
+      this.settings.onUsage?.(batch.tenant, now - batch.jobStartedAt);
+      if (outcome.kind === 'unknown-key') {
+        // The worker gave up the key's compiled mapping: the job goes back, with its configuration.
+        pending.carried = true;
+        this.back([pending]);
+      } else pending.resolve(outcome);
+    }
+    if (batch.position >= batch.jobs.length) {
+      this.end(batch);
+      return;
+    }
+    if (this.lowered) {
+      // Its priority cannot be raised again: the rest goes back, and the next jobs get a new worker.
+      this.back(batch.jobs.slice(batch.position, batch.limit));
+      batch.limit = batch.position;
+      this.retire(batch);
+      return;
+    }
+    this.armJob(batch, now); // also for a job given back but started (its deadline still ends it here)
+  }
+
+  /** The batch is over (every job answered, or the worker stopped before the ones given back). */
+  private end(batch: Batch): void {
+    if (batch.position < batch.limit) {
+      // Not run (the worker stopped early): back to the queue.
+      this.back(batch.jobs.slice(batch.position, batch.limit));
+      batch.limit = batch.position;
+    }
+    this.disarmJob(batch);
+    clearTimeout(batch.sliceTimer);
+    if (this.current === batch) this.current = undefined;
     if (this.lowered) {
       // Its priority cannot be raised again: the next jobs get a new worker at the service's priority.
       this.lowered = false;
@@ -459,12 +760,47 @@ class Lane implements LaneState {
       worker?.kill('SIGKILL');
       this.replace();
     }
-    if (this.current === pending) {
-      this.current = undefined;
-      this.settings.onUsage?.(pending.job.tenant ?? '', Date.now() - this.startedAt);
+    this.onIdle();
+  }
+
+  /** Ends the batch at once with a new worker (the old one's priority was lowered). */
+  private retire(batch: Batch): void {
+    this.lowered = false;
+    const worker = this.worker;
+    this.worker = undefined;
+    worker?.kill('SIGKILL');
+    this.replace();
+    this.end(batch);
+  }
+
+  /**
+   * The running job ended without an answer (its deadline, its heap cap, its worker gone, the sandbox
+   * closed): it gets `outcome`, the jobs behind it go back to their queue, and the batch is over.
+   */
+  private stop(batch: Batch, outcome: SandboxOutcome, next = true): void {
+    this.disarmJob(batch);
+    clearTimeout(batch.sliceTimer);
+    const now = Date.now();
+    if (batch.position < batch.limit) {
+      const pending = batch.jobs[batch.position]!;
+      this.settings.onUsage?.(batch.tenant, now - batch.jobStartedAt);
+      pending.resolve(outcome);
+      const back = batch.jobs.slice(batch.position + 1, batch.limit);
+      batch.limit = batch.position;
+      this.back(back);
     }
-    pending.resolve(outcome);
-    if (next) this.onIdle();
+    if (this.current === batch) this.current = undefined;
+    if (this.lowered) {
+      this.lowered = false;
+      const worker = this.worker;
+      this.worker = undefined;
+      worker?.kill('SIGKILL');
+      this.replace();
+    }
+    // The next job is taken once the caller has seen this outcome (the mapper quarantines a use case on
+    // it, and a job of that use case waiting now is then answered `cancelled`, not run): its reaction to
+    // the outcome is queued before this.
+    if (next) queueMicrotask(() => this.onIdle());
   }
 }
 

@@ -30,7 +30,7 @@ import { MappingSandbox } from '@hub/mapping';
 import type { Logger } from '@hub/observability';
 import type { MapperConfig } from './config.js';
 
-import { OrgBudget, OrgGate, Quarantine } from './fairness.js';
+import { OrgBudget, Quarantine } from './fairness.js';
 import { ParkedLane } from './parked.js';
 import { EventProcessor } from './processor.js';
 
@@ -110,6 +110,12 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
     cache: { perTenant: config.MAPPING_CACHE_PER_ORG, total: config.MAPPING_CACHE_ENTRIES },
     onUsage: (org, ms) => budget.charge(org, ms),
     isThrottled: (org) => budget.over(org),
+    // One organisation runs on all workers but one (one, with a single worker), so another organisation's
+    // mapping finds a worker free at once instead of waiting for one of its jobs to end, which may be the
+    // mapping deadline away (ADR 0015, decision 18).
+    maxRunningPerTenant: Math.max(1, config.MAPPING_WORKERS - 1),
+    // An organisation's waiting events go to a worker in one message (decision 25).
+    batch: { max: config.MAPPING_BATCH_MAX, sliceMs: config.MAPPING_BATCH_SLICE_MS },
   });
   const metrics = createMetrics('mapper');
   const quarantined = new Counter({
@@ -138,7 +144,6 @@ export function buildMapper(config: MapperConfig, deps: MapperDeps) {
     logger: deps.logger,
     sandbox,
     catchUpTimeoutMs: config.CONFIG_CATCHUP_TIMEOUT_MS,
-    gate: OrgGate.forWorkers(config.MAPPING_WORKERS),
     quarantine,
     onQuarantined: () => quarantined.inc(),
     onParked: () => parked.inc({ outcome: 'parked' }),

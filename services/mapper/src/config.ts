@@ -25,6 +25,13 @@ export const MapperEnv = Type.Object({
   MAPPER_CHUNK_PATIENCE_MS: Type.Integer({ minimum: 10, maximum: 10_000, default: 100 }),
   // Three workers: one organisation may hold two (all but one, ADR 0015 decision 18), as many as it had.
   ...mappingSandboxEnv({ deadlineMs: 5_000, workers: 3 }),
+  /**
+   * Waiting events of one organisation a mapping worker takes in one message (ADR 0015, decision 25; 1:
+   * one event per message), and how long such a batch may start events before the ones not started go
+   * back to the queue (MAPPING_BATCH_SLICE_MS).
+   */
+  MAPPING_BATCH_MAX: Type.Integer({ minimum: 1, maximum: 1_000, default: 32 }),
+  MAPPING_BATCH_SLICE_MS: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
   CONFIG_CATCHUP_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
   /**
    * Sharing the workers (ADR 0015, decision 10): an organisation that used more than this much worker time

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OrgBudget, OrgGate, Quarantine } from './fairness.js';
+import { OrgBudget, Quarantine } from './fairness.js';
 
 describe('the budget of worker time per organisation', () => {
   it('counts worker time over the window and forgets it as the window moves on', () => {
@@ -17,83 +17,6 @@ describe('the budget of worker time per organisation', () => {
     expect(budget.over('a')).toBe(false);
     now += 60_000;
     expect(budget.used('a')).toBe(0);
-  });
-});
-
-describe('the gate per organisation', () => {
-  it('lets an organisation have only its share at once, in order, and others pass meanwhile', async () => {
-    const gate = new OrgGate(2);
-    const order: string[] = [];
-    const a1 = await gate.acquire('a');
-    const a2 = await gate.acquire('a');
-    const a3 = gate.acquire('a').then((release) => {
-      order.push('a3');
-      return release;
-    });
-    const b1 = await gate.acquire('b'); // another organisation is not held behind a
-    order.push('b1');
-    await Promise.resolve();
-    expect(order).toEqual(['b1']);
-    a1();
-    a1(); // twice is once
-    (await a3)();
-    expect(order).toEqual(['b1', 'a3']);
-    a2();
-    b1();
-    const again = await gate.acquire('a'); // nothing left waiting: the slot is free again
-    again();
-  });
-});
-
-describe('whether an organisation is held up at the gate (decision 20)', () => {
-  it('is when every slot is taken, each for the given time; the slot passed on counts afresh', async () => {
-    let clock = 0;
-    const gate = new OrgGate(2, () => clock);
-    const a1 = await gate.acquire('a');
-    expect(gate.blocked('a', 100)).toBe(false); // a slot is free
-    clock = 50;
-    const a2 = await gate.acquire('a');
-    expect(gate.blocked('a', 100)).toBe(false); // both taken, not both for long
-    clock = 150;
-    expect(gate.blocked('a', 100)).toBe(true);
-    expect(gate.blocked('b', 100)).toBe(false); // another organisation is not
-    const a3 = gate.acquire('a');
-    a1(); // the slot passes to a3 at once: a fourth does not slip in before it
-    const a4 = gate.acquire('a');
-    let fourth = false;
-    void a4.then(() => {
-      fourth = true;
-    });
-    await a3;
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(fourth).toBe(false);
-    expect(gate.blocked('a', 100)).toBe(false); // a3 holds its slot since 150
-    clock = 250;
-    expect(gate.blocked('a', 100)).toBe(true);
-    a2();
-    (await a4)();
-    (await a3)();
-  });
-});
-
-describe('the gate of a sandbox of several workers', () => {
-  it('lets one organisation hold all workers but one, so another finds a worker free', async () => {
-    const gate = OrgGate.forWorkers(2);
-    const a1 = await gate.acquire('a');
-    let a2: (() => void) | undefined;
-    const waiting = gate.acquire('a').then((release) => {
-      a2 = release;
-    });
-    const b1 = await gate.acquire('b'); // the other worker is another organisation's to take
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(a2).toBeUndefined(); // a's second mapping waits for its first, not for a free worker
-    a1();
-    await waiting;
-    expect(a2).toBeDefined();
-    a2!();
-    b1();
-    expect(OrgGate.forWorkers(1).capacity).toBe(1); // a single worker is still everyone's, in turn
-    expect(OrgGate.forWorkers(4).capacity).toBe(3);
   });
 });
 

@@ -1,8 +1,8 @@
 /**
  * Sharing the mapper fairly between organisations (issue 19, item 3; ADR 0015, decisions 10-12): a budget
- * of worker time per organisation, a gate that lets each organisation have only as many mappings in the
- * sandbox at once as it has workers, and the quarantine of a use case whose events keep hitting the
- * mapping budget. The budget and the gate are per mapper instance: they protect that instance's workers
+ * of worker time per organisation and the quarantine of a use case whose events keep hitting the mapping
+ * budget (how many workers one organisation may run on at once is the sandbox's `maxRunningPerTenant`,
+ * ADR 0015 decisions 18 and 24). The budget is per mapper instance: it protects that instance's workers
  * and start empty after a restart. A quarantine, once decided, is shared by every instance through the
  * compacted topic `erp.mapper.quarantines` (decision 13; parked events wait for a configuration change
  * either way, see parked.ts).
@@ -51,68 +51,6 @@ export class OrgBudget {
 
   private forgetIdle(): void {
     for (const org of [...this.orgs.keys()]) if (this.used(org) === 0) this.orgs.delete(org);
-  }
-}
-
-/** At most `capacity` mappings of one organisation in the sandbox at once; the others wait here, in order. */
-export class OrgGate {
-  /** Per organisation: since when each slot is held, and who waits for one. */
-  private readonly orgs = new Map<
-    string,
-    { holders: Set<{ since: number }>; waiting: Array<{ holder: { since: number }; resolve: () => void }> }
-  >();
-
-  constructor(
-    readonly capacity: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /**
-   * The gate of a sandbox of `workers`: one organisation holds at most all but one of them (one, with a
-   * single worker), so another organisation's mapping finds a worker free at once instead of waiting for
-   * one of its jobs to end, which may be the mapping deadline away (ADR 0015, decision 18).
-   */
-  static forWorkers(workers: number, now: () => number = Date.now): OrgGate {
-    return new OrgGate(Math.max(1, workers - 1), now);
-  }
-
-  async acquire(org: string): Promise<() => void> {
-    let state = this.orgs.get(org);
-    if (!state) {
-      state = { holders: new Set(), waiting: [] };
-      this.orgs.set(org, state);
-    }
-    const s = state;
-    const holder = { since: this.now() };
-    if (s.holders.size >= this.capacity)
-      await new Promise<void>((resolve) => s.waiting.push({ holder, resolve }));
-    else s.holders.add(holder);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      s.holders.delete(holder);
-      const next = s.waiting.shift();
-      if (next) {
-        // The slot passes on at once (no one else takes it meanwhile); the next holder counts from now.
-        next.holder.since = this.now();
-        s.holders.add(next.holder);
-        next.resolve();
-      } else if (s.holders.size === 0) this.orgs.delete(org);
-    };
-  }
-
-  /**
-   * Whether a mapping of `org` waiting here now is held up for a while (ADR 0015, decision 20): every slot
-   * of the organisation is taken, each for at least `heldMs` (its mappings run long: to the deadline,
-   * perhaps), so the next one will not start soon.
-   */
-  blocked(org: string, heldMs: number): boolean {
-    const s = this.orgs.get(org);
-    if (!s || s.holders.size < this.capacity) return false;
-    const now = this.now();
-    for (const holder of s.holders) if (now - holder.since < heldMs) return false;
-    return true;
   }
 }
 

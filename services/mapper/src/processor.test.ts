@@ -5,10 +5,10 @@
  */
 import { ConfigView, Topics } from '@hub/contracts';
 import type { IncomingMessage, MessageProducer, OutgoingMessage, TopicMirror } from '@hub/kafka';
-import { MappingSandbox } from '@hub/mapping';
+import { MappingSandbox, type RunHooks } from '@hub/mapping';
 import { createLogger } from '@hub/observability';
 import { afterAll, describe, expect, it } from 'vitest';
-import { OrgGate, Quarantine } from './fairness.js';
+import { Quarantine } from './fairness.js';
 import { EventProcessor } from './processor.js';
 
 const configuration = (note: string) => ({
@@ -115,17 +115,21 @@ async function deliver(processor: EventProcessor, chunk: IncomingMessage[]) {
 const quietLogger = createLogger({ service: 'test', level: 'silent' });
 
 describe('a chunk of several organisations', () => {
+  // As the mapper has it: an organisation runs on all workers but one, its waiting events in batches.
   const sandbox = new MappingSandbox({
     limits: { timeoutMs: 100, maxDepth: 500 },
     deadlineMs: 1_000,
     memoryMb: 64,
     workers: 2,
+    maxRunningPerTenant: 1,
+    batch: { max: 32 },
   });
   afterAll(() => sandbox.close());
 
   it("sends a quick organisation's events before a slow one's are done, one key's events in order", async () => {
-    const sends: string[][] = [];
-    const producer = recordingProducer((numbers) => sends.push(numbers));
+    // Each send with the workers started by then: every slow event stopped at its deadline starts one.
+    const sends: Array<{ numbers: string[]; started: number }> = [];
+    const producer = recordingProducer((numbers) => sends.push({ numbers, started: sandbox.started }));
     const processor = new EventProcessor({
       view,
       mirror: { catchUp: async () => {} } as unknown as TopicMirror,
@@ -133,7 +137,6 @@ describe('a chunk of several organisations', () => {
       logger: quietLogger,
       sandbox,
       catchUpTimeoutMs: 1_000,
-      gate: new OrgGate(2),
       quarantine: new Quarantine({ after: 100, windowMs: 60_000 }),
     });
     const slow = `${'a'.repeat(40)}!`;
@@ -153,11 +156,9 @@ describe('a chunk of several organisations', () => {
       'MAPPING_BUDGET_EXCEEDED',
       'MAPPING_BUDGET_EXCEEDED',
     ]);
-    // The quick organisation's updates went out in an earlier send than the end of the chunk, in order.
-    const flat = sends.flat();
-    expect(flat).toEqual(['Q1', 'Q2']);
-    expect(sends.length).toBeGreaterThan(1);
-    expect(sends.findIndex((s) => s.includes('Q1'))).toBeLessThan(sends.length - 1);
+    // The quick organisation's updates went out in order, before the slow events were all stopped.
+    expect(sends.flatMap((s) => s.numbers)).toEqual(['Q1', 'Q2']);
+    expect(sends[0]!.started).toBeLessThan(sandbox.started);
   }, 30_000);
 
   it('returns what is done while an event is held, and takes the rest once it is done, each event mapped once', async () => {
@@ -170,7 +171,8 @@ describe('a chunk of several organisations', () => {
     });
     const runs: string[] = [];
     const holding = {
-      run: async (job: Parameters<MappingSandbox['run']>[0]) => {
+      run: async (job: Parameters<MappingSandbox['run']>[0], hooks?: RunHooks) => {
+        hooks?.onStart?.();
         runs.push(String((JSON.parse(String(job.payload)) as { id: string }).id));
         if (job.tenant === 'quick-org') return sandbox.run(job);
         await held;
@@ -181,6 +183,7 @@ describe('a chunk of several organisations', () => {
           configuration: configuration('$uppercase(text)'),
         });
       },
+      blocked: () => false,
     } as unknown as MappingSandbox;
     const processor = new EventProcessor({
       view,
@@ -189,7 +192,6 @@ describe('a chunk of several organisations', () => {
       logger: quietLogger,
       sandbox: holding,
       catchUpTimeoutMs: 1_000,
-      gate: new OrgGate(2),
       quarantine: new Quarantine({ after: 100, windowMs: 60_000 }),
       chunkPatienceMs: 20,
     });
@@ -229,11 +231,14 @@ describe('a chunk of several organisations', () => {
 });
 
 describe('a chunk whose events left are all held up (decision 20)', () => {
+  // As the mapper has it: an organisation runs on all workers but one, its waiting events in batches.
   const sandbox = new MappingSandbox({
     limits: { timeoutMs: 100, maxDepth: 500 },
     deadlineMs: 1_000,
     memoryMb: 64,
     workers: 2,
+    maxRunningPerTenant: 1,
+    batch: { max: 32 },
   });
   afterAll(() => sandbox.close());
 
@@ -247,19 +252,35 @@ describe('a chunk whose events left are all held up (decision 20)', () => {
       release = resolve;
     });
     const runs: string[] = [];
+    // The slow organisation runs on one worker at a time (as `maxRunningPerTenant` makes it): its second
+    // event waits in its queue, and is held up once the running one has run a patience.
+    let slowSince: number | undefined;
+    const slowQueue: Array<() => void> = [];
     const holding = {
-      run: async (job: Parameters<MappingSandbox['run']>[0]) => {
+      run: async (job: Parameters<MappingSandbox['run']>[0], hooks?: RunHooks) => {
+        if (job.tenant !== 'quick-org') {
+          while (slowSince !== undefined) await new Promise<void>((resolve) => slowQueue.push(resolve));
+          slowSince = clock;
+        }
+        hooks?.onStart?.();
         runs.push(String((JSON.parse(String(job.payload)) as { id: string }).id));
         if (job.tenant === 'quick-org') return sandbox.run(job);
         clock += 3_600_000;
         await held;
-        return sandbox.run({
-          ...job,
-          tenant: 'quick-org',
-          key: 'u-quick-org@1',
-          configuration: configuration('$uppercase(text)'),
-        });
+        try {
+          return await sandbox.run({
+            ...job,
+            tenant: 'quick-org',
+            key: 'u-quick-org@1',
+            configuration: configuration('$uppercase(text)'),
+          });
+        } finally {
+          slowSince = undefined;
+          slowQueue.shift()?.();
+        }
       },
+      blocked: (tenant: string, heldMs: number) =>
+        tenant === 'slow-org' && slowSince !== undefined && clock - slowSince >= heldMs,
     } as unknown as MappingSandbox;
     const now = () => clock;
     const processor = new EventProcessor({
@@ -269,7 +290,6 @@ describe('a chunk whose events left are all held up (decision 20)', () => {
       logger: quietLogger,
       sandbox: holding,
       catchUpTimeoutMs: 1_000,
-      gate: new OrgGate(1, now),
       quarantine: new Quarantine({ after: 100, windowMs: 60_000 }),
       // A patience far beyond the test's timeout: only "held up" can end a call early.
       chunkPatienceMs: 600_000,
@@ -301,11 +321,14 @@ describe('a chunk whose events left are all held up (decision 20)', () => {
 });
 
 describe('a quarantined use case revision', () => {
+  // As the mapper has it: an organisation runs on all workers but one, its waiting events in batches.
   const sandbox = new MappingSandbox({
     limits: { timeoutMs: 100, maxDepth: 500 },
     deadlineMs: 1_000,
     memoryMb: 64,
     workers: 2,
+    maxRunningPerTenant: 1,
+    batch: { max: 32 },
   });
   afterAll(() => sandbox.close());
   const processorWith = (quarantine: Quarantine, sent: OutgoingMessage[]) =>
@@ -316,7 +339,6 @@ describe('a quarantined use case revision', () => {
       logger: createLogger({ service: 'test', level: 'silent' }),
       sandbox,
       catchUpTimeoutMs: 1_000,
-      gate: new OrgGate(2),
       quarantine,
     });
 
@@ -345,6 +367,22 @@ describe('a quarantined use case revision', () => {
         }),
       }),
     ]);
+  }, 30_000);
+
+  it('parks an event whose use case was quarantined while it waited for a worker, without running it', async () => {
+    const sent: OutgoingMessage[] = [];
+    const processor = processorWith(new Quarantine({ after: 1, windowMs: 60_000 }), sent);
+    const slow = `${'a'.repeat(40)}!`;
+    const started = sandbox.started;
+    // Two keys of one organisation: C1 runs to the deadline on the one worker it may use, C2 waits.
+    const result = await deliver(processor, [
+      message('slow-org', 'c1', 'C1', slow),
+      message('slow-org', 'c2', 'C2', slow),
+    ]);
+    expect(result.codes).toEqual([]); // C1's hit quarantined the use case: both are parked
+    expect(sent.filter((m) => m.topic === Topics.parkedEvents)).toHaveLength(2);
+    // Only C1's worker was stopped at the deadline and replaced: C2 never ran.
+    expect(sandbox.started - started).toBe(1);
   }, 30_000);
 
   it('parks at once, without running it, when the quarantine came from another instance (or before a restart)', async () => {

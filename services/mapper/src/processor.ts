@@ -23,7 +23,7 @@ import {
 } from '@hub/kafka';
 import { failurePath, type MappingResult, type MappingSandbox } from '@hub/mapping';
 import type { Logger } from '@hub/observability';
-import type { OrgGate, Quarantine } from './fairness.js';
+import type { Quarantine } from './fairness.js';
 import { updateMessages } from './updates.js';
 
 export interface ProcessorDeps {
@@ -34,8 +34,6 @@ export interface ProcessorDeps {
   /** Where payloads are parsed and mapped: a worker with a hard deadline and a heap cap. */
   sandbox: MappingSandbox;
   catchUpTimeoutMs: number;
-  /** At most as many mappings of one organisation in the sandbox at once as it has workers. */
-  gate: OrgGate;
   /** Use-case revisions whose events keep hitting the mapping budget: their events are parked. */
   quarantine: Quarantine;
   /** Told when a use case revision is quarantined (metrics). */
@@ -44,7 +42,7 @@ export interface ProcessorDeps {
   onParked?: () => void;
   /** How long without progress `handleBatch` waits for a chunk before it returns what is done (100 ms). */
   chunkPatienceMs?: number;
-  /** The clock of how long a mapping has run or waited (the gate's too); tests set it. */
+  /** The clock of how long a mapping has run (the sandbox keeps its own); tests set it. */
   now?: () => number;
 }
 
@@ -81,7 +79,8 @@ interface Task {
   done: Promise<void>;
   /**
    * Where it is (ADR 0015, decision 20): after its key's earlier event (`chain`), reading its use case,
-   * at its organisation's gate, mapping (in the sandbox or its queue: `running`, since when), or done.
+   * waiting in its organisation's queue in the sandbox (`gate`: the organisation runs on as many workers
+   * as it may), mapping (taken by a worker with its batch: `running`, since when), or done.
    */
   phase: 'chain' | 'prepare' | 'gate' | 'running' | 'mapped';
   since: number;
@@ -158,8 +157,8 @@ export class EventProcessor {
     );
     // Waits while the chunk makes progress (a big chunk mapping steadily is not fetched again); returns
     // early once a whole patience passed with no event of the partition done (a slow neighbour), and at
-    // once when every event left is held up (decision 20): running long already, or waiting at its
-    // organisation's gate behind mappings that do, or behind its key's earlier event that is. The
+    // once when every event left is held up (decision 20): running long already, or waiting in its
+    // organisation's queue behind mappings that do, or behind its key's earlier event that is. The
     // consumer fetches every partition again only once each handler returned, so a chunk waited for
     // holds every other partition's next events; the quick events of a chunk are sent before it returns.
     for (let settled = work.settled, quietSince = Date.now(); ; ) {
@@ -225,7 +224,8 @@ export class EventProcessor {
 
   /**
    * Every event of the chunk not done yet is held up (decision 20): its mapping has run (or waited for a
-   * worker) a patience already, or it waits at its organisation's gate whose every slot has, or it
+   * worker) a patience already, or it waits in its organisation's queue while every worker the
+   * organisation may use runs a job of it that has (`MappingSandbox.blocked`), or it
    * follows its key's earlier event that is held up. Waiting for such a chunk would only hold the other
    * partitions: their next fetch waits for this handler.
    */
@@ -242,7 +242,7 @@ export class EventProcessor {
           answer = now - task.since >= this.patienceMs;
           break;
         case 'gate':
-          answer = this.deps.gate.blocked(task.org ?? '', this.patienceMs);
+          answer = this.deps.sandbox.blocked(task.org ?? '', this.patienceMs);
           break;
         case 'chain':
           // Its key's earlier event: earlier in offsets, so the chain ends.
@@ -395,26 +395,27 @@ export class EventProcessor {
       });
 
     const useCase = await this.useCaseOf(event);
-    const { quarantine, gate } = this.deps;
+    const { quarantine } = this.deps;
     if (quarantine.size > 0) quarantine.seen(useCase.id, useCase.revision);
     if (quarantine.has(useCase.id, useCase.revision)) return { out: this.park(message, event, useCase) };
+    // Waits in its organisation's queue in the sandbox (phase `gate`) until a worker takes it with the
+    // organisation's other waiting events (one message per batch, ADR 0015 decision 25).
     moved?.('gate', event.org_id);
-    const release = await gate.acquire(event.org_id);
-    moved?.('running', event.org_id);
-    let outcome: Awaited<ReturnType<MappingSandbox['run']>>;
-    try {
-      // Quarantined while this event waited at the gate: parked without running.
-      if (quarantine.has(useCase.id, useCase.revision)) return { out: this.park(message, event, useCase) };
-      outcome = await this.deps.sandbox.run({
+    const outcome = await this.deps.sandbox.run(
+      {
         key: `${useCase.id}@${useCase.revision}`,
         configuration: useCase.configuration ?? {},
         format: event.format,
         payload: event.payload,
         tenant: event.org_id,
-      });
-    } finally {
-      release();
-    }
+      },
+      {
+        onStart: () => moved?.('running', event.org_id),
+        // Quarantined while this event waited: parked without running.
+        cancelled: () => quarantine.has(useCase.id, useCase.revision),
+      },
+    );
+    if (outcome.kind === 'cancelled') return { out: this.park(message, event, useCase) };
     let result: MappingResult;
     switch (outcome.kind) {
       case 'result':

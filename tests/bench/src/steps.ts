@@ -4,7 +4,7 @@ import { countsBetween, type ManagedStack, type MongoCountingProxy } from '@hub/
 import { configRevision } from './api.js';
 import { RAW_DATABASE, RAW_GATEWAY_DATABASE, rawDatabase, rawGateway, rawProducer } from './ceilings.js';
 import { growth, mapperAlone, waitIdle, writerAlone } from './consumers.js';
-import { cpuLimit, cpuPer, cpuTimes, servicesCpu } from './cpu.js';
+import { cpuLimit, cpuPer, cpuTimes, servicesCpu, treeCpuTimes } from './cpu.js';
 import { databaseLatency, databaseRates, databaseWork } from './database.js';
 import { closedLoop, drain, openLoop, phaseFigures, Sender } from './end-to-end.js';
 import type { Target } from './fixtures.js';
@@ -150,8 +150,13 @@ export async function endToEnd(run: Run): Promise<void> {
   const { inFlight, phaseAMs, phaseBMs, drainMs } = run.form.endToEnd;
   const sender = new Sender(run.stack.baseUrl, run.targets, run.form.customers, run.random, run.runId);
   run.log(`phase A: ${inFlight} requests of 100 in flight for ${phaseAMs / 1000} s`);
-  const { figures: fa, cpuPerEventMs, database } = await measuredLoad(run, 'phase A', sender);
-  run.details.phaseA = { ...fa, cpuPerEventMs, database };
+  const {
+    figures: fa,
+    cpuPerEventMs,
+    database,
+    mapperWithWorkersMs,
+  } = await measuredLoad(run, 'phase A', sender);
+  run.details.phaseA = { ...fa, cpuPerEventMs, database, mapperWithWorkersMs };
   const section = 'end to end';
   const over = `${inFlight} requests of 100 in flight, ${run.targets.length} integrations`;
   run.figures.push(
@@ -200,7 +205,7 @@ export async function endToEnd(run: Run): Promise<void> {
       count: fa.processed,
     },
   );
-  perEventFigures(run, cpuPerEventMs, database);
+  perEventFigures(run, cpuPerEventMs, database, mapperWithWorkersMs);
   await waitIdle(run.stack, run.form.stepTimeoutMs); // phase A's backlog must not delay phase B
   const half = fa.processedPerSecond / 2;
   const plan = pacedPlan(half, 100, phaseBMs);
@@ -327,6 +332,8 @@ function halfRateStages(
 export async function measuredLoad(run: Run, phase: string, sender: Sender) {
   const { inFlight, phaseAMs, drainMs } = run.form.endToEnd;
   const cpuBefore = cpuTimes(run.stack.processes());
+  // The same with each service's child processes (the mapper's mapping workers), shown beside it.
+  const treeBefore = treeCpuTimes(run.stack.processes());
   const wireBefore = run.wire.counter.snapshot();
   const tally = await closedLoop(sender, inFlight, phaseAMs);
   const drained = await drain(run.watch, tally, drainMs);
@@ -339,8 +346,11 @@ export async function measuredLoad(run: Run, phase: string, sender: Sender) {
   const figures = phaseFigures(tally, run.watch);
   // Where the machine's time went, per processed event (which component holds the rate back).
   const cpuPerEventMs = cpuPer(cpuBefore, cpuTimes(run.stack.processes()), figures.processed);
+  const withWorkers = servicesCpu(
+    cpuPer(treeBefore, treeCpuTimes(run.stack.processes()), figures.processed),
+  ).byService;
   const database = databaseWork(countsBetween(wireBefore, run.wire.counter.snapshot()), figures.processed);
-  return { figures, cpuPerEventMs, database };
+  return { figures, cpuPerEventMs, database, mapperWithWorkersMs: withWorkers.mapper };
 }
 
 /**
@@ -351,6 +361,7 @@ function perEventFigures(
   run: Run,
   cpuPerEventMs: Record<string, number>,
   database: ReturnType<typeof databaseWork>,
+  mapperWithWorkersMs?: number,
 ): void {
   const section = 'database and CPU per event';
   const cores = os.availableParallelism();
@@ -393,7 +404,8 @@ function perEventFigures(
       count: database.events,
       note:
         `phase A: gateway ${ms(byService['ingest-gateway'])} + mapper ${ms(byService.mapper)} + writer ${ms(byService['entity-writer'])} + ` +
-        `config-service ${ms(byService['config-service'])} + edge ${ms(byService.edge)}; all processes ${ms(cpuPerEventMs.total)}; goal ≤ 0.5`,
+        `config-service ${ms(byService['config-service'])} + edge ${ms(byService.edge)}; all processes ${ms(cpuPerEventMs.total)}; goal ≤ 0.5; ` +
+        `the mapper with its mapping workers (child processes, not counted above) ${ms(mapperWithWorkersMs)}`,
     },
     {
       key: 'limit.database',
