@@ -18,6 +18,22 @@ export interface CeilingResult {
 }
 
 /**
+ * A plain kafkajs producer (not idempotent, no tracing), connected, and the bench-only topic it sends to
+ * made with as many partitions as `erp.inbound.events`.
+ */
+async function rawTopicProducer(brokers: string[], clientId: string) {
+  const client = new KafkaClient({ clientId, brokers, logger });
+  const admin = await client.admin();
+  const { topics } = await admin.fetchTopicMetadata({ topics: [Topics.inboundEvents] });
+  await admin.disconnect();
+  const partitions = topics[0]?.partitions.length ?? 6;
+  await client.ensureTopics([{ topic: RAW_TOPIC, partitions }]);
+  const producer = client.kafka.producer();
+  await producer.connect();
+  return { producer, partitions };
+}
+
+/**
  * The broker's ceiling for what the gateway sends: a plain kafkajs producer (not idempotent, no tracing)
  * sending the gateway's inbound-event messages (same value, key and headers) in batches of 100 with
  * acks=all, `inFlight` batches at a time, to a bench-only topic with as many partitions as
@@ -28,14 +44,7 @@ export async function rawProducer(
   targets: Target[],
   plan: { events: number; inFlight: number; customers: number; random: () => number },
 ): Promise<CeilingResult> {
-  const client = new KafkaClient({ clientId: 'bench-raw-producer', brokers, logger });
-  const admin = await client.admin();
-  const { topics } = await admin.fetchTopicMetadata({ topics: [Topics.inboundEvents] });
-  await admin.disconnect();
-  const partitions = topics[0]?.partitions.length ?? 6;
-  await client.ensureTopics([{ topic: RAW_TOPIC, partitions }]);
-  const producer = client.kafka.producer();
-  await producer.connect();
+  const { producer, partitions } = await rawTopicProducer(brokers, 'bench-raw-producer');
   try {
     let sent = 0;
     const lane = async () => {
@@ -143,13 +152,7 @@ export async function rawGateway(
   targets: Target[],
   plan: { events: number; inFlight: number; customers: number; random: () => number },
 ): Promise<CeilingResult> {
-  const client = new KafkaClient({ clientId: 'bench-raw-gateway', brokers, logger });
-  const admin = await client.admin();
-  const { topics } = await admin.fetchTopicMetadata({ topics: [Topics.inboundEvents] });
-  await admin.disconnect();
-  await client.ensureTopics([{ topic: RAW_TOPIC, partitions: topics[0]?.partitions.length ?? 6 }]);
-  const producer = client.kafka.producer();
-  await producer.connect();
+  const { producer } = await rawTopicProducer(brokers, 'bench-raw-gateway');
   const store = await MongoStore.connect({
     url: mongoUrl,
     database: RAW_GATEWAY_DATABASE,
