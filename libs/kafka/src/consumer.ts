@@ -225,6 +225,12 @@ export const BATCH_FETCH = { minBytes: 32 * 1024, maxWaitMs: 50 } as const;
  */
 export const MONITORING_FETCH = { minBytes: 1024 * 1024, maxWaitMs: 500 } as const;
 
+/** kafkajs's names for a batch consumer's fetch. */
+const fetchOptions = (f: { minBytes: number; maxWaitMs: number }) => ({
+  minBytes: f.minBytes,
+  maxWaitTimeInMs: f.maxWaitMs,
+});
+
 /** Attempts at a batch before its messages are handled one at a time. */
 const BATCH_ATTEMPTS = 5;
 
@@ -290,10 +296,7 @@ export class ConsumerRunner {
       // A batch consumer lets the broker gather a little data before answering a fetch (up to 50 ms, or
       // its own `fetch`): fewer, fuller fetches cost the broker less and give the handler bigger batches.
       ...(this.settings.batchHandler
-        ? {
-            minBytes: (this.settings.fetch ?? BATCH_FETCH).minBytes,
-            maxWaitTimeInMs: (this.settings.fetch ?? BATCH_FETCH).maxWaitMs,
-          }
+        ? fetchOptions(this.settings.fetch ?? BATCH_FETCH)
         : { maxWaitTimeInMs: 1_000 }),
       // About 35 s of retries for each request: a lost broker's partitions and the group coordinator move
       // to other brokers within seconds (broker.session.timeout.ms), and NOT_COORDINATOR / NOT_LEADER answers

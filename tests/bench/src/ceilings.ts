@@ -76,6 +76,13 @@ export async function rawProducer(
 
 export const RAW_DATABASE = 'bench_raw';
 
+/** A database of a ceiling's own on the same server, emptied first (the ceiling drops it when done). */
+async function scratchDatabase(url: string, database: string, appName: string): Promise<MongoStore> {
+  const store = await MongoStore.connect({ url, database, logger, appName });
+  await store.db.dropDatabase();
+  return store;
+}
+
 /**
  * The database's ceiling for what the pipeline must write: per batch of 100 events, on the same FerretDB
  * (a database of its own, dropped afterwards; collections with the `_id` index only):
@@ -91,14 +98,8 @@ export async function rawDatabase(
   targets: Target[],
   plan: { events: number; lanes: number; customers: number; random: () => number },
 ): Promise<CeilingResult> {
-  const store = await MongoStore.connect({
-    url: mongoUrl,
-    database: RAW_DATABASE,
-    logger,
-    appName: 'bench-raw-database',
-  });
+  const store = await scratchDatabase(mongoUrl, RAW_DATABASE, 'bench-raw-database');
   const db = store.db;
-  await db.dropDatabase();
   const counts = { created: 0, updated: 0, batches: 0 };
   try {
     let next = 0;
@@ -153,14 +154,8 @@ export async function rawGateway(
   plan: { events: number; inFlight: number; customers: number; random: () => number },
 ): Promise<CeilingResult> {
   const { producer } = await rawTopicProducer(brokers, 'bench-raw-gateway');
-  const store = await MongoStore.connect({
-    url: mongoUrl,
-    database: RAW_GATEWAY_DATABASE,
-    logger,
-    appName: 'bench-raw-gateway',
-  });
+  const store = await scratchDatabase(mongoUrl, RAW_GATEWAY_DATABASE, 'bench-raw-gateway');
   const db = store.db;
-  await db.dropDatabase();
   try {
     let next = 0;
     const lane = async () => {

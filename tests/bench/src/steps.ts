@@ -2,7 +2,14 @@ import os from 'node:os';
 import type { MessageProducer } from '@hub/kafka';
 import { countsBetween, type ManagedStack, type MongoCountingProxy } from '@hub/testing';
 import { configRevision } from './api.js';
-import { RAW_DATABASE, RAW_GATEWAY_DATABASE, rawDatabase, rawGateway, rawProducer } from './ceilings.js';
+import {
+  type CeilingResult,
+  RAW_DATABASE,
+  RAW_GATEWAY_DATABASE,
+  rawDatabase,
+  rawGateway,
+  rawProducer,
+} from './ceilings.js';
 import { growth, mapperAlone, waitIdle, writerAlone } from './consumers.js';
 import { cpuLimit, cpuPer, cpuTimes, servicesCpu, treeCpuTimes } from './cpu.js';
 import { databaseLatency, databaseRates, databaseWork } from './database.js';
@@ -95,18 +102,27 @@ export async function ceilingProducer(run: Run): Promise<void> {
   });
 }
 
+/**
+ * A ceiling run through the counting proxy, as the services' database traffic goes (the same hop for
+ * both), with the documents and commands per second it sent to its own database.
+ */
+async function throughProxy(
+  run: Run,
+  database: string,
+  ceiling: (mongoUrl: string) => Promise<CeilingResult>,
+): Promise<{ r: CeilingResult; wire: ReturnType<typeof databaseRates> }> {
+  const before = run.wire.counter.snapshot();
+  const r = await ceiling(run.wire.url());
+  return { r, wire: databaseRates(countsBetween(before, run.wire.counter.snapshot()), r.ms, database) };
+}
+
 export async function ceilingDatabase(run: Run): Promise<void> {
   const { events, lanes } = run.form.database;
   // Through the counting proxy, as the services' writes go: the same hop for both, and its documents
   // and commands per second for the limit the pipeline's own counts imply (limit.database).
-  const before = run.wire.counter.snapshot();
-  const r = await rawDatabase(run.wire.url(), run.targets, {
-    events,
-    lanes,
-    customers: run.form.customers,
-    random: run.random,
-  });
-  const wire = databaseRates(countsBetween(before, run.wire.counter.snapshot()), r.ms, RAW_DATABASE);
+  const { r, wire } = await throughProxy(run, RAW_DATABASE, (url) =>
+    rawDatabase(url, run.targets, { events, lanes, customers: run.form.customers, random: run.random }),
+  );
   run.details.ceilingDatabase = { ...r, wire };
   run.figures.push({
     key: 'ceiling.database',
@@ -124,14 +140,14 @@ export async function ceilingDatabase(run: Run): Promise<void> {
 
 export async function ceilingGateway(run: Run): Promise<void> {
   const { events, inFlight } = run.form.gateway;
-  const before = run.wire.counter.snapshot();
-  const r = await rawGateway(run.stack.brokers, run.wire.url(), run.targets, {
-    events,
-    inFlight,
-    customers: run.form.customers,
-    random: run.random,
-  });
-  const wire = databaseRates(countsBetween(before, run.wire.counter.snapshot()), r.ms, RAW_GATEWAY_DATABASE);
+  const { r, wire } = await throughProxy(run, RAW_GATEWAY_DATABASE, (url) =>
+    rawGateway(run.stack.brokers, url, run.targets, {
+      events,
+      inFlight,
+      customers: run.form.customers,
+      random: run.random,
+    }),
+  );
   run.details.ceilingGateway = { ...r, wire };
   run.figures.push({
     key: 'ceiling.gateway',
