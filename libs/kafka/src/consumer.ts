@@ -142,6 +142,12 @@ export interface ConsumerSettings {
    * retries) without progress before it reports the crash to `onFatal`. Default 5 minutes.
    */
   restartWindowMs?: number;
+  /**
+   * Told each time the consumer has joined its group (at the start and after every rebalance), before it
+   * handles a message of its new assignment: what the handler knew of its partitions may be out of date,
+   * since another member may have had them meanwhile.
+   */
+  onGroupJoin?: () => void;
   logger: Logger;
   /**
    * Where to register the consumer metrics (handler duration, message age, retries, outcomes, lag per
@@ -317,6 +323,7 @@ export class ConsumerRunner {
       this.lastProgressAt = Date.now();
     });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.settings.onGroupJoin?.();
       this.joined = true;
       this.lastProgressAt = Date.now();
       this.log.info({ memberAssignment: e.payload.memberAssignment }, 'joined consumer group');

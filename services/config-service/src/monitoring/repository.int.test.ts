@@ -12,7 +12,7 @@ import { createLogger } from '@hub/observability';
 import { MongoCountingProxy, resolveStack, uniqueName } from '@hub/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUCKETS_COLLECTION, type Keyset, LEGACY_COLLECTION, type RecordFilter } from './buckets.js';
-import { MonitoringRepository } from './repository.js';
+import { BucketStoredMeanwhileError, MonitoringRepository } from './repository.js';
 
 // The monitoring store on the real database (FerretDB locally), ADR 19: buckets of a partition's records,
 // each record once (redeliveries of the topic, records produced again, a topic created again), every query
@@ -150,6 +150,43 @@ describe('MonitoringRepository', { timeout: 120_000 }, () => {
       duplicates: 1,
     });
     expect(await eventsOf(o, { event_id: 'evt_x' })).toEqual([['evt_x', 'first']]);
+  });
+
+  it('reads nothing for a batch that follows the last one it stored; looks up again after a rejoin or an unanswered insert', async () => {
+    const o = uniqueName('mon-follow');
+    const p = partition();
+    const batch = (from: number, n: number, message = 'first') =>
+      Array.from({ length: n }, (_, i) => record(`evt_${from + i}`, undefined, { org_id: o, message }));
+    const bucketReads = () =>
+      sent.filter((q) => q.command === 'find' && q.collection === BUCKETS_COLLECTION).length;
+    const a = new MonitoringRepository(store, 30);
+    expect(await storeAt(a, p, 0, batch(0, 10))).toEqual({ stored: 10, duplicates: 0 });
+    // The next batch follows the first: no read of what is stored (ADR 19, amended for issue 22).
+    const before = bucketReads();
+    expect(await storeAt(a, p, 10, batch(10, 10))).toEqual({ stored: 10, duplicates: 0 });
+    expect(bucketReads()).toBe(before);
+    // A rebalance: another instance stores the partition on (and its commit is lost, so the partition
+    // comes back to the first instance from offset 20).
+    const b = new MonitoringRepository(store, 30);
+    expect(await storeAt(b, p, 20, batch(20, 10))).toEqual({ stored: 10, duplicates: 0 });
+    // Back at the first instance, told of the rejoin: it looks up, and stores nothing twice (without
+    // `forgetPositions` it took its batch to follow and stored the 8 records again in a bucket of its own).
+    a.forgetPositions();
+    expect(await storeAt(a, p, 20, batch(20, 8, 'again'))).toEqual({ stored: 0, duplicates: 8 });
+    // An insert that did not answer (here: the other instance stored a bucket of the same name meanwhile)
+    // leaves the batch not following: its retry looks up and finds what is stored.
+    expect(await storeAt(b, p, 30, batch(30, 10))).toEqual({ stored: 10, duplicates: 0 });
+    const c = new MonitoringRepository(store, 30);
+    expect(await storeAt(c, p, 28, batch(28, 2))).toEqual({ stored: 0, duplicates: 2 }); // c follows 30 now
+    expect(await storeAt(b, p, 40, batch(40, 5))).toEqual({ stored: 5, duplicates: 0 });
+    await expect(storeAt(c, p, 30, batch(30, 15, 'again'))).rejects.toBeInstanceOf(
+      BucketStoredMeanwhileError,
+    );
+    expect(await storeAt(c, p, 30, batch(30, 15, 'again'))).toEqual({ stored: 0, duplicates: 15 });
+    const stored = await eventsOf(o);
+    expect(stored.length).toBe(45);
+    expect(new Set(stored.map(([e]) => e)).size).toBe(45);
+    expect(stored.every(([, m]) => m === 'first')).toBe(true);
   });
 
   it('stores the records of a topic created again (offsets starting over, other records), and keeps the old', async () => {

@@ -157,11 +157,13 @@ export class MonitoringRepository {
   /**
    * Stores a partition's records once (ADR 19): a record whose id is stored already is skipped (a
    * redelivery of this topic, or a record produced again by a service that redid its work), the first
-   * copy is kept. What is stored is found by `_id` alone: the buckets overlapping the batch (named by
-   * their last offset, at most BUCKET_SPAN after any offset they hold), and, when the batch does not follow
-   * the one this instance stored last, those of the SEED_OFFSETS before it; their record ids join the
-   * partition's window. Throws when the batch must be retried (nothing of it is known to be stored beyond
-   * a prefix of its buckets, which the retry finds).
+   * copy is kept. A batch that begins where the one this instance stored last ended (since the sink last
+   * joined its group: `forgetPositions`) holds no stored record but those the partition's window knows,
+   * so nothing is read. Any other batch finds what is stored by `_id` alone: the buckets overlapping it
+   * (named by their last offset, at most BUCKET_SPAN after any offset they hold) and those of the
+   * SEED_OFFSETS before it; their record ids join the window. Throws when the batch must be retried
+   * (nothing of it is known to be stored beyond a prefix of its buckets, which the retry finds: a batch
+   * whose insert did not answer is never taken to follow).
    */
   async store(batch: PartitionBatch, now = Date.now()): Promise<{ stored: number; duplicates: number }> {
     const { partition, records } = batch;
@@ -175,11 +177,12 @@ export class MonitoringRepository {
     if (records.length > 0) {
       const lo = records[0]!.offset;
       const hi = records[records.length - 1]!.offset;
-      const found = await this.bucketsBetween(
-        partition,
-        follows ? lo : Math.max(0, lo - SEED_OFFSETS),
-        hi + BUCKET_SPAN - 1,
-      );
+      // Following, every bucket overlapping the batch would be one this instance stored after the last
+      // one it knows of: there is none (ADR 19, amended for issue 22: the lookup of ~1,500 ids per
+      // chunk was the sink's largest database cost, on FerretDB about 0.1 s each).
+      const found = follows
+        ? []
+        : await this.bucketsBetween(partition, Math.max(0, lo - SEED_OFFSETS), hi + BUCKET_SPAN - 1);
       for (const b of found) for (const r of b.records) window.add(r.id);
       const batchIds = new Set<string>();
       let kept: StoredRecord[] = [];
@@ -202,6 +205,8 @@ export class MonitoringRepository {
       const names = new Set(docs.map((d) => d._id));
       for (const b of found) if (names.has(b._id)) await this.moveAside(b);
       if (docs.length > 0) {
+        // Until the insert answers, part of it may be stored: the retry must look it up.
+        window.next = -1;
         try {
           await this.buckets.insertMany(docs, { ordered: true });
         } catch (err) {
@@ -214,6 +219,15 @@ export class MonitoringRepository {
     }
     window.next = batch.next;
     return { stored, duplicates: records.length - stored };
+  }
+
+  /**
+   * Forgets where each partition's last stored batch ended: the sink calls it when its consumer (re)joins
+   * its group, since another instance may have stored any partition meanwhile (a rebalance), so the next
+   * batch of each looks up what is stored. The record ids of the windows are kept.
+   */
+  forgetPositions(): void {
+    for (const window of this.windows.values()) window.next = -1;
   }
 
   /** The buckets of `partition` whose last offset is in [from, to], found by `_id` (no scan on FerretDB). */

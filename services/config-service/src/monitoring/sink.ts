@@ -118,6 +118,9 @@ export function monitoringSink(settings: SinkSettings): ConsumerRunner {
     },
     onFatal: settings.onFatal,
     partitionsConsumedConcurrently: 3,
+    // After a rebalance another instance may have stored any partition: each one's next batch looks up
+    // what is stored (a batch that follows this instance's last one does not, ADR 19).
+    onGroupJoin: () => repository.forgetPositions(),
     // A record the database keeps refusing must not stop monitoring for good: after ten attempts it goes
     // to the dead-letter topic and the partition moves on; the database or broker down is waited for.
     isUnavailable: (err) => isUnavailableError(err) || isBrokerUnavailable(err),
