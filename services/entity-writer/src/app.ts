@@ -34,6 +34,7 @@ import {
 } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import { type MessageResult, UpdatesApplier } from './apply.js';
+import { ChunkCombiner } from './combine.js';
 import type { WriterConfig } from './config.js';
 import { KeySets } from './keys.js';
 import type { ApplyOutcome } from './monitoring.js';
@@ -140,10 +141,12 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     return batch.results.length;
   };
 
+  // The partitions' chunks of one fetch, handed over together, are applied in one call (combine.ts).
+  const combiner = new ChunkCombiner((messages) => run(messages, 1, false));
   const consumer = new ConsumerRunner(deps.kafka, {
     groupId: config.KAFKA_GROUP_ID,
     topics: [deps.updatesTopic ?? Topics.entityUpdates],
-    batchHandler: (messages) => run(messages, 1, false),
+    batchHandler: (messages) => combiner.submit(messages),
     handler: async (message, attempt) => {
       await run([message], attempt, true);
     },
