@@ -142,7 +142,8 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
   };
 
   // The partitions' chunks of one fetch, handed over together, are applied in one call (combine.ts).
-  const combiner = new ChunkCombiner((messages) => run(messages, 1, false));
+  const unavailable = (err: unknown) => isUnavailableError(err) || isBrokerUnavailable(err);
+  const combiner = new ChunkCombiner((messages) => run(messages, 1, false), unavailable);
   const consumer = new ConsumerRunner(deps.kafka, {
     groupId: config.KAFKA_GROUP_ID,
     topics: [deps.updatesTopic ?? Topics.entityUpdates],
@@ -164,7 +165,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     },
     onFatal: deps.onFatal,
     // The database or the broker down: wait for it; anything else failing ten times is dead-lettered.
-    isUnavailable: (err) => isUnavailableError(err) || isBrokerUnavailable(err),
+    isUnavailable: unavailable,
     metrics,
     partitionsConsumedConcurrently: config.WRITER_CONCURRENCY,
     logger: deps.logger,

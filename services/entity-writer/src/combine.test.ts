@@ -15,15 +15,20 @@ const chunk = (partition: number, n: number): IncomingMessage[] =>
 
 const where = (messages: IncomingMessage[]) => messages.map((m) => `${m.partition}:${m.offset}`);
 
+class Unavailable extends Error {}
+
 /** A combiner over a fake apply that records each call and takes at most `takes(call)` messages. */
 function combiner(takes: (messages: IncomingMessage[], call: number) => number | Error = (m) => m.length) {
   const calls: string[][] = [];
-  const c = new ChunkCombiner(async (messages) => {
-    calls.push(where(messages));
-    const taken = takes(messages, calls.length);
-    if (taken instanceof Error) throw taken;
-    return taken;
-  });
+  const c = new ChunkCombiner(
+    async (messages) => {
+      calls.push(where(messages));
+      const taken = takes(messages, calls.length);
+      if (taken instanceof Error) throw taken;
+      return taken;
+    },
+    (err) => err instanceof Unavailable,
+  );
   return { c, calls };
 }
 
@@ -69,6 +74,17 @@ describe('ChunkCombiner', () => {
       { status: 'fulfilled', value: 1 },
     ]);
     expect(calls.slice(1).map((call) => call[0])).toEqual(['0:0', '1:0', '2:0']);
+  });
+
+  it('a database or broker that is down fails every chunk at once, without a call per chunk', async () => {
+    const down = new Unavailable('database unavailable');
+    const { c, calls } = combiner(() => down);
+    const answers = await Promise.allSettled([c.submit(chunk(0, 2)), c.submit(chunk(1, 2))]);
+    expect(answers).toEqual([
+      { status: 'rejected', reason: down },
+      { status: 'rejected', reason: down },
+    ]);
+    expect(calls).toHaveLength(1);
   });
 
   it('never puts more than one chunk’s worth of messages in one call', async () => {

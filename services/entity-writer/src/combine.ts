@@ -31,13 +31,19 @@ export const COMBINED_MAX_MESSAGES = 500;
  * changes for one partition's messages (offset order, at most one call per redelivery, commit after the
  * call), and partitions were already applied concurrently. A call that fails is not retried together:
  * each chunk is applied on its own, so one partition's failing message fails only its own chunk (the
- * runner then retries it and isolates the message, as before).
+ * runner then retries it and isolates the message, as before); a failure that says the database or the
+ * broker is down is every chunk's at once.
  */
 export class ChunkCombiner {
   private waiting: Waiting[] = [];
 
+  /**
+   * @param unavailable whether an error says a dependency is down (the database, the broker): such a
+   *   failure is every chunk's, and each gets it at once (applying each alone would only fail again).
+   */
   constructor(
     private readonly apply: ApplyMessages,
+    private readonly unavailable: (err: unknown) => boolean = () => false,
     private readonly defer: (run: () => void) => void = (run) => setImmediate(run),
   ) {}
 
@@ -71,7 +77,11 @@ export class ChunkCombiner {
       let taken: number;
       try {
         taken = await this.apply(group.flatMap((w) => w.messages));
-      } catch {
+      } catch (err) {
+        if (this.unavailable(err)) {
+          for (const w of group) w.reject(err);
+          return;
+        }
         // Each chunk on its own, so a failure stays with the partition it belongs to.
         await Promise.all(group.map((w) => this.alone(w)));
         return;
