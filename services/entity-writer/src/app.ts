@@ -34,6 +34,7 @@ import {
 } from '@hub/mongo';
 import type { Logger } from '@hub/observability';
 import { type MessageResult, UpdatesApplier } from './apply.js';
+import { ChunkCombiner } from './combine.js';
 import type { WriterConfig } from './config.js';
 import { KeySets } from './keys.js';
 import type { ApplyOutcome } from './monitoring.js';
@@ -140,10 +141,13 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     return batch.results.length;
   };
 
+  // The partitions' chunks of one fetch, handed over together, are applied in one call (combine.ts).
+  const unavailable = (err: unknown) => isUnavailableError(err) || isBrokerUnavailable(err);
+  const combiner = new ChunkCombiner((messages) => run(messages, 1, false), unavailable);
   const consumer = new ConsumerRunner(deps.kafka, {
     groupId: config.KAFKA_GROUP_ID,
     topics: [deps.updatesTopic ?? Topics.entityUpdates],
-    batchHandler: (messages) => run(messages, 1, false),
+    batchHandler: (messages) => combiner.submit(messages),
     handler: async (message, attempt) => {
       await run([message], attempt, true);
     },
@@ -161,7 +165,7 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     },
     onFatal: deps.onFatal,
     // The database or the broker down: wait for it; anything else failing ten times is dead-lettered.
-    isUnavailable: (err) => isUnavailableError(err) || isBrokerUnavailable(err),
+    isUnavailable: unavailable,
     metrics,
     partitionsConsumedConcurrently: config.WRITER_CONCURRENCY,
     logger: deps.logger,

@@ -29,8 +29,13 @@ export const WriterEnv = Type.Object({
   WRITER_ROLE: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('consumer')], {
     default: 'all',
   }),
-  /** Partitions of the entity-updates topic processed at once by this instance. */
-  WRITER_CONCURRENCY: Type.Integer({ minimum: 1, default: 3 }),
+  /**
+   * Partitions of the entity-updates topic handled at once by this instance. The chunks handed over
+   * together are applied in one call (`src/combine.ts`), so this is at least the partitions an instance
+   * usually holds (`KAFKA_TOPIC_PARTITIONS`, 6 on the local stack): a fetch's chunks are then one call, not
+   * rounds of calls one after the other.
+   */
+  WRITER_CONCURRENCY: Type.Integer({ minimum: 1, default: 6 }),
 });
 export type WriterConfig = Static<typeof WriterEnv>;
 
