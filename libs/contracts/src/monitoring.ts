@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import Type, { type Static } from 'typebox';
 import type { ErrorCategory } from './messages.js';
 import { Headers, Topics } from './topics.js';
@@ -106,14 +106,26 @@ export function monitoringCategory(category: ErrorCategory): MonitoringCategory 
 
 const NAMESPACE = Buffer.from('6f1d3c1e4b7a4e0f9a51c6b0d2e8f7a3', 'hex');
 
-/** RFC 4122 version-5 (SHA-1, name-based) UUID: the same name always gives the same id. */
+/** The namespace followed by a name's UTF-8 bytes, hashed in one call (grown for a longer name). */
+let named = Buffer.allocUnsafe(1024);
+NAMESPACE.copy(named);
+/** The RFC 4122 variant (`10xx`) of the 17th hex digit, by that digit's value. */
+const VARIANT = '89ab89ab89ab89ab';
+
+/**
+ * RFC 4122 version-5 (SHA-1, name-based) UUID: the same name always gives the same id. (One `hash` of one
+ * buffer and the digits set in the hex text: half the CPU of a `createHash` with two updates and a copied
+ * digest, issue 22; the ids are the same, as they must be: the monitoring sink keeps a record once by it.)
+ */
 export function nameUuid(name: string): string {
-  const hash = createHash('sha1').update(NAMESPACE).update(name, 'utf8').digest();
-  const b = Buffer.from(hash.subarray(0, 16));
-  b[6] = (b[6]! & 0x0f) | 0x50;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  // A UTF-16 unit takes at most 3 bytes of UTF-8 (a surrogate pair: 4 for two units).
+  if (NAMESPACE.length + name.length * 3 > named.length) {
+    named = Buffer.allocUnsafe(NAMESPACE.length + name.length * 3);
+    NAMESPACE.copy(named);
+  }
+  const length = NAMESPACE.length + named.write(name, NAMESPACE.length, 'utf8');
+  const h = hash('sha1', named.subarray(0, length), 'hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${VARIANT[Number.parseInt(h[16]!, 16)]}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 /** The record id: deterministic in (org, event id, stage, subject). */

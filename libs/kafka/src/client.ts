@@ -7,18 +7,17 @@ import {
   type Admin,
   CompressionTypes,
   type ConfigResourceTypes,
-  type ICustomPartitioner,
   type IHeaders,
   Kafka,
   type KafkaConfig,
   logLevel,
   type Message,
-  Partitioners,
   type Producer,
   type RecordMetadata,
 } from 'kafkajs';
 import type { KafkaConnection } from './connection.js';
 import { sendTraced } from './instrumentation.js';
+import { stablePartitioner } from './partitioner.js';
 import { fixRequestQueueScheduling } from './request-queue.js';
 
 // kafkajs' idle connections re-check an empty queue every millisecond and warn on Node 24+ (request-queue.ts).
@@ -351,7 +350,7 @@ export class KafkaClient {
    *   broker loss costs latency, not a failed send. With 5 retries (about 6 s) the cluster chaos run's
    *   broker kill on a loaded machine still failed a gateway send after 5.8 s: answered 503 (issue 23).
    *   A cluster that is down for longer fails the send after those 15 s (the gateway answers 503).
-   * - `stablePartitioner`: the DefaultPartitioner, except that a message keeps the partition it was first
+   * - `stablePartitioner` (partitioner.ts): the DefaultPartitioner, except that a message keeps the partition it was first
    *   given across kafkajs's retries (the sequence numbers of a retried batch must describe the same records).
    */
   async producer(): Promise<MessageProducer> {
@@ -368,20 +367,6 @@ export class KafkaClient {
     );
   }
 }
-
-/**
- * kafkajs's DefaultPartitioner, except that the partition chosen for a message is written into it
- * (`message.partition`), so kafkajs's retries send it to the same partition (a message without a key would
- * otherwise go round-robin to another one on each attempt) and `MessageProducer` knows where each went.
- */
-export const stablePartitioner: ICustomPartitioner = () => {
-  const choose = Partitioners.DefaultPartitioner();
-  return (args) => {
-    const partition = choose(args);
-    args.message.partition = partition;
-    return partition;
-  };
-};
 
 /**
  * The messages of a completed kafkajs send that no broker acknowledged: those whose partition (set by
@@ -551,7 +536,7 @@ export class MessageProducer {
   private async write(topicMessages: Array<{ topic: string; messages: Message[] }>): Promise<void> {
     const producer = await this.producer();
     try {
-      // Each message's partition is written into it by stablePartitioner (client.ts) as kafkajs sends it.
+      // Each message's partition is written into it by stablePartitioner (partitioner.ts) as kafkajs sends it.
       let pending = topicMessages;
       for (let attempt = 0; pending.length > 0; attempt++) {
         if (attempt > RESEND_ATTEMPTS) {

@@ -231,4 +231,54 @@ describe('fast record encoding (kafkajs 2.2.4 bytes)', () => {
       });
     }
   });
+
+  it('decodes the timestamps and offsets kafkajs decodes, with deltas of every size and first values past 2^53', {
+    timeout: 60_000,
+  }, async () => {
+    // A timestamp delta of at most four varint bytes (|delta| < 2^27) and first values below 2^53 are added as
+    // numbers; the rest as kafkajs's Longs: both sides of each limit, and a first offset whose sum crosses it.
+    const deltas = [
+      0,
+      1,
+      -1,
+      63,
+      -64,
+      64,
+      2 ** 27 - 1,
+      -(2 ** 27),
+      2 ** 27,
+      -(2 ** 27) - 1,
+      2 ** 30,
+      2 ** 40,
+      -(2 ** 35),
+    ];
+    const firsts: Array<[string, number]> = [
+      ['1000', 1_796_580_000_000],
+      ['0', -1],
+      ['9007199254740980', 1_796_580_000_000], // offsets cross 2^53 within the batch
+      ['9223372036854775000', 9_007_199_254_740_000], // timestamps cross 2^53 too
+    ];
+    for (const [firstOffset, firstTimestamp] of firsts) {
+      const inputs = deltas.map((timestampDelta, j) => ({
+        ...record(),
+        offsetDelta: j * 3,
+        timestampDelta,
+      }));
+      const batch = await reference.RecordBatch({
+        firstOffset: Long.fromString(firstOffset),
+        firstTimestamp,
+        maxTimestamp: firstTimestamp + 1000,
+        lastOffsetDelta: inputs.length * 3,
+        records: inputs.map((r) => reference.Record(r)),
+      });
+      const expected = (await reference.decodeBatch(new Decoder(batch.buffer))) as {
+        records: Array<{ offset: string; timestamp: string }>;
+      };
+      const actual = (await fast.decodeBatch(new Decoder(batch.buffer))) as typeof expected;
+      expect(actual).toEqual(expected);
+      expect(actual.records.map((r) => [r.offset, r.timestamp])).toEqual(
+        expected.records.map((r) => [r.offset, r.timestamp]),
+      );
+    }
+  });
 });

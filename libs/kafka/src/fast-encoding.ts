@@ -195,11 +195,12 @@ export function crc32c(buf: Uint8Array): number {
 
 /** The part of kafkajs's Decoder the record decoder reads with. */
 interface DecoderLike {
+  buffer: Buffer;
+  offset: number;
   readInt8(): number;
   readVarLong(): unknown;
   readVarInt(): number;
   readVarIntBytes(): Buffer | null;
-  readVarIntArray<T>(item: (decoder: DecoderLike) => T): T[];
 }
 interface LongLike {
   add(other: unknown): LongLike;
@@ -211,12 +212,53 @@ interface RecordDecoderDeps {
   TimestampTypes: { LOG_APPEND_TIME: number };
 }
 
+/** A batch's first offset or timestamp (kafkajs: an int64's decimal text) as a number, when exactly one. */
+function exactNumber(text: unknown): number | null {
+  if (typeof text !== 'string') return null;
+  const n = Number(text);
+  return Number.isSafeInteger(n) && String(n) === text ? n : null;
+}
+
+/**
+ * A signed varlong of at most four bytes (|value| < 2^27: a record's timestamp delta within its batch)
+ * read as a number; null, and nothing read, for a longer one (kafkajs's BigInt `readVarLong` then).
+ */
+function readShortVarLong(decoder: DecoderLike): number | null {
+  const buf = decoder.buffer;
+  let at = decoder.offset;
+  let result = 0;
+  for (let shift = 0; shift < 28; shift += 7) {
+    const byte = buf[at++];
+    if (byte === undefined) return null;
+    result |= (byte & 0x7f) << shift;
+    if (byte < 0x80) {
+      decoder.offset = at;
+      return (result >>> 1) ^ -(result & 1);
+    }
+  }
+  return null;
+}
+
+/** `base + delta` as kafkajs writes it (an int64's decimal text), when both are exact numbers. */
+const sumText = (base: number | null, delta: number | null): string | null => {
+  if (base === null || delta === null) return null;
+  const sum = base + delta;
+  return Number.isSafeInteger(sum) ? String(sum) : null;
+};
+
 /**
  * kafkajs's record decoder with its headers gathered in one object as they are read (kafkajs copied the
  * whole object for every header: the sink's largest kafkajs item); the same fields, values and quirks (a
- * repeated header becomes an array; the existing value is read with a plain property access).
+ * repeated header becomes an array; the existing value is read with a plain property access). A record's
+ * timestamp and offset are its batch's first ones plus its deltas: kafkajs adds them as BigInt `Long`s
+ * (several allocations per record, and one per byte of the timestamp delta); here as numbers whenever the
+ * values are exact (offsets and millisecond times below 2^53), the same text either way.
  */
 export function fastRecordDecoder({ Long, HeaderDecoder, TimestampTypes }: RecordDecoderDeps) {
+  // The batch the record belongs to, and its first offset and timestamp as numbers (null: not exact).
+  let batch: object | undefined;
+  let firstOffsetNumber: number | null = null;
+  let firstTimestampNumber: number | null = null;
   return (
     decoder: DecoderLike,
     batchContext: {
@@ -236,19 +278,37 @@ export function fastRecordDecoder({ Long, HeaderDecoder, TimestampTypes }: Recor
       timestampType,
       maxTimestamp,
     } = batchContext;
+    if (batchContext !== batch) {
+      batch = batchContext;
+      firstOffsetNumber = exactNumber(firstOffset);
+      firstTimestampNumber = exactNumber(firstTimestamp);
+    }
     const attributes = decoder.readInt8();
-    const timestampDelta = decoder.readVarLong();
+    const shortDelta = readShortVarLong(decoder);
+    const timestampDelta = shortDelta ?? decoder.readVarLong();
     const timestamp =
       timestampType === TimestampTypes.LOG_APPEND_TIME && maxTimestamp
         ? maxTimestamp
-        : Long.fromValue(firstTimestamp).add(timestampDelta).toString();
+        : (sumText(firstTimestampNumber, shortDelta) ??
+          Long.fromValue(firstTimestamp).add(timestampDelta).toString());
     const offsetDelta = decoder.readVarInt();
-    const offset = Long.fromValue(firstOffset).add(offsetDelta).toString();
+    const offset =
+      sumText(firstOffsetNumber, offsetDelta) ?? Long.fromValue(firstOffset).add(offsetDelta).toString();
     const key = decoder.readVarIntBytes();
     const value = decoder.readVarIntBytes();
     const headers: Record<string, unknown> = {};
-    for (const header of decoder.readVarIntArray(HeaderDecoder)) {
+    // kafkajs's readVarIntArray(HeaderDecoder), without the array (and its error for a bad count).
+    const count = decoder.readVarInt();
+    if (count < -1) throw new RangeError('Invalid array length');
+    for (let i = 0; i < count; i++) {
+      const header = HeaderDecoder(decoder);
       const had = headers[header.key];
+      if (had === undefined) {
+        // An own, enumerable, writable, configurable property, as defined below. (`__proto__` and the other
+        // names of Object.prototype read a value here, so they take kafkajs's path below.)
+        headers[header.key] = header.value;
+        continue;
+      }
       Object.defineProperty(headers, header.key, {
         value:
           had === undefined

@@ -4,9 +4,10 @@ import type { Logger } from '@hub/observability';
 // encoding (fast-encoding.ts).
 import './send-retries.js';
 import './fast-encoding.js';
-import { type Admin, type Consumer, Partitioners } from 'kafkajs';
+import type { Admin, Consumer } from 'kafkajs';
 import type { KafkaClient } from './client.js';
 import { type IncomingMessage, toIncoming } from './consumer.js';
+import { partitionOf } from './partitioner.js';
 
 export interface ScanSettings {
   topic: string;
@@ -19,16 +20,9 @@ export interface ScanSettings {
   timeoutMs?: number;
 }
 
-/** The partition the default partitioner gives a key, among `count` partitions. */
-export function partitionOfKey(topic: string, key: string, count: number): number {
-  const partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({
-    partitionId,
-    leader: 0,
-    replicas: [0],
-    isr: [0],
-    partitionErrorCode: 0,
-  }));
-  return Partitioners.DefaultPartitioner()({ topic, partitionMetadata, message: { key, value: null } });
+/** The partition the producers' partitioner gives a key, among `count` partitions (partitioner.ts). */
+export function partitionOfKey(_topic: string, key: string, count: number): number {
+  return partitionOf(key, count);
 }
 
 interface ActiveScan {

@@ -1,6 +1,7 @@
 import type { RecordMetadata } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { stablePartitioner, unacknowledged } from './client.js';
+import { unacknowledged } from './client.js';
+import { stablePartitioner } from './partitioner.js';
 
 const ack = (topicName: string, partition: number, errorCode = 0): RecordMetadata => ({
   topicName,
