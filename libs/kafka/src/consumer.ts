@@ -47,8 +47,23 @@ export interface DeadLetterForm {
  * (retries with backoff, dead letters), so one bad message cannot hold its batch back for long. It may
  * take only the first n messages (returning n): they are committed, and the rest come in the next call.
  */
-// biome-ignore lint/suspicious/noConfusingVoidType: a handler that takes every message returns nothing
-export type BatchHandler = (messages: IncomingMessage[]) => Promise<number | void | BatchYield>;
+export type BatchHandler = (
+  messages: IncomingMessage[],
+  context: BatchContext,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler that takes every message returns nothing
+) => Promise<number | void | BatchYield>;
+
+/** What a batch handler may call while it works. */
+export interface BatchContext {
+  /**
+   * Tells the group this member is alive (kafkajs sends a heartbeat at most every heartbeat interval, so
+   * calling it often costs nothing). A handler whose chunk can take longer than the session timeout (the
+   * monitoring sink's first chunk of a partition reads what is stored) calls it between its steps, else
+   * the group drops the member and hands its partitions over, and its commit fails. Never throws: a
+   * rebalance it meets ends the batch after the chunk, as between chunks.
+   */
+  heartbeat(): Promise<void>;
+}
 
 /**
  * A batch handler's answer when some of the chunk's messages are still in progress (the mapper's events
@@ -385,6 +400,7 @@ export class ConsumerRunner {
     // After a failed commit, nothing more is handled until the offsets taken so far are committed: this
     // throws again while the coordinator is unreachable, and kafkajs fetches this batch again later.
     if (this.commitFailed) await commit();
+    const context: BatchContext = { heartbeat: () => heartbeat().catch(() => undefined) };
     for (let from = 0; from < batch.messages.length; ) {
       if (!current()) return;
       const chunk = batch.messages.slice(from, from + size);
@@ -394,7 +410,11 @@ export class ConsumerRunner {
         offset: chunk[0]!.offset,
         messages: chunk.length,
       };
-      const run = () => batchHandler(chunk.map((m) => toIncoming(batch.topic, batch.partition, m)));
+      const run = () =>
+        batchHandler(
+          chunk.map((m) => toIncoming(batch.topic, batch.partition, m)),
+          context,
+        );
       let handled = await this.tryBatch(run, where, heartbeat, current);
       if (typeof handled === 'object') {
         // Some messages are still in progress: commit what was taken, and come back for the rest.

@@ -14,6 +14,7 @@ export {
 export { type KafkaConnection, type KafkaConnectionEnv, kafkaConnectionFrom } from './connection.js';
 export {
   BATCH_FETCH,
+  type BatchContext,
   type BatchYield,
   BrokerUnavailableError,
   type ConsumerHealth,

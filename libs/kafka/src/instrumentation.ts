@@ -282,7 +282,7 @@ export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): 
   return {
     batchHandler:
       batchHandler &&
-      (async (messages) => {
+      (async (messages, context) => {
         // Only when exported: a span per message, whose traceparent the message's outputs then carry.
         const spans = isExporting() ? messages.map((m) => consumeSpan(m, groupId, 1)) : [];
         spans.forEach((span, i) => {
@@ -293,7 +293,7 @@ export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): 
         });
         const started = performance.now();
         try {
-          const taken = await batchHandler(messages);
+          const taken = await batchHandler(messages, context);
           for (const span of spans) span.setStatus({ code: SpanStatusCode.OK });
           const count =
             typeof taken === 'number' ? taken : typeof taken === 'object' ? taken.taken : messages.length;

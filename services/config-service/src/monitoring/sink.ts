@@ -60,7 +60,7 @@ export function monitoringSink(settings: SinkSettings): ConsumerRunner {
     // makes fewer database commands beside the pipeline's (ADR 19, amended for issue 22).
     fetch: MONITORING_FETCH,
     // A batch of records in one insert; a record that does not decode is dead-lettered in the same go.
-    batchHandler: async (messages) => {
+    batchHandler: async (messages, { heartbeat }) => {
       const records: OffsetRecord[] = [];
       const bad: Array<{ message: IncomingMessage; error: PermanentError }> = [];
       for (const message of messages) {
@@ -71,12 +71,19 @@ export function monitoringSink(settings: SinkSettings): ConsumerRunner {
           bad.push({ message, error: err });
         }
       }
-      const { stored, duplicates } = await repository.store({
-        partition: messages[0]!.partition,
-        first: Number(messages[0]!.offset),
-        next: Number(messages[messages.length - 1]!.offset) + 1,
-        records,
-      });
+      // A partition's first chunk after a join reads the buckets of 20,000 offsets before it, which can
+      // take longer than the session timeout on a database with history: heartbeats between its reads keep
+      // the member in its group (dropped, it seeded again after every rejoin without end; ADR 19).
+      const { stored, duplicates } = await repository.store(
+        {
+          partition: messages[0]!.partition,
+          first: Number(messages[0]!.offset),
+          next: Number(messages[messages.length - 1]!.offset) + 1,
+          records,
+        },
+        Date.now(),
+        heartbeat,
+      );
       if (bad.length > 0) {
         for (const { error, message } of bad) {
           logger.error(
