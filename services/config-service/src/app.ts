@@ -82,7 +82,11 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     changeRate,
   );
   let closing = false;
-  const monitoring = new MonitoringRepository(deps.mongo, config.MONITORING_RETENTION_DAYS);
+  const monitoring = new MonitoringRepository(
+    deps.mongo,
+    config.MONITORING_RETENTION_DAYS,
+    config.MONITORING_QUERY_MAX_MS,
+  );
   const metrics = createMetrics('config-service');
   const sink = monitoringSink({
     groupId: config.MONITORING_GROUP_ID,

@@ -70,6 +70,13 @@ export const ConfigServiceEnv = Type.Object({
   /** The mapper's and the entity-writer's consumer groups (their KAFKA_GROUP_ID), whose lag `/v2/hub/pipeline` shows. */
   MAPPER_GROUP_ID: Type.String({ minLength: 1, default: 'mapper' }),
   WRITER_GROUP_ID: Type.String({ minLength: 1, default: 'entity-writer' }),
+  /**
+   * How long one monitoring read (a page of records, a statistics or time-series scan, a trace) may take,
+   * on the database (`maxTimeMS`) and in all; past it, 400 QUERY_TOO_LARGE. On FerretDB no index serves
+   * these reads: one statistics request over a day of another organisation's traffic read every bucket
+   * for over a minute, a core of the database the whole time (issue 19's noisy-neighbour benchmark).
+   */
+  MONITORING_QUERY_MAX_MS: Type.Integer({ minimum: 100, default: 5_000 }),
   /** Records one statistics or time-series request may aggregate; more is 400 QUERY_TOO_LARGE. */
   MONITORING_SCAN_MAX_RECORDS: Type.Integer({ minimum: 100, default: 200_000 }),
   /**

@@ -406,6 +406,34 @@ describe('MonitoringRepository', { timeout: 120_000 }, () => {
       },
     );
   });
+  // Issue 19: on FerretDB no index serves these reads, so one broad query read every organisation's
+  // buckets for minutes (the noisy-neighbour benchmark). Each read stops at the repository's time limit.
+  it('stops a read that runs past its time limit and says to narrow it', { timeout: 300_000 }, async () => {
+    const p = partition();
+    const pad = 'x'.repeat(1_000);
+    const other = uniqueName('mon-crowd');
+    // About 10 MB of another organisation's records: reading them all takes FerretDB about a second.
+    for (let chunk = 0; chunk < 10; chunk++) {
+      const records = Array.from({ length: 1_000 }, (_, i) =>
+        record(`crowd_${chunk}_${i}`, undefined, { org_id: other, message: pad }),
+      );
+      await storeAt(repository, p, chunk * 1_000, records);
+    }
+    const quick = new MonitoringRepository(store, 30, 50);
+    const tooLong = { code: 'QUERY_TOO_LARGE', statusCode: 400, message: expect.stringContaining('50 ms') };
+    const scanAll = async () => {
+      for await (const _ of quick.scan(org, 'I', { event_id: 'none' }, 1_000)) {
+        // nothing of `org` matches: the scan reads every bucket
+      }
+    };
+    await expect(scanAll()).rejects.toMatchObject(tooLong);
+    await expect(quick.page(org, 'I', { event_id: 'none' }, 10, 'v2')).rejects.toMatchObject(tooLong);
+    await expect(quick.chronological(org, 'I', { event_id: 'none' }, 10)).rejects.toMatchObject(tooLong);
+    // With time enough the same read answers (none found): the limit, not the query, stopped it.
+    const patient = new MonitoringRepository(store, 30, 120_000);
+    expect(await patient.chronological(org, 'I', { event_id: 'none' }, 10)).toEqual([]);
+  });
+
   // Issue 22 / ADR 19 on MongoDB, where no server runs here: every query the tests above made the
   // repository send starts from an index of the plan (libs/mongo plan.ts; index-coverage.ts says what
   // "starts from" means), so none reads a collection that grows with history from end to end.

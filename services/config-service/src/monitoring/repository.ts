@@ -82,6 +82,28 @@ export class ScanTooLargeError extends ApiError {
   }
 }
 
+/**
+ * A monitoring read ran past its time (`queryMaxMs`): 400 QUERY_TOO_LARGE. On FerretDB no index serves
+ * these reads, so one broad query read every organisation's buckets for minutes (issue 19).
+ */
+export class QueryTooSlowError extends ApiError {
+  constructor(readonly maxMs: number) {
+    super(
+      400,
+      'QUERY_TOO_LARGE',
+      `the query read monitoring records for longer than ${maxMs} ms and was stopped; narrow from_date/to_date (or filter by use case, event or correlation id)`,
+    );
+  }
+}
+
+/**
+ * Whether `err` is a read stopped at its time limit: by the server (`maxTimeMS`, code 50), or by the
+ * signal (`TimeoutError`, or the driver's `MongoOperationTimeoutError` when it ended a reply's read).
+ */
+const timedOut = (err: unknown) =>
+  (err as { code?: unknown }).code === 50 ||
+  ['TimeoutError', 'MongoOperationTimeoutError'].includes(String((err as { name?: unknown }).name));
+
 /** A bucket of this batch was stored meanwhile (another instance, an earlier attempt): the batch is retried. */
 export class BucketStoredMeanwhileError extends Error {
   constructor(readonly partition: number) {
@@ -103,6 +125,11 @@ export const WINDOW_IDS = 50_000;
  * heartbeats between them (on FerretDB one of 10,000 names took 1-1.4 s on an idle server).
  */
 const ID_LOOKUP_CHUNK = 2_000;
+/** What bounds one read of the API in time (see the constructor). */
+interface ReadLimits {
+  maxTimeMS: number;
+  signal: AbortSignal;
+}
 /** Buckets read per round trip by pages. */
 const QUERY_BATCH = 4;
 /** How often the sink asks again whether the legacy collection still holds records. */
@@ -149,9 +176,14 @@ export class MonitoringRepository {
   private legacyCheckedAt = 0;
   private legacyEmpty = false;
 
+  /**
+   * `queryMaxMs`: how long one read of the API (a page, an aggregation's scan, a trace) may take, on the
+   * server (`maxTimeMS`) and in all (a signal that ends its cursor); past it, QueryTooSlowError.
+   */
   constructor(
     store: MongoStore,
     private readonly retentionDays: number,
+    private readonly queryMaxMs = 5_000,
   ) {
     this.buckets = store.collection<BucketDoc>(BUCKETS_COLLECTION);
     this.legacy = store.collection<MonitoringDoc>(LEGACY_COLLECTION);
@@ -339,10 +371,13 @@ export class MonitoringRepository {
   ): Promise<MonitoringRecord[]> {
     const now = new Date();
     const order = newestFirst(keyset);
-    const [fromBuckets, fromLegacy] = await Promise.all([
-      this.bucketPage(orgId, integrationId, f, limit, keyset, after, now),
-      this.legacyPage(orgId, integrationId, f, limit, keyset, after, now),
-    ]);
+    const limits = this.limits();
+    const [fromBuckets, fromLegacy] = await this.bounded(() =>
+      Promise.all([
+        this.bucketPage(orgId, integrationId, f, limit, keyset, after, now, limits),
+        this.legacyPage(orgId, integrationId, f, limit, keyset, after, now, limits),
+      ]),
+    );
     return [...fromBuckets, ...fromLegacy].sort(order).slice(0, limit + 1);
   }
 
@@ -359,12 +394,13 @@ export class MonitoringRepository {
     keyset: 'v1' | 'v2',
     after: Keyset | undefined,
     now: Date,
+    limits: ReadLimits,
   ): Promise<MonitoringRecord[]> {
     const and = this.bucketFilter(orgId, integrationId, f, now);
     if (after) and.push({ min_created_at: { $lte: after.created_at } });
     const order = newestFirst(keyset);
     const cursor = this.buckets
-      .find({ $and: and })
+      .find({ $and: and }, limits)
       .sort({ max_created_at: -1, _id: -1 })
       .batchSize(QUERY_BATCH);
     let found: StoredRecord[] = [];
@@ -396,6 +432,7 @@ export class MonitoringRepository {
     keyset: 'v1' | 'v2',
     after: Keyset | undefined,
     now: Date,
+    limits: ReadLimits,
   ): Promise<MonitoringRecord[]> {
     const and = this.legacyFilter(orgId, integrationId, f, now);
     const byEvent = keyset === 'v1';
@@ -417,7 +454,7 @@ export class MonitoringRepository {
     }
     const sort = byEvent ? { created_at: -1, event_id: -1, _id: -1 } : { created_at: -1, _id: -1 };
     const docs = await this.legacy
-      .find({ $and: and })
+      .find({ $and: and }, limits)
       .sort(sort as never)
       .limit(limit + 1)
       .toArray();
@@ -432,14 +469,17 @@ export class MonitoringRepository {
     max: number,
   ): Promise<MonitoringRecord[]> {
     const now = new Date();
-    const [fromBuckets, fromLegacy] = await Promise.all([
-      this.bucketsOldestFirst(orgId, integrationId, f, max, now),
-      this.legacy
-        .find({ $and: this.legacyFilter(orgId, integrationId, f, now) })
-        .sort({ created_at: 1, _id: 1 })
-        .limit(max + 1)
-        .toArray(),
-    ]);
+    const limits = this.limits();
+    const [fromBuckets, fromLegacy] = await this.bounded(() =>
+      Promise.all([
+        this.bucketsOldestFirst(orgId, integrationId, f, max, now, limits),
+        this.legacy
+          .find({ $and: this.legacyFilter(orgId, integrationId, f, now) }, limits)
+          .sort({ created_at: 1, _id: 1 })
+          .limit(max + 1)
+          .toArray(),
+      ]),
+    );
     return [...fromBuckets, ...fromLegacy.map(toRecord)].sort(oldestFirst).slice(0, max + 1);
   }
 
@@ -453,9 +493,10 @@ export class MonitoringRepository {
     f: RecordFilter,
     max: number,
     now: Date,
+    limits: ReadLimits,
   ): Promise<MonitoringRecord[]> {
     const cursor = this.buckets
-      .find({ $and: this.bucketFilter(orgId, integrationId, f, now) })
+      .find({ $and: this.bucketFilter(orgId, integrationId, f, now) }, limits)
       .sort({ min_created_at: 1, _id: 1 })
       .batchSize(QUERY_BATCH);
     let found: StoredRecord[] = [];
@@ -488,21 +529,22 @@ export class MonitoringRepository {
     max: number,
   ): AsyncGenerator<MonitoringRecord> {
     const now = new Date();
+    const limits = this.limits();
     let seen = 0;
     const legacy = this.legacy
       .find(
         { $and: this.legacyFilter(orgId, integrationId, f, now) },
-        { projection: { detail: 0, message: 0 } },
+        { projection: { detail: 0, message: 0 }, ...limits },
       )
       .limit(max + 1);
-    for await (const doc of legacy) {
-      if (++seen > max) throw new ScanTooLargeError(max);
-      yield toRecord({ ...doc, message: '', detail: null });
-    }
     const cursor = this.buckets
-      .find({ $and: this.bucketFilter(orgId, integrationId, f, now) })
+      .find({ $and: this.bucketFilter(orgId, integrationId, f, now) }, limits)
       .batchSize(QUERY_BATCH);
     try {
+      for await (const doc of legacy) {
+        if (++seen > max) throw new ScanTooLargeError(max);
+        yield toRecord({ ...doc, message: '', detail: null });
+      }
       for await (const doc of cursor) {
         for (const r of doc.records) {
           if (!matches(r, f)) continue;
@@ -510,8 +552,24 @@ export class MonitoringRepository {
           yield unpackRecord(r, false);
         }
       }
+    } catch (err) {
+      throw timedOut(err) ? new QueryTooSlowError(this.queryMaxMs) : err;
     } finally {
-      await cursor.close();
+      await Promise.all([legacy.close(), cursor.close()]);
+    }
+  }
+
+  /** One read's limits: `maxTimeMS` for the server, a signal that ends its cursors client-side as well. */
+  private limits(): ReadLimits {
+    return { maxTimeMS: this.queryMaxMs, signal: AbortSignal.timeout(this.queryMaxMs) };
+  }
+
+  /** Runs a read, a stop at its time limit answered as QueryTooSlowError. */
+  private async bounded<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (err) {
+      throw timedOut(err) ? new QueryTooSlowError(this.queryMaxMs) : err;
     }
   }
 }
