@@ -149,3 +149,14 @@ export function isUnavailableError(err: unknown, depth = 0): boolean {
 export function isDuplicateKeyError(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === 11000 && !writeConcernErrorOf(err);
 }
+
+/**
+ * A read stopped at its time limit: by the server (`maxTimeMS`, error 50: MongoDB, and FerretDB on `find`)
+ * or by the `signal` passed with it (`TimeoutError`, or the driver's `MongoOperationTimeoutError` when the
+ * signal ended the read of a reply; FerretDB stops the query when its connection closes).
+ */
+export function isTimeLimitError(err: unknown): boolean {
+  if (err instanceof MongoServerError && err.code === 50) return true;
+  const name = (err as { name?: unknown } | undefined)?.name;
+  return name === 'TimeoutError' || name === 'MongoOperationTimeoutError';
+}

@@ -43,6 +43,7 @@ export {
 export { driverWritesPatched, patchDriverWrites } from './driver-patch.js';
 export {
   isDuplicateKeyError,
+  isTimeLimitError,
   isUnavailableError,
   UNAVAILABLE_CODES,
   UNAVAILABLE_LABELS,

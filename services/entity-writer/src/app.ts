@@ -200,7 +200,12 @@ export async function buildWriter(config: WriterConfig, deps: WriterDeps) {
     metrics,
   );
   if (config.WRITER_ROLE !== 'consumer')
-    registerEntityRoutes(app, repository, readings, new EntitySearch(repository, keySets));
+    registerEntityRoutes(
+      app,
+      repository,
+      readings,
+      new EntitySearch(repository, keySets, config.ENTITY_SEARCH_MAX_MS),
+    );
 
   let stopSweeper: (() => void) | undefined;
   const sweep = async () => {

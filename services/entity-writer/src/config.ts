@@ -36,6 +36,12 @@ export const WriterEnv = Type.Object({
    * rounds of calls one after the other.
    */
   WRITER_CONCURRENCY: Type.Integer({ minimum: 1, default: 6 }),
+  /**
+   * How long an entity search that queries attributes (any search but one naming the unique ids the
+   * schema's entities were created with, which is a read by id) may take; past it, 400 QUERY_TOO_LARGE.
+   * On FerretDB no index serves it: it reads every organisation's entities.
+   */
+  ENTITY_SEARCH_MAX_MS: Type.Integer({ minimum: 100, default: 10_000 }),
 });
 export type WriterConfig = Static<typeof WriterEnv>;
 

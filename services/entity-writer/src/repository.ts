@@ -307,6 +307,7 @@ export class EntitiesRepository {
     where: Record<string, string>,
     limit: number,
     after: string | undefined,
+    maxMs?: number,
   ): Promise<EntityDoc[]> {
     const and: Filter<EntityDoc>[] = [
       { _org: orgId },
@@ -319,7 +320,10 @@ export class EntitiesRepository {
         $or: [{ [attribute]: value }, { [`${attribute}.email`]: value }, { [`${attribute}.phone`]: value }],
       } as Filter<EntityDoc>);
     }
-    return (await this.docs.find({ $and: and }).sort({ _id: 1 }).limit(limit).toArray()).map(decode);
+    // A time limit on the server (`maxTimeMS`) and in all (a signal that ends the read): on FerretDB no
+    // index serves this query, it reads every organisation's entities.
+    const limits = maxMs ? { maxTimeMS: maxMs, signal: AbortSignal.timeout(maxMs) } : {};
+    return (await this.docs.find({ $and: and }, limits).sort({ _id: 1 }).limit(limit).toArray()).map(decode);
   }
 }
 

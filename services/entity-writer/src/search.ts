@@ -1,3 +1,5 @@
+import { ApiError } from '@hub/http';
+import { isTimeLimitError } from '@hub/mongo';
 import { KeySets, keySetOf } from './keys.js';
 import type { EntitiesRepository, EntityDoc } from './repository.js';
 import { atDerivedIds } from './resolver.js';
@@ -13,9 +15,14 @@ const MAX_ID_NAMES = 3;
  * other search queries the attributes, as before.
  */
 export class EntitySearch {
+  /**
+   * `maxMs`: how long a query on attributes may take (ENTITY_SEARCH_MAX_MS); past it, 400
+   * QUERY_TOO_LARGE. A read by derived id is not limited.
+   */
   constructor(
     private readonly repository: EntitiesRepository,
     private readonly keySets: KeySets,
+    private readonly maxMs = 10_000,
   ) {}
 
   /** Up to `limit` live entities of `schema` matching every value of `where`, by `_id`, after `after`. */
@@ -27,7 +34,18 @@ export class EntitySearch {
     after: string | undefined,
   ): Promise<EntityDoc[]> {
     const byId = await this.byUniqueIds(org, schema, where);
-    if (!byId) return this.repository.search(org, schema, where, limit, after);
+    if (!byId) {
+      try {
+        return await this.repository.search(org, schema, where, limit, after, this.maxMs);
+      } catch (err) {
+        if (!isTimeLimitError(err)) throw err;
+        throw new ApiError(
+          400,
+          'QUERY_TOO_LARGE',
+          `the search read entities for longer than ${this.maxMs} ms and was stopped; search by the unique ids the schema's entities were created with (a read by id)`,
+        );
+      }
+    }
     return byId.filter((d) => !d._deleted_at && (after === undefined || d._id > after)).slice(0, limit);
   }
 

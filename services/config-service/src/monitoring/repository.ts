@@ -5,6 +5,7 @@ import {
   type Filter,
   insertManyNew,
   isDuplicateKeyError,
+  isTimeLimitError,
   type MongoStore,
 } from '@hub/mongo';
 import {
@@ -95,14 +96,6 @@ export class QueryTooSlowError extends ApiError {
     );
   }
 }
-
-/**
- * Whether `err` is a read stopped at its time limit: by the server (`maxTimeMS`, code 50), or by the
- * signal (`TimeoutError`, or the driver's `MongoOperationTimeoutError` when it ended a reply's read).
- */
-const timedOut = (err: unknown) =>
-  (err as { code?: unknown }).code === 50 ||
-  ['TimeoutError', 'MongoOperationTimeoutError'].includes(String((err as { name?: unknown }).name));
 
 /** A bucket of this batch was stored meanwhile (another instance, an earlier attempt): the batch is retried. */
 export class BucketStoredMeanwhileError extends Error {
@@ -553,7 +546,7 @@ export class MonitoringRepository {
         }
       }
     } catch (err) {
-      throw timedOut(err) ? new QueryTooSlowError(this.queryMaxMs) : err;
+      throw isTimeLimitError(err) ? new QueryTooSlowError(this.queryMaxMs) : err;
     } finally {
       await Promise.all([legacy.close(), cursor.close()]);
     }
@@ -569,7 +562,7 @@ export class MonitoringRepository {
     try {
       return await read();
     } catch (err) {
-      throw timedOut(err) ? new QueryTooSlowError(this.queryMaxMs) : err;
+      throw isTimeLimitError(err) ? new QueryTooSlowError(this.queryMaxMs) : err;
     }
   }
 }
