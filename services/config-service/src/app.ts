@@ -86,6 +86,7 @@ export async function buildApp(config: ConfigServiceConfig, deps: ConfigServiceD
     deps.mongo,
     config.MONITORING_RETENTION_DAYS,
     config.MONITORING_QUERY_MAX_MS,
+    config.MONITORING_SCAN_MAX_MS,
   );
   const metrics = createMetrics('config-service');
   const sink = monitoringSink({

@@ -41,7 +41,7 @@ export const WriterEnv = Type.Object({
    * schema's entities were created with, which is a read by id) may take; past it, 400 QUERY_TOO_LARGE.
    * On FerretDB no index serves it: it reads every organisation's entities.
    */
-  ENTITY_SEARCH_MAX_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  ENTITY_SEARCH_MAX_MS: Type.Integer({ minimum: 100, default: 30_000 }),
 });
 export type WriterConfig = Static<typeof WriterEnv>;
 

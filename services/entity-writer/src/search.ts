@@ -22,7 +22,7 @@ export class EntitySearch {
   constructor(
     private readonly repository: EntitiesRepository,
     private readonly keySets: KeySets,
-    private readonly maxMs = 10_000,
+    private readonly maxMs = 30_000,
   ) {}
 
   /** Up to `limit` live entities of `schema` matching every value of `where`, by `_id`, after `after`. */

@@ -419,7 +419,7 @@ describe('MonitoringRepository', { timeout: 120_000 }, () => {
       );
       await storeAt(repository, p, chunk * 1_000, records);
     }
-    const quick = new MonitoringRepository(store, 30, 50);
+    const quick = new MonitoringRepository(store, 30, 50, 50);
     const tooLong = { code: 'QUERY_TOO_LARGE', statusCode: 400, message: expect.stringContaining('50 ms') };
     const scanAll = async () => {
       for await (const _ of quick.scan(org, 'I', { event_id: 'none' }, 1_000)) {
@@ -430,7 +430,7 @@ describe('MonitoringRepository', { timeout: 120_000 }, () => {
     await expect(quick.page(org, 'I', { event_id: 'none' }, 10, 'v2')).rejects.toMatchObject(tooLong);
     await expect(quick.chronological(org, 'I', { event_id: 'none' }, 10)).rejects.toMatchObject(tooLong);
     // With time enough the same read answers (none found): the limit, not the query, stopped it.
-    const patient = new MonitoringRepository(store, 30, 120_000);
+    const patient = new MonitoringRepository(store, 30, 120_000, 120_000);
     expect(await patient.chronological(org, 'I', { event_id: 'none' }, 10)).toEqual([]);
   });
 

@@ -84,7 +84,7 @@ export class ScanTooLargeError extends ApiError {
 }
 
 /**
- * A monitoring read ran past its time (`queryMaxMs`): 400 QUERY_TOO_LARGE. On FerretDB no index serves
+ * A monitoring read ran past its time (`maxMs`): 400 QUERY_TOO_LARGE. On FerretDB no index serves
  * these reads, so one broad query read every organisation's buckets for minutes (issue 19).
  */
 export class QueryTooSlowError extends ApiError {
@@ -170,13 +170,15 @@ export class MonitoringRepository {
   private legacyEmpty = false;
 
   /**
-   * `queryMaxMs`: how long one read of the API (a page, an aggregation's scan, a trace) may take, on the
-   * server (`maxTimeMS`) and in all (a signal that ends its cursor); past it, QueryTooSlowError.
+   * `readMaxMs`: how long one read of the API (a page, a trace) may take; `scanMaxMs`: an aggregation's
+   * scan. On the server (`maxTimeMS`) and in all (a signal that ends its cursor); past it,
+   * QueryTooSlowError.
    */
   constructor(
     store: MongoStore,
     private readonly retentionDays: number,
-    private readonly queryMaxMs = 5_000,
+    private readonly readMaxMs = 30_000,
+    private readonly scanMaxMs = 5_000,
   ) {
     this.buckets = store.collection<BucketDoc>(BUCKETS_COLLECTION);
     this.legacy = store.collection<MonitoringDoc>(LEGACY_COLLECTION);
@@ -364,7 +366,7 @@ export class MonitoringRepository {
   ): Promise<MonitoringRecord[]> {
     const now = new Date();
     const order = newestFirst(keyset);
-    const limits = this.limits();
+    const limits = this.limits(this.readMaxMs);
     const [fromBuckets, fromLegacy] = await this.bounded(() =>
       Promise.all([
         this.bucketPage(orgId, integrationId, f, limit, keyset, after, now, limits),
@@ -462,7 +464,7 @@ export class MonitoringRepository {
     max: number,
   ): Promise<MonitoringRecord[]> {
     const now = new Date();
-    const limits = this.limits();
+    const limits = this.limits(this.readMaxMs);
     const [fromBuckets, fromLegacy] = await this.bounded(() =>
       Promise.all([
         this.bucketsOldestFirst(orgId, integrationId, f, max, now, limits),
@@ -522,7 +524,7 @@ export class MonitoringRepository {
     max: number,
   ): AsyncGenerator<MonitoringRecord> {
     const now = new Date();
-    const limits = this.limits();
+    const limits = this.limits(this.scanMaxMs);
     let seen = 0;
     const legacy = this.legacy
       .find(
@@ -546,15 +548,15 @@ export class MonitoringRepository {
         }
       }
     } catch (err) {
-      throw isTimeLimitError(err) ? new QueryTooSlowError(this.queryMaxMs) : err;
+      throw isTimeLimitError(err) ? new QueryTooSlowError(this.scanMaxMs) : err;
     } finally {
       await Promise.all([legacy.close(), cursor.close()]);
     }
   }
 
   /** One read's limits: `maxTimeMS` for the server, a signal that ends its cursors client-side as well. */
-  private limits(): ReadLimits {
-    return { maxTimeMS: this.queryMaxMs, signal: AbortSignal.timeout(this.queryMaxMs) };
+  private limits(ms: number): ReadLimits {
+    return { maxTimeMS: ms, signal: AbortSignal.timeout(ms) };
   }
 
   /** Runs a read, a stop at its time limit answered as QueryTooSlowError. */
@@ -562,7 +564,7 @@ export class MonitoringRepository {
     try {
       return await read();
     } catch (err) {
-      throw isTimeLimitError(err) ? new QueryTooSlowError(this.queryMaxMs) : err;
+      throw isTimeLimitError(err) ? new QueryTooSlowError(this.readMaxMs) : err;
     }
   }
 }
