@@ -5,7 +5,13 @@ import {
   MongoWriteConcernError,
 } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { insertManyNew, isDuplicateKeyError, isUnavailableError, UNAVAILABLE_CODES } from './index.js';
+import {
+  insertManyNew,
+  isDuplicateKeyError,
+  isTimeLimitError,
+  isUnavailableError,
+  UNAVAILABLE_CODES,
+} from './index.js';
 import {
   duplicate,
   insertManyCutOff,
@@ -169,5 +175,26 @@ describe('isDuplicateKeyError', () => {
       writeConcernError: replicationInterrupted,
     });
     expect(isDuplicateKeyError(notDurable)).toBe(false);
+  });
+});
+
+describe('isTimeLimitError', () => {
+  it('is true for a read the server stopped at maxTimeMS or its signal ended, false for other failures', () => {
+    const maxTime = new MongoServerError({
+      ok: 0,
+      code: 50,
+      codeName: 'MaxTimeMSExpired',
+      errmsg: 'operation exceeded time limit',
+    });
+    expect(isTimeLimitError(maxTime)).toBe(true);
+    expect(isTimeLimitError(Object.assign(new Error('aborted'), { name: 'TimeoutError' }))).toBe(true);
+    expect(
+      isTimeLimitError(
+        Object.assign(new Error('Timed out during socket read'), { name: 'MongoOperationTimeoutError' }),
+      ),
+    ).toBe(true);
+    expect(isTimeLimitError(new MongoServerError(duplicate(0, 'a')))).toBe(false);
+    expect(isTimeLimitError(new MongoNetworkError('connection closed'))).toBe(false);
+    expect(isTimeLimitError(undefined)).toBe(false);
   });
 });
