@@ -151,6 +151,15 @@ export function isDuplicateKeyError(err: unknown): boolean {
 }
 
 /**
+ * A read's time limit, as options of `find`: `maxTimeMS` for the server (MongoDB counts it over the whole
+ * cursor, FerretDB over `find` alone) and a signal that ends the cursor client-side (its connection closes,
+ * which stops FerretDB's query). A read stopped either way is `isTimeLimitError`.
+ */
+export function timeLimit(ms: number): { maxTimeMS: number; signal: AbortSignal } {
+  return { maxTimeMS: ms, signal: AbortSignal.timeout(ms) };
+}
+
+/**
  * A read stopped at its time limit: by the server (`maxTimeMS`, error 50: MongoDB, and FerretDB on `find`)
  * or by the `signal` passed with it (`TimeoutError`, or the driver's `MongoOperationTimeoutError` when the
  * signal ended the read of a reply; FerretDB stops the query when its connection closes).

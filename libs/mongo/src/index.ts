@@ -45,6 +45,7 @@ export {
   isDuplicateKeyError,
   isTimeLimitError,
   isUnavailableError,
+  timeLimit,
   UNAVAILABLE_CODES,
   UNAVAILABLE_LABELS,
   writeConcernErrorOf,

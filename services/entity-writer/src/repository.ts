@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { ProcessedEntityMessage } from '@hub/contracts';
-import { type Collection, type Filter, insertManyNew, type MongoStore, sweepMatching } from '@hub/mongo';
+import {
+  type Collection,
+  type Filter,
+  insertManyNew,
+  type MongoStore,
+  sweepMatching,
+  timeLimit,
+} from '@hub/mongo';
 import { linkedEntityIds } from './attributes.js';
 import type { LookupCondition } from './lookup.js';
 import { decodeKeys, encodeKeys } from './storage-keys.js';
@@ -320,9 +327,8 @@ export class EntitiesRepository {
         $or: [{ [attribute]: value }, { [`${attribute}.email`]: value }, { [`${attribute}.phone`]: value }],
       } as Filter<EntityDoc>);
     }
-    // A time limit on the server (`maxTimeMS`) and in all (a signal that ends the read): on FerretDB no
-    // index serves this query, it reads every organisation's entities.
-    const limits = maxMs ? { maxTimeMS: maxMs, signal: AbortSignal.timeout(maxMs) } : {};
+    // On FerretDB no index serves this query: it reads every organisation's entities.
+    const limits = maxMs ? timeLimit(maxMs) : {};
     return (await this.docs.find({ $and: and }, limits).sort({ _id: 1 }).limit(limit).toArray()).map(decode);
   }
 }

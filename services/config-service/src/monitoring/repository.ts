@@ -7,6 +7,7 @@ import {
   isDuplicateKeyError,
   isTimeLimitError,
   type MongoStore,
+  timeLimit,
 } from '@hub/mongo';
 import {
   afterCursor,
@@ -118,11 +119,8 @@ export const WINDOW_IDS = 50_000;
  * heartbeats between them (on FerretDB one of 10,000 names took 1-1.4 s on an idle server).
  */
 const ID_LOOKUP_CHUNK = 2_000;
-/** What bounds one read of the API in time (see the constructor). */
-interface ReadLimits {
-  maxTimeMS: number;
-  signal: AbortSignal;
-}
+/** What bounds one read of the API in time (libs/mongo `timeLimit`). */
+type ReadLimits = ReturnType<typeof timeLimit>;
 /** Buckets read per round trip by pages. */
 const QUERY_BATCH = 4;
 /** How often the sink asks again whether the legacy collection still holds records. */
@@ -366,7 +364,7 @@ export class MonitoringRepository {
   ): Promise<MonitoringRecord[]> {
     const now = new Date();
     const order = newestFirst(keyset);
-    const limits = this.limits(this.readMaxMs);
+    const limits = timeLimit(this.readMaxMs);
     const [fromBuckets, fromLegacy] = await this.bounded(() =>
       Promise.all([
         this.bucketPage(orgId, integrationId, f, limit, keyset, after, now, limits),
@@ -464,7 +462,7 @@ export class MonitoringRepository {
     max: number,
   ): Promise<MonitoringRecord[]> {
     const now = new Date();
-    const limits = this.limits(this.readMaxMs);
+    const limits = timeLimit(this.readMaxMs);
     const [fromBuckets, fromLegacy] = await this.bounded(() =>
       Promise.all([
         this.bucketsOldestFirst(orgId, integrationId, f, max, now, limits),
@@ -524,7 +522,7 @@ export class MonitoringRepository {
     max: number,
   ): AsyncGenerator<MonitoringRecord> {
     const now = new Date();
-    const limits = this.limits(this.scanMaxMs);
+    const limits = timeLimit(this.scanMaxMs);
     let seen = 0;
     const legacy = this.legacy
       .find(
@@ -552,11 +550,6 @@ export class MonitoringRepository {
     } finally {
       await Promise.all([legacy.close(), cursor.close()]);
     }
-  }
-
-  /** One read's limits: `maxTimeMS` for the server, a signal that ends its cursors client-side as well. */
-  private limits(ms: number): ReadLimits {
-    return { maxTimeMS: ms, signal: AbortSignal.timeout(ms) };
   }
 
   /** Runs a read, a stop at its time limit answered as QueryTooSlowError. */
