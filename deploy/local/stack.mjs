@@ -639,6 +639,8 @@ export async function startFerretdb() {
     ...(process.env.FERRETDB_PPROF ? ['-pprof', process.env.FERRETDB_PPROF] : []),
     // A database's write-ahead log past this many MB is checkpointed and truncated (main.go; 128 by default).
     ...(process.env.FERRETDB_WAL_LIMIT_MB ? ['-wal-limit-mb', process.env.FERRETDB_WAL_LIMIT_MB] : []),
+    // How long that checkpoint waits for readers in progress (a Go duration; 200ms by default).
+    ...(process.env.FERRETDB_WAL_WAIT ? ['-wal-wait', process.env.FERRETDB_WAL_WAIT] : []),
   ]);
   await waitFor('FerretDB', () => mongoAnswers(), 60_000, 'ferretdb');
   return 'started';

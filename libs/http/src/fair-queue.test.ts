@@ -84,7 +84,7 @@ describe('FairQueue', () => {
     expect(await b).toBe('b1');
   });
 
-  it('holds an organisation that used its running time in the window until it has some again, not the others', async () => {
+  it("holds an organisation that used its running time until it has paid it back at the budget's rate, not the others", async () => {
     vi.useFakeTimers({ now: 0 });
     try {
       const q = new FairQueue({
@@ -105,12 +105,39 @@ describe('FairQueue', () => {
       void q.run('org-b', h.op('b1'));
       await h.settle();
       expect(h.started).toEqual(['a1', 'b1']);
-      // Not before a1's use leaves the window (it ended at 1.5 s)...
-      await vi.advanceTimersByTimeAsync(9_000);
+      // a1's 1.5 s are paid back at 1 s per 10 s: org-a owes less than its budget 5 s after a1 ended...
+      await vi.advanceTimersByTimeAsync(4_900);
       expect(h.started).toEqual(['a1', 'b1']);
-      // ...then a2 starts.
-      await vi.advanceTimersByTimeAsync(1_100);
+      // ...and then a2 starts.
+      await vi.advanceTimersByTimeAsync(200);
       expect(h.started).toEqual(['a1', 'b1', 'a2']);
+      q.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('holds an organisation whose one operation ran far past its budget for as long as paying it back takes', async () => {
+    vi.useFakeTimers({ now: 0 });
+    try {
+      const q = new FairQueue({
+        what: 'aggregations',
+        runningPerKey: 1,
+        runningTotal: 4,
+        queuedPerKey: 8,
+        budget: { ms: 1_000, windowMs: 10_000 },
+      });
+      const h = held();
+      void q.run('org-a', h.op('a1'));
+      void q.run('org-a', h.op('a2'));
+      await h.settle();
+      vi.setSystemTime(5_000); // a1, a scan stopped at 5 s: five times org-a's budget of 1 s per 10 s
+      await h.release('a1');
+      // 4 s over the budget, paid back at 1 s per 10 s: 40 s (a window after its end would be 10 s).
+      await vi.advanceTimersByTimeAsync(39_900);
+      expect(h.started).toEqual(['a1']);
+      await vi.advanceTimersByTimeAsync(200);
+      expect(h.started).toEqual(['a1', 'a2']);
       q.close();
     } finally {
       vi.useRealTimers();
@@ -147,10 +174,10 @@ describe('FairQueue', () => {
       expect(refused).toMatchObject({
         statusCode: 429,
         code: 'SIMULATION_BUDGET_EXCEEDED',
-        // a1's 2 s leave the window 60 s after it ended (at 2 s); it is 7 s now.
+        // a1's 2 s are paid back at 1 s per minute: 5 s later, 1,917 ms are owed; under 1,000 in 55 s.
         headers: { 'retry-after': '55' },
         message:
-          "this organisation's simulations ran 2000 ms in the last 60 s, over its budget of 1000 ms per 60 s; this one waited 5000 ms and was not started: retry after 55 s",
+          "this organisation's simulations used 1917 ms of running time not paid back yet, over its budget of 1000 ms per 60 s (paid back at that rate); this one waited 5000 ms and was not started: retry after 55 s",
       });
       expect(h.started).toEqual(['a1', 'b1']);
       expect(q.waiting('org-a')).toBe(0);

@@ -10,10 +10,13 @@ export interface FairQueueSettings {
   /** Operations of one key waiting at most; one more is answered 429 at once, with `Retry-After`. */
   queuedPerKey: number;
   /**
-   * Running time one key may use per window: a key that used `ms` (its operations' time from start to end,
-   * the running ones' so far) in the last `windowMs` starts its next operation only once its use falls
-   * under `ms` again, whether or not others wait. Bounds what one key's heavy operations take from a
-   * resource they share with requests that do not pass through this queue (the database).
+   * Running time one key may use, as a rate: `ms` per `windowMs`. A key's operations' running time (from
+   * start to end, the running ones' so far) is its debt, paid back at that rate; a key owing `ms` or more
+   * starts its next operation only once its debt falls under `ms` again, whether or not others wait. So a
+   * key gets bursts of up to `ms` and `ms / windowMs` of the resource in the long run, also when one
+   * operation runs far past `ms` (a 5 s scan on a budget of 1 s per 10 s holds its key 40 s, not 10).
+   * Bounds what one key's heavy operations take from a resource they share with requests that do not pass
+   * through this queue (the database, the CPU).
    */
   budget?: { ms: number; windowMs: number };
   /**
@@ -34,11 +37,12 @@ interface Waiting {
 
 interface KeyState {
   running: number;
-  /** Since when each running operation runs. */
-  startedAt: Set<number>;
+  /** Since when each running operation runs (one entry each, also for two started in the same ms). */
+  startedAt: Set<{ at: number }>;
   waiting: Waiting[];
-  /** Ended operations within the budget's window: when each ended and how long it ran. */
-  used: Array<{ endedAt: number; ms: number }>;
+  /** Running time of ended operations not paid back yet (ms), as it was at `debtAt`. */
+  debt: number;
+  debtAt: number;
   lastServed: number;
 }
 
@@ -48,8 +52,8 @@ interface KeyState {
  * slot goes to the waiting key served least recently (round robin), so one key's backlog never sits in
  * front of another key's operation: with key A at its `runningPerKey`, key B's operation starts at once
  * (while the total has room) however many of A's wait. A key's queue is bounded (`queuedPerKey`, then
- * 429), and with a `budget` a key that has used its running time in the window waits until it has some
- * again (throttled, not refused).
+ * 429), and with a `budget` a key that owes its running time waits until it has paid enough of it back
+ * (throttled, not refused).
  */
 export class FairQueue {
   private readonly keys = new Map<string, KeyState>();
@@ -76,7 +80,7 @@ export class FairQueue {
       const waiting: Waiting = {
         start: () => {
           clearTimeout(waiting.timer);
-          const startedAt = this.now();
+          const startedAt = { at: this.now() };
           state.startedAt.add(startedAt);
           Promise.resolve()
             .then(operation)
@@ -104,21 +108,15 @@ export class FairQueue {
   private refusal(state: KeyState, waitedMs: number): ApiError {
     const budget = this.settings.budget;
     if (budget && this.overBudget(state)) {
-      const used = Math.round(this.usedMs(state));
-      // Its use falls under the budget once enough of it leaves the window: the oldest first.
-      let freeAt = this.now();
-      let left = used;
-      for (const u of state.used) {
-        if (left < budget.ms) break;
-        freeAt = u.endedAt + budget.windowMs;
-        left -= u.ms;
-      }
-      if (left >= budget.ms) freeAt = this.now() + budget.windowMs; // running ones hold it
-      const retryAfter = Math.max(1, Math.ceil((freeAt - this.now()) / 1000));
+      const used = this.usedMs(state);
+      const window = Math.round(budget.windowMs / 1000);
+      // Its debt falls under the budget at the budget's rate (the running ones add to it until they end).
+      const owedMs = Math.round(((used - budget.ms) * budget.windowMs) / budget.ms);
+      const retryAfter = Math.max(1, Math.ceil(owedMs / 1000));
       return new ApiError(
         429,
         this.settings.budgetCode ?? 'TOO_MANY_CONCURRENT_REQUESTS',
-        `this organisation's ${this.settings.what} ran ${used} ms in the last ${Math.round(budget.windowMs / 1000)} s, over its budget of ${budget.ms} ms per ${Math.round(budget.windowMs / 1000)} s; this one waited ${waitedMs} ms and was not started: retry after ${retryAfter} s`,
+        `this organisation's ${this.settings.what} used ${Math.round(used)} ms of running time not paid back yet, over its budget of ${budget.ms} ms per ${window} s (paid back at that rate); this one waited ${waitedMs} ms and was not started: retry after ${retryAfter} s`,
         { 'retry-after': String(retryAfter) },
       );
     }
@@ -149,44 +147,47 @@ export class FairQueue {
   private state(key: string): KeyState {
     let state = this.keys.get(key);
     if (!state) {
-      state = { running: 0, startedAt: new Set(), waiting: [], used: [], lastServed: 0 };
+      state = { running: 0, startedAt: new Set(), waiting: [], debt: 0, debtAt: this.now(), lastServed: 0 };
       this.keys.set(key, state);
     }
     return state;
   }
 
-  private finish(key: string, state: KeyState, startedAt: number): void {
+  private finish(key: string, state: KeyState, startedAt: { at: number }): void {
     const now = this.now();
     state.running--;
     this.runningTotal--;
     state.startedAt.delete(startedAt);
-    if (this.settings.budget) state.used.push({ endedAt: now, ms: now - startedAt });
+    if (this.settings.budget) {
+      this.payBack(state);
+      state.debt += now - startedAt.at;
+    }
     this.forget(key, state);
-    // Keys idle since their window passed are dropped once many are known, so the map stays small.
+    // Keys idle that owe nothing are dropped once many are known, so the map stays small.
     if (this.keys.size > 1_000) for (const [k, st] of this.keys) this.forget(k, st);
     this.pump();
   }
 
-  /** A key with nothing running, waiting or counted in its window is dropped (the map stays small). */
+  /** A key with nothing running, waiting or owed is dropped (the map stays small). */
   private forget(key: string, state: KeyState): void {
-    this.trim(state);
-    if (state.running === 0 && state.waiting.length === 0 && state.used.length === 0) this.keys.delete(key);
+    this.payBack(state);
+    if (state.running === 0 && state.waiting.length === 0 && state.debt === 0) this.keys.delete(key);
   }
 
-  private trim(state: KeyState): void {
+  /** Pays back the key's debt at the budget's rate for the time since it was last paid. */
+  private payBack(state: KeyState): void {
     const budget = this.settings.budget;
-    if (!budget) return;
-    const since = this.now() - budget.windowMs;
-    while (state.used.length > 0 && state.used[0]!.endedAt <= since) state.used.shift();
+    const now = this.now();
+    if (budget) state.debt = Math.max(0, state.debt - ((now - state.debtAt) * budget.ms) / budget.windowMs);
+    state.debtAt = now;
   }
 
-  /** Running time used in the window: ended operations' and the running ones' so far. */
+  /** Running time not paid back: ended operations' debt and the running ones' time so far. */
   private usedMs(state: KeyState): number {
-    this.trim(state);
+    this.payBack(state);
     const now = this.now();
-    let ms = 0;
-    for (const u of state.used) ms += u.ms;
-    for (const at of state.startedAt) ms += now - at;
+    let ms = state.debt;
+    for (const { at } of state.startedAt) ms += now - at;
     return ms;
   }
 
@@ -215,17 +216,19 @@ export class FairQueue {
       this.runningTotal++;
       state.waiting.shift()!.start();
     }
-    // A key waiting only for its budget: look again when its oldest use leaves the window.
+    // A key waiting only for its budget: look again when the first such key's debt falls under it (one
+    // with operations running is looked at again when one ends).
     clearTimeout(this.timer);
     this.timer = undefined;
     if (throttled) {
       const budget = this.settings.budget!;
-      let at = Number.POSITIVE_INFINITY;
+      let delay = budget.windowMs;
       for (const s of this.keys.values()) {
-        if (s.waiting.length > 0 && s.used.length > 0)
-          at = Math.min(at, s.used[0]!.endedAt + budget.windowMs);
+        if (s.waiting.length === 0 || s.running > 0) continue;
+        const owed = this.usedMs(s) - budget.ms;
+        delay = Math.min(delay, Math.ceil((owed * budget.windowMs) / budget.ms) + 1);
       }
-      const delay = Number.isFinite(at) ? Math.max(10, at - this.now()) : budget.windowMs;
+      delay = Math.max(10, delay);
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.pump();

@@ -1,5 +1,6 @@
 import { getPriority } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
+import { autogroupOf } from './priority.js';
 import { type LaneState, laneFor, MappingSandbox } from './sandbox.js';
 import { MappingBudgetError, simulateInSandbox } from './simulate.js';
 
@@ -285,12 +286,12 @@ describe('the mapping sandbox’s priority', { timeout: 60_000 }, () => {
       expect(noteOf(await sandbox.run(quick))).toBe('ADA');
       const [pid] = sandbox.workerPids;
       expect(getPriority(pid!)).toBe(own); // a quick job runs at the service's priority
-      // A catastrophic expression (about 2^23 steps: seconds) runs long: its worker is lowered meanwhile.
+      // A catastrophic expression (about 2^22 steps: a second or more) runs long: its worker is lowered meanwhile.
       const slow = sandbox.run({
         key: 'uc-slow@1',
         configuration: contact('$match(text, /(a+)+$/)'),
         format: 'json',
-        payload: JSON.stringify({ id: '2', text: `${'a'.repeat(23)}!` }),
+        payload: JSON.stringify({ id: '2', text: `${'a'.repeat(22)}!` }),
       });
       let lowered = false;
       let done = false;
@@ -302,12 +303,20 @@ describe('the mapping sandbox’s priority', { timeout: 60_000 }, () => {
         lowered = getPriority(pid!) === Math.min(19, own + 7);
       }
       expect(lowered).toBe(true);
+      // Where the kernel groups sessions (autogroups), the worker has a group of its own and the group is
+      // lowered too: else it would keep its group's share against the broker and the database.
+      const group = autogroupOf('self');
+      if (group) {
+        expect(autogroupOf(pid!)?.name).not.toBe(group.name);
+        expect(autogroupOf(pid!)?.nice).toBe(Math.min(19, group.nice + 7));
+      }
       expect((await slow).kind).toBe('result');
       // Its worker is replaced: the next job runs at the service's priority again.
       expect(noteOf(await sandbox.run(quick))).toBe('ADA');
       const [replacement] = sandbox.workerPids;
       expect(replacement).not.toBe(pid);
       expect(getPriority(replacement!)).toBe(own);
+      if (group) expect(autogroupOf(replacement!)?.nice).toBe(group.nice);
     } finally {
       await sandbox.close();
     }
@@ -329,7 +338,14 @@ describe('the mapping sandbox’s start priority', { timeout: 60_000 }, () => {
     try {
       const pids = sandbox.workerPids;
       expect(pids).toHaveLength(2);
-      for (const pid of pids) expect(getPriority(pid)).toBe(Math.min(19, own + 5));
+      const group = autogroupOf('self');
+      for (const pid of pids) {
+        expect(getPriority(pid)).toBe(Math.min(19, own + 5));
+        if (group) {
+          expect(autogroupOf(pid)?.name).not.toBe(group.name);
+          expect(autogroupOf(pid)?.nice).toBe(Math.min(19, group.nice + 5));
+        }
+      }
       // A job stopped at its deadline: its worker's replacement starts low too.
       const stopped = await sandbox.run({
         configuration: contact('$match(text, /(a+)+$/)'),

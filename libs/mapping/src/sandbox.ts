@@ -1,9 +1,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ExpressionLimits } from './expression.js';
 import { DEFAULT_OUTPUT_LIMITS, type OutputLimits } from './output.js';
+import { lowerPriority } from './priority.js';
 import type { MappingResult } from './types.js';
 import type { ConfigurationProblem } from './validate.js';
 
@@ -544,7 +544,7 @@ class Lane implements LaneState {
           return;
         }
         try {
-          setPriority(pid, Math.min(19, getPriority() + niceness));
+          lowerPriority(pid, niceness);
           this.lowered = true;
         } catch {
           // Already gone (its exit is handled below), or a platform without priorities: it runs as is.
@@ -635,13 +635,17 @@ class Lane implements LaneState {
       serialization: 'advanced',
       // Its output is V8's own (an out-of-memory report): nothing of it goes to the service's log.
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+      // A session of its own: on Linux its own autogroup, so a lowered priority lowers it against every
+      // process of the machine, not only its service's (priority.ts). It still ends with the service: it
+      // exits when its channel closes, and `close` kills it.
+      detached: process.platform !== 'win32',
     });
     worker.unref();
     worker.channel?.unref();
     const startNiceness = this.settings.startNiceness ?? 0;
     if (startNiceness > 0 && worker.pid !== undefined) {
       try {
-        setPriority(worker.pid, Math.min(19, getPriority() + startNiceness));
+        lowerPriority(worker.pid, startNiceness);
       } catch {
         // A platform without priorities: it runs at the service's.
       }

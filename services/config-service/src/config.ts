@@ -41,8 +41,9 @@ export const ConfigServiceEnv = Type.Object({
    */
   SIMULATIONS_QUEUED_PER_ORG: Type.Integer({ minimum: 0, default: 16 }),
   /**
-   * Running time one organisation's simulations may take per SIMULATION_BUDGET_WINDOW_MS per instance
-   * (ADR 0015, decision 24): past it, its next simulation waits until its use falls under it. An ordinary
+   * Running time one organisation's simulations may take per SIMULATION_BUDGET_WINDOW_MS per instance, a
+   * rate (ADR 0015, decisions 24 and 26): running time is owed and paid back at that rate; an organisation
+   * owing more waits until it owes less again. An ordinary
    * simulation takes a few ms; one stopped at its deadline (MAPPING_DEADLINE_MS, 2 s) takes 2 s of a
    * worker and the start of a new one.
    */
@@ -94,9 +95,10 @@ export const ConfigServiceEnv = Type.Object({
   /** Aggregations running at once per instance, all organisations together (served in turn). */
   MONITORING_AGGREGATIONS_RUNNING: Type.Integer({ minimum: 1, default: 4 }),
   /**
-   * Running time one organisation's aggregations may take per MONITORING_BUDGET_WINDOW_MS per instance:
-   * past it, its next aggregation waits until its use falls under it (they share the database with every
-   * organisation's ingest and pipeline).
+   * Running time one organisation's aggregations may take per MONITORING_BUDGET_WINDOW_MS per instance, a
+   * rate (ADR 0015, decision 26): an organisation owing more than it waits until it owes less (they share
+   * the database with every organisation's ingest and pipeline; a scan stopped at MONITORING_SCAN_MAX_MS,
+   * 5 s, holds its organisation 40 s).
    */
   MONITORING_ORG_BUDGET_MS: Type.Integer({ minimum: 100, default: 1_000 }),
   MONITORING_BUDGET_WINDOW_MS: Type.Integer({ minimum: 1_000, default: 10_000 }),

@@ -81,7 +81,7 @@ describe("an organisation's budgets at the config-service", () => {
     expect(refused.status).toBe(429);
     expect(refused.body.code).toBe('SIMULATION_BUDGET_EXCEEDED');
     expect(refused.body.message).toMatch(
-      /^this organisation's simulations ran \d+ ms in the last 60 s, over its budget of 100 ms per 60 s; this one waited 500 ms and was not started: retry after \d+ s$/,
+      /^this organisation's simulations used \d+ ms of running time not paid back yet, over its budget of 100 ms per 60 s \(paid back at that rate\); this one waited 500 ms and was not started: retry after \d+ s$/,
     );
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
 
