@@ -299,6 +299,25 @@ function printObservations(details: Run['details'], errors: Record<string, strin
     );
     out(`noisy attacker (${noisy.attackClasses.join(', ')}): ${parts.join('; ')}`);
     out(`noisy attacker answers: ${JSON.stringify(noisy.attacker.answers)}`);
+    const timeline = noisy.stages?.attack.timeline;
+    if (timeline) {
+      const seconds = timeline.map((t) => `${t.second}:${t.p99Ms}`);
+      out(
+        `noisy attack: the victim's request → processed p99 (ms) by second of sending: ${seconds.join(' ')}`,
+      );
+    }
+    if (noisy.cpuTimeline) {
+      // Each second's total and its three largest processes (2 cores = 2,000 ms per second).
+      const seconds = noisy.cpuTimeline.map((rates, i) => {
+        const { total, ...by } = rates;
+        const top = Object.entries(by)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 3)
+          .map(([name, ms]) => `${name.replace(/#0$/, '')} ${ms}`);
+        return `${i}: ${total} (${top.join(', ')})`;
+      });
+      out(`noisy attack: CPU ms by second: ${seconds.join('; ')}`);
+    }
   }
   for (const [name, message] of Object.entries(errors)) out(`step "${name}" failed: ${message}`);
   for (const exit of exits) out(`unplanned exit: ${exit}`);

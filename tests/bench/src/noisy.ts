@@ -54,6 +54,8 @@ export interface NoisyOutcome {
    * phase's first request to its last answer: where the machine's time went while the victim waited.
    */
   cpuMsPerSecond?: { quiet: Record<string, number>; attack: Record<string, number> };
+  /** The same under attack, second by second (index 0: the attack's first second). */
+  cpuTimeline?: Array<Record<string, number>>;
   quiet: VictimPhase;
   attack: VictimPhase;
   attacker: {
@@ -292,6 +294,16 @@ export async function noisyNeighbour(options: {
     const attack = sender.newTally();
     const attackStartedAt = Date.now();
     const attackCpuBefore = cpuNow();
+    // CPU second by second under attack: which process the victim waited for, and when.
+    const cpuTimeline: Array<Record<string, number>> = [];
+    let lastSample = { at: Date.now(), cpu: attackCpuBefore };
+    const sampler = options.processes
+      ? setInterval(() => {
+          const sample = { at: Date.now(), cpu: cpuNow() };
+          cpuTimeline.push(cpuRate(lastSample.cpu, sample.cpu, sample.at - lastSample.at));
+          lastSample = sample;
+        }, 1_000)
+      : undefined;
     const answers: Record<string, Record<string, number>> = {};
     const timing = new Timing();
     let over = false;
@@ -388,6 +400,7 @@ export async function noisyNeighbour(options: {
     ]);
     await paced(sender, attack, batch, everyMs, attackMs);
     const attackCpuRate = cpuRate(attackCpuBefore, cpuNow(), Date.now() - attackStartedAt);
+    clearInterval(sampler);
     over = true;
     stop.abort();
     await attackers;
@@ -441,7 +454,9 @@ export async function noisyNeighbour(options: {
     };
     return {
       attackClasses: [...classes],
-      ...(options.processes ? { cpuMsPerSecond: { quiet: quietCpuRate, attack: attackCpuRate } } : {}),
+      ...(options.processes
+        ? { cpuMsPerSecond: { quiet: quietCpuRate, attack: attackCpuRate }, cpuTimeline }
+        : {}),
       quiet: {
         request: summarise(quiet.requestMs),
         processed: latencies(quiet, watch),

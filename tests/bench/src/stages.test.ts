@@ -31,6 +31,28 @@ describe('breakdown', () => {
     });
   });
 
+  it('gives the request → processed p99 per second of sending, so a burst shows apart from the rest', () => {
+    const sentAt = new Map([
+      ['a', 1_000],
+      ['b', 1_400],
+      ['c', 2_100],
+    ]);
+    const stages = new Map<string, EventStages>([
+      ['a', { partition: 0, acceptedAt: 1_010, mappedAt: 1_020 }],
+      ['b', { partition: 0, acceptedAt: 1_410, mappedAt: 1_420 }],
+      ['c', { partition: 0, acceptedAt: 2_110, mappedAt: 2_120 }],
+    ]);
+    const arrivals = new Map([
+      ['a', 1_050],
+      ['b', 3_400],
+      ['c', 2_130],
+    ]);
+    expect(breakdown(sentAt, arrivals, stages, 1_000).timeline).toEqual([
+      { second: 0, events: 2, p99Ms: 2_000, maxMs: 2_000 },
+      { second: 1, events: 1, p99Ms: 30, maxMs: 30 },
+    ]);
+  });
+
   it('leaves the writer and arrival split empty for events whose processed message was not found', () => {
     const split = breakdown(
       new Map([['a', 0]]),

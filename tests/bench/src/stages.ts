@@ -86,6 +86,11 @@ export interface StageBreakdown {
   }>;
   /** Per inbound partition: events, and the request → processed p99. */
   partitions: Record<string, { events: number; p99Ms: number }>;
+  /**
+   * Per second of the phase (by when the request was sent, from `origin`): events and their request →
+   * processed p99 and longest, so a burst (the attack's first seconds) shows apart from the steady state.
+   */
+  timeline: Array<{ second: number; events: number; p99Ms: number; maxMs: number }>;
 }
 
 /**
@@ -105,6 +110,7 @@ export function breakdown(
   const arrivedAfter: number[] = [];
   const rows: StageBreakdown['slowest'] = [];
   const byPartition = new Map<number, number[]>();
+  const bySecond = new Map<number, number[]>();
   for (const [id, sent] of sentAt) {
     const s = stages.get(id);
     const arrived = arrivals.get(id);
@@ -127,6 +133,8 @@ export function breakdown(
     const list = byPartition.get(s.partition) ?? [];
     list.push(arrived - sent);
     byPartition.set(s.partition, list);
+    const second = Math.floor((sent - origin) / 1000);
+    bySecond.set(second, [...(bySecond.get(second) ?? []), arrived - sent]);
   }
   rows.sort((a, b) => b.processed - a.processed);
   return {
@@ -142,6 +150,12 @@ export function breakdown(
         return [String(p), { events: s.count, p99Ms: s.p99Ms }];
       }),
     ),
+    timeline: [...bySecond]
+      .sort(([a], [b]) => a - b)
+      .map(([second, list]) => {
+        const s = summarise(list);
+        return { second, events: s.count, p99Ms: s.p99Ms, maxMs: s.maxMs };
+      }),
   };
 }
 
