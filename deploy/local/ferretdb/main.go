@@ -10,9 +10,6 @@
 // a checkpoint in TRUNCATE mode copies it back and empties the file, waiting at most -wal-wait for the
 // readers in progress (writers wait meanwhile); one that cannot finish in time is tried again later, each
 // time after twice as many checks (at most 12), so long readers do not make it stall writers often.
-// And it makes SQLite's checkpoints cheaper under load (-wal-autocheckpoint, -wal-passive): SQLite
-// checkpoints after every commit once the log holds 10,000 pages instead of 1,000, and a passive
-// checkpoint every second copies back what no reader still needs.
 package main
 
 import (
@@ -45,8 +42,6 @@ func main() {
 	walLimit := flag.Int64("wal-limit-mb", 128, "a database's write-ahead log larger than this is checkpointed and truncated (0: never)")
 	walCheck := flag.Duration("wal-check", 5*time.Second, "how often the write-ahead logs' sizes are checked")
 	walWait := flag.Duration("wal-wait", 200*time.Millisecond, "how long a truncating checkpoint waits for readers in progress")
-	walPassive := flag.Duration("wal-passive", time.Second, "how often a passive checkpoint copies the write-ahead logs back (0: never; SQLite's own after commits remain)")
-	walAuto := flag.Int("wal-autocheckpoint", 10000, "pages a write-ahead log holds before SQLite checkpoints after each commit (SQLite's default: 1000), unless -sqlite-params sets wal_autocheckpoint")
 	flag.Parse()
 
 	if *dir == "" {
@@ -71,7 +66,7 @@ func main() {
 			TLSCAFile:   *tlsCA,
 		},
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/" + query(sqliteParams(*params, *walAuto)),
+		SQLiteURL: "file:" + abs + "/" + query(*params),
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ferretdb: %v\n", err)
@@ -88,61 +83,9 @@ func main() {
 	if *walLimit > 0 {
 		go guardWAL(ctx, abs, *walLimit<<20, *walCheck, *walWait)
 	}
-	if *walPassive > 0 {
-		go checkpointWAL(ctx, abs, *walPassive)
-	}
 
 	fmt.Fprintf(os.Stderr, "ferretdb: listening on %s (TLS: %q), data in %s\n", *listen, *listenTLS, abs)
 	f.Run(ctx)
-}
-
-// sqliteParams raises the log size past which SQLite checkpoints after every commit (`wal_autocheckpoint`,
-// in pages) on FerretDB's connections. While readers keep the log from being reset (under constant load,
-// nearly always) each commit past that size checkpoints, sorting every frame not copied back yet: a CPU
-// profile of the raw database ceiling's writes put 15 % of FerretDB's CPU there at SQLite's 1,000 pages.
-// At 10,000 pages, with checkpointWAL's passive checkpoint every second, the same writes ran about a
-// quarter faster and the log stayed near 100 MB (ADR 8). Turned off (0) the log grew without bound.
-func sqliteParams(params string, pages int) string {
-	if pages <= 0 || strings.Contains(params, "wal_autocheckpoint") {
-		return params
-	}
-	if params != "" {
-		params += "&"
-	}
-
-	return params + fmt.Sprintf("_pragma=wal_autocheckpoint(%d)", pages)
-}
-
-// checkpointWAL runs a passive checkpoint of every database's write-ahead log once per interval, on a
-// connection of its own, until ctx ends: it copies back what no reader still needs, without waiting for
-// readers or holding writers, so readers' lookups in the log stay short and the log can be reset.
-func checkpointWAL(ctx context.Context, dir string, interval time.Duration) {
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-		logs, _ := filepath.Glob(filepath.Join(dir, "*.sqlite-wal"))
-		for _, wal := range logs {
-			if info, err := os.Stat(wal); err != nil || info.Size() == 0 {
-				continue
-			}
-			file := strings.TrimSuffix(wal, "-wal")
-			db, err := sql.Open("sqlite", fmt.Sprintf("file:%s?mode=rw", file))
-			if err != nil {
-				continue
-			}
-			var busy, frames, copied int
-			if err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil &&
-				ctx.Err() == nil {
-				logf("%s: passive checkpoint: %v", filepath.Base(file), err)
-			}
-			db.Close()
-		}
-	}
 }
 
 func query(params string) string {

@@ -4,8 +4,6 @@
  * grows with everything written (2.4 GB in the benchmark's history step). Two servers of our build, each on
  * its own port and directory, take the same load with a reader that never stops: the one with the guard
  * switched off keeps every megabyte in its log; the guarded one brings its log back under the limit.
- * And SQLite checkpoints after each commit only past 10,000 pages, a passive checkpoint each second
- * copying the log back meanwhile (cheaper under load, ADR 8).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -64,19 +62,14 @@ async function server(flags: string[]) {
     30_000,
     'FerretDB to answer',
   );
-  const size = (file: string) => {
+  const walBytes = () => {
     try {
-      return statSync(path.join(dir, file)).size;
+      return statSync(path.join(dir, 'wal.sqlite-wal')).size;
     } catch {
       return 0;
     }
   };
-  return {
-    store: entry.store,
-    walBytes: () => size('wal.sqlite-wal'),
-    dbBytes: () => size('wal.sqlite'),
-    log: () => log,
-  };
+  return { store: entry.store, walBytes, log: () => log };
 }
 
 /** Writes ~`mb` MB in small inserts while another connection reads the collection without pause. */
@@ -122,21 +115,4 @@ describe('FerretDB write-ahead log', () => {
     expect(guarded.log()).toMatch(/WAL guard: wal\.sqlite: WAL \d+ MB -> 0 MB/);
     await Promise.all([stopUnguarded(), stopGuarded()]);
   }, 180_000);
-
-  it('is copied back by a passive checkpoint every second, not by SQLite after every commit past 1,000 pages', async (ctx) => {
-    if (!onFerretdb) ctx.skip();
-    // 8 MB written: past SQLite's 1,000 pages (4 MB), under the 10,000 (40 MB) our build sets.
-    const passive = await server(['-wal-limit-mb', '0']);
-    const none = await server(['-wal-limit-mb', '0', '-wal-passive', '0']);
-    for (const s of [passive, none]) await (await loadWithConstantReader(s.store, 8))();
-    // The passive checkpoint copies the log back into the database file within seconds...
-    await eventually(
-      async () => (passive.dbBytes() >= 6 * MB ? true : undefined),
-      20_000,
-      'the log copied back into the database file',
-    );
-    // ...and without it no checkpoint has run: SQLite's own waits for 10,000 pages.
-    expect(none.dbBytes()).toBeLessThan(2 * MB);
-    expect(none.walBytes()).toBeGreaterThan(6 * MB);
-  }, 120_000);
 });
