@@ -4,6 +4,7 @@
  * killed at any moment (deadline) or die of its heap limit; it holds nothing that is not rebuilt from the
  * next jobs. Its settings come as its argument.
  */
+import { Worker } from 'node:worker_threads';
 import { CompiledCache } from './compiled-cache.js';
 import { CompiledMapping } from './engine.js';
 import type { ExpressionLimits } from './expression.js';
@@ -68,6 +69,20 @@ async function run(job: SandboxJob, batchConfigurations?: Map<string, unknown>):
 const send = (message: unknown) => process.send?.(message);
 // The service is gone (or closed the sandbox): nothing is left to answer.
 process.on('disconnect', () => process.exit(0));
+// That needs this thread free, and a job that never yields (the runaway expression that got this worker's
+// priority lowered) keeps it busy: a service killed meanwhile (SIGKILL, a crash) would leave this process
+// running without end, in a session of its own. A thread of its own sees the parent change (the orphan is
+// handed to init or a subreaper) and kills the process.
+const watchdog = new Worker(
+  `const { ppid, pid } = require('node:worker_threads').workerData;
+  setInterval(() => { if (process.ppid !== ppid) process.kill(pid, 'SIGKILL'); }, 1000);`,
+  {
+    eval: true,
+    workerData: { ppid: process.ppid, pid: process.pid },
+    resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 },
+  },
+);
+watchdog.unref();
 // Jobs run once the worker said it is ready (its deadline is armed then): one sent meanwhile waits.
 const loaded = validator ? validator.then(() => undefined) : Promise.resolve();
 

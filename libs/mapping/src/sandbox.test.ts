@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { autogroupOf } from './priority.js';
@@ -359,6 +361,54 @@ describe('the mapping sandbox’s start priority', { timeout: 60_000 }, () => {
     } finally {
       await sandbox.close();
     }
+  });
+});
+
+describe.runIf(process.platform === 'linux')('the mapping sandbox’s workers', { timeout: 90_000 }, () => {
+  it('end with their service when it is killed while a job never yields', async () => {
+    // A service (this script) whose worker runs an expression of about 2^40 steps (hours), then SIGKILL:
+    // no close, no SIGINT to the worker's session, and the worker's own thread is busy.
+    const script = `
+      const { MappingSandbox } = await import(${JSON.stringify(new URL('./sandbox.ts', import.meta.url).href)});
+      const sandbox = new MappingSandbox({ limits: { timeoutMs: 100, maxDepth: 500 }, deadlineMs: 600000, memoryMb: 64, workers: 1, prestart: true });
+      void sandbox.run({ configuration: ${JSON.stringify(contact('$match(text, /(a+)+$/)'))}, format: 'json', payload: { id: '1', text: '${'a'.repeat(40)}!' } });
+      setTimeout(() => console.log(JSON.stringify(sandbox.workerPids)), 100);
+      setInterval(() => {}, 1000);
+    `;
+    const service = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const [pid] = await new Promise<number[]>((resolve, reject) => {
+      service.stdout.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()) as number[]));
+      service.once('exit', (code) => reject(new Error(`the service exited (${code}) before its worker ran`)));
+    });
+    expect(pid).toBeDefined();
+    const stat = () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const cpuMs = () => (Number(stat()[11]) + Number(stat()[12])) * 10; // ticks of 10 ms
+    const alive = () => {
+      try {
+        return stat()[0] !== 'Z';
+      } catch {
+        return false;
+      }
+    };
+    // Killed only once the worker is in the job: running, its CPU time up by 2 s in at most 3 s.
+    let last = cpuMs();
+    let grown = 0;
+    const busyBy = Date.now() + 60_000;
+    while (grown < 2_000 && Date.now() < busyBy) {
+      await new Promise((r) => setTimeout(r, 250));
+      const now = cpuMs();
+      grown = now - last > 100 ? grown + (now - last) : 0; // counts only while it keeps running
+      last = now;
+    }
+    expect(grown).toBeGreaterThanOrEqual(2_000);
+    service.kill('SIGKILL');
+    const until = Date.now() + 10_000;
+    while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    const left = alive();
+    if (left) process.kill(pid!, 'SIGKILL'); // not left spinning when the test fails
+    expect(left).toBe(false);
   });
 });
 

@@ -636,16 +636,17 @@ class Lane implements LaneState {
       // Its output is V8's own (an out-of-memory report): nothing of it goes to the service's log.
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
       // A session of its own: on Linux its own autogroup, so a lowered priority lowers it against every
-      // process of the machine, not only its service's (priority.ts). It still ends with the service: it
-      // exits when its channel closes, and `close` kills it.
+      // process of the machine, not only its service's (priority.ts). It still ends with the service:
+      // `close` kills it, it exits when its channel closes, and a thread of its own kills it when the
+      // service is gone while a job never yields (sandbox-worker.ts).
       detached: process.platform !== 'win32',
     });
     worker.unref();
     worker.channel?.unref();
-    const startNiceness = this.settings.startNiceness ?? 0;
-    if (startNiceness > 0 && worker.pid !== undefined) {
+    // Its own group starts at nice 0: set from the service's group (and lowered by startNiceness).
+    if (worker.pid !== undefined) {
       try {
-        lowerPriority(worker.pid, startNiceness);
+        lowerPriority(worker.pid, this.settings.startNiceness ?? 0);
       } catch {
         // A platform without priorities: it runs at the service's.
       }

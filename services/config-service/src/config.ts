@@ -43,9 +43,8 @@ export const ConfigServiceEnv = Type.Object({
   /**
    * Running time one organisation's simulations may take per SIMULATION_BUDGET_WINDOW_MS per instance, a
    * rate (ADR 0015, decisions 24 and 26): running time is owed and paid back at that rate; an organisation
-   * owing more waits until it owes less again. An ordinary
-   * simulation takes a few ms; one stopped at its deadline (MAPPING_DEADLINE_MS, 2 s) takes 2 s of a
-   * worker and the start of a new one.
+   * owing the budget or more waits until it owes less. An ordinary simulation takes a few ms; one stopped
+   * at its deadline (MAPPING_DEADLINE_MS, 2 s) takes 2 s of a worker and the start of a new one.
    */
   SIMULATION_ORG_BUDGET_MS: Type.Integer({ minimum: 100, default: 10_000 }),
   SIMULATION_BUDGET_WINDOW_MS: Type.Integer({ minimum: 1_000, default: 60_000 }),
@@ -96,7 +95,7 @@ export const ConfigServiceEnv = Type.Object({
   MONITORING_AGGREGATIONS_RUNNING: Type.Integer({ minimum: 1, default: 4 }),
   /**
    * Running time one organisation's aggregations may take per MONITORING_BUDGET_WINDOW_MS per instance, a
-   * rate (ADR 0015, decision 26): an organisation owing more than it waits until it owes less (they share
+   * rate (ADR 0015, decision 26): an organisation owing it or more waits until it owes less (they share
    * the database with every organisation's ingest and pipeline; a scan stopped at MONITORING_SCAN_MAX_MS,
    * 5 s, holds its organisation 40 s).
    */

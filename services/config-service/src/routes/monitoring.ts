@@ -194,7 +194,8 @@ export interface AggregationBudget {
 /**
  * The queue every statistics and time-series request of this instance passes: an organisation's
  * aggregations run one after the other (by default), other organisations' are served first, and an
- * organisation that used its running time in the window waits until it has some again. An aggregation
+ * organisation owing its budget of running time (paid back at the budget's rate) waits until it owes
+ * less. An aggregation
  * scans up to `scanMaxRecords` records in the database, which serves every organisation's ingest and
  * pipeline too: the budget bounds the share one organisation's statistics take of it.
  */
