@@ -178,7 +178,9 @@ export class FairQueue {
   private payBack(state: KeyState): void {
     const budget = this.settings.budget;
     const now = this.now();
-    if (budget) state.debt = Math.max(0, state.debt - ((now - state.debtAt) * budget.ms) / budget.windowMs);
+    // A wall clock set back pays nothing back (it never charges).
+    const elapsed = Math.max(0, now - state.debtAt);
+    if (budget) state.debt = Math.max(0, state.debt - (elapsed * budget.ms) / budget.windowMs);
     state.debtAt = now;
   }
 
