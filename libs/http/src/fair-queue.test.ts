@@ -22,6 +22,16 @@ function held() {
   return { started, op, release, settle };
 }
 
+/** Aggregations one at a time per organisation, within a budget of 1 s of running time per 10 s. */
+const aggregationsOf1sPer10s = () =>
+  new FairQueue({
+    what: 'aggregations',
+    runningPerKey: 1,
+    runningTotal: 4,
+    queuedPerKey: 8,
+    budget: { ms: 1_000, windowMs: 10_000 },
+  });
+
 describe('FairQueue', () => {
   it("starts another organisation's operation at once while one organisation's slow ones run and wait", async () => {
     const q = new FairQueue({ what: 'aggregations', runningPerKey: 1, runningTotal: 2, queuedPerKey: 8 });
@@ -87,13 +97,7 @@ describe('FairQueue', () => {
   it("holds an organisation that used its running time until it has paid it back at the budget's rate, not the others", async () => {
     vi.useFakeTimers({ now: 0 });
     try {
-      const q = new FairQueue({
-        what: 'aggregations',
-        runningPerKey: 1,
-        runningTotal: 4,
-        queuedPerKey: 8,
-        budget: { ms: 1_000, windowMs: 10_000 },
-      });
+      const q = aggregationsOf1sPer10s();
       const h = held();
       void q.run('org-a', h.op('a1'));
       void q.run('org-a', h.op('a2'));
@@ -120,13 +124,7 @@ describe('FairQueue', () => {
   it('holds an organisation whose one operation ran far past its budget for as long as paying it back takes', async () => {
     vi.useFakeTimers({ now: 0 });
     try {
-      const q = new FairQueue({
-        what: 'aggregations',
-        runningPerKey: 1,
-        runningTotal: 4,
-        queuedPerKey: 8,
-        budget: { ms: 1_000, windowMs: 10_000 },
-      });
+      const q = aggregationsOf1sPer10s();
       const h = held();
       void q.run('org-a', h.op('a1'));
       void q.run('org-a', h.op('a2'));

@@ -302,7 +302,7 @@ export async function noisyNeighbour(options: {
           const sample = { at: Date.now(), cpu: cpuNow() };
           cpuTimeline.push(cpuRate(lastSample.cpu, sample.cpu, sample.at - lastSample.at));
           lastSample = sample;
-        }, 1_000)
+        }, 1_000).unref()
       : undefined;
     const answers: Record<string, Record<string, number>> = {};
     const timing = new Timing();
