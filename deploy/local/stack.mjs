@@ -193,7 +193,15 @@ export function ferretdbBinary() {
     const patched = path.join(work, 'FerretDB');
     cpSync(module.Dir, patched, { recursive: true });
     run('chmod', ['-R', 'u+w', patched]);
-    run('git', ['apply', '-p1', patch], { cwd: patched }); // outside a repository git apply works as patch does
+    // git apply works as patch does outside a repository, but inside one (the default cache is under this
+    // repository's .local) it silently skips a git-style diff's files: the ceiling keeps git from finding it.
+    run('git', ['apply', '-p1', patch], {
+      cwd: patched,
+      env: { ...process.env, GIT_CEILING_DIRECTORIES: work },
+    });
+    const added = [...readFileSync(patch, 'utf8').matchAll(/^\+\+\+ b\/(\S+)\n@@ -0,0 /gm)].map((m) => m[1]);
+    const missing = added.filter((f) => !existsSync(path.join(patched, f)));
+    if (missing.length > 0) throw new Error(`ferretdb.patch was not applied: ${missing.join(', ')} missing`);
     const main = path.join(work, 'main');
     mkdirSync(main);
     for (const f of ['go.mod', 'go.sum', 'main.go']) cpSync(path.join(src, f), path.join(main, f));

@@ -3,7 +3,8 @@
  * fails on an unpatched build: by-_id operations use the _id_ index, an `_id` condition is pushed down
  * whatever else the filter says, a bulk of 100+ update statements returns, concurrent updates of one
  * document do not lose each other, a date's or a string's `$lt` (the retention sweeps) is read from a plain index,
- * and a top-level string equality is tested in SQL. On MongoDB (`HUB_INFRA=containers`) all of it holds natively, so the
+ * and a top-level string equality is tested in SQL. A bulk of update statements (one SQLite transaction, change 8)
+ * gives the answers it gave one transaction per statement. On MongoDB (`HUB_INFRA=containers`) all of it holds natively, so the
  * plan assertions are skipped there.
  */
 import { randomUUID } from 'node:crypto';
@@ -215,4 +216,58 @@ describe('FerretDB, patched', () => {
     );
     expect(results.reduce((sum, r) => sum + r.modifiedCount, 0)).toBe(1);
   });
+
+  it('runs a bulk in order, and stops at a failing statement with the ones before it applied (change 8)', async () => {
+    const col = await filled('bulk_order', 5);
+    await col.createIndex({ cn: 1 }, { unique: true });
+    const done = await col.bulkWrite([
+      { updateOne: { filter: { _id: 'k0' }, update: { $inc: { n: 1 } } } },
+      { updateOne: { filter: { _id: 'k0' }, update: { $inc: { n: 10 } } } },
+      { updateOne: { filter: { _id: 'new1' }, update: { $set: { n: 7, cn: 'N1' } }, upsert: true } },
+      { updateOne: { filter: { _id: 'new1' }, update: { $inc: { n: 1 } } } },
+    ]);
+    expect([done.matchedCount, done.upsertedCount]).toEqual([3, 1]);
+    expect((await col.findOne({ _id: 'k0' }))?.n).toBe(11); // the second statement saw the first's write
+    expect((await col.findOne({ _id: 'new1' }))?.n).toBe(8);
+
+    // The third statement inserts a second `cn: 'C1'`: the unique index refuses it. The statements before it
+    // stay applied, the one after it is not run, as MongoDB does with an ordered bulk.
+    const failed = await col
+      .bulkWrite([
+        { updateOne: { filter: { _id: 'k2' }, update: { $set: { n: 2 } } } },
+        { updateOne: { filter: { _id: 'k3' }, update: { $set: { n: 3 } } } },
+        { updateOne: { filter: { _id: 'dup' }, update: { $set: { cn: 'C1' } }, upsert: true } },
+        { updateOne: { filter: { _id: 'k4' }, update: { $set: { n: 4 } } } },
+      ])
+      .then(
+        () => 'accepted',
+        (err: { code?: number }) => err.code,
+      );
+    expect(failed).toBe(11000);
+    const after = await col.find({ _id: { $in: ['k2', 'k3', 'k4', 'dup'] } }).toArray();
+    expect(Object.fromEntries(after.map((d) => [d._id, d.n]))).toEqual({ k2: 2, k3: 3, k4: 0 });
+  });
+
+  it('loses no update of concurrent bulks, beside findAndModify and a createIndexes (change 8)', async () => {
+    const col = await filled('bulk_concurrent', 20);
+    const bulks = Array.from({ length: 10 }, () =>
+      col.bulkWrite(
+        Array.from({ length: 20 }, (_, i) => ({
+          updateOne: { filter: { _id: `k${i}` }, update: { $inc: { n: 1 } } },
+        })),
+      ),
+    );
+    const single = Array.from({ length: 10 }, () => col.findOneAndUpdate({ _id: 'k0' }, { $inc: { n: 1 } }));
+    const index = col.createIndex({ n: 1, cn: 1 });
+    const outcome = await Promise.race([
+      Promise.all([...bulks, ...single, index]).then(() => 'all answered'),
+      new Promise((resolve) => setTimeout(() => resolve('no answer within 30 s'), 30_000)),
+    ]);
+    expect(outcome).toBe('all answered');
+    const counts = Object.fromEntries((await col.find({}).toArray()).map((d) => [d._id, d.n]));
+    expect(counts).toEqual(
+      Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i === 0 ? 20 : 10])),
+    );
+    expect((await col.indexes()).map((i) => i.name)).toContain('n_1_cn_1');
+  }, 40_000);
 });
