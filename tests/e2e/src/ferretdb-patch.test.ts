@@ -3,7 +3,8 @@
  * fails on an unpatched build: by-_id operations use the _id_ index, an `_id` condition is pushed down
  * whatever else the filter says, a bulk of 100+ update statements returns, concurrent updates of one
  * document do not lose each other, a date's or a string's `$lt` (the retention sweeps) is read from a plain index,
- * and a top-level string equality is tested in SQL. A bulk of update statements (one SQLite transaction, change 8)
+ * and a top-level string equality is tested in SQL. A row lacking a string the filter asks for is skipped
+ * undecoded (change 9) without losing a match. A bulk of update statements (one SQLite transaction, change 8)
  * gives the answers it gave one transaction per statement. On MongoDB (`HUB_INFRA=containers`) all of it holds natively, so the
  * plan assertions are skipped there.
  */
@@ -190,6 +191,51 @@ describe('FerretDB, patched', () => {
     if (!isFerret) ctx.skip();
     expect((await plan('by_equality', { org: 'o1', integration: 'i1' })).pushdown).toBe(true);
     expect((await plan('by_equality', { org: { $eq: 'o1' } })).pushdown).toBe(false); // an operator: not pushed
+  });
+
+  it('finds strings JSON escapes, alone and in arrays, at the top level and in $and (change 9)', async () => {
+    // Change 9 skips a row whose JSON text lacks the JSON text of a string the filter asks for: a
+    // string encoded otherwise than FerretDB stores it would lose matches.
+    const odd = [
+      '<a&b>',
+      'é ü 漢',
+      'line\u2028sep',
+      'tab\tnew\nline',
+      'quote"',
+      'back\\slash',
+      'c\u0001',
+      '',
+    ];
+    type Doc = { _id: string; tags?: unknown; owner?: unknown; a?: unknown; kind: string };
+    const col = store.collection<Doc>('by_needle');
+    const docs: Doc[] = [
+      ...odd.map((s, i) => ({ _id: `s${i}`, owner: s, kind: 'scalar' })),
+      ...odd.map((s, i) => ({ _id: `t${i}`, tags: ['x', s], kind: 'array' })),
+      ...odd.map((s, i) => ({ _id: `p${i}`, a: [{ b: s }], kind: 'path' })),
+      ...Array.from({ length: 40 }, (_, i) => ({
+        _id: `n${i}`,
+        tags: ['x', `y${i}`],
+        owner: `w${i}`,
+        kind: 'other',
+      })),
+    ];
+    await col.insertMany(docs);
+    const ids = async (filter: Record<string, unknown>) =>
+      (await col.find(filter as never).toArray()).map((d) => d._id).sort();
+    for (const [i, s] of odd.entries()) {
+      expect(await ids({ owner: s }), JSON.stringify(s)).toEqual([`s${i}`]);
+      expect(await ids({ $and: [{ tags: s }, { kind: 'array' }] }), JSON.stringify(s)).toEqual([`t${i}`]);
+      expect(await ids({ 'a.b': s }), JSON.stringify(s)).toEqual([`p${i}`]);
+      expect(await col.countDocuments({ $and: [{ _id: `t${i}` }, { tags: s }] } as never)).toBe(1);
+      const matched = await col
+        .aggregate([{ $match: { $and: [{ kind: 'scalar' }, { owner: s }] } }])
+        .toArray();
+      expect(matched.map((d) => d._id)).toEqual([`s${i}`]);
+    }
+    expect(await ids({ $and: [{ tags: 'x' }, { kind: 'array' }] })).toHaveLength(odd.length);
+    expect(await ids({ tags: 'y7', owner: 'w7' })).toEqual(['n7']);
+    expect(await ids({ tags: 'y7', owner: 'w8' })).toEqual([]);
+    expect((await col.deleteMany({ $and: [{ kind: 'other' }, { tags: 'y3' }] })).deletedCount).toBe(1);
   });
 
   it('answers a bulk of 100 and of 500 update statements (upstream never answered 100)', async () => {
