@@ -193,6 +193,15 @@ describe('isTimeLimitError', () => {
         Object.assign(new Error('Timed out during socket read'), { name: 'MongoOperationTimeoutError' }),
       ),
     ).toBe(true);
+    // The signal ended while the read waited for a pooled connection (driver 7.8's name for it).
+    // (The driver does not export its class: `name` is what the driver's error carries.)
+    const checkout = Object.assign(
+      new Error('Timed out while checking out a connection from connection pool'),
+      {
+        name: 'MongoWaitQueueTimeoutError',
+      },
+    );
+    expect(isTimeLimitError(checkout)).toBe(true);
     expect(isTimeLimitError(new MongoServerError(duplicate(0, 'a')))).toBe(false);
     expect(isTimeLimitError(new MongoNetworkError('connection closed'))).toBe(false);
     expect(isTimeLimitError(undefined)).toBe(false);
