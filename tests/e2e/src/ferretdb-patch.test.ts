@@ -4,7 +4,7 @@
  * whatever else the filter says, a bulk of 100+ update statements returns, concurrent updates of one
  * document do not lose each other, a date's or a string's `$lt` (the retention sweeps) is read from a plain index,
  * and a top-level string equality is tested in SQL. A row lacking a string the filter asks for is skipped
- * undecoded (change 9) without losing a match. A bulk of update statements (one SQLite transaction, change 8)
+ * undecoded (change 9) without losing a match; every kind of write at once is answered (change 10). A bulk of update statements (one SQLite transaction, change 8)
  * gives the answers it gave one transaction per statement. On MongoDB (`HUB_INFRA=containers`) all of it holds natively, so the
  * plan assertions are skipped there.
  */
@@ -315,5 +315,42 @@ describe('FerretDB, patched', () => {
       Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i === 0 ? 20 : 10])),
     );
     expect((await col.indexes()).map((i) => i.name)).toContain('n_1_cn_1');
+  }, 40_000);
+
+  it('answers every kind of write at once on one database, each exactly once (change 10)', async () => {
+    // Change 10 queues the document writes of a database on a lock of its own: a write that took it
+    // twice, or inside a batch that holds it, would wait 10 s and fail "database is locked".
+    const a = await filled('writes_a', 20);
+    const b = store.collection<{ _id: string; n: number; cn: string }>('writes_b');
+    const work = [
+      ...Array.from({ length: 6 }, () =>
+        a.bulkWrite(
+          Array.from({ length: 20 }, (_, i) => ({
+            updateOne: { filter: { _id: `k${i}` }, update: { $inc: { n: 1 } } },
+          })),
+        ),
+      ),
+      ...Array.from({ length: 6 }, (_, j) =>
+        b.bulkWrite(
+          Array.from({ length: 10 }, (_, i) => ({
+            updateOne: { filter: { _id: `u${j}-${i}` }, update: { $set: { n: i, cn: 'up' } }, upsert: true },
+          })),
+        ),
+      ),
+      ...Array.from({ length: 6 }, (_, j) =>
+        b.insertMany(Array.from({ length: 10 }, (_, i) => ({ _id: `i${j}-${i}`, n: i, cn: 'ins' }))),
+      ),
+      ...Array.from({ length: 6 }, () => a.findOneAndUpdate({ _id: 'k1' }, { $inc: { n: 100 } })),
+      a
+        .insertMany(Array.from({ length: 30 }, (_, i) => ({ _id: `gone${i}`, n: 0, cn: 'gone' })))
+        .then(() => a.deleteMany({ cn: 'gone' })),
+    ];
+    await Promise.all(work); // a write that waited 10 s for the lock would fail here
+    const inA = Object.fromEntries((await a.find({}).toArray()).map((d) => [d._id, d.n]));
+    expect(inA).toEqual(
+      Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i === 1 ? 606 : 6])),
+    );
+    expect(await b.countDocuments({ cn: 'up' })).toBe(60);
+    expect(await b.countDocuments({ cn: 'ins' })).toBe(60);
   }, 40_000);
 });
