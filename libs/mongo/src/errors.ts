@@ -165,7 +165,9 @@ export function timeLimit(ms: number): { maxTimeMS: number; signal: AbortSignal 
  * signal ended the read of a reply; FerretDB stops the query when its connection closes). A signal that
  * ends while the read waits for a pooled connection comes out as `MongoWaitQueueTimeoutError`: the driver
  * (7.8) takes the signal's `TimeoutError` for its own check-out timeout. We set no `waitQueueTimeoutMS`, so
- * only a time limit can end that wait (seen under load in repository.int.test.ts: a 500 instead of 400).
+ * only a time limit can end that wait (seen under load in repository.int.test.ts; the API answered it 503
+ * "unavailable", as `isUnavailableError` takes that name for a pool out of connections, where 400 "narrow
+ * the query" is the answer).
  */
 export function isTimeLimitError(err: unknown): boolean {
   if (err instanceof MongoServerError && err.code === 50) return true;
