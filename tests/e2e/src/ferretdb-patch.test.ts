@@ -4,9 +4,11 @@
  * whatever else the filter says, a bulk of 100+ update statements returns, concurrent updates of one
  * document do not lose each other, a date's or a string's `$lt` (the retention sweeps) is read from a plain index,
  * and a top-level string equality is tested in SQL. A row lacking a string the filter asks for is skipped
- * undecoded (change 9) without losing a match; every kind of write at once is answered (change 10). A bulk of update statements (one SQLite transaction, change 8)
- * gives the answers it gave one transaction per statement. On MongoDB (`HUB_INFRA=containers`) all of it holds natively, so the
- * plan assertions are skipped there.
+ * undecoded (change 9) without losing a match; every kind of write at once is answered (change 10). A bulk
+ * of update statements (one SQLite transaction, change 8) gives the answers it gave one transaction per
+ * statement. The cases of changes 8-10 guard answers, not speed: each failed on a wrong build of its
+ * change (ADR 8 names the builds). On MongoDB (`HUB_INFRA=containers`) all of
+ * it holds natively, so the plan assertions are skipped there.
  */
 import { randomUUID } from 'node:crypto';
 import { type Collection, MongoStore } from '@hub/mongo';
@@ -318,8 +320,9 @@ describe('FerretDB, patched', () => {
   }, 40_000);
 
   it('answers every kind of write at once on one database, each exactly once (change 10)', async () => {
-    // Change 10 queues the document writes of a database on a lock of its own: a write that took it
-    // twice, or inside a batch that holds it, would wait 10 s and fail "database is locked".
+    // Change 10 queues the document writes of a database on a lock of its own: a path that never frees it
+    // makes every later write wait 10 s and fail "database is locked" (a build whose batch kept it after
+    // COMMIT failed here). A batch that met it would only fall back to one statement at a time.
     const a = await filled('writes_a', 20);
     const b = store.collection<{ _id: string; n: number; cn: string }>('writes_b');
     const work = [
