@@ -221,12 +221,13 @@ describe('a chunk of several organisations', () => {
     expect(sends).toEqual(['Q1', 'Q2']);
     const again = await processor.handleBatch(chunk, () => []);
     expect(again.taken).toBe(0);
-    expect(runs).toEqual(['H1', 'Q1', 'Q2']); // H2 follows H1, its key's earlier event
+    // H2 was handed to the sandbox at once (decision 27), but its outputs wait for H1's: none was sent.
+    expect(runs).toEqual(['H1', 'Q1', 'H2', 'Q2']);
     release();
     const rest = await deliver(processor, chunk);
     expect(rest.mapped).toBe(4);
     expect(sends).toEqual(['Q1', 'Q2', 'H1', 'H2']);
-    expect(runs).toEqual(['H1', 'Q1', 'Q2', 'H2']);
+    expect(runs).toEqual(['H1', 'Q1', 'H2', 'Q2']);
   }, 30_000);
 });
 
@@ -383,6 +384,47 @@ describe('a quarantined use case revision', () => {
     expect(sent.filter((m) => m.topic === Topics.parkedEvents)).toHaveLength(2);
     // Only C1's worker was stopped at the deadline and replaced: C2 never ran.
     expect(sandbox.started - started).toBe(1);
+  }, 30_000);
+
+  it("parks an event mapped while its key's earlier event ran into the quarantine, instead of sending it first", async () => {
+    // Two workers this organisation may use, so its key's second event maps while the first still runs
+    // (decision 27); the first then quarantines the use case at its deadline.
+    const wide = new MappingSandbox({
+      limits: { timeoutMs: 100, maxDepth: 500 },
+      deadlineMs: 1_000,
+      memoryMb: 64,
+      workers: 3,
+      maxRunningPerTenant: 2,
+      batch: { max: 1 },
+    });
+    try {
+      const sent: OutgoingMessage[] = [];
+      const processor = new EventProcessor({
+        view,
+        mirror: { catchUp: async () => {} } as unknown as TopicMirror,
+        producer: {
+          send: async (m: OutgoingMessage[]) => void sent.push(...m),
+        } as unknown as MessageProducer,
+        logger: quietLogger,
+        sandbox: wide,
+        catchUpTimeoutMs: 1_000,
+        quarantine: new Quarantine({ after: 1, windowMs: 60_000 }),
+      });
+      const result = await deliver(processor, [
+        message('slow-org', 'k', 'K1', `${'a'.repeat(40)}!`),
+        message('slow-org', 'k', 'K2', 'b'),
+      ]);
+      expect(result.codes).toEqual([]);
+      // K2 mapped quickly, but sending its update would put it before K1, which waits parked.
+      expect(sent.filter((m) => m.topic === Topics.entityUpdates)).toEqual([]);
+      expect(
+        sent
+          .filter((m) => m.topic === Topics.parkedEvents)
+          .map((m) => (JSON.parse(String(m.value)) as { event_id: string }).event_id),
+      ).toEqual(['evt_K1', 'evt_K2']);
+    } finally {
+      await wide.close();
+    }
   }, 30_000);
 
   it('parks at once, without running it, when the quarantine came from another instance (or before a restart)', async () => {

@@ -64,6 +64,15 @@ export interface ChunkProgress {
   resumeAfter?: Promise<void>;
 }
 
+/** One event's outputs, and what they were made with (the event, its use case), or that it was parked. */
+interface Mapped {
+  out: OutgoingMessage[];
+  deadLetterCode?: string;
+  event?: InboundEventMessage;
+  useCase?: { id: string; revision: number };
+  parked?: boolean;
+}
+
 interface Task {
   message: IncomingMessage;
   key: string;
@@ -123,9 +132,9 @@ export class EventProcessor {
   /**
    * Maps consecutive events of a partition and sends their outputs: entity updates, dead letters and
    * monitoring records, including the dead letter of an event that can never be mapped
-   * (`onPermanentFailure` makes it). Events of one key (integration, group) are mapped one after the
-   * other in offset order, events of different keys at once, so the sandbox can take each organisation's
-   * in turn (ADR 0015, decision 10) and one tenant's slow events do not hold another's behind them.
+   * (`onPermanentFailure` makes it). Every event is handed to the sandbox at once, so it can take each
+   * organisation's in turn (ADR 0015, decision 10) and one tenant's slow events do not hold another's
+   * behind them; the outcomes of one key's (integration, group) are taken in offset order (decision 27).
    *
    * It waits for the chunk while it makes progress, and returns once `chunkPatienceMs` passed with no
    * event of the partition done (ADR 0015, decision 19): the consumer fetches every partition in one
@@ -286,14 +295,20 @@ export class EventProcessor {
     return work;
   }
 
-  /** Maps one event after the earlier ones of its key; its outputs are sent early (flush) once ready. */
+  /**
+   * Maps one event at once, even while its key's earlier event still maps (mappings have no side
+   * effects), and takes its outcome only once that event settled, so one key's outputs keep their order
+   * and one key's events reach a worker together (ADR 0015, decision 27). Its outputs are sent early
+   * (flush) once ready.
+   */
   private start(
     work: PartitionWork,
     message: IncomingMessage,
     onPermanentFailure: (message: IncomingMessage, error: PermanentError) => OutgoingMessage[],
   ): Task {
     const key = message.key ?? '';
-    const previous = work.chains.get(key);
+    const last = work.chains.get(key);
+    const previous = last && !last.settled ? last : undefined;
     const task: Task = {
       message,
       key,
@@ -302,32 +317,47 @@ export class EventProcessor {
       sent: false,
       acked: false,
       done: Promise.resolve(),
-      phase: previous && !previous.settled ? 'chain' : 'prepare',
+      phase: 'prepare',
       since: this.now(),
-      previous: previous && !previous.settled ? previous : undefined,
+      previous,
     };
-    task.done = (previous?.done ?? Promise.resolve()).then(async () => {
+    const mapping = this.map(message, (phase, org) => this.moved(work, task, phase, org)).then(
+      (result) => ({ result }),
+      (err: unknown) => ({ err }),
+    );
+    task.done = mapping.then(async (outcome) => {
+      if (previous && !previous.settled) {
+        this.moved(work, task, 'chain');
+        await previous.done;
+      }
       task.previous = undefined;
       if (previous?.failure !== undefined) {
         // Its key's earlier event failed: this one waits for the retry, or its outputs would overtake.
         task.failure = previous.failure;
-        task.settled = true;
-        work.settled++;
-        this.moved(work, task, 'mapped');
-        return;
-      }
-      this.moved(work, task, 'prepare');
-      try {
-        const result = await this.map(message, (phase, org) => this.moved(work, task, phase, org));
-        task.result = {
-          out: result.out,
-          mapped: true,
-          ...(result.deadLetterCode ? { code: result.deadLetterCode } : {}),
-        };
-      } catch (err) {
-        if (err instanceof PermanentError)
-          task.result = { out: onPermanentFailure(message, err), mapped: false, code: err.code };
-        else task.failure = err;
+      } else if ('err' in outcome) {
+        if (outcome.err instanceof PermanentError)
+          task.result = {
+            out: onPermanentFailure(message, outcome.err),
+            mapped: false,
+            code: outcome.err.code,
+          };
+        else task.failure = outcome.err;
+      } else {
+        const { result } = outcome;
+        // Its use case was quarantined while the key's earlier event mapped (that one was parked, or
+        // made it so): parked as it would have been had it started after that event.
+        const parked =
+          previous !== undefined &&
+          result.useCase !== undefined &&
+          !result.parked &&
+          this.deps.quarantine.has(result.useCase.id, result.useCase.revision);
+        task.result = parked
+          ? { out: this.park(message, result.event!, result.useCase!), mapped: true }
+          : {
+              out: result.out,
+              mapped: true,
+              ...(result.deadLetterCode ? { code: result.deadLetterCode } : {}),
+            };
       }
       task.settled = true;
       work.settled++;
@@ -375,7 +405,7 @@ export class EventProcessor {
   private async map(
     message: IncomingMessage,
     moved?: (phase: 'gate' | 'running', org: string) => void,
-  ): Promise<{ out: OutgoingMessage[]; deadLetterCode?: string }> {
+  ): Promise<Mapped> {
     let event: InboundEventMessage;
     try {
       event = decodeMessage(Topics.inboundEvents, InboundEventMessage, message.value);
@@ -397,7 +427,13 @@ export class EventProcessor {
     const useCase = await this.useCaseOf(event);
     const { quarantine } = this.deps;
     if (quarantine.size > 0) quarantine.seen(useCase.id, useCase.revision);
-    if (quarantine.has(useCase.id, useCase.revision)) return { out: this.park(message, event, useCase) };
+    const parked = (reason?: string): Mapped => ({
+      out: this.park(message, event, useCase, reason),
+      event,
+      useCase,
+      parked: true,
+    });
+    if (quarantine.has(useCase.id, useCase.revision)) return parked();
     // Waits in its organisation's queue in the sandbox (phase `gate`) until a worker takes it with the
     // organisation's other waiting events (one message per batch, ADR 0015 decision 25).
     moved?.('gate', event.org_id);
@@ -415,7 +451,7 @@ export class EventProcessor {
         cancelled: () => quarantine.has(useCase.id, useCase.revision),
       },
     );
-    if (outcome.kind === 'cancelled') return { out: this.park(message, event, useCase) };
+    if (outcome.kind === 'cancelled') return parked();
     let result: MappingResult;
     switch (outcome.kind) {
       case 'result':
@@ -442,7 +478,7 @@ export class EventProcessor {
             );
             this.deps.onQuarantined?.(event.org_id, useCase.id, useCase.revision);
           }
-          return { out: this.park(message, event, useCase, outcome.message) };
+          return parked(outcome.message);
         }
         throw new PermanentError('MAPPING_BUDGET_EXCEEDED', 'mapping', outcome.message);
       }
@@ -502,7 +538,12 @@ export class EventProcessor {
         },
         'event mapped',
       );
-    return result.failures.length > 0 ? { out, deadLetterCode: result.failures[0]!.code } : { out };
+    return {
+      out,
+      event,
+      useCase,
+      ...(result.failures.length > 0 ? { deadLetterCode: result.failures[0]!.code } : {}),
+    };
   }
 
   /**
