@@ -114,16 +114,22 @@ async function deliver(processor: EventProcessor, chunk: IncomingMessage[]) {
 
 const quietLogger = createLogger({ service: 'test', level: 'silent' });
 
-describe('a chunk of several organisations', () => {
-  // As the mapper has it: an organisation runs on all workers but one, its waiting events in batches.
-  const sandbox = new MappingSandbox({
+/**
+ * As the mapper has it by default: an organisation runs on all workers but one, its waiting events in
+ * batches; `wide` lets it run on two workers at once, one event per message.
+ */
+const mapperSandbox = (wide = false) =>
+  new MappingSandbox({
     limits: { timeoutMs: 100, maxDepth: 500 },
     deadlineMs: 1_000,
     memoryMb: 64,
-    workers: 2,
-    maxRunningPerTenant: 1,
-    batch: { max: 32 },
+    ...(wide
+      ? { workers: 3, maxRunningPerTenant: 2, batch: { max: 1 } }
+      : { workers: 2, maxRunningPerTenant: 1, batch: { max: 32 } }),
   });
+
+describe('a chunk of several organisations', () => {
+  const sandbox = mapperSandbox();
   afterAll(() => sandbox.close());
 
   it("sends a quick organisation's events before a slow one's are done, one key's events in order", async () => {
@@ -232,15 +238,7 @@ describe('a chunk of several organisations', () => {
 });
 
 describe('a chunk whose events left are all held up (decision 20)', () => {
-  // As the mapper has it: an organisation runs on all workers but one, its waiting events in batches.
-  const sandbox = new MappingSandbox({
-    limits: { timeoutMs: 100, maxDepth: 500 },
-    deadlineMs: 1_000,
-    memoryMb: 64,
-    workers: 2,
-    maxRunningPerTenant: 1,
-    batch: { max: 32 },
-  });
+  const sandbox = mapperSandbox();
   afterAll(() => sandbox.close());
 
   it('is returned as soon as its quick events are sent, not after a patience without progress', async () => {
@@ -322,23 +320,15 @@ describe('a chunk whose events left are all held up (decision 20)', () => {
 });
 
 describe('a quarantined use case revision', () => {
-  // As the mapper has it: an organisation runs on all workers but one, its waiting events in batches.
-  const sandbox = new MappingSandbox({
-    limits: { timeoutMs: 100, maxDepth: 500 },
-    deadlineMs: 1_000,
-    memoryMb: 64,
-    workers: 2,
-    maxRunningPerTenant: 1,
-    batch: { max: 32 },
-  });
+  const sandbox = mapperSandbox();
   afterAll(() => sandbox.close());
-  const processorWith = (quarantine: Quarantine, sent: OutgoingMessage[]) =>
+  const processorWith = (quarantine: Quarantine, sent: OutgoingMessage[], box = sandbox) =>
     new EventProcessor({
       view,
       mirror: { catchUp: async () => {} } as unknown as TopicMirror,
       producer: { send: async (m: OutgoingMessage[]) => void sent.push(...m) } as unknown as MessageProducer,
       logger: createLogger({ service: 'test', level: 'silent' }),
-      sandbox,
+      sandbox: box,
       catchUpTimeoutMs: 1_000,
       quarantine,
     });
@@ -389,27 +379,10 @@ describe('a quarantined use case revision', () => {
   it("parks an event mapped while its key's earlier event ran into the quarantine, instead of sending it first", async () => {
     // Two workers this organisation may use, so its key's second event maps while the first still runs
     // (decision 27); the first then quarantines the use case at its deadline.
-    const wide = new MappingSandbox({
-      limits: { timeoutMs: 100, maxDepth: 500 },
-      deadlineMs: 1_000,
-      memoryMb: 64,
-      workers: 3,
-      maxRunningPerTenant: 2,
-      batch: { max: 1 },
-    });
+    const wide = mapperSandbox(true);
     try {
       const sent: OutgoingMessage[] = [];
-      const processor = new EventProcessor({
-        view,
-        mirror: { catchUp: async () => {} } as unknown as TopicMirror,
-        producer: {
-          send: async (m: OutgoingMessage[]) => void sent.push(...m),
-        } as unknown as MessageProducer,
-        logger: quietLogger,
-        sandbox: wide,
-        catchUpTimeoutMs: 1_000,
-        quarantine: new Quarantine({ after: 1, windowMs: 60_000 }),
-      });
+      const processor = processorWith(new Quarantine({ after: 1, windowMs: 60_000 }), sent, wide);
       const result = await deliver(processor, [
         message('slow-org', 'k', 'K1', `${'a'.repeat(40)}!`),
         message('slow-org', 'k', 'K2', 'b'),
