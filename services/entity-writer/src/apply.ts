@@ -12,7 +12,7 @@ import {
 import { type IncomingMessage, type OutgoingMessage, PermanentError } from '@hub/kafka';
 import type { Logger } from '@hub/observability';
 import { type ApplyOutcome, writerRecords } from './monitoring.js';
-import { missingMessages, type PublishedCheck, toOutgoing } from './outbox.js';
+import { CallOrigins, missingMessages, type PublishedCheck, toOutgoing } from './outbox.js';
 import type { PruneApplier } from './prune.js';
 import type { ReadingsApplier } from './readings.js';
 import { type EntityRefs, noSideEffects, type SideEffects } from './refs.js';
@@ -56,13 +56,18 @@ export class UpdatesApplier {
   async apply(messages: IncomingMessage[], attempt = 1): Promise<AppliedBatch> {
     const results: MessageResult[] = [];
     const effects = noSideEffects();
+    const origins = new CallOrigins(messages);
     let run: Array<{ message: IncomingMessage; update: EntityUpdateMessage }> = [];
     const perEntity = new Map<string, number>();
     // The writer took only a prefix of the run (an entity's outbox budget): the batch ends there.
     let ended = false;
     const flush = async () => {
       if (run.length === 0) return;
-      const batch = await this.deps.writer.apply(run.map((r) => r.update));
+      const batch = await this.deps.writer.apply(
+        run.map((r) => r.update),
+        undefined,
+        origins,
+      );
       if (batch.results.length < run.length) ended = true;
       merge(effects, batch);
       batch.results.forEach((r, i) => {
@@ -80,6 +85,7 @@ export class UpdatesApplier {
       let update: EntityUpdatesTopicMessage;
       try {
         update = decode(message);
+        origins.read(update.update_id, message);
       } catch (err) {
         if (!(err instanceof PermanentError)) throw err;
         await flush();
@@ -100,7 +106,7 @@ export class UpdatesApplier {
       await flush();
       if (ended) break;
       try {
-        results.push({ message, update, ...(await this.applyAlone(update, attempt, effects)) });
+        results.push({ message, update, ...(await this.applyAlone(update, attempt, effects, origins)) });
       } catch (err) {
         if (!(err instanceof PermanentError)) throw err;
         results.push({ message, update, error: err });
@@ -125,6 +131,7 @@ export class UpdatesApplier {
     update: EntityUpdatesTopicMessage,
     attempt: number,
     effects: SideEffects,
+    origins: CallOrigins,
   ): Promise<{ outcome: ApplyOutcome; notes: WriteNotes }> {
     switch (update.kind) {
       case 'prune_scope':
@@ -137,7 +144,11 @@ export class UpdatesApplier {
         // An entity update with relation_refs: their targets are written first, then the update.
         const own = noSideEffects();
         const prepared = await this.deps.refs.prepareRelationRefs(update, own);
-        const batch = await this.deps.writer.apply([update], new Map([[update.update_id, prepared]]));
+        const batch = await this.deps.writer.apply(
+          [update],
+          new Map([[update.update_id, prepared]]),
+          origins,
+        );
         const result = batch.results[0]!;
         if (!result.ok) throw result.error;
         merge(effects, own);

@@ -1,8 +1,8 @@
 import type { ProcessedEntityMessage } from '@hub/contracts';
 import { createLogger } from '@hub/observability';
 import { describe, expect, it } from 'vitest';
-import { missingMessages, PUBLISHED_CHECK_MARGIN_MS, publishedCheck } from './outbox.js';
-import type { EntityDoc } from './repository.js';
+import { CallOrigins, missingMessages, PUBLISHED_CHECK_MARGIN_MS, publishedCheck } from './outbox.js';
+import { type EntityDoc, outboxMessage, withOutbox } from './repository.js';
 import type { Unconfirmed } from './writer.js';
 
 const message = (changeId: string, processedAt = '2026-01-01T10:00:00.000Z') =>
@@ -114,5 +114,66 @@ describe('publishedCheck', () => {
     expect([...found]).toEqual(['u1']);
     expect(scannedKeys).toEqual(['e1', 'e2']);
     expect(since).toBe(Date.parse('2026-01-01T10:00:00.000Z') - PUBLISHED_CHECK_MARGIN_MS);
+  });
+});
+
+describe('what one call knows from where its updates were read (CallOrigins)', () => {
+  const read = (partition: number, offset: number, topic = 'erp.entity.updates') => ({
+    topic,
+    partition,
+    offset: String(offset),
+  });
+  const origins = new CallOrigins([read(0, 12), read(0, 10), read(0, 11), read(3, 7)]);
+
+  it('counts as settled only an update before the first offset of its partition in this call', () => {
+    expect(origins.settled('erp.entity.updates/0/9')).toBe(true);
+    // At or after the call's first offset: maybe a redelivery of what this call applies again.
+    expect(origins.settled('erp.entity.updates/0/10')).toBe(false);
+    expect(origins.settled('erp.entity.updates/0/11')).toBe(false);
+    expect(origins.settled('erp.entity.updates/3/6')).toBe(true);
+    // Another partition or topic says nothing about this call's order, nor does what is not an offset.
+    expect(origins.settled('erp.entity.updates/1/0')).toBe(false);
+    expect(origins.settled('another.topic/0/1')).toBe(false);
+    expect(origins.settled('erp.entity.updates/0/x')).toBe(false);
+    // Offsets beyond 2^53 compare exactly.
+    const far = new CallOrigins([{ ...read(0, 0), offset: '9007199254740993' }]);
+    expect(far.settled('erp.entity.updates/0/9007199254740992')).toBe(true);
+    expect(far.settled('erp.entity.updates/0/9007199254740993')).toBe(false);
+  });
+
+  it('lets a write after a restart drop what is behind it, store where its messages came from, and send them without it', () => {
+    const now = Date.parse('2026-01-01T10:00:01.000Z');
+    const doc = (outbox: string[]): EntityDoc => ({
+      _id: 'e1',
+      _org: 'org',
+      _schema: 'contact',
+      _created_at: '',
+      _updated_at: '',
+      _hub: { version: 1, applied: [], outbox },
+    });
+    const stored = (id: string, origin?: string) => JSON.stringify({ ...message(id), _origin: origin });
+    const call = new CallOrigins([read(0, 20)]);
+    call.read('new', read(0, 20));
+    // This process sent nothing yet (it restarted): `has` knows nothing.
+    const written = withOutbox(
+      doc([
+        stored('behind', 'erp.entity.updates/0/19'),
+        stored('redelivered', 'erp.entity.updates/0/20'),
+        stored('other partition', 'erp.entity.updates/2/5'),
+        stored('no origin'),
+      ]),
+      [message('new')],
+      call.with(new Set<string>()),
+      undefined,
+      now,
+    );
+    const kept = (written._hub.outbox ?? []).map(
+      (m) => JSON.parse(m) as { meta: { change_id: string }; _origin?: string },
+    );
+    expect(kept.map((m) => m.meta.change_id)).toEqual(['redelivered', 'other partition', 'no origin', 'new']);
+    expect(kept.at(-1)?._origin).toBe('erp.entity.updates/0/20');
+    // What a redelivery sends from the outbox is the message as the topic's contract has it.
+    expect(outboxMessage(written, 'new')).not.toHaveProperty('_origin');
+    expect(outboxMessage(written, 'redelivered')).not.toHaveProperty('_origin');
   });
 });

@@ -1,6 +1,7 @@
 import { Headers, type ProcessedEntityMessage, Topics } from '@hub/contracts';
+import type { IncomingMessage } from '@hub/kafka';
 import type { Logger } from '@hub/observability';
-import { type EntityDoc, entityView } from './repository.js';
+import { type EntityDoc, entityView, type OutboxKnowledge } from './repository.js';
 import type { Unconfirmed } from './writer.js';
 
 /** What every message on `erp.entity.updates` says about where it came from. */
@@ -152,5 +153,61 @@ export class SentChanges {
       this.ids.add(id);
       if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value!);
     }
+  }
+}
+
+/** Where a message was read: `<topic>/<partition>/<offset>` (topic names have no `/`). */
+const originOf = (m: Pick<IncomingMessage, 'topic' | 'partition' | 'offset'>) =>
+  `${m.topic}/${m.partition}/${m.offset}`;
+
+/**
+ * Where the updates of one call of the consumer were read, and what that says about the messages that
+ * entities' outboxes kept from earlier calls. The runner hands a partition's messages over in offset
+ * order, a call sends its messages before it returns, and an offset is committed only after the call
+ * that applied it returned: an update read before the first offset of its partition in this call was
+ * applied by an earlier call of this process (its messages sent before this call began) or by an
+ * earlier owner of the partition that committed past it. Its messages reached the topic, and no
+ * redelivery looks for them any more (one would start at the committed offset, at or after it).
+ *
+ * This is what a process knows after a restart or a rebalance, when it has sent nothing yet
+ * (`SentChanges` is empty): without it, every entity kept its earlier writes' messages, each with the
+ * entity as written, for `OUTBOX_KEPT_MS` (the benchmark found contacts of 50-110 KB after its steps
+ * that stop and start the writer, and the database's cost per event doubled).
+ */
+export class CallOrigins {
+  /** `<topic>/<partition>` → the first offset of that partition in this call. */
+  private readonly first = new Map<string, bigint>();
+  private readonly updates = new Map<string, string>();
+
+  constructor(messages: Iterable<Pick<IncomingMessage, 'topic' | 'partition' | 'offset'>>) {
+    for (const m of messages) {
+      const partition = `${m.topic}/${m.partition}`;
+      const offset = BigInt(m.offset);
+      const first = this.first.get(partition);
+      if (first === undefined || offset < first) this.first.set(partition, offset);
+    }
+  }
+
+  /** Records where the update `updateId` was read (the first time it was, if it came twice). */
+  read(updateId: string, message: Pick<IncomingMessage, 'topic' | 'partition' | 'offset'>): void {
+    if (!this.updates.has(updateId)) this.updates.set(updateId, originOf(message));
+  }
+
+  /** Whether the update read at `origin` is behind this call in its partition. */
+  settled(origin: string): boolean {
+    const cut = origin.lastIndexOf('/');
+    const first = this.first.get(origin.slice(0, cut));
+    if (first === undefined) return false;
+    const offset = origin.slice(cut + 1);
+    return /^\d+$/.test(offset) && BigInt(offset) < first;
+  }
+
+  /** What a write of this call knows about outboxes: this process's sends and this call's positions. */
+  with(sent: { has(changeId: string): boolean }): OutboxKnowledge {
+    return {
+      has: (changeId) => sent.has(changeId),
+      settled: (origin) => this.settled(origin),
+      originOf: (updateId) => this.updates.get(updateId),
+    };
   }
 }

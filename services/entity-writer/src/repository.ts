@@ -113,7 +113,25 @@ export function appliedChange(doc: EntityDoc | undefined, id: string): AppliedCh
  * A processed-entity message as an entity's outbox keeps it: the last message of a write whose entity is
  * the entity as written (created, updated) is kept without it; `outboxMessage` puts it back.
  */
-export type OutboxMessage = Omit<ProcessedEntityMessage, 'entity'> & { entity?: Record<string, unknown> };
+export type OutboxMessage = Omit<ProcessedEntityMessage, 'entity'> & {
+  entity?: Record<string, unknown>;
+  /** Where the update that made it was read, `<topic>/<partition>/<offset>` (`OutboxKnowledge.originOf`). */
+  _origin?: string;
+};
+
+/**
+ * What a write knows about the messages in an entity's outbox: which ones reached the topic (`has`, this
+ * process's sends), and, for a call of the consumer, which updates are behind it in their partition
+ * (`settled`): their messages were sent or their offsets committed before this call was handed over
+ * (ADR 9, amended: outboxes after a restart or a rebalance).
+ */
+export interface OutboxKnowledge {
+  has(changeId: string): boolean;
+  /** Whether every message of the update read at `origin` is known to have reached the topic. */
+  settled?(origin: string): boolean;
+  /** Where the update `updateId` was read, stored with its messages for a later write's `settled`. */
+  originOf?(updateId: string): string | undefined;
+}
 
 /**
  * The outbox as stored: one JSON string per message. A string costs the database far less to encode
@@ -125,8 +143,10 @@ const readOutbox = (doc: EntityDoc): OutboxMessage[] =>
 
 /** The message a change left in the entity's outbox (its entity filled in from `doc`), if it is there. */
 export function outboxMessage(doc: EntityDoc, changeId: string): ProcessedEntityMessage | undefined {
-  const m = readOutbox(doc).find((o) => o.meta.change_id === changeId);
-  return m && { ...m, entity: m.entity ?? entityView(doc) };
+  const found = readOutbox(doc).find((o) => o.meta.change_id === changeId);
+  if (!found) return undefined;
+  const { _origin, ...m } = found;
+  return { ...m, entity: m.entity ?? entityView(doc) };
 }
 
 /** How long a message stays in an entity's outbox after its write (a redelivery comes within minutes). */
@@ -134,16 +154,18 @@ export const OUTBOX_KEPT_MS = 5 * 60 * 1000;
 
 /**
  * `doc` as written with the messages of this write in its outbox, after those of its earlier writes that
- * may not have been sent: not known (`sent`) to this process to have reached the topic, younger than
- * `OUTBOX_KEPT_MS`, at most `APPLIED_KEPT` in all. An earlier write whose messages were never sent may be
- * followed by another before a redelivery comes (a batch retried after a partial write, a write from
- * another partition), and the redelivery must still find them as they were. In the steady state every
- * earlier message is known sent, and the outbox holds this write's messages only.
+ * may not have been sent: not known (`known`) to have reached the topic, younger than `OUTBOX_KEPT_MS`,
+ * at most `APPLIED_KEPT` in all. An earlier write whose messages were never sent may be followed by
+ * another before a redelivery comes (a batch retried after a partial write, a write from another
+ * partition), and the redelivery must still find them as they were. In the steady state every earlier
+ * message is known sent, and the outbox holds this write's messages only; after a restart or a
+ * rebalance this process knows none of the earlier sends, and the update's position in its partition
+ * says which are behind it (`OutboxKnowledge.settled`).
  */
 export function withOutbox(
   doc: EntityDoc,
   messages: ProcessedEntityMessage[],
-  sent: { has(changeId: string): boolean },
+  known: OutboxKnowledge,
   previous?: EntityDoc,
   now = Date.now(),
 ): EntityDoc {
@@ -153,14 +175,17 @@ export function withOutbox(
     .filter(
       (m) =>
         !fresh.has(m.meta.change_id) &&
-        !sent.has(m.meta.change_id) &&
+        !known.has(m.meta.change_id) &&
+        !(m._origin !== undefined && known.settled?.(m._origin)) &&
         now - Date.parse(m.meta.processed_at) < OUTBOX_KEPT_MS,
     )
     .map((m) => (m.entity || !previous ? m : { ...m, entity: entityView(previous) }));
   const last = messages.at(-1);
   const stored: OutboxMessage[] = messages.map((m) => {
-    if (m !== last || m.action === 'deleted') return m;
-    const { entity: _asWritten, ...rest } = m;
+    const origin = known.originOf?.(m.source.update_id);
+    const withOrigin: OutboxMessage = origin === undefined ? m : { ...m, _origin: origin };
+    if (m !== last || m.action === 'deleted') return withOrigin;
+    const { entity: _asWritten, ...rest } = withOrigin;
     return rest;
   });
   const outbox = [...kept, ...stored].slice(-APPLIED_KEPT).map((m) => JSON.stringify(m));

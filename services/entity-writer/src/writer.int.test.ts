@@ -45,6 +45,8 @@ let input: MessageProducer;
 let writerStore: MongoStore;
 let store: MongoStore;
 let writer: Awaited<ReturnType<typeof buildWriter>>;
+/** Builds and starts the writer as the service does (a restart: a new process knows none of the sends). */
+let startWriter: () => Promise<void>;
 let deadLetters: TopicCollector;
 let scanner: TopicScanner;
 const startedAt = Date.now();
@@ -71,17 +73,20 @@ beforeAll(async () => {
   writerStore = await MongoStore.connect({ url: injector.url(), logger, appName: APP_NAME });
   deadLetters = await collectTopic(stack.kafkaBrokers, Topics.deadLetters);
   scanner = new TopicScanner(kafka, Topics.entitiesProcessed, logger);
-  writer = await buildWriter(config, {
-    logger,
-    kafka,
-    mongo: writerStore,
-    producer: writerProducer,
-    onFatal: (err) => {
-      throw err;
-    },
-    updatesTopic: topic,
-  });
-  await writer.start();
+  startWriter = async () => {
+    writer = await buildWriter(config, {
+      logger,
+      kafka,
+      mongo: writerStore,
+      producer: writerProducer,
+      onFatal: (err) => {
+        throw err;
+      },
+      updatesTopic: topic,
+    });
+    await writer.start();
+  };
+  await startWriter();
 }, 90_000);
 
 afterAll(async () => {
@@ -179,6 +184,10 @@ const deadLettersOf = (org: string) => deadLetters.values((v) => JSON.stringify(
 /** The change ids an entity recorded (`_hub.applied`: `<c|u|d><ms> <id>`). */
 const appliedIds = (doc: EntityDoc | null) =>
   (doc?._hub.applied ?? []).map((c) => c.slice(c.indexOf(' ') + 1));
+
+/** The change ids of the messages an entity's outbox holds (`_hub.outbox`). */
+const outboxIds = (doc: EntityDoc | null) =>
+  (doc?._hub.outbox ?? []).map((m) => (JSON.parse(m) as ProcessedEntityMessage).meta.change_id);
 
 /** Waits until the writer's sends have failed for good at least once: a later send is being dropped too. */
 async function untilASendFailed(before: number): Promise<void> {
@@ -469,5 +478,28 @@ describe('many changes of one entity in one batch', () => {
     const ids = changeIds(await processed(org, [doc!._id]));
     expect(ids.sort()).toEqual([created, ...changes].map((c) => c.update_id).sort());
     expect(deadLettersOf(org)).toEqual([]);
+  }, 180_000);
+});
+
+describe('an entity written after the writer restarted', () => {
+  it('drops its outbox’s messages from before the restart: they are behind the update in its partition', async () => {
+    const org = uniqueName('restarted');
+    const before = Array.from({ length: 5 }, (_, i) => contact(org, 'R1', { name: `v${i}` }));
+    await committedUpTo(await send(...before));
+    // One write of five changes: its outbox holds their five messages, each (but the last) with the entity.
+    expect(outboxIds(await stored(org, 'R1'))).toEqual(before.map((u) => u.update_id));
+
+    // A new process has sent nothing: only the update's offset says those five were sent (or committed).
+    await writer.stopConsuming();
+    await startWriter();
+    const after = contact(org, 'R1', { name: 'after' });
+    await committedUpTo(await send(after));
+    const doc = await stored(org, 'R1');
+    expect(doc?.name).toBe('after');
+    expect(outboxIds(doc)).toEqual([after.update_id]);
+    // Every change still published once, and the redelivery check still finds the applied ones.
+    expect(appliedIds(doc)).toEqual([...before, after].map((u) => u.update_id));
+    const ids = changeIds(await processed(org, [doc!._id]));
+    expect(ids.sort()).toEqual([...before, after].map((u) => u.update_id).sort());
   }, 180_000);
 });

@@ -3,7 +3,7 @@ import { PermanentError } from '@hub/kafka';
 import { mergeAttributes, type RelationLink, type ResolvedAttribute } from './attributes.js';
 import type { KeySets } from './keys.js';
 import { writableAttributes } from './lookup.js';
-import { type Provenance, processedMessage, type SentChanges } from './outbox.js';
+import { type CallOrigins, type Provenance, processedMessage, type SentChanges } from './outbox.js';
 import {
   type AppliedChange,
   appliedChange,
@@ -112,11 +112,14 @@ export class EntityWriter {
 
   /**
    * Applies the updates in order and writes the result. `prepared` holds attributes already resolved
-   * by the caller (relation_refs, which write other entities first), by update id.
+   * by the caller (relation_refs, which write other entities first), by update id. `origins` says where
+   * the consumer read them: stored with their messages, and what tells which earlier messages in the
+   * entities' outboxes are behind this call (`CallOrigins`).
    */
   async apply(
     updates: EntityUpdateMessage[],
     prepared: Map<string, Record<string, ResolvedAttribute>> = new Map(),
+    origins?: CallOrigins,
   ): Promise<BatchWrite> {
     const resolutions = await this.resolver.resolve(updates.flatMap((u) => refsOf(u)));
     const state = new Map<string, Working>();
@@ -156,8 +159,8 @@ export class EntityWriter {
     // Each entity written carries the messages of this write (its outbox) in the same write.
     const outboxes = new Map<string, ProcessedEntityMessage[]>();
     for (const m of batch.messages) outboxes.set(m.entity_id, [...(outboxes.get(m.entity_id) ?? []), m]);
-    for (const w of state.values())
-      w.doc = withOutbox(w.doc, outboxes.get(w.doc._id) ?? [], this.sent, w.stored);
+    const known = origins?.with(this.sent) ?? this.sent;
+    for (const w of state.values()) w.doc = withOutbox(w.doc, outboxes.get(w.doc._id) ?? [], known, w.stored);
     await this.write(state, batch);
     if (batch.purge.length > 0) batch.afterSend.push(() => this.repository.purge(batch.purge));
     return batch;
