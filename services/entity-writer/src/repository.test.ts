@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   APPLIED_KEPT,
   appliedChange,
+  appliedChanges,
   type EntityDoc,
   OUTBOX_KEPT_MS,
   outboxMessage,
@@ -102,5 +103,21 @@ describe('the outbox an entity is written with', () => {
       at,
     });
     expect(appliedChange(d, 'owner|0')).toBeUndefined(); // a suffix of an id is not the id
+  });
+
+  it('the applied changes are stored as one string, and those an entity holds as an array are still found', () => {
+    const at = '2026-01-01T12:00:00.000Z';
+    const ms = Date.parse(at);
+    // An entity written before the change: an array, ids as they were (one with a line break).
+    let d: EntityDoc = { ...doc(), _hub: { version: 3, applied: [`c${ms} evt_1:0`, `u${ms} odd\nid\\x`] } };
+    expect(appliedChange(d, 'evt_1:0')).toEqual({ id: 'evt_1:0', action: 'created', at });
+    expect(appliedChange(d, 'odd\nid\\x')).toEqual({ id: 'odd\nid\\x', action: 'updated', at });
+    d = withApplied(d, { id: 'evt_2:0', action: 'updated', at });
+    expect(typeof d._hub.applied).toBe('string');
+    expect(appliedChanges(d)).toHaveLength(3);
+    // A line break or a backslash in an id neither splits a change nor makes another id match.
+    for (const id of ['evt_1:0', 'odd\nid\\x', 'evt_2:0']) expect(appliedChange(d, id)?.id).toBe(id);
+    expect(appliedChange(d, 'id\\x')).toBeUndefined();
+    expect(appliedChange(d, 'odd')).toBeUndefined();
   });
 });

@@ -32,8 +32,11 @@ export interface EntityDoc {
   _hub: {
     /** Bumped by every write; writes compare-and-set on it. */
     version: number;
-    /** The last changes applied, each stored as one string (`storedChange`). */
-    applied: string[];
+    /**
+     * The last changes applied (`storedChange`), one per line, oldest first. Entities written before
+     * 2026-12 hold them as an array of those strings; both are read (`appliedChanges`).
+     */
+    applied: string | string[];
     /**
      * The processed-entity messages of the entity's recent writes, as written (`withOutbox`): what a
      * redelivery sends if they never reached the topic (the writer died between the write and the send).
@@ -71,12 +74,19 @@ export function entityView(doc: EntityDoc): Record<string, unknown> {
 }
 
 /**
- * A change as stored: `<c|u|d><time in ms> <id>`. A string costs the database far less to encode than a
- * small document, and every read and write of an entity carries the last `APPLIED_KEPT`.
+ * A change as stored: `<c|u|d><time in ms> <id>`, a backslash or a line break in the id escaped (`\\`,
+ * `\n`), so that changes can be joined by line breaks. Every read and write of an entity carries the
+ * last `APPLIED_KEPT`, and one string costs the database far less than a small document or an array of
+ * strings: FerretDB spent 3.6 ms of CPU reading and writing back an entity with 100 changes stored as an
+ * array, 1.5 ms with the same changes as one string (ADR 9, amended 2026-12).
  */
 export function storedChange(change: AppliedChange): string {
-  return `${change.action[0]}${Date.parse(change.at)} ${change.id}`;
+  return `${change.action[0]}${Date.parse(change.at)} ${escapeId(change.id)}`;
 }
+
+const escapeId = (id: string) => (/[\\\n]/.test(id) ? id.replace(/\\/g, '\\\\').replace(/\n/g, '\\n') : id);
+const unescapeId = (id: string) =>
+  id.includes('\\') ? id.replace(/\\(\\|n)/g, (_, c: string) => (c === 'n' ? '\n' : '\\')) : id;
 
 const ACTIONS = { c: 'created', u: 'updated', d: 'deleted' } as const;
 
@@ -85,25 +95,35 @@ function parseChange(stored: string): AppliedChange {
   return {
     action: ACTIONS[stored[0] as keyof typeof ACTIONS],
     at: new Date(Number(stored.slice(1, space))).toISOString(),
-    id: stored.slice(space + 1),
+    id: unescapeId(stored.slice(space + 1)),
   };
+}
+
+/** The changes an entity recorded, as stored (`storedChange`), oldest first, in either stored form. */
+export function appliedChanges(doc: Pick<EntityDoc, '_hub'>): string[] {
+  const applied = doc._hub.applied;
+  // The array form stored ids as they were: escaped here, so both forms compare and join alike.
+  if (Array.isArray(applied))
+    return applied.map((c) => c.slice(0, c.indexOf(' ') + 1) + escapeId(c.slice(c.indexOf(' ') + 1)));
+  return applied === '' ? [] : applied.split('\n');
 }
 
 /** A new entity's bookkeeping: version 1, its first change. */
 export const firstWrite = (change: AppliedChange): EntityDoc['_hub'] => ({
   version: 1,
-  applied: [storedChange(change)],
+  applied: storedChange(change),
 });
 
-/** `doc` with its change recorded (the list trimmed to `APPLIED_KEPT`). */
+/** `doc` with its change recorded (the list trimmed to `APPLIED_KEPT`, stored as one string). */
 export function withApplied(doc: EntityDoc, change: AppliedChange): EntityDoc {
-  const applied = [...doc._hub.applied, storedChange(change)].slice(-APPLIED_KEPT);
+  const applied = [...appliedChanges(doc), storedChange(change)].slice(-APPLIED_KEPT).join('\n');
   return { ...doc, _hub: { ...doc._hub, applied } };
 }
 
 export function appliedChange(doc: EntityDoc | undefined, id: string): AppliedChange | undefined {
-  const suffix = ` ${id}`;
-  const found = doc?._hub.applied.find(
+  if (!doc) return undefined;
+  const suffix = ` ${escapeId(id)}`;
+  const found = appliedChanges(doc).find(
     (c) => c.endsWith(suffix) && c.indexOf(' ') === c.length - suffix.length,
   );
   return found === undefined ? undefined : parseChange(found);

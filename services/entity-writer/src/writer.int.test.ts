@@ -28,7 +28,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWriter, TOPICS_OWNED } from './app.js';
 import { loadWriterConfig } from './config.js';
-import type { EntityDoc } from './repository.js';
+import { appliedChanges, type EntityDoc } from './repository.js';
 
 const stack = resolveStack();
 const logger = createLogger({ service: 'writer-int-test', level: 'silent' });
@@ -181,9 +181,9 @@ async function processed(org: string, entityIds: string[]): Promise<ProcessedEnt
 const changeIds = (messages: ProcessedEntityMessage[]) => messages.map((m) => m.meta.change_id);
 /** Dead letters of the organisation's updates (their original message names it). */
 const deadLettersOf = (org: string) => deadLetters.values((v) => JSON.stringify(v).includes(org));
-/** The change ids an entity recorded (`_hub.applied`: `<c|u|d><ms> <id>`). */
+/** The change ids an entity recorded (`_hub.applied`: `<c|u|d><ms> <id>` per line). */
 const appliedIds = (doc: EntityDoc | null) =>
-  (doc?._hub.applied ?? []).map((c) => c.slice(c.indexOf(' ') + 1));
+  (doc ? appliedChanges(doc) : []).map((c) => c.slice(c.indexOf(' ') + 1));
 
 /** The change ids of the messages an entity's outbox holds (`_hub.outbox`). */
 const outboxIds = (doc: EntityDoc | null) =>

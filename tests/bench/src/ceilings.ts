@@ -242,7 +242,7 @@ async function writeBatch(
       updateOne: {
         filter: { _id: w.entityId },
         update: {
-          $set: { ...attributes(w.event), _updated_at: iso, '_hub.applied': [`${w.eventId}:0`] },
+          $set: { ...attributes(w.event), _updated_at: iso, '_hub.applied': `${w.eventId}:0` },
           $inc: { '_hub.version': 1 },
         },
       },
@@ -356,7 +356,7 @@ function entityDoc(
     _hub: {
       create_key: entityKey(e.target.org, 'contact', { customer_number: e.customer }),
       version: 1,
-      applied: [updateId],
+      applied: updateId,
       outbox: [],
     },
   };

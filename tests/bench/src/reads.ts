@@ -117,7 +117,7 @@ function contactDoc(template: Document, org: string, customer: string): Document
     _id: contactId(org, customer),
     _created_at: now,
     _updated_at: now,
-    _hub: { version: 1, applied: [`c${Date.parse(now)} bench-fill-${customer}`], links: [] },
+    _hub: { version: 1, applied: `c${Date.parse(now)} bench-fill-${customer}`, links: [] },
     customer_number: customer,
     first_name: 'John 1',
     email: [{ email: `${customer.toLowerCase()}@example.com` }],
