@@ -2,7 +2,7 @@ import type { ProcessedEntityMessage } from '@hub/contracts';
 import { createLogger } from '@hub/observability';
 import { describe, expect, it } from 'vitest';
 import { CallOrigins, missingMessages, PUBLISHED_CHECK_MARGIN_MS, publishedCheck } from './outbox.js';
-import { type EntityDoc, outboxMessage, withOutbox } from './repository.js';
+import { type EntityDoc, outboxMessage, outboxOf, withOutbox } from './repository.js';
 import type { Unconfirmed } from './writer.js';
 
 const message = (changeId: string, processedAt = '2026-01-01T10:00:00.000Z') =>
@@ -167,9 +167,7 @@ describe('what one call knows from where its updates were read (CallOrigins)', (
       undefined,
       now,
     );
-    const kept = (written._hub.outbox ?? []).map(
-      (m) => JSON.parse(m) as { meta: { change_id: string }; _origin?: string },
-    );
+    const kept = outboxOf(written);
     expect(kept.map((m) => m.meta.change_id)).toEqual(['redelivered', 'other partition', 'no origin', 'new']);
     expect(kept.at(-1)?._origin).toBe('erp.entity.updates/0/20');
     // What a redelivery sends from the outbox is the message as the topic's contract has it.

@@ -7,6 +7,7 @@ import {
   type EntityDoc,
   OUTBOX_KEPT_MS,
   outboxMessage,
+  outboxOf,
   withApplied,
   withOutbox,
 } from './repository.js';
@@ -26,7 +27,7 @@ const doc = (messages: ProcessedEntityMessage[] = []): EntityDoc => ({
   _updated_at: '',
   _hub: { version: 1, applied: [], outbox: messages.map((m) => JSON.stringify(m)) },
 });
-const outbox = (d: EntityDoc) => (d._hub.outbox ?? []).map((m) => JSON.parse(m) as ProcessedEntityMessage);
+const outbox = (d: EntityDoc) => outboxOf(d) as ProcessedEntityMessage[];
 const ids = (d: EntityDoc) => outbox(d).map((m) => m.meta.change_id);
 const none = { has: () => false };
 
@@ -55,6 +56,24 @@ describe('the outbox an entity is written with', () => {
         ),
       ),
     ).toEqual(['unsent', 'new']);
+  });
+
+  it('is stored as one string, and an outbox an entity holds as an array of strings is read alike', () => {
+    const asArray: EntityDoc = {
+      ...doc(),
+      _hub: { version: 1, applied: [], outbox: [JSON.stringify(message('old', 0))] },
+    };
+    const written = withOutbox(
+      asArray,
+      [message('mid', 0, { note: 'a line\nbreak' }), message('new', 0)],
+      none,
+      undefined,
+      now,
+    );
+    expect(typeof written._hub.outbox).toBe('string');
+    expect(ids(written)).toEqual(['old', 'mid', 'new']);
+    expect(outboxMessage(written, 'mid')?.entity).toEqual({ note: 'a line\nbreak' });
+    expect(outboxMessage(asArray, 'old')?.meta.change_id).toBe('old');
   });
 
   it('holds one copy of a change written again, and at most as many messages as applied changes', () => {

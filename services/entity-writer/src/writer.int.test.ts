@@ -28,7 +28,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWriter, TOPICS_OWNED } from './app.js';
 import { loadWriterConfig } from './config.js';
-import { appliedChanges, type EntityDoc } from './repository.js';
+import { appliedChanges, type EntityDoc, outboxOf } from './repository.js';
 
 const stack = resolveStack();
 const logger = createLogger({ service: 'writer-int-test', level: 'silent' });
@@ -186,8 +186,7 @@ const appliedIds = (doc: EntityDoc | null) =>
   (doc ? appliedChanges(doc) : []).map((c) => c.slice(c.indexOf(' ') + 1));
 
 /** The change ids of the messages an entity's outbox holds (`_hub.outbox`). */
-const outboxIds = (doc: EntityDoc | null) =>
-  (doc?._hub.outbox ?? []).map((m) => (JSON.parse(m) as ProcessedEntityMessage).meta.change_id);
+const outboxIds = (doc: EntityDoc | null) => (doc ? outboxOf(doc) : []).map((m) => m.meta.change_id);
 
 /** Waits until the writer's sends have failed for good at least once: a later send is being dropped too. */
 async function untilASendFailed(before: number): Promise<void> {

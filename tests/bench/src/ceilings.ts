@@ -357,7 +357,7 @@ function entityDoc(
       create_key: entityKey(e.target.org, 'contact', { customer_number: e.customer }),
       version: 1,
       applied: updateId,
-      outbox: [],
+      outbox: '',
     },
   };
 }
