@@ -184,6 +184,22 @@ describe('the stored events, one document per request', () => {
       all.push(...r);
     }
     await events.insert(request('x', t3, 3).map((e) => ({ ...e, integration_id: randomUUID() })));
+    // A request document as written before its events were one JSON text: the events as an array.
+    const arrayForm = request('r', t1, 3);
+    await store.collection(REQUESTS_COLLECTION).insertOne({
+      _id: randomUUID(),
+      org_id: org,
+      integration_id: integration,
+      event_time: t1,
+      expires_at: new Date(Date.now() + 3_600_000),
+      event_ids: arrayForm.map((e) => e.event_id),
+      correlation_ids: ['corr-0', 'corr-1'],
+      event_types: ['UPDATE', 'CREATE'],
+      object_types: ['customer', 'order'],
+      use_case_ids: ['uc-a', 'uc-b'],
+      events: arrayForm.map(({ org_id: _o, integration_id: _i, event_time: _t, ...item }) => item),
+    } as never);
+    all.push(...arrayForm);
     // Per-event documents as the version before ADR 18 stored them (`inbound_events`, `_id` = event id),
     // between and beside the requests: read until they expire.
     const legacy = [...request('b', t2, 3), ...request('l', t1, 2)].map((e) => ({
@@ -212,7 +228,13 @@ describe('the stored events, one document per request', () => {
     const docs = await store
       .collection(REQUESTS_COLLECTION)
       .countDocuments({ org_id: org, integration_id: integration });
-    expect(docs).toBe(6); // five requests and the expired one
+    expect(docs).toBe(7); // five requests, one in the array form and the expired one
+    const doc = await store
+      .collection(REQUESTS_COLLECTION)
+      .findOne({ org_id: org, integration_id: integration, event_ids: 'evt_b-00' });
+    // The events are one JSON text: no query looks inside them, and a string costs FerretDB far less.
+    expect(typeof doc?.events).toBe('string');
+    expect(JSON.parse(doc?.events as string)).toHaveLength(7);
   });
 
   it('pages through requests sharing an event time, and the old documents, in (event_time, event_id) order', async () => {
@@ -249,11 +271,13 @@ describe('the stored events, one document per request', () => {
     const found = await events.getMany(org, integration, [
       'evt_c-08',
       `evt_l-01${OLD}`,
+      'evt_r-01',
       'evt_x-00',
       'evt_gone-01',
       'nope',
     ]);
-    expect([...found.keys()].sort()).toEqual(['evt_c-08', `evt_l-01${OLD}`]);
+    expect([...found.keys()].sort()).toEqual(['evt_c-08', `evt_l-01${OLD}`, 'evt_r-01']);
+    expect(found.get('evt_r-01')).toEqual(all.find((e) => e.event_id === 'evt_r-01'));
     expect(found.get('evt_c-08')).toEqual(all.find((e) => e.event_id === 'evt_c-08'));
     expect(found.get(`evt_l-01${OLD}`)).toEqual(all.find((e) => e.event_id === `evt_l-01${OLD}`));
   });

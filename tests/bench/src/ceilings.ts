@@ -329,7 +329,7 @@ function requestDoc(
     event_types: ['UPDATE'],
     object_types: [],
     use_case_ids: [...new Set(events.map((e) => e.target.useCaseId))],
-    events: items,
+    events: JSON.stringify(items),
   };
 }
 

@@ -166,11 +166,14 @@ async function bucketRecords(db: MongoStore['db'], eventIds: string[]): Promise<
 /** The run's own accepted requests with everything the services stored for them (up to `limit`). */
 export async function templates(store: MongoStore, orgs: string[], limit = 20): Promise<Bundle[]> {
   const db = store.db;
-  const requests = await db
-    .collection('inbound_requests')
-    .find({ org_id: { $in: orgs } })
-    .limit(limit)
-    .toArray();
+  // The events as an array here (the gateway stores them as one JSON text; older documents as the array).
+  const requests = (
+    await db
+      .collection('inbound_requests')
+      .find({ org_id: { $in: orgs } })
+      .limit(limit)
+      .toArray()
+  ).map((r) => (typeof r.events === 'string' ? { ...r, events: JSON.parse(r.events) as Document[] } : r));
   const owners = requests.map((r) => String(r._id));
   const ids = requests.flatMap((r) => r.event_ids as string[]);
   // Claims by `_id` (`<org>:<integration>:<deduplication id>`, as the gateway names them): FerretDB finds
@@ -278,7 +281,8 @@ async function load(
         cloneBundle(bundles[requests[from + i]!]!, from + i, requests.length, spanMs, tag),
       );
       const docs: Record<(typeof HISTORY_COLLECTIONS)[number], Document[]> = {
-        inbound_requests: batch.map((b) => b.request),
+        // Stored as the gateway stores them: the events as one JSON text (libs/event-store, ADR 18).
+        inbound_requests: batch.map((b) => ({ ...b.request, events: JSON.stringify(b.request.events) })),
         monitoring_buckets: historyBuckets(batch, `${tag}:${from}`),
         dedupe: batch.flatMap((b) => b.dedupe),
         dedupe_accepted: batch.map((b) => b.accepted),
