@@ -153,6 +153,16 @@ export interface ConsumerSettings {
    */
   sessionTimeoutMs?: number;
   /**
+   * How long one handler call may run with this member kept in its group: the runner heartbeats for it
+   * meanwhile (kafkajs heartbeats only between calls), so a call slowed by its dependencies (a send that
+   * waits out a broker restart) does not lose its partitions to another member, which would apply the
+   * same messages while this call's send is still on its way (the chaos run's duplicated processed
+   * messages, issue 22). Past this, a call is taken for hung: the runner stops heartbeating for it and the
+   * group moves its partitions after the session timeout. Default 120 s (kafkajs sends give up within
+   * about 45 s). A handler may still call its context's `heartbeat` itself.
+   */
+  maxHandlerMs?: number;
+  /**
    * How long the consumer keeps restarting itself after a crash (the broker unreachable past the client's
    * retries) without progress before it reports the crash to `onFatal`. Default 5 minutes.
    */
@@ -181,6 +191,8 @@ export interface ConsumerHealth {
 
 /** Attempts at a message (not counting waits for an unavailable dependency) before it is dead-lettered. */
 const DEFAULT_MAX_ATTEMPTS = 10;
+/** How often kafkajs heartbeats at most, and how often the runner heartbeats for a handler call that runs. */
+const HEARTBEAT_INTERVAL_MS = 3_000;
 
 /** kafkajs errors that mean the broker cannot be reached now (retried by the client, then given up). */
 const BROKER_DOWN = new Set([
@@ -310,7 +322,7 @@ export class ConsumerRunner {
       sessionTimeout: this.settings.sessionTimeoutMs ?? 15_000,
       // Well below the session timeout (a fifth), so a member survives a missed heartbeat or two while
       // its coordinator moves (a broker lost or restarted in a rolling upgrade).
-      heartbeatInterval: 3_000,
+      heartbeatInterval: HEARTBEAT_INTERVAL_MS,
       // How long the group waits for every member to rejoin in a rebalance: a member finishes the batch it
       // is handling (and commits it) first, which may wait for a broker or the database.
       rebalanceTimeout: 60_000,
@@ -411,9 +423,11 @@ export class ConsumerRunner {
         messages: chunk.length,
       };
       const run = () =>
-        batchHandler(
-          chunk.map((m) => toIncoming(batch.topic, batch.partition, m)),
-          context,
+        this.beating(heartbeat, () =>
+          batchHandler(
+            chunk.map((m) => toIncoming(batch.topic, batch.partition, m)),
+            context,
+          ),
         );
       let handled = await this.tryBatch(run, where, heartbeat, current);
       if (typeof handled === 'object') {
@@ -521,6 +535,26 @@ export class ConsumerRunner {
     }
   }
 
+  /**
+   * Runs one handler call, heartbeating every heartbeat interval while it runs, for at most
+   * `maxHandlerMs` (see ConsumerSettings). A heartbeat refused (a rebalance) changes nothing here: the
+   * commit after the call finds out.
+   */
+  private async beating<T>(heartbeat: () => Promise<void>, call: () => Promise<T>): Promise<T> {
+    const until = Date.now() + (this.settings.maxHandlerMs ?? 120_000);
+    // kafkajs sends a heartbeat only once the interval has passed since its last one ended: asked at the
+    // interval itself, it would skip every other tick (a heartbeat every 6 s, the test's whole session).
+    const timer = setInterval(() => {
+      if (Date.now() > until) clearInterval(timer);
+      else void heartbeat().catch(() => undefined);
+    }, HEARTBEAT_INTERVAL_MS / 3);
+    try {
+      return await call();
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
   private async process(payload: EachMessagePayload): Promise<void> {
     const { topic, partition, message, heartbeat } = payload;
     const incoming = toIncoming(topic, partition, message);
@@ -532,7 +566,7 @@ export class ConsumerRunner {
     for (let attempt = 1, unavailable = 0; ; attempt++) {
       if (this.stopping) throw new StoppingError();
       try {
-        await this.settings.handler(incoming, attempt);
+        await this.beating(heartbeat, () => this.settings.handler(incoming, attempt));
         this.lastProgressAt = Date.now();
         return;
       } catch (err) {
