@@ -107,10 +107,10 @@ describe('historyBuckets', () => {
     const t = template();
     const batch = Array.from({ length: 200 }, (_, i) => cloneBundle(t, i, 200, 25 * HOUR, 'hist'));
     const buckets = historyBuckets(batch, 'tag');
-    expect(buckets.map((b) => (b.records as unknown[]).length)).toEqual([500, 100]);
+    expect(buckets.map((b) => (JSON.parse(b.records as string) as unknown[]).length)).toEqual([500, 100]);
     expect(buckets.map((b) => b._id)).toEqual(['hist:tag:0', 'hist:tag:1']);
     const first = buckets[0]!;
-    const records = first.records as Array<Record<string, string>>;
+    const records = JSON.parse(first.records as string) as Array<Record<string, string>>;
     expect(first.org_ids).toEqual(['org1']);
     expect(first.integration_ids).toEqual(['int1']);
     expect(first.event_ids).toEqual([...new Set(records.map((r) => r.event_id))]);

@@ -149,7 +149,9 @@ async function bucketRecords(db: MongoStore['db'], eventIds: string[]): Promise<
     .batchSize(8);
   try {
     for await (const bucket of cursor) {
-      for (const r of bucket.records as Document[]) {
+      // One JSON text as the sink stores them (ADR 19, amended 2026-12), an array in older buckets.
+      const records = typeof bucket.records === 'string' ? JSON.parse(bucket.records) : bucket.records;
+      for (const r of records as Document[]) {
         const id = String(r.event_id);
         if (!wanted.has(id)) continue;
         out.push(r);

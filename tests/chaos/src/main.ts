@@ -551,14 +551,16 @@ async function finalMonitoringRecords(
 ): Promise<Set<string>> {
   const found = new Set<string>();
   for (const deadline = Date.now() + 60_000; ; ) {
-    // One document per chunk of the sink's batch (docs/adr/0019): the records are in `records`.
+    // One document per chunk of the sink's batch (docs/adr/0019): the records are in `records`, one JSON
+    // text since its 2026-12 amendment (an array before).
     type Rec = { org_id: string; event_id: string; stage: string; final: boolean };
     const buckets = await store
-      .collection<{ org_ids: string[]; records: Rec[] }>('monitoring_buckets')
+      .collection<{ org_ids: string[]; records: string | Rec[] }>('monitoring_buckets')
       .find({ org_ids: org }, { projection: { records: 1 } })
       .toArray();
     for (const b of buckets) {
-      for (const r of b.records) {
+      const records = typeof b.records === 'string' ? (JSON.parse(b.records) as Rec[]) : b.records;
+      for (const r of records) {
         if (r.org_id === org && r.stage === 'entity_written' && r.final) found.add(r.event_id);
       }
     }

@@ -6,6 +6,7 @@ import {
   BUCKET_SPAN,
   bucketId,
   cutBuckets,
+  recordsOf,
   storedRecord,
   unpackRecord,
 } from './buckets.js';
@@ -35,7 +36,7 @@ describe('cutBuckets', () => {
       at(Array.from({ length: BUCKET_RECORDS + 20 }, (_, i) => 100 + i)),
       expires,
     );
-    expect(buckets.map((b) => [b._id, b.first_offset, b.last_offset, b.records.length])).toEqual([
+    expect(buckets.map((b) => [b._id, b.first_offset, b.last_offset, recordsOf(b).length])).toEqual([
       [bucketId(3, 100 + BUCKET_RECORDS - 1), 100, 100 + BUCKET_RECORDS - 1, BUCKET_RECORDS],
       [bucketId(3, 100 + BUCKET_RECORDS + 19), 100 + BUCKET_RECORDS, 100 + BUCKET_RECORDS + 19, 20],
     ]);
@@ -44,7 +45,7 @@ describe('cutBuckets', () => {
 
   it('never spans BUCKET_SPAN offsets (the sink finds a bucket by the offsets it may end at)', () => {
     const buckets = cutBuckets(0, at([0, 1, BUCKET_SPAN - 1, BUCKET_SPAN, BUCKET_SPAN + 5]), expires);
-    expect(buckets.map((b) => b.records.map((r) => r.o))).toEqual([
+    expect(buckets.map((b) => recordsOf(b).map((r) => r.o))).toEqual([
       [0, 1, BUCKET_SPAN - 1],
       [BUCKET_SPAN, BUCKET_SPAN + 5],
     ]);
@@ -64,7 +65,7 @@ describe('cutBuckets', () => {
     );
     expect(buckets.length).toBeGreaterThan(1);
     for (const b of buckets) expect(Buffer.byteLength(JSON.stringify(b))).toBeLessThan(BUCKET_BYTES);
-    expect(buckets.flatMap((b) => b.records.map((r) => r.o))).toEqual(
+    expect(buckets.flatMap((b) => recordsOf(b).map((r) => r.o))).toEqual(
       Array.from({ length: 12 }, (_, i) => i),
     );
   });
@@ -82,7 +83,19 @@ describe('cutBuckets', () => {
       max_created_at: '2026-01-01T00:00:03.000Z',
       expires_at: expires,
     });
-    expect(b!.records.map((r) => unpackRecord(r))).toEqual([0, 1, 2, 3].map((i) => record(i)));
-    expect(unpackRecord(b!.records[0]!, false)).toMatchObject({ message: '', detail: null });
+    expect(recordsOf(b!).map((r) => unpackRecord(r))).toEqual([0, 1, 2, 3].map((i) => record(i)));
+    expect(unpackRecord(recordsOf(b!)[0]!, false)).toMatchObject({ message: '', detail: null });
+  });
+
+  it('stores a bucket’s records as one JSON text, and reads a bucket that holds them as an array', () => {
+    const [b] = cutBuckets(
+      0,
+      [0, 1].map((i) => storedRecord({ offset: i, record: record(i) })),
+      new Date(0),
+    );
+    expect(typeof b!.records).toBe('string');
+    const asArray = { ...b!, records: recordsOf(b!) };
+    expect(recordsOf(asArray)).toEqual(recordsOf(b!));
+    expect(recordsOf(asArray).map((r) => unpackRecord(r))).toEqual([0, 1].map((i) => record(i)));
   });
 });

@@ -21,7 +21,8 @@ export const BUCKET_RECORDS = 500;
 export const BUCKET_SPAN = 1_000;
 /**
  * Bytes of records a bucket takes before the next one starts, counted as `recordBytes` does: MongoDB
- * refuses documents over 16 MiB; a quarter of it leaves room for the arrays, field names and BSON framing.
+ * refuses documents over 16 MiB; a quarter of it leaves room for the id arrays, the records' JSON text
+ * (whose escapes make a string at most 6 times its length: a control character as `\u0001`) and framing.
  */
 export const BUCKET_BYTES = 4 * 1024 * 1024;
 
@@ -46,7 +47,18 @@ export interface BucketDoc {
   min_created_at: string;
   max_created_at: string;
   expires_at: Date;
-  records: StoredRecord[];
+  /**
+   * The records, in offset order, as one JSON text (an array of `StoredRecord`): no query looks inside
+   * them (the id arrays and times select buckets; records are held to the filters here), and FerretDB
+   * stores one string for a fraction of the cost of hundreds of nested documents (ADR 19, amended
+   * 2026-12). Buckets written before hold the array itself; `recordsOf` reads both.
+   */
+  records: string | StoredRecord[];
+}
+
+/** A bucket's records, in offset order, in either stored form. */
+export function recordsOf(bucket: Pick<BucketDoc, 'records'>): StoredRecord[] {
+  return typeof bucket.records === 'string' ? (JSON.parse(bucket.records) as StoredRecord[]) : bucket.records;
 }
 
 /** A record and its offset, as the sink hands them over. */
@@ -119,7 +131,7 @@ function bucketDoc(partition: number, records: StoredRecord[], expires: Date): B
     min_created_at: min,
     max_created_at: max,
     expires_at: expires,
-    records,
+    records: JSON.stringify(records),
   };
 }
 

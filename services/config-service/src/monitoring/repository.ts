@@ -23,6 +23,7 @@ import {
   type OffsetRecord,
   oldestFirst,
   type RecordFilter,
+  recordsOf,
   type StoredRecord,
   storedRecord,
   unpackRecord,
@@ -220,7 +221,7 @@ export class MonitoringRepository {
             hi + BUCKET_SPAN - 1,
             heartbeat,
           );
-      for (const b of found) for (const r of b.records) window.add(r.id);
+      for (const b of found) for (const r of recordsOf(b)) window.add(r.id);
       const batchIds = new Set<string>();
       let kept: StoredRecord[] = [];
       for (const item of records) {
@@ -286,7 +287,7 @@ export class MonitoringRepository {
 
   /** Renames a bucket of an earlier topic out of the way (`<id>~<its first record id>`); idempotent. */
   private async moveAside(b: BucketDoc): Promise<void> {
-    await insertManyNew(this.buckets, [{ ...b, _id: `${b._id}~${b.records[0]?.id ?? ''}` }]);
+    await insertManyNew(this.buckets, [{ ...b, _id: `${b._id}~${recordsOf(b)[0]?.id ?? ''}` }]);
     await this.buckets.deleteOne({ _id: b._id });
   }
 
@@ -403,7 +404,7 @@ export class MonitoringRepository {
           found = found.sort(order).slice(0, limit + 1);
           if (doc.max_created_at < found[limit]!.created_at) break;
         }
-        for (const r of doc.records) {
+        for (const r of recordsOf(doc)) {
           if (matches(r, f) && (!after || afterCursor(r, keyset, after))) found.push(r);
         }
       }
@@ -499,7 +500,7 @@ export class MonitoringRepository {
           found = found.sort(oldestFirst).slice(0, max + 1);
           if (doc.min_created_at > found[max]!.created_at) break;
         }
-        for (const r of doc.records) if (matches(r, f)) found.push(r);
+        for (const r of recordsOf(doc)) if (matches(r, f)) found.push(r);
       }
     } finally {
       await cursor.close();
@@ -539,7 +540,7 @@ export class MonitoringRepository {
         yield toRecord({ ...doc, message: '', detail: null });
       }
       for await (const doc of cursor) {
-        for (const r of doc.records) {
+        for (const r of recordsOf(doc)) {
           if (!matches(r, f)) continue;
           if (++seen > max) throw new ScanTooLargeError(max);
           yield unpackRecord(r, false);
