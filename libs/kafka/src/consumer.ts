@@ -536,7 +536,7 @@ export class ConsumerRunner {
   }
 
   /**
-   * Runs one handler call, heartbeating every heartbeat interval while it runs, for at most
+   * Runs one handler call, heartbeating once per heartbeat interval while it runs, for at most
    * `maxHandlerMs` (see ConsumerSettings). A heartbeat refused (a rebalance) changes nothing here: the
    * commit after the call finds out.
    */

@@ -8,7 +8,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { cutBuckets, type StoredRecord } from '@hub/config-service/monitoring/buckets';
+import {
+  type BucketDoc,
+  cutBuckets,
+  recordsOf,
+  type StoredRecord,
+} from '@hub/config-service/monitoring/buckets';
 import { newEventId } from '@hub/contracts';
 import { type Document, MongoStore, RATE_LIMIT_COLLECTIONS, removeExpired } from '@hub/mongo';
 import { createLogger } from '@hub/observability';
@@ -144,18 +149,16 @@ async function bucketRecords(db: MongoStore['db'], eventIds: string[]): Promise<
   const finished = new Set<string>();
   const out: Document[] = [];
   const cursor = db
-    .collection('monitoring_buckets')
+    .collection<BucketDoc>('monitoring_buckets')
     .find({ event_ids: { $in: eventIds } })
     .batchSize(8);
   try {
     for await (const bucket of cursor) {
-      // One JSON text as the sink stores them (ADR 19, amended 2026-12), an array in older buckets.
-      const records = typeof bucket.records === 'string' ? JSON.parse(bucket.records) : bucket.records;
-      for (const r of records as Document[]) {
-        const id = String(r.event_id);
-        if (!wanted.has(id)) continue;
+      // Either stored form (ADR 19, amended 2026-12), read as the sink reads them.
+      for (const r of recordsOf(bucket)) {
+        if (!wanted.has(r.event_id)) continue;
         out.push(r);
-        if (r.final === true) finished.add(id);
+        if (r.final) finished.add(r.event_id);
       }
       if (finished.size === wanted.size) break;
     }
