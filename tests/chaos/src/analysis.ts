@@ -23,6 +23,9 @@ export interface ProcessedRecord {
   customer: string;
   seq: number;
   receivedAt: number;
+  /** The Kafka record's timestamp (ms) and the message's `meta.processed_at`: where a duplicate came from. */
+  timestamp?: number;
+  processedAt?: string;
 }
 
 export interface DeadLetter {

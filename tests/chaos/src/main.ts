@@ -33,6 +33,7 @@ import {
   verdict,
 } from './analysis.js';
 import { LoadGenerator } from './load.js';
+import { copiesOf, logTrail } from './trail.js';
 
 const REPO = path.resolve(import.meta.dirname, '../../..');
 
@@ -447,7 +448,7 @@ async function main(): Promise<number> {
     Object.assign(summary, { passed: reasons.length === 0, reasons });
     mkdirSync(outDir, { recursive: true });
     writeFileSync(path.join(outDir, `report-${formName}.json`), `${JSON.stringify(summary, null, 2)}\n`);
-    printReport(summary, report, records, reasons);
+    printReport(summary, report, records, reasons, duplicateTrail(processed, stack.logDir));
     return reasons.length === 0 ? 0 : 1;
   } finally {
     await live?.stop().catch(() => {});
@@ -516,7 +517,7 @@ function processedRecords(
       org_id: string;
       entity: { customer_number?: string; seq?: number };
       source: { event_id: string };
-      meta: { change_id: string };
+      meta: { change_id: string; processed_at: string };
     };
     if (v.org_id !== org) continue;
     out.push({
@@ -527,6 +528,8 @@ function processedRecords(
       customer: String(v.entity.customer_number),
       seq: Number(v.entity.seq),
       receivedAt: seenAt.get(`${m.partition}:${m.offset}`) ?? Number.NaN, // NaN: not seen live
+      timestamp: Number(m.timestamp),
+      processedAt: v.meta.processed_at,
     });
   }
   return out;
@@ -569,6 +572,34 @@ async function finalMonitoringRecords(
   }
 }
 
+/**
+ * For a run that published changes twice: where the copies are and what the writers and mappers logged
+ * around them (CI keeps the output, not the log files).
+ */
+function duplicateTrail(processed: readonly ProcessedRecord[], logDir: string): string[] {
+  const copies = processed.flatMap((p) =>
+    p.timestamp !== undefined && p.processedAt !== undefined
+      ? [
+          {
+            changeId: p.changeId,
+            partition: p.partition,
+            offset: p.offset,
+            timestamp: p.timestamp,
+            processedAt: p.processedAt,
+          },
+        ]
+      : [],
+  );
+  const { lines, ids, from, to } = copiesOf(copies);
+  if (lines.length === 0) return [];
+  return [
+    'copies (partition@offset, when the record was made, when its message was built):',
+    ...lines,
+    'logged at warn or above from 60 s before the first copy to 5 s after the last, and every line naming those changes:',
+    ...logTrail(logDir, from - 60_000, to + 5_000, ids),
+  ];
+}
+
 function printReport(
   summary: {
     durationSeconds: number;
@@ -581,6 +612,7 @@ function printReport(
   report: Report,
   faults: FaultRecord[],
   reasons: string[],
+  trail: string[],
 ) {
   const line = (label: string, value: unknown) => process.stdout.write(`  ${label.padEnd(34)} ${value}\n`);
   process.stdout.write(`\nChaos report (${formName} form, seed ${seed}, ${summary.durationSeconds} s)\n`);
@@ -627,6 +659,7 @@ function printReport(
   if (report.duplicated.examples.length > 0) {
     process.stdout.write(`  duplicated, e.g.: ${report.duplicated.examples.join('; ')}\n`);
   }
+  for (const line of trail) process.stdout.write(`    ${line}\n`);
   if (report.entities.stale.length > 0) {
     process.stdout.write(`  stale, e.g.: ${JSON.stringify(report.entities.stale.slice(0, 5))}\n`);
   }
