@@ -119,6 +119,7 @@ export class UpdatesApplier {
       effects.current,
       this.deps.published,
       this.deps.logger,
+      new Set(effects.messages.map((m) => m.meta.change_id)),
     );
     return {
       results,

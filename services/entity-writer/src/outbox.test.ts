@@ -78,6 +78,23 @@ describe('changes an earlier delivery wrote are sent once', () => {
     ]);
   });
 
+  it('makes one message per change, and none for a change this call sends anyway', async () => {
+    const checked: string[][] = [];
+    const messages = await missingMessages(
+      // u1 twice (its update redelivered next to its first copy), u3 applied by an earlier run of the call.
+      [unconfirmed('u1'), unconfirmed('u2'), unconfirmed('u1'), unconfirmed('u3')],
+      new Map([['e1', entity]]),
+      async (changes) => {
+        checked.push(changes.map((c) => c.id));
+        return new Set();
+      },
+      logger,
+      new Set(['u3']),
+    );
+    expect(checked).toEqual([['u1', 'u2']]);
+    expect(messages.map((m) => m.meta.change_id)).toEqual(['u1', 'u2']);
+  });
+
   it('looks at the topic only when something is unconfirmed', async () => {
     let looked = false;
     const messages = await missingMessages(

@@ -73,17 +73,26 @@ export type PublishedCheck = (
 /**
  * The processed messages of changes an earlier delivery wrote but may not have sent (it died between
  * the write and the send, ADR 4): the topic is searched for their change ids and a message is made
- * for each one that is not there, carrying the entity as it is now.
+ * for each one that is not there, carrying the entity as it is now. Each change once: a call can meet
+ * one change twice (the mapper redelivered its update next to the first copy), and a change whose
+ * message this call sends anyway (`sending`: applied by an earlier run of the same call) needs none.
+ * The chaos run (seed 437660, 2026-12) published two changes twice in one send before this.
  */
 export async function missingMessages(
   unconfirmed: readonly Unconfirmed[],
   current: ReadonlyMap<string, EntityDoc>,
   published: PublishedCheck,
   logger: Logger,
+  sending: ReadonlySet<string> = new Set(),
 ): Promise<ProcessedEntityMessage[]> {
-  if (unconfirmed.length === 0) return [];
-  const already = await published(unconfirmed.map((u) => ({ ...u.change, entityId: u.entityId })));
-  const missing = unconfirmed.filter((u) => !already.has(u.change.id));
+  const once = new Map<string, Unconfirmed>();
+  for (const u of unconfirmed) {
+    if (!sending.has(u.change.id) && !once.has(u.change.id)) once.set(u.change.id, u);
+  }
+  if (once.size === 0) return [];
+  const asked = [...once.values()];
+  const already = await published(asked.map((u) => ({ ...u.change, entityId: u.entityId })));
+  const missing = asked.filter((u) => !already.has(u.change.id));
   if (missing.length > 0) {
     logger.warn(
       { changeIds: missing.map((u) => u.change.id) },

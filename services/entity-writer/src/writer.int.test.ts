@@ -464,6 +464,34 @@ describe('many changes of one entity in one batch', () => {
     expect(deadLettersOf(org)).toEqual([]);
   }, 180_000);
 
+  it('one update twice in a batch, redelivered after a lost produce: its change published once', async () => {
+    // The mapper redelivers what it produced before its commit failed (a broker restart): the writer's
+    // redelivery can hold one update twice. The chaos run (seed 437660) published such changes twice,
+    // both in one send.
+    const org = uniqueName('twice-in-batch');
+    const created = contact(org, 'T1', { name: 'v0' });
+    await committedUpTo(await send(created));
+    const change = contact(org, 'T1', { name: 'v1' });
+    const dropped = proxy.counts.droppedRequests;
+    proxy.dropProduceRequests();
+    const offset = await send(change, change, contact(org, 'T2', { name: 'other' }), change);
+    try {
+      await untilASendFailed(dropped);
+      // The write is done, its send lost. A new writer gets the batch whole (this one would retry it
+      // message by message once its batch attempts are spent).
+      await writer.stopConsuming();
+    } finally {
+      proxy.heal();
+    }
+    await startWriter();
+    await committedUpTo(offset);
+    const doc = await stored(org, 'T1');
+    expect(doc?.name).toBe('v1');
+    const ids = changeIds(await processed(org, [doc!._id]));
+    expect(ids.sort()).toEqual([created.update_id, change.update_id].sort());
+    expect(deadLettersOf(org)).toEqual([]);
+  }, 180_000);
+
   it('of a large entity are split so that one write never carries more than 4 MiB of its processed messages', async () => {
     const org = uniqueName('large-entity');
     // About 500 KB: each processed message carries the entity, so 8 of them fit the 4 MiB outbox budget.

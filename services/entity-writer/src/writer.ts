@@ -181,6 +181,8 @@ export class EntityWriter {
     notes.entityId = current?._id;
     if (appliedChange(current, update.update_id)) {
       if (!appliedHere.has(update.update_id)) {
+        // Once per call: a second copy of the update (a mapper redelivery) has nothing more to check.
+        appliedHere.add(update.update_id);
         this.unconfirmedOf(update, current!, resolutions, stage, batch);
         // A purge whose delivery died after its message was written: finish it.
         if (current!._hub.purging) batch.purge.push({ _id: current!._id, _org: current!._org });
