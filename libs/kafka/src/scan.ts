@@ -27,16 +27,41 @@ export function partitionOfKey(_topic: string, key: string, count: number): numb
 
 interface ActiveScan {
   end: Map<number, bigint>;
+  /** The offset each partition's next record must have (the range's start, then one past the last seen). */
+  next: Map<number, bigint>;
   todo: Set<number>;
   visit: (message: IncomingMessage) => void;
   finish: () => void;
+  fail: (err: Error) => void;
+  /** When a record of the range last arrived (or the scan began). */
+  progressAt: number;
 }
+
+/**
+ * A scan that saw no record of its range for `SCAN_STALL_MS`, or whose consumer skipped records: its consumer
+ * is replaced and it starts over.
+ */
+class ScanStalled extends Error {}
+
+/**
+ * How long a scan may go without a record of its range before its consumer is taken for lost. A healthy
+ * consumer answers a fetch within its 250 ms wait; this is long for a loaded machine, short against the
+ * scan's own limit (60 s by default) and a writer's shutdown (15 s).
+ */
+export const SCAN_STALL_MS = 8_000;
 
 /**
  * Reads time ranges of one topic, for recovery checks ("was this already published?"), not for hot
  * paths. One consumer (a group of its own) is joined once and kept with every partition paused; a scan
  * seeks the partitions it needs to where the range starts, resumes them and pauses each again at the
  * end it had when the scan started. Scans run one at a time.
+ *
+ * The consumer is replaced (a new group) when kafkajs reports it crashed, and when a scan stalls. After
+ * a broker restart kafkajs restarts a crashed consumer as a new member of the same group, beside the old
+ * member whose session has not expired yet: the group's partitions can sit with that ghost, and a
+ * restarted consumer loses its pauses and pending seeks. The chaos run (seed 437660, 2026-12) saw a scan
+ * wait its whole 60 s after a broker restart, holding its writer's partitions and the group's rebalance,
+ * and an ordered shutdown time out behind it. A scan that starts over may visit a record twice.
  */
 export class TopicScanner {
   private consumer: Consumer | undefined;
@@ -44,15 +69,16 @@ export class TopicScanner {
   private started: Promise<void> | undefined;
   private active: ActiveScan | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly groupId: string;
+  private groupId = '';
+  /** kafkajs reported the consumer crashed: the next scan replaces it. */
+  private crashed = false;
+  private stopped = false;
 
   constructor(
     private readonly client: KafkaClient,
     private readonly topic: string,
     private readonly logger?: Logger,
-  ) {
-    this.groupId = `${client.clientId}-scanner-${randomUUID()}`;
-  }
+  ) {}
 
   scan(settings: Omit<ScanSettings, 'topic'>): Promise<void> {
     const next = this.queue.then(() => this.run(settings));
@@ -61,7 +87,22 @@ export class TopicScanner {
   }
 
   private async run(settings: Omit<ScanSettings, 'topic'>): Promise<void> {
-    await this.start();
+    const deadline = Date.now() + (settings.timeoutMs ?? 60_000);
+    for (let attempt = 1; ; attempt++) {
+      if (this.stopped) throw new Error(`the scanner of ${this.topic} is stopped`);
+      if (this.crashed) await this.discard('its consumer crashed');
+      try {
+        await this.start();
+        if (this.stopped) throw new Error(`the scanner of ${this.topic} is stopped`);
+        return await this.once(settings, deadline);
+      } catch (err) {
+        if (!(err instanceof ScanStalled) || Date.now() >= deadline) throw err;
+        await this.discard(`${(err as Error).message} (attempt ${attempt})`);
+      }
+    }
+  }
+
+  private async once(settings: Omit<ScanSettings, 'topic'>, deadline: number): Promise<void> {
     const admin = this.admin!;
     const consumer = this.consumer!;
     const [starts, ends] = await Promise.all([
@@ -80,37 +121,50 @@ export class TopicScanner {
         .map((s) => s.partition),
     );
     if (todo.size === 0) return;
-    let finish: () => void = () => {};
-    const finished = new Promise<void>((resolve) => {
-      finish = resolve;
-    });
-    this.active = { end, todo, visit: settings.visit, finish };
-    for (const s of starts)
-      if (todo.has(s.partition))
-        consumer.seek({ topic: this.topic, partition: s.partition, offset: s.offset });
-    consumer.resume([{ topic: this.topic, partitions: [...todo] }]);
-    const timeoutMs = settings.timeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        finished,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`scanning ${this.topic} did not finish within ${timeoutMs} ms`)),
-            timeoutMs,
+    const finished = new Promise<void>((resolve, reject) => {
+      this.active = {
+        end,
+        next: new Map(starts.map((s) => [s.partition, BigInt(s.offset)])),
+        todo,
+        visit: settings.visit,
+        finish: resolve,
+        fail: reject,
+        progressAt: Date.now(),
+      };
+      timer = setInterval(() => {
+        const scan = this.active;
+        if (!scan) return;
+        if (Date.now() >= deadline) {
+          scan.fail(
+            new Error(`scanning ${this.topic} did not finish within ${settings.timeoutMs ?? 60_000} ms`),
           );
-        }),
-      ]);
+        } else if (Date.now() - scan.progressAt > SCAN_STALL_MS) {
+          scan.fail(new ScanStalled(`scanning ${this.topic} saw nothing for ${SCAN_STALL_MS} ms`));
+        }
+      }, 250);
+    });
+    try {
+      for (const s of starts)
+        if (todo.has(s.partition))
+          consumer.seek({ topic: this.topic, partition: s.partition, offset: s.offset });
+      consumer.resume([{ topic: this.topic, partitions: [...todo] }]);
+      await finished;
     } finally {
-      clearTimeout(timer);
+      clearInterval(timer);
       this.active = undefined;
-      consumer.pause([{ topic: this.topic }]);
+      try {
+        consumer.pause([{ topic: this.topic }]);
+      } catch {
+        // a consumer kafkajs has ended: replaced by the next scan
+      }
     }
   }
 
   private start(): Promise<void> {
     this.started ??= (async () => {
-      this.admin = await this.client.admin();
+      this.admin ??= await this.client.admin();
+      this.groupId = `${this.client.clientId}-scanner-${randomUUID()}`;
       const consumer = this.client.kafka.consumer({
         groupId: this.groupId,
         maxWaitTimeInMs: 250,
@@ -118,11 +172,17 @@ export class TopicScanner {
       });
       this.consumer = consumer;
       const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+      consumer.on(consumer.events.CRASH, () => {
+        if (this.consumer === consumer) this.crashed = true;
+      });
       await consumer.connect();
       await consumer.subscribe({ topic: this.topic, fromBeginning: false });
       await consumer.run({
         autoCommit: false,
-        eachMessage: async ({ partition, message }) => this.visit(partition, message),
+        // A replaced consumer that is still closing is not listened to.
+        eachMessage: async ({ partition, message }) => {
+          if (this.consumer === consumer) this.visit(partition, message);
+        },
       });
       consumer.pause([{ topic: this.topic }]);
       await joined;
@@ -133,12 +193,36 @@ export class TopicScanner {
     return this.started;
   }
 
+  /** Leaves the consumer behind (its group is deleted, or expires); the next scan starts a new one. */
+  private async discard(why: string): Promise<void> {
+    const consumer = this.consumer;
+    const groupId = this.groupId;
+    this.consumer = undefined;
+    this.started = undefined;
+    this.crashed = false;
+    this.logger?.warn({ topic: this.topic, groupId }, `replacing the scanner's consumer: ${why}`);
+    await settleWithin(consumer?.disconnect(), 5_000);
+    await settleWithin(this.admin?.deleteGroups([groupId]), 5_000);
+  }
+
   private visit(partition: number, message: Parameters<typeof toIncoming>[2]): void {
     const scan = this.active;
     if (!scan?.todo.has(partition)) return;
     const last = (scan.end.get(partition) ?? 0n) - 1n;
     const offset = BigInt(message.offset);
-    if (offset > last) return;
+    const next = scan.next.get(partition) ?? 0n;
+    if (offset > last || offset < next) return; // past the range, or seen already
+    if (offset > next) {
+      // The consumer skipped records (the topic is neither compacted nor transactional: its offsets have
+      // no gaps): its seek was lost (kafkajs restarted it). Counting this record could end the partition
+      // with records never seen, and a change taken for unpublished would be sent twice.
+      scan.fail(
+        new ScanStalled(`scanning ${this.topic} skipped from ${next} to ${offset} in partition ${partition}`),
+      );
+      return;
+    }
+    scan.next.set(partition, offset + 1n);
+    scan.progressAt = Date.now();
     scan.visit(toIncoming(this.topic, partition, message));
     if (offset >= last) {
       scan.todo.delete(partition);
@@ -147,17 +231,34 @@ export class TopicScanner {
     }
   }
 
+  /** Ends the scanner: a scan under way fails at once (its caller's work is redone by whoever retries it). */
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.active?.fail(new Error(`the scanner of ${this.topic} is stopping`));
     const started = this.started;
     this.started = undefined;
-    if (!started) return;
-    await started.catch(() => undefined);
-    await this.consumer
-      ?.disconnect()
-      .catch((err) => this.logger?.warn({ err }, 'closing the scanner failed'));
-    await this.admin?.deleteGroups([this.groupId]).catch(() => undefined);
+    if (started) {
+      await started.catch(() => undefined);
+      await this.consumer
+        ?.disconnect()
+        .catch((err) => this.logger?.warn({ err }, 'closing the scanner failed'));
+      await this.admin?.deleteGroups([this.groupId]).catch(() => undefined);
+    }
     await this.admin?.disconnect().catch(() => undefined);
   }
+}
+
+/** Waits for `work` at most `ms`, and never throws: a cleanup that cannot finish is left behind. */
+async function settleWithin(work: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!work) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.catch(() => undefined),
+    new Promise((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 /** One scan with a scanner of its own (joined and left for this scan: about a second). */
