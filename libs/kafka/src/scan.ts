@@ -92,7 +92,7 @@ export class TopicScanner {
       if (this.stopped) throw new Error(`the scanner of ${this.topic} is stopped`);
       if (this.crashed) await this.discard('its consumer crashed');
       try {
-        await this.start();
+        await beforeDeadline(this.start(), deadline, `joining a group to scan ${this.topic}`);
         if (this.stopped) throw new Error(`the scanner of ${this.topic} is stopped`);
         return await this.once(settings, deadline);
       } catch (err) {
@@ -186,8 +186,11 @@ export class TopicScanner {
       });
       consumer.pause([{ topic: this.topic }]);
       await joined;
-    })().catch((err) => {
+    })().catch(async (err) => {
       this.started = undefined;
+      const consumer = this.consumer;
+      this.consumer = undefined;
+      await settleWithin(consumer?.disconnect(), 5_000);
       throw err;
     });
     return this.started;
@@ -245,6 +248,24 @@ export class TopicScanner {
       await this.admin?.deleteGroups([this.groupId]).catch(() => undefined);
     }
     await this.admin?.disconnect().catch(() => undefined);
+  }
+}
+
+/** `work`, or an error once `deadline` (ms since the epoch) has passed. */
+async function beforeDeadline<T>(work: Promise<T>, deadline: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${what} did not finish in time`)),
+          Math.max(0, deadline - Date.now()),
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
