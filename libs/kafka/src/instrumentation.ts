@@ -21,6 +21,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { OutgoingMessage } from './client.js';
 import type { ConsumerSettings, IncomingMessage } from './consumer.js';
 import { PermanentError } from './consumer.js';
+import { withTimeout } from './timeouts.js';
 
 /**
  * Tracing and metrics of the Kafka clients, kept apart from the consume loop: `ConsumerRunner` only swaps
@@ -377,14 +378,4 @@ export function instrumentConsumer(settings: ConsumerSettings, logger: Logger): 
       return stopLag;
     },
   };
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -8,6 +8,7 @@ import type { Admin, Consumer } from 'kafkajs';
 import type { KafkaClient } from './client.js';
 import { type IncomingMessage, toIncoming } from './consumer.js';
 import { partitionOf } from './partitioner.js';
+import { settleWithin, withTimeout } from './timeouts.js';
 
 export interface ScanSettings {
   topic: string;
@@ -95,7 +96,11 @@ export class TopicScanner {
       if (this.stopped) throw new Error(`the scanner of ${this.topic} is stopped`);
       if (this.crashed) await this.discard('its consumer crashed');
       try {
-        await beforeDeadline(this.start(), deadline, `joining a group to scan ${this.topic}`);
+        await withTimeout(
+          this.start(),
+          Math.max(0, deadline - Date.now()),
+          `joining a group to scan ${this.topic}`,
+        );
         if (this.stopped) throw new Error(`the scanner of ${this.topic} is stopped`);
         return await this.once(settings, deadline);
       } catch (err) {
@@ -207,6 +212,11 @@ export class TopicScanner {
     this.started = undefined;
     this.crashed = false;
     this.logger?.warn({ topic: this.topic, groupId }, `replacing the scanner's consumer: ${why}`);
+    await this.release(consumer, groupId);
+  }
+
+  /** Closes a consumer and deletes its group, each given at most 5 s. */
+  private async release(consumer: Consumer | undefined, groupId: string): Promise<void> {
     await settleWithin(consumer?.disconnect(), 5_000);
     await settleWithin(this.admin?.deleteGroups([groupId]), 5_000);
   }
@@ -245,44 +255,10 @@ export class TopicScanner {
     this.started = undefined;
     if (started) {
       await started.catch(() => undefined);
-      await this.consumer
-        ?.disconnect()
-        .catch((err) => this.logger?.warn({ err }, 'closing the scanner failed'));
-      await this.admin?.deleteGroups([this.groupId]).catch(() => undefined);
+      await this.release(this.consumer, this.groupId);
     }
     await this.admin?.disconnect().catch(() => undefined);
   }
-}
-
-/** `work`, or an error once `deadline` (ms since the epoch) has passed. */
-async function beforeDeadline<T>(work: Promise<T>, deadline: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`${what} did not finish in time`)),
-          Math.max(0, deadline - Date.now()),
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Waits for `work` at most `ms`, and never throws: a cleanup that cannot finish is left behind. */
-async function settleWithin(work: Promise<unknown> | undefined, ms: number): Promise<void> {
-  if (!work) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    work.catch(() => undefined),
-    new Promise((r) => {
-      timer = setTimeout(r, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }
 
 /** One scan with a scanner of its own (joined and left for this scan: about a second). */

@@ -36,6 +36,23 @@ async function send(topic: string, values: number[]): Promise<void> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The distinct values of the records a scan from `since` visits, in order. */
+async function scanned(scanner: TopicScanner, since: number): Promise<number[]> {
+  const seen = new Set<number>();
+  await scanner.scan({
+    sinceMs: since,
+    timeoutMs: 45_000,
+    visit: (m) => seen.add(JSON.parse(m.value!.toString()).n),
+  });
+  return [...seen].sort((a, b) => a - b);
+}
+
+async function dropTopic(topic: string): Promise<void> {
+  const admin = await direct.admin();
+  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  await admin.disconnect();
+}
+
 describe('a long-lived scanner across a broker outage', () => {
   it.each([
     ['refused connections', () => proxy.outage()],
@@ -65,20 +82,12 @@ describe('a long-lived scanner across a broker outage', () => {
         await sleep(3_000);
         await send(topic, [100, 101, 102]);
 
-        const seen: number[] = [];
-        await scanner.scan({
-          sinceMs: since,
-          timeoutMs: 45_000,
-          visit: (m) => seen.push(JSON.parse(m.value!.toString()).n),
-        });
         const expected = [0, 1, 2, 3, 4, 5, ...Array.from({ length: 12 }, (_, i) => 10 + i), 100, 101, 102];
-        expect([...new Set(seen)].sort((a, b) => a - b)).toEqual(expected);
+        expect(await scanned(scanner, since)).toEqual(expected);
       } finally {
         proxy.heal();
         await scanner.stop();
-        const admin = await direct.admin();
-        await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-        await admin.disconnect();
+        await dropTopic(topic);
       }
     },
     150_000,
@@ -114,19 +123,11 @@ describe('a long-lived scanner across a broker outage', () => {
       await sleep(2_000); // the scanner's consumer rejoins with its share
 
       await send(topic, [7, 8, 9]);
-      const seen: number[] = [];
-      await scanner.scan({
-        sinceMs: since,
-        timeoutMs: 45_000,
-        visit: (m) => seen.push(JSON.parse(m.value!.toString()).n),
-      });
-      expect([...new Set(seen)].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(await scanned(scanner, since)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     } finally {
       await ghost.consumer?.disconnect().catch(() => undefined);
       await scanner.stop();
-      const admin = await direct.admin();
-      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-      await admin.disconnect();
+      await dropTopic(topic);
     }
   }, 120_000);
 
@@ -140,8 +141,6 @@ describe('a long-lived scanner across a broker outage', () => {
     await scanner.stop();
     await expect(scan).rejects.toThrow(/stopp/);
     await expect(scanner.scan({ sinceMs: 0, visit: () => undefined })).rejects.toThrow(/stopped/);
-    const admin = await direct.admin();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
+    await dropTopic(topic);
   }, 60_000);
 });
